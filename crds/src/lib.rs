@@ -1,0 +1,1 @@
+//! Custom resource types reconciled by the Bia operator.

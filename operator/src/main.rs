@@ -1,0 +1,3 @@
+//! The Bia operator binary.
+
+fn main() {}

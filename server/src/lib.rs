@@ -1,0 +1,1 @@
+//! Bia identity server library.

@@ -1,0 +1,3 @@
+//! The `bia` command.
+
+fn main() {}
