@@ -1,1 +1,36 @@
 //! Custom resource types reconciled by the Bia operator.
+//!
+//! Four namespaced kinds in the group `bia.dev`, version `v1alpha1`:
+//! [`IdentityServer`] is the root that owns the running server, and
+//! [`IdentitySchema`], [`OIDCProvider`] and [`CourierTemplate`] attach to a
+//! server through their `serverRef`.
+//!
+//! The Rust types here are the single source of the CRD YAML: [`crds()`]
+//! returns the finished definitions (list-map conditions, CEL rules, cleaned of
+//! empty lists) and the `crdgen` binary writes them to disk.
+
+pub mod common;
+pub mod courier_template;
+pub mod generate;
+pub mod identity_schema;
+pub mod identity_server;
+pub mod oidc_provider;
+
+pub use common::{Condition, ConditionStatus, SecretKeyRef, ServerRef};
+pub use courier_template::{
+    CourierTemplate, CourierTemplateSpec, TemplateBody, TemplateChannel, TemplateType,
+    TemplateVariant,
+};
+pub use generate::{crds, crds_yaml, CrdFile};
+pub use identity_schema::{IdentitySchema, IdentitySchemaSpec, IdentitySchemaStatus};
+pub use identity_server::{
+    CipherSecrets, CookieSettings, CourierSettings, DeletionPolicy, IdentityServer,
+    IdentityServerSpec, IdentityServerStatus, NamespaceSelectors, SameSite, ServerSecrets,
+    SessionSettings,
+};
+pub use oidc_provider::{OIDCProvider, OIDCProviderSpec, ProviderKind};
+
+/// API group of every Bia custom resource.
+pub const GROUP: &str = "bia.dev";
+/// API version of every Bia custom resource.
+pub const VERSION: &str = "v1alpha1";

@@ -1,0 +1,23 @@
+-- Argo CD health of a bia.dev attached resource (IdentitySchema, OIDCProvider, CourierTemplate).
+local hs = { status = "Progressing", message = "Waiting for the operator" }
+if obj.status == nil or obj.status.conditions == nil then
+  return hs
+end
+for _, c in ipairs(obj.status.conditions) do
+  if c.type == "Accepted" then
+    if c.reason == "DeletionBlocked" then
+      hs.status = "Suspended"
+      hs.message = c.message
+    elseif c.status == "True" then
+      hs.status = "Healthy"
+      hs.message = c.message or "Accepted"
+    elseif c.reason == "ServerNotFound" or c.reason == "SecretMissing" then
+      hs.status = "Progressing"
+      hs.message = c.message
+    else
+      hs.status = "Degraded"
+      hs.message = c.message or c.reason
+    end
+  end
+end
+return hs
