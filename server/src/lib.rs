@@ -1,1 +1,13 @@
-//! Bia identity server library.
+//! Bia identity server: a Kratos-compatible identity and user-management API.
+//!
+//! The crate is a library with a thin binary (`bia`) on top. See `ARCHITECTURE.md`
+//! at the repository root for the map of modules and their rules.
+
+pub mod app;
+pub mod config;
+pub mod hash;
+pub mod http;
+pub mod identity;
+pub mod schema;
+pub mod store;
+pub mod time;

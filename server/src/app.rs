@@ -1,0 +1,236 @@
+//! Assembles the server from its configuration and runs its listeners.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::hash::{HashPool, PoolError};
+use crate::http::{self, AppState};
+use crate::identity::{HashFailure, IdentityService, PasswordHasher};
+use crate::schema::{SchemaError, SchemaHandle, SchemaRegistry, SchemaSource};
+use crate::store::{Database, Dsn, SqlIdentityStore, StoreError};
+use crate::time::SystemClock;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The DSN is invalid.
+    #[error(transparent)]
+    Dsn(#[from] crate::store::DsnError),
+    /// An identity schema is broken.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// The database layer refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The password hasher could not start.
+    #[error("password hasher: {0}")]
+    Hasher(#[from] PoolError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// How `serve` was asked to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Development mode: migrations run at start.
+    pub dev: bool,
+}
+
+/// A server ready to run.
+pub struct App {
+    state: AppState,
+    config: Config,
+    auto_migrate: bool,
+}
+
+/// Adapts the hash worker pool to the identity service's hasher seam.
+struct PooledHasher(HashPool);
+
+#[async_trait]
+impl PasswordHasher for PooledHasher {
+    async fn hash(&self, password: &str) -> Result<String, HashFailure> {
+        self.0
+            .hash(password.as_bytes().to_vec())
+            .await
+            .map_err(|e| match e {
+                PoolError::Busy => HashFailure::Busy,
+                other => HashFailure::Failed(other.to_string()),
+            })
+    }
+
+    fn is_supported(&self, hashed: &str) -> bool {
+        crate::hash::is_supported_format(hashed)
+    }
+}
+
+/// Loads the schemas named by the configuration.
+pub async fn load_schemas(config: &Config) -> Result<SchemaRegistry, SchemaError> {
+    let sources: Vec<SchemaSource> = config
+        .identity
+        .schemas
+        .iter()
+        .map(|s| SchemaSource {
+            id: s.id.clone(),
+            url: s.url.clone(),
+        })
+        .collect();
+    SchemaRegistry::load(&sources, config.default_schema_id()).await
+}
+
+impl App {
+    /// Builds every part; the database is connected lazily so a server whose
+    /// database is down still starts, reports not-ready, and keeps retrying.
+    pub async fn build(config: Config, options: ServeOptions) -> Result<Self, StartError> {
+        let dsn = Dsn::parse(config.dsn())?;
+        let db = Database::connect_lazy(&dsn)?;
+        let schemas = SchemaHandle::new(load_schemas(&config).await?);
+        let pool = HashPool::with_defaults(config.hashers.clone())?;
+        let identities = IdentityService::new(
+            Arc::new(SqlIdentityStore::new(db.clone())),
+            schemas.clone(),
+            Arc::new(PooledHasher(pool)),
+            Arc::new(SystemClock),
+        );
+        let state = AppState {
+            identities,
+            schemas,
+            db,
+            public_base_url: config.public_base_url(),
+            admin_base_url: config.admin_base_url(),
+            ready: Arc::new(AtomicBool::new(false)),
+        };
+        Ok(Self {
+            state,
+            auto_migrate: options.dev || dsn.is_memory(),
+            config,
+        })
+    }
+
+    /// The shared handler state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Binds both listeners and serves until `shutdown` completes.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let public_addr = listen_addr(&self.config.serve.public.host, self.config.public_port());
+        let admin_addr = listen_addr(&self.config.serve.admin.host, self.config.admin_port());
+        let public = bind(&public_addr).await?;
+        let admin = bind(&admin_addr).await?;
+        tracing::info!(public = %public_addr, admin = %admin_addr, "listening");
+        self.run_on(public, admin, shutdown).await
+    }
+
+    /// Serves on listeners that are already bound (tests bind port 0).
+    pub async fn run_on(
+        self,
+        public: TcpListener,
+        admin: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let limit_public = self
+            .config
+            .serve
+            .public
+            .request_body_limit
+            .unwrap_or(http::DEFAULT_BODY_LIMIT);
+        let limit_admin = self
+            .config
+            .serve
+            .admin
+            .request_body_limit
+            .unwrap_or(http::DEFAULT_BODY_LIMIT);
+        tokio::spawn(watch_database(self.state.clone(), self.auto_migrate));
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let public_app = http::public_router(self.state.clone(), limit_public);
+        let admin_app = http::admin_router(self.state.clone(), limit_admin);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let public_server =
+            axum::serve(public, public_app).with_graceful_shutdown(stopped(stop_rx.clone()));
+        let admin_server = axum::serve(admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
+        let (a, b) = tokio::join!(public_server, admin_server);
+        for result in [a, b] {
+            if let Err(error) = result {
+                tracing::error!(%error, "listener failed");
+            }
+        }
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+fn listen_addr(host: &Option<String>, port: u16) -> String {
+    let host = host
+        .as_deref()
+        .filter(|h| !h.is_empty())
+        .unwrap_or("0.0.0.0");
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+async fn bind(addr: &str) -> Result<TcpListener, StartError> {
+    let parsed: Result<SocketAddr, _> = addr.parse();
+    let result = match parsed {
+        Ok(socket) => TcpListener::bind(socket).await,
+        Err(_) => TcpListener::bind(addr).await,
+    };
+    result.map_err(|source| StartError::Bind {
+        addr: addr.to_owned(),
+        source,
+    })
+}
+
+/// Waits for the database with backoff, migrates when asked, then marks the server ready.
+async fn watch_database(state: AppState, auto_migrate: bool) {
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match state.db.ping().await {
+            Ok(()) => {
+                if auto_migrate && let Err(error) = state.db.migrate_up().await {
+                    tracing::error!(%error, "migrations failed");
+                }
+                match state.db.is_migrated().await {
+                    Ok(true) => {
+                        state.ready.store(true, Ordering::Release);
+                        tracing::info!("database ready");
+                        return;
+                    }
+                    Ok(false) => tracing::warn!(
+                        "migrations are pending; run `bia migrate sql -e --yes` (not ready until then)"
+                    ),
+                    Err(error) => tracing::warn!(%error, "cannot read migration state"),
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "database unreachable, retrying");
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,301 @@
+//! Command-line interface: argument types and dispatch.
+
+mod client;
+mod serve;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use bia_server::config::{self, Mode};
+use bia_server::store::{Database, Dsn};
+
+/// Bia: identity and user management speaking the Kratos API.
+#[derive(Debug, Parser)]
+#[command(name = "bia", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the public and admin API servers.
+    Serve(ServeArgs),
+    /// Manage the database.
+    Migrate {
+        #[command(subcommand)]
+        what: MigrateCommand,
+    },
+    /// Print the version.
+    Version,
+    /// Import resources through the admin API.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// List resources through the admin API.
+    List {
+        #[command(subcommand)]
+        what: ListCommand,
+    },
+    /// Get resources through the admin API.
+    Get {
+        #[command(subcommand)]
+        what: GetCommand,
+    },
+    /// Delete resources through the admin API.
+    Delete {
+        #[command(subcommand)]
+        what: DeleteCommand,
+    },
+    /// Password hasher tools.
+    Hashers {
+        #[command(subcommand)]
+        what: HashersCommand,
+    },
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Config file(s); later files override earlier ones.
+    #[arg(short = 'c', long = "config")]
+    pub config: Vec<PathBuf>,
+    /// Development mode: plain-HTTP cookies, migrations at start, no cookie secret required.
+    #[arg(long)]
+    pub dev: bool,
+    /// Run the courier worker in this process.
+    #[arg(long)]
+    pub watch_courier: bool,
+    /// Accepted for compatibility; this server sends no telemetry.
+    #[arg(long, hide = true)]
+    pub sqa_opt_out: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// Apply, revert or list SQL migrations.
+    Sql(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// `up` (default), `down` or `status`.
+    #[arg(value_parser = ["up", "down", "status"], default_value = "up")]
+    action: String,
+    /// The DSN; or use -e / -c.
+    dsn: Option<String>,
+    /// Read the DSN from the DSN environment variable.
+    #[arg(short = 'e', long = "read-from-env")]
+    from_env: bool,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    yes: bool,
+    /// Config file(s) to read the DSN from.
+    #[arg(short = 'c', long = "config")]
+    config: Vec<PathBuf>,
+    /// With `down`: revert every migration.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Where the admin API is.
+#[derive(Debug, Args)]
+pub struct Endpoint {
+    /// Admin API URL (or KRATOS_ADMIN_URL / BIA_ADMIN_URL).
+    #[arg(short = 'e', long = "endpoint")]
+    pub endpoint: Option<String>,
+    /// Output format: `table` or `json`.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "json-pretty"])]
+    pub format: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import identities from JSON files (an object or a list each; `-` reads standard input).
+    Identities {
+        /// Files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ListCommand {
+    /// List identities, one page at a time.
+    Identities {
+        /// Identities per page.
+        #[arg(long, default_value_t = 250)]
+        page_size: u32,
+        /// Token of the page to show (printed after each page).
+        #[arg(long)]
+        page_token: Option<String>,
+        /// Follow every page to the end.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GetCommand {
+    /// Show identities by id.
+    Identity {
+        /// Identity ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Include this credential's configuration.
+        #[arg(short = 'i', long = "include-credentials")]
+        include_credentials: Vec<String>,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeleteCommand {
+    /// Delete identities by id.
+    Identity {
+        /// Identity ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum HashersCommand {
+    /// argon2 tools.
+    Argon2 {
+        #[command(subcommand)]
+        what: Argon2Command,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Argon2Command {
+    /// Find argon2id parameters for a target duration per hash.
+    Calibrate {
+        /// Target duration per hash, e.g. 500ms or 1s.
+        #[arg(default_value = "500ms")]
+        duration: String,
+        /// Memory per hash, e.g. 19MiB or 128MB.
+        #[arg(short = 'm', long, default_value = "19MiB")]
+        memory: String,
+        /// Degree of parallelism.
+        #[arg(short = 'p', long, default_value_t = 1)]
+        parallelism: u32,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Version => {
+            println!("Version: {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Migrate {
+            what: MigrateCommand::Sql(args),
+        } => migrate(args).await,
+        Command::Import {
+            what: ImportCommand::Identities { files, endpoint },
+        } => client::import_identities(&files, &endpoint).await,
+        Command::List {
+            what:
+                ListCommand::Identities {
+                    page_size,
+                    page_token,
+                    all,
+                    endpoint,
+                },
+        } => client::list_identities(page_size, page_token, all, &endpoint).await,
+        Command::Get {
+            what:
+                GetCommand::Identity {
+                    ids,
+                    include_credentials,
+                    endpoint,
+                },
+        } => client::get_identities(&ids, &include_credentials, &endpoint).await,
+        Command::Delete {
+            what: DeleteCommand::Identity { ids, endpoint },
+        } => client::delete_identities(&ids, &endpoint).await,
+        Command::Hashers {
+            what:
+                HashersCommand::Argon2 {
+                    what:
+                        Argon2Command::Calibrate {
+                            duration,
+                            memory,
+                            parallelism,
+                        },
+                },
+        } => calibrate(&duration, &memory, parallelism),
+    }
+}
+
+async fn migrate(args: MigrateArgs) -> Result<()> {
+    let dsn = if let Some(dsn) = args.dsn.clone() {
+        dsn
+    } else if args.from_env {
+        std::env::var("DSN").context("-e was given but the DSN environment variable is not set")?
+    } else if !args.config.is_empty() {
+        let loaded = config::load(&args.config, std::env::vars(), Mode { dev: true })?;
+        loaded.config.dsn().to_owned()
+    } else {
+        bail!("give the DSN as an argument, with -e (DSN variable) or with -c (config file)");
+    };
+    let dsn = Dsn::parse(&dsn)?;
+    if dsn.is_memory() {
+        bail!(
+            "an in-memory database cannot be migrated from outside the server; `serve` migrates it"
+        );
+    }
+    if !args.yes && args.action != "status" {
+        bail!("migrations change the database schema; pass --yes to apply them");
+    }
+    let db = Database::connect(&dsn)
+        .await
+        .context("connecting to the database")?;
+    match args.action.as_str() {
+        "up" => {
+            db.migrate_up().await?;
+            println!("Successfully applied all migrations.");
+        }
+        "down" => {
+            db.migrate_down(args.all).await?;
+            println!("Successfully rolled back migrations.");
+        }
+        _ => {
+            println!("VERSION\tNAME\tSTATUS");
+            for m in db.migration_status().await? {
+                let status = if m.applied { "Applied" } else { "Pending" };
+                println!("{}\t{}\t{status}", m.version, m.description);
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+fn calibrate(duration: &str, memory: &str, parallelism: u32) -> Result<()> {
+    use bia_server::hash::{ByteSize, GoDuration};
+    let target = GoDuration::parse(duration).map_err(anyhow::Error::msg)?;
+    let memory = ByteSize::parse(memory).map_err(anyhow::Error::msg)?;
+    let result = bia_server::hash::calibrate(target.0, memory.0, parallelism)?;
+    println!("hashers:");
+    println!("  argon2:");
+    println!("    memory: {}B", result.memory);
+    println!("    iterations: {}", result.iterations);
+    println!("    parallelism: {parallelism}");
+    println!("# measured {:?} per hash", result.measured);
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! `bia serve`: load the configuration, set up logging, run until SIGTERM or Ctrl-C.
+
+use anyhow::Result;
+use tracing_subscriber::EnvFilter;
+
+use bia_server::app::{App, ServeOptions};
+use bia_server::config::{self, Mode};
+
+use super::ServeArgs;
+
+pub async fn run(args: ServeArgs) -> Result<()> {
+    let mode = Mode { dev: args.dev };
+    let loaded = config::load(&args.config, std::env::vars(), mode)?;
+    init_logging(&loaded.config);
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    if args.dev && loaded.config.secrets.cookie_secrets().is_empty() {
+        tracing::warn!("no cookie secret configured; --dev uses a per-process one");
+    }
+    if args.watch_courier {
+        tracing::warn!("--watch-courier: this version has no courier yet; ignored");
+    }
+    let app = App::build(loaded.config, ServeOptions { dev: args.dev }).await?;
+    app.run(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn init_logging(config: &config::Config) {
+    let level = config.log.level.as_deref().unwrap_or("info");
+    let level = match level {
+        "warning" => "warn",
+        "fatal" | "panic" => "error",
+        other => other,
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=warn,tower_http=info")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log.format.as_deref() == Some("json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,120 @@
+//! The HTTP edge: routers for the public (4433) and admin (4434) listeners,
+//! middleware, and the only place that knows Kratos's wire shapes.
+
+mod error;
+mod extract;
+mod health;
+mod identities;
+mod schemas;
+mod state;
+pub mod wire;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use tower_http::trace::TraceLayer;
+
+/// Default largest request body: 10 MiB, enough for a batch of 2,000 identities.
+pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/identities",
+            get(identities::list)
+                .post(identities::create)
+                .patch(identities::batch),
+        )
+        .route(
+            "/identities/{id}",
+            get(identities::get)
+                .put(identities::update)
+                .patch(identities::patch)
+                .delete(identities::delete),
+        )
+        .route(
+            "/identities/by/external/{external_id}",
+            get(identities::get_by_external_id),
+        )
+        .route(
+            "/identities/{id}/credentials/{kind}",
+            delete(identities::delete_credential),
+        )
+}
+
+fn shared_routes() -> Router<AppState> {
+    Router::new()
+        .route("/health/alive", get(health::alive))
+        .route("/health/ready", get(health::ready))
+        .route("/version", get(health::version))
+        .route("/schemas", get(schemas::list))
+        .route("/schemas/{id}", get(schemas::get))
+}
+
+/// The admin router: admin routes with and without the `/admin` prefix.
+pub fn admin_router(state: AppState, body_limit: usize) -> Router {
+    Router::new()
+        .nest("/admin", admin_routes())
+        .merge(admin_routes())
+        .merge(shared_routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(no_cache_on_get))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The public router; admin paths answer with a 307 to the admin listener.
+pub fn public_router(state: AppState, body_limit: usize) -> Router {
+    Router::new()
+        .merge(shared_routes())
+        .fallback(redirect_admin_or_404)
+        .layer(middleware::from_fn(no_cache_on_get))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("The requested resource does not exist.")
+}
+
+async fn redirect_admin_or_404(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/admin/") || path == "/admin" {
+        let target = match request.uri().query() {
+            Some(query) => format!(
+                "{}{}?{query}",
+                state.admin_base_url.trim_end_matches('/'),
+                path
+            ),
+            None => format!("{}{}", state.admin_base_url.trim_end_matches('/'), path),
+        };
+        if let Ok(location) = HeaderValue::from_str(&target) {
+            return (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(header::LOCATION, location)],
+            )
+                .into_response();
+        }
+    }
+    not_found().await.into_response()
+}
+
+async fn no_cache_on_get(request: Request, next: Next) -> Response {
+    let is_get = request.method() == Method::GET;
+    let mut response = next.run(request).await;
+    if is_get {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache, no-store, must-revalidate"),
+        );
+    }
+    response
+}

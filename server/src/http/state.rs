@@ -1,0 +1,32 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::identity::IdentityService;
+use crate::schema::SchemaHandle;
+use crate::store::Database;
+
+/// Shared handler state: domain services and the few settings the edge needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// Identity operations.
+    pub identities: IdentityService,
+    /// The live identity schemas.
+    pub schemas: SchemaHandle,
+    /// The database, for readiness checks.
+    pub db: Database,
+    /// The public base URL, ending in `/`.
+    pub public_base_url: String,
+    /// The admin base URL, ending in `/`.
+    pub admin_base_url: String,
+    /// Set once the database answered and is migrated.
+    pub ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// Whether the server has seen its database ready.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}

@@ -1,0 +1,10 @@
+//! Identities: the model, what admins hand in, and the operations on them
+//! (create, update, delete, credential removal), independent of HTTP.
+
+mod input;
+mod model;
+mod service;
+
+pub use input::{AddressImport, CredentialsImport, IdentityDraft, PasswordImport, ProviderLink};
+pub use model::{Credential, CredentialType, Identity, RecoveryAddress, State, VerifiableAddress};
+pub use service::{HashFailure, IdentityError, IdentityService, PasswordHasher};

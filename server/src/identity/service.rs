@@ -1,0 +1,511 @@
+//! The identity service: every admin operation on identities, independent of HTTP.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::input::{AddressImport, IdentityDraft, ProviderLink};
+use super::{Credential, CredentialType, Identity, RecoveryAddress, State, VerifiableAddress};
+use crate::schema::{SchemaHandle, TraitViolation};
+use crate::store::{IdentityPage, IdentityQuery, IdentityStore, StoreError};
+use crate::time::Clock;
+
+/// Why an identity operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// No identity with that id.
+    #[error("identity not found")]
+    NotFound,
+    /// The schema id names no configured schema.
+    #[error("no identity schema with id {0:?} is configured")]
+    UnknownSchema(String),
+    /// Traits failed schema validation.
+    #[error("traits do not match the identity schema")]
+    InvalidTraits(Vec<TraitViolation>),
+    /// The request asks for something that cannot be done.
+    #[error("{0}")]
+    BadRequest(String),
+    /// An identifier, address or external id is taken by another identity.
+    #[error("an identity with the same identifier or external id exists already")]
+    Conflict,
+    /// The password hasher is saturated; try again later.
+    #[error("the password hasher is busy")]
+    Busy,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for IdentityError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(_) => IdentityError::Conflict,
+            StoreError::NotFound => IdentityError::NotFound,
+            other => IdentityError::Store(other),
+        }
+    }
+}
+
+/// Why hashing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashFailure {
+    /// All hash workers are busy and the queue is full.
+    #[error("busy")]
+    Busy,
+    /// The hash could not be computed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Hashes clear-text passwords and recognises imported hashes.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a password with the configured algorithm.
+    async fn hash(&self, password: &str) -> Result<String, HashFailure>;
+    /// True when a stored hash is in a format this server can verify.
+    fn is_supported(&self, hashed: &str) -> bool;
+}
+
+/// Admin operations on identities.
+#[derive(Clone)]
+pub struct IdentityService {
+    store: Arc<dyn IdentityStore>,
+    schemas: SchemaHandle,
+    hasher: Arc<dyn PasswordHasher>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Version of the password credential layout, as Kratos writes it.
+const PASSWORD_VERSION: i64 = 1;
+/// Version of the code credential layout.
+const CODE_VERSION: i64 = 1;
+
+impl IdentityService {
+    /// A service over these parts.
+    pub fn new(
+        store: Arc<dyn IdentityStore>,
+        schemas: SchemaHandle,
+        hasher: Arc<dyn PasswordHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            schemas,
+            hasher,
+            clock,
+        }
+    }
+
+    /// The store, for callers that read directly.
+    pub fn store(&self) -> &Arc<dyn IdentityStore> {
+        &self.store
+    }
+
+    /// Creates an identity.
+    pub async fn create(&self, draft: IdentityDraft) -> Result<Identity, IdentityError> {
+        let identity = self.assemble(None, draft).await?;
+        self.store.create(&identity).await?;
+        Ok(identity)
+    }
+
+    /// Reads an identity.
+    pub async fn get(&self, id: Uuid) -> Result<Identity, IdentityError> {
+        self.store.get(id).await?.ok_or(IdentityError::NotFound)
+    }
+
+    /// Reads an identity by external id.
+    pub async fn get_by_external_id(&self, external_id: &str) -> Result<Identity, IdentityError> {
+        self.store
+            .get_by_external_id(external_id)
+            .await?
+            .ok_or(IdentityError::NotFound)
+    }
+
+    /// Lists identities.
+    pub async fn list(&self, query: &IdentityQuery) -> Result<IdentityPage, IdentityError> {
+        Ok(self.store.list(query).await?)
+    }
+
+    /// Replaces an identity's traits, state and metadata, importing any
+    /// credentials the draft carries and keeping the others.
+    pub async fn update(&self, id: Uuid, draft: IdentityDraft) -> Result<Identity, IdentityError> {
+        let current = self.get(id).await?;
+        let identity = self.assemble(Some(current), draft).await?;
+        self.store.update(&identity).await?;
+        Ok(identity)
+    }
+
+    /// Deletes an identity.
+    pub async fn delete(&self, id: Uuid) -> Result<(), IdentityError> {
+        if self.store.delete(id).await? {
+            Ok(())
+        } else {
+            Err(IdentityError::NotFound)
+        }
+    }
+
+    /// Deletes one credential of an identity; for `oidc` and `saml` only the
+    /// provider link named by `identifier`.
+    pub async fn delete_credential(
+        &self,
+        id: Uuid,
+        kind: CredentialType,
+        identifier: Option<&str>,
+    ) -> Result<Identity, IdentityError> {
+        if matches!(kind, CredentialType::Code | CredentialType::Passkey) {
+            return Err(IdentityError::BadRequest(format!(
+                "credentials of type {kind} cannot be deleted through this API"
+            )));
+        }
+        let mut identity = self.get(id).await?;
+        let Some(credential) = identity.credentials.get_mut(&kind) else {
+            return Err(IdentityError::NotFound);
+        };
+        if matches!(kind, CredentialType::Oidc | CredentialType::Saml) {
+            let identifier = identifier.filter(|i| !i.is_empty()).ok_or_else(|| {
+                IdentityError::BadRequest(format!(
+                    "the identifier query parameter is required to delete {kind} credentials"
+                ))
+            })?;
+            if !credential.identifiers.iter().any(|i| i == identifier) {
+                return Err(IdentityError::NotFound);
+            }
+            credential.identifiers.retain(|i| i != identifier);
+            if let Some(providers) = credential
+                .config
+                .get_mut("providers")
+                .and_then(Value::as_array_mut)
+            {
+                providers.retain(|p| provider_identifier(p).as_deref() != Some(identifier));
+            }
+            if credential.identifiers.is_empty() {
+                identity.credentials.remove(&kind);
+            }
+        } else {
+            identity.credentials.remove(&kind);
+        }
+        identity.updated_at = self.clock.now();
+        self.store.update(&identity).await?;
+        Ok(identity)
+    }
+
+    /// Builds the full aggregate from a draft, on top of the stored identity when updating.
+    async fn assemble(
+        &self,
+        base: Option<Identity>,
+        draft: IdentityDraft,
+    ) -> Result<Identity, IdentityError> {
+        let now = self.clock.now();
+        let registry = self.schemas.current();
+        let schema_id = draft
+            .schema_id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| base.as_ref().map(|b| b.schema_id.clone()))
+            .unwrap_or_else(|| registry.default_id().to_owned());
+        let schema = registry
+            .get(&schema_id)
+            .ok_or_else(|| IdentityError::UnknownSchema(schema_id.clone()))?;
+        let traits = match draft.traits {
+            Value::Null => json!({}),
+            other => other,
+        };
+        schema
+            .validate_traits(&traits)
+            .map_err(IdentityError::InvalidTraits)?;
+        let marked = schema.mark(&traits);
+
+        let mut identity = base.unwrap_or_else(|| Identity {
+            id: Uuid::new_v4(),
+            schema_id: schema_id.clone(),
+            traits: Value::Null,
+            state: State::Active,
+            state_changed_at: Some(now),
+            metadata_public: None,
+            metadata_admin: None,
+            external_id: None,
+            organization_id: None,
+            credentials: BTreeMap::new(),
+            verifiable_addresses: Vec::new(),
+            recovery_addresses: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        });
+        identity.schema_id = schema_id;
+        identity.traits = traits;
+        if let Some(state) = draft.state
+            && state != identity.state
+        {
+            identity.state = state;
+            identity.state_changed_at = Some(now);
+        }
+        identity.metadata_public = draft.metadata_public.filter(|v| !v.is_null());
+        identity.metadata_admin = draft.metadata_admin.filter(|v| !v.is_null());
+        if let Some(external_id) = draft.external_id.filter(|e| !e.is_empty()) {
+            identity.external_id = Some(external_id);
+        }
+        if draft.organization_id.is_some() {
+            identity.organization_id = draft.organization_id;
+        }
+        identity.updated_at = now;
+
+        self.import_credentials(&mut identity, &draft.credentials, now)
+            .await?;
+        apply_marked_identifiers(&mut identity, &marked.identifiers, now);
+        identity.verifiable_addresses = merge_verifiable(
+            &identity.verifiable_addresses,
+            &marked.verifiable,
+            &draft.verifiable_addresses,
+            now,
+        );
+        identity.recovery_addresses =
+            merge_recovery(&identity.recovery_addresses, &marked.recovery, now);
+        Ok(identity)
+    }
+
+    async fn import_credentials(
+        &self,
+        identity: &mut Identity,
+        import: &super::input::CredentialsImport,
+        now: DateTime<Utc>,
+    ) -> Result<(), IdentityError> {
+        if let Some(password) = &import.password {
+            let mut config = serde_json::Map::new();
+            if let Some(hashed) = password
+                .hashed_password
+                .as_deref()
+                .filter(|h| !h.is_empty())
+            {
+                if !self.hasher.is_supported(hashed) {
+                    return Err(IdentityError::BadRequest(
+                        "credentials.password.config.hashed_password: the hash format is not supported"
+                            .into(),
+                    ));
+                }
+                config.insert("hashed_password".into(), Value::String(hashed.to_owned()));
+            } else if let Some(clear) = password.password.as_deref().filter(|p| !p.is_empty()) {
+                let hashed = self.hasher.hash(clear).await.map_err(|e| match e {
+                    HashFailure::Busy => IdentityError::Busy,
+                    HashFailure::Failed(reason) => IdentityError::BadRequest(format!(
+                        "credentials.password.config.password: {reason}"
+                    )),
+                })?;
+                config.insert("hashed_password".into(), Value::String(hashed));
+            }
+            if password.use_password_migration_hook {
+                config.insert("use_password_migration_hook".into(), Value::Bool(true));
+            }
+            let credential = credential_entry(identity, CredentialType::Password, now);
+            credential.config = Value::Object(config);
+            credential.version = PASSWORD_VERSION;
+            credential.updated_at = now;
+        }
+        for (kind, links) in [
+            (CredentialType::Oidc, &import.oidc),
+            (CredentialType::Saml, &import.saml),
+        ] {
+            if links.is_empty() {
+                continue;
+            }
+            let credential = credential_entry(identity, kind, now);
+            let mut providers = credential
+                .config
+                .get("providers")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for link in links {
+                let identifier = format!("{}:{}", link.provider, link.subject);
+                if providers
+                    .iter()
+                    .any(|p| provider_identifier(p).as_deref() == Some(&identifier))
+                {
+                    continue;
+                }
+                providers.push(provider_config(link));
+                credential.identifiers.push(identifier);
+            }
+            credential.config = json!({ "providers": providers });
+            credential.updated_at = now;
+        }
+        for (kind, config) in &import.raw {
+            let id = identity.id.to_string();
+            let credential = credential_entry(identity, *kind, now);
+            credential.config = config.clone();
+            if matches!(kind, CredentialType::Totp | CredentialType::LookupSecret) {
+                credential.identifiers = vec![id];
+            }
+            credential.updated_at = now;
+        }
+        Ok(())
+    }
+}
+
+fn provider_config(link: &ProviderLink) -> Value {
+    let mut entry = json!({
+        "subject": link.subject,
+        "provider": link.provider,
+        "initial_id_token": "",
+        "initial_access_token": "",
+        "initial_refresh_token": "",
+    });
+    if let (Some(organization), Some(map)) = (&link.organization, entry.as_object_mut()) {
+        map.insert("organization".into(), Value::String(organization.clone()));
+    }
+    entry
+}
+
+fn provider_identifier(provider: &Value) -> Option<String> {
+    Some(format!(
+        "{}:{}",
+        provider.get("provider")?.as_str()?,
+        provider.get("subject")?.as_str()?
+    ))
+}
+
+fn credential_entry(
+    identity: &mut Identity,
+    kind: CredentialType,
+    now: DateTime<Utc>,
+) -> &mut Credential {
+    identity
+        .credentials
+        .entry(kind)
+        .or_insert_with(|| Credential {
+            id: Uuid::new_v4(),
+            kind,
+            identifiers: Vec::new(),
+            config: json!({}),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        })
+}
+
+/// Credential types whose identifiers come from the traits through the schema.
+const SCHEMA_DRIVEN: [CredentialType; 3] = [
+    CredentialType::Password,
+    CredentialType::Webauthn,
+    CredentialType::Code,
+];
+
+fn apply_marked_identifiers(
+    identity: &mut Identity,
+    marked: &BTreeMap<CredentialType, Vec<String>>,
+    now: DateTime<Utc>,
+) {
+    for kind in SCHEMA_DRIVEN {
+        let identifiers = marked.get(&kind).cloned().unwrap_or_default();
+        if identifiers.is_empty() {
+            if let Some(credential) = identity.credentials.get_mut(&kind) {
+                credential.identifiers.clear();
+            }
+            continue;
+        }
+        let created = !identity.credentials.contains_key(&kind);
+        let credential = credential_entry(identity, kind, now);
+        if created {
+            credential.version = match kind {
+                CredentialType::Password => PASSWORD_VERSION,
+                CredentialType::Code => CODE_VERSION,
+                _ => 1,
+            };
+        }
+        if kind == CredentialType::Code {
+            let addresses: Vec<Value> = identifiers
+                .iter()
+                .map(|address| {
+                    let channel = if address.contains('@') {
+                        "email"
+                    } else {
+                        "sms"
+                    };
+                    json!({ "channel": channel, "address": address })
+                })
+                .collect();
+            credential.config = json!({ "addresses": addresses });
+        }
+        if credential.identifiers != identifiers {
+            credential.identifiers = identifiers;
+            credential.updated_at = now;
+        }
+    }
+}
+
+fn merge_verifiable(
+    existing: &[VerifiableAddress],
+    marked: &[(String, String)],
+    imported: &[AddressImport],
+    now: DateTime<Utc>,
+) -> Vec<VerifiableAddress> {
+    marked
+        .iter()
+        .map(|(via, value)| {
+            let mut address = existing
+                .iter()
+                .find(|a| &a.via == via && &a.value == value)
+                .cloned()
+                .unwrap_or_else(|| VerifiableAddress {
+                    id: Uuid::new_v4(),
+                    value: value.clone(),
+                    verified: false,
+                    via: via.clone(),
+                    status: "pending".into(),
+                    verified_at: None,
+                    created_at: now,
+                    updated_at: now,
+                });
+            let normalized =
+                |a: &AddressImport| crate::schema::extension::normalize_address(&a.via, &a.value);
+            if let Some(import) = imported
+                .iter()
+                .find(|a| &a.via == via && &normalized(a) == value)
+            {
+                if import.verified && !address.verified {
+                    address.verified_at = Some(now);
+                }
+                if !import.verified {
+                    address.verified_at = None;
+                }
+                address.verified = import.verified;
+                address.status = import.status.clone().unwrap_or_else(|| {
+                    if import.verified {
+                        "completed"
+                    } else {
+                        "pending"
+                    }
+                    .into()
+                });
+                address.updated_at = now;
+            }
+            address
+        })
+        .collect()
+}
+
+fn merge_recovery(
+    existing: &[RecoveryAddress],
+    marked: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Vec<RecoveryAddress> {
+    marked
+        .iter()
+        .map(|(via, value)| {
+            existing
+                .iter()
+                .find(|a| &a.via == via && &a.value == value)
+                .cloned()
+                .unwrap_or_else(|| RecoveryAddress {
+                    id: Uuid::new_v4(),
+                    value: value.clone(),
+                    via: via.clone(),
+                    created_at: now,
+                    updated_at: now,
+                })
+        })
+        .collect()
+}

@@ -1,0 +1,10 @@
+//! Server integration tests: the real server on real ports against SQLite,
+//! PostgreSQL and MariaDB. One binary, a module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod admin_identities;
+mod config_schema;
+mod config_start;
+mod schemas_health;
+mod store_conformance;
+mod support;

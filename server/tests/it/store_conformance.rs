@@ -1,0 +1,260 @@
+//! The identity store conformance suite, run on SQLite, PostgreSQL and MariaDB.
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use bia_server::identity::{
+    Credential, CredentialType, Identity, RecoveryAddress, State, VerifiableAddress,
+};
+use bia_server::store::{IdentityQuery, IdentityStore, SqlIdentityStore, StoreError};
+
+use crate::on_every_backend;
+use crate::support::{Kind, TestDb};
+
+fn at(second: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, second).unwrap()
+}
+
+fn identity(email: &str) -> Identity {
+    let id = Uuid::new_v4();
+    let mut credentials = BTreeMap::new();
+    credentials.insert(
+        CredentialType::Password,
+        Credential {
+            id: Uuid::new_v4(),
+            kind: CredentialType::Password,
+            identifiers: vec![email.to_owned()],
+            config: json!({"hashed_password": "$2a$04$abc"}),
+            version: 1,
+            created_at: at(1),
+            updated_at: at(1),
+        },
+    );
+    Identity {
+        id,
+        schema_id: "default".into(),
+        traits: json!({"email": email, "name": {"first": "Zoë"}}),
+        state: State::Active,
+        state_changed_at: Some(at(1)),
+        metadata_public: Some(json!({"plan": "pro"})),
+        metadata_admin: None,
+        external_id: None,
+        organization_id: None,
+        credentials,
+        verifiable_addresses: vec![VerifiableAddress {
+            id: Uuid::new_v4(),
+            value: email.to_owned(),
+            verified: true,
+            via: "email".into(),
+            status: "completed".into(),
+            verified_at: Some(at(2)),
+            created_at: at(1),
+            updated_at: at(2),
+        }],
+        recovery_addresses: vec![RecoveryAddress {
+            id: Uuid::new_v4(),
+            value: email.to_owned(),
+            via: "email".into(),
+            created_at: at(1),
+            updated_at: at(1),
+        }],
+        created_at: at(1),
+        updated_at: at(1),
+    }
+}
+
+async fn round_trip_and_conflicts(kind: Kind) {
+    let test_db = TestDb::create(kind).await;
+    let db = test_db.migrated().await;
+    let store = SqlIdentityStore::new(db.clone());
+
+    let mut alice = identity("alice@example.com");
+    alice.external_id = Some("ext-1".into());
+    alice.metadata_admin = Some(json!({"note": "vip"}));
+    store.create(&alice).await.unwrap();
+    assert_eq!(store.get(alice.id).await.unwrap().unwrap(), alice);
+    assert_eq!(
+        store.get_by_external_id("ext-1").await.unwrap().unwrap().id,
+        alice.id
+    );
+    assert_eq!(
+        store
+            .find_by_identifier(CredentialType::Password, "alice@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        alice.id
+    );
+
+    // A taken identifier: conflict, and nothing of the second identity is written.
+    let clash = identity("alice@example.com");
+    let err = store.create(&clash).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(store.get(clash.id).await.unwrap().is_none());
+    assert_eq!(store.count().await.unwrap(), 1);
+
+    // A taken external id: conflict too.
+    let mut other = identity("bob@example.com");
+    other.external_id = Some("ext-1".into());
+    assert!(matches!(
+        store.create(&other).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Update replaces the children; a failed update leaves the old state.
+    let mut changed = alice.clone();
+    changed.traits = json!({"email": "alice2@example.com"});
+    changed
+        .credentials
+        .get_mut(&CredentialType::Password)
+        .unwrap()
+        .identifiers = vec!["alice2@example.com".into()];
+    changed.verifiable_addresses.clear();
+    changed.state = State::Inactive;
+    changed.updated_at = at(9);
+    store.update(&changed).await.unwrap();
+    assert_eq!(store.get(alice.id).await.unwrap().unwrap(), changed);
+
+    let bob = identity("bob@example.com");
+    store.create(&bob).await.unwrap();
+    let mut bad = bob.clone();
+    bad.credentials
+        .get_mut(&CredentialType::Password)
+        .unwrap()
+        .identifiers = vec!["alice2@example.com".into()];
+    bad.traits = json!({"email": "changed"});
+    assert!(matches!(
+        store.update(&bad).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get(bob.id).await.unwrap().unwrap(), bob);
+
+    // Delete removes everything: the identifier is free again.
+    assert!(store.delete(alice.id).await.unwrap());
+    assert!(!store.delete(alice.id).await.unwrap());
+    assert!(store.get(alice.id).await.unwrap().is_none());
+    store.create(&identity("alice2@example.com")).await.unwrap();
+    assert!(matches!(
+        store.update(&identity("nobody@example.com")).await,
+        Err(StoreError::NotFound)
+    ));
+
+    db.close().await;
+    test_db.drop_database().await;
+}
+
+async fn keyset_paging_and_filters(kind: Kind) {
+    let test_db = TestDb::create(kind).await;
+    let db = test_db.migrated().await;
+    let store = SqlIdentityStore::new(db.clone());
+    let mut ids = Vec::new();
+    for n in 0..25 {
+        let identity = identity(&format!("user{n:02}@example.com"));
+        ids.push(identity.id);
+        store.create(&identity).await.unwrap();
+    }
+    ids.sort();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list(&IdentityQuery {
+                page_size: 10,
+                after,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        seen.extend(page.identities.iter().map(|i| i.id));
+        assert!(page.identities.iter().all(|i| i.credentials.len() == 1));
+        if !page.has_more {
+            break;
+        }
+        after = page.identities.last().map(|i| i.id);
+    }
+    assert_eq!(seen, ids);
+
+    let legacy = store
+        .list(&IdentityQuery {
+            page_size: 10,
+            offset: Some(20),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(legacy.identities.len(), 5);
+    assert!(!legacy.has_more);
+
+    let picked = store
+        .list(&IdentityQuery {
+            page_size: 100,
+            ids: vec![ids[3], ids[7]],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        picked.identities.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![ids[3], ids[7]]
+    );
+
+    let exact = store
+        .list(&IdentityQuery {
+            page_size: 100,
+            credentials_identifier: Some("user07@example.com".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(exact.identities.len(), 1);
+    assert_eq!(exact.identities[0].traits["email"], "user07@example.com");
+
+    let similar = store
+        .list(&IdentityQuery {
+            page_size: 100,
+            identifier_similar: Some("USER1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(similar.identities.len(), 10);
+
+    let literal = store
+        .list(&IdentityQuery {
+            page_size: 100,
+            identifier_similar: Some("user_".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        literal.identities.is_empty(),
+        "LIKE wildcards must be escaped"
+    );
+
+    db.close().await;
+    test_db.drop_database().await;
+}
+
+async fn migrations_go_down_and_up(kind: Kind) {
+    let test_db = TestDb::create(kind).await;
+    let db = test_db.migrated().await;
+    assert!(db.is_migrated().await.unwrap());
+    db.migrate_down(true).await.unwrap();
+    assert!(!db.is_migrated().await.unwrap());
+    db.migrate_up().await.unwrap();
+    assert!(db.is_migrated().await.unwrap());
+    db.close().await;
+    test_db.drop_database().await;
+}
+
+on_every_backend!(
+    round_trip_and_conflicts,
+    keyset_paging_and_filters,
+    migrations_go_down_and_up
+);
