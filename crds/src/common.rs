@@ -4,7 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A key in a Kubernetes Secret in the namespace of the resource that names it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub struct SecretKeyRef {
     /// Name of the Secret.
     pub name: String,
@@ -65,7 +67,12 @@ pub struct Condition {
 
 impl Condition {
     /// A condition without a transition time; [`merge_conditions`] fills it in.
-    pub fn new(type_: &str, status: ConditionStatus, reason: &str, message: impl Into<String>) -> Self {
+    pub fn new(
+        type_: &str,
+        status: ConditionStatus,
+        reason: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             type_: type_.to_owned(),
             status,
@@ -79,13 +86,20 @@ impl Condition {
 
 /// Merges freshly computed conditions with the previous ones: the transition time is
 /// kept when a condition's status did not change and set to `now` when it did.
-pub fn merge_conditions(previous: &[Condition], fresh: Vec<Condition>, now: &str) -> Vec<Condition> {
+pub fn merge_conditions(
+    previous: &[Condition],
+    fresh: Vec<Condition>,
+    now: &str,
+) -> Vec<Condition> {
     fresh
         .into_iter()
         .map(|mut c| {
             let before = previous.iter().find(|p| p.type_ == c.type_);
             c.last_transition_time = match before {
-                Some(p) if p.status == c.status => p.last_transition_time.clone().or_else(|| Some(now.to_owned())),
+                Some(p) if p.status == c.status => p
+                    .last_transition_time
+                    .clone()
+                    .or_else(|| Some(now.to_owned())),
                 _ => Some(now.to_owned()),
             };
             c
@@ -116,10 +130,22 @@ mod tests {
 
     #[test]
     fn transition_time_is_kept_while_status_holds() {
-        let before = merge_conditions(&[], vec![Condition::new("Ready", ConditionStatus::True, "Ok", "")], "t1");
-        let same = merge_conditions(&before, vec![Condition::new("Ready", ConditionStatus::True, "Ok", "x")], "t2");
+        let before = merge_conditions(
+            &[],
+            vec![Condition::new("Ready", ConditionStatus::True, "Ok", "")],
+            "t1",
+        );
+        let same = merge_conditions(
+            &before,
+            vec![Condition::new("Ready", ConditionStatus::True, "Ok", "x")],
+            "t2",
+        );
         assert_eq!(same[0].last_transition_time.as_deref(), Some("t1"));
-        let flipped = merge_conditions(&same, vec![Condition::new("Ready", ConditionStatus::False, "No", "")], "t3");
+        let flipped = merge_conditions(
+            &same,
+            vec![Condition::new("Ready", ConditionStatus::False, "No", "")],
+            "t3",
+        );
         assert_eq!(flipped[0].last_transition_time.as_deref(), Some("t3"));
     }
 }

@@ -3,7 +3,7 @@
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider};
 
@@ -24,7 +24,11 @@ struct Rule {
 }
 
 const fn rule(path: &'static [&'static str], rule: &'static str, message: &'static str) -> Rule {
-    Rule { path, rule, message }
+    Rule {
+        path,
+        rule,
+        message,
+    }
 }
 
 const IMMUTABLE: &str = "self == oldSelf";
@@ -32,13 +36,21 @@ const IMMUTABLE: &str = "self == oldSelf";
 fn server_rules() -> Vec<Rule> {
     vec![
         rule(&["spec"], "size(self.image) > 0", "spec.image is required"),
-        rule(&["spec"], "size(self.defaultSchemaId) > 0", "spec.defaultSchemaId is required"),
+        rule(
+            &["spec"],
+            "size(self.defaultSchemaId) > 0",
+            "spec.defaultSchemaId is required",
+        ),
         rule(
             &["spec"],
             "self.publicBaseUrl.startsWith('http://') || self.publicBaseUrl.startsWith('https://')",
             "spec.publicBaseUrl must be an http(s) URL",
         ),
-        rule(&["spec", "secrets"], "size(self.cookie) > 0", "spec.secrets.cookie needs at least one Secret reference"),
+        rule(
+            &["spec", "secrets"],
+            "size(self.cookie) > 0",
+            "spec.secrets.cookie needs at least one Secret reference",
+        ),
         rule(
             &["spec", "secrets"],
             "!has(self.cipher) || size(self.cipher) > 0",
@@ -49,21 +61,53 @@ fn server_rules() -> Vec<Rule> {
 
 fn schema_rules() -> Vec<Rule> {
     vec![
-        rule(&["spec", "schemaId"], IMMUTABLE, "schemaId is immutable: create a new IdentitySchema for a new version"),
-        rule(&["spec", "schema"], IMMUTABLE, "schema is immutable: create a new IdentitySchema for a new version"),
+        rule(
+            &["spec", "schemaId"],
+            IMMUTABLE,
+            "schemaId is immutable: create a new IdentitySchema for a new version",
+        ),
+        rule(
+            &["spec", "schema"],
+            IMMUTABLE,
+            "schema is immutable: create a new IdentitySchema for a new version",
+        ),
         rule(&["spec", "serverRef"], IMMUTABLE, "serverRef is immutable"),
-        rule(&["spec"], "size(self.schemaId) > 0", "spec.schemaId is required"),
-        rule(&["spec"], "size(self.schema) > 0", "spec.schema is required"),
+        rule(
+            &["spec"],
+            "size(self.schemaId) > 0",
+            "spec.schemaId is required",
+        ),
+        rule(
+            &["spec"],
+            "size(self.schema) > 0",
+            "spec.schema is required",
+        ),
     ]
 }
 
 fn provider_rules() -> Vec<Rule> {
     vec![
-        rule(&["spec", "providerId"], IMMUTABLE, "providerId is immutable"),
+        rule(
+            &["spec", "providerId"],
+            IMMUTABLE,
+            "providerId is immutable",
+        ),
         rule(&["spec", "serverRef"], IMMUTABLE, "serverRef is immutable"),
-        rule(&["spec"], "size(self.providerId) > 0", "spec.providerId is required"),
-        rule(&["spec"], "size(self.clientId) > 0", "spec.clientId is required"),
-        rule(&["spec"], "self.provider != 'generic' || has(self.issuerUrl)", "spec.issuerUrl is required for generic providers"),
+        rule(
+            &["spec"],
+            "size(self.providerId) > 0",
+            "spec.providerId is required",
+        ),
+        rule(
+            &["spec"],
+            "size(self.clientId) > 0",
+            "spec.clientId is required",
+        ),
+        rule(
+            &["spec"],
+            "self.provider != 'generic' || has(self.issuerUrl)",
+            "spec.issuerUrl is required for generic providers",
+        ),
         rule(
             &["spec"],
             "self.provider != 'microsoft' || has(self.microsoftTenant)",
@@ -75,22 +119,40 @@ fn provider_rules() -> Vec<Rule> {
 fn template_rules() -> Vec<Rule> {
     vec![
         rule(&["spec", "serverRef"], IMMUTABLE, "serverRef is immutable"),
-        rule(&["spec"], "self.channel != 'email' || has(self.subject)", "spec.subject is required for email templates"),
-        rule(&["spec"], "self.channel != 'sms' || !has(self.body.html)", "spec.body.html is for email templates only"),
+        rule(
+            &["spec"],
+            "self.channel != 'email' || has(self.subject)",
+            "spec.subject is required for email templates",
+        ),
+        rule(
+            &["spec"],
+            "self.channel != 'sms' || !has(self.body.html)",
+            "spec.body.html is for email templates only",
+        ),
         rule(
             &["spec"],
             "!(self.templateType in ['login_code', 'registration_code']) || self.variant == 'valid'",
             "login_code and registration_code templates have only the valid variant",
         ),
-        rule(&["spec"], "self.channel != 'sms' || self.variant == 'valid'", "sms templates have only the valid variant"),
-        rule(&["spec", "body"], "size(self.plaintext) > 0", "spec.body.plaintext is required"),
+        rule(
+            &["spec"],
+            "self.channel != 'sms' || self.variant == 'valid'",
+            "sms templates have only the valid variant",
+        ),
+        rule(
+            &["spec", "body"],
+            "size(self.plaintext) > 0",
+            "spec.body.plaintext is required",
+        ),
     ]
 }
 
 /// Size limits that keep CEL cost estimates bounded.
 fn max_lengths(kind: &str) -> Vec<(&'static [&'static str], u64)> {
-    let mut limits: Vec<(&'static [&'static str], u64)> =
-        vec![(&["spec", "serverRef", "name"], 253), (&["spec", "serverRef", "namespace"], 63)];
+    let mut limits: Vec<(&'static [&'static str], u64)> = vec![
+        (&["spec", "serverRef", "name"], 253),
+        (&["spec", "serverRef", "namespace"], 63),
+    ];
     match kind {
         "IdentitySchema" => {
             limits.push((&["spec", "schemaId"], 253));
@@ -136,7 +198,9 @@ fn finish(crd: &mut Value, kind: &str, rules: &[Rule]) {
             if let Some(n) = node(root, r.path)
                 && let Some(obj) = n.as_object_mut()
             {
-                let list = obj.entry("x-kubernetes-validations").or_insert_with(|| json!([]));
+                let list = obj
+                    .entry("x-kubernetes-validations")
+                    .or_insert_with(|| json!([]));
                 if let Some(list) = list.as_array_mut() {
                     list.push(json!({"rule": r.rule, "message": r.message}));
                 }
@@ -159,7 +223,9 @@ fn node<'a>(root: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
 fn clean(v: &mut Value, in_items: bool) {
     match v {
         Value::Object(map) => {
-            map.retain(|k, val| !(val.as_array().is_some_and(Vec::is_empty) || (in_items && k == "default")));
+            map.retain(|k, val| {
+                !(val.as_array().is_some_and(Vec::is_empty) || (in_items && k == "default"))
+            });
             for (k, val) in map.iter_mut() {
                 clean(val, in_items || k == "items");
             }

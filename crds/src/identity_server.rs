@@ -1,5 +1,8 @@
 //! `IdentityServer`: the root resource, one running Bia server.
 
+// Several `printcolumn(...)` entries repeat `type_ = "string"`, which is not a duplicate.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::CustomResource;
@@ -19,9 +22,17 @@ use crate::common::{Condition, SecretKeyRef};
     shortname = "idsrv",
     category = "bia",
     doc = "A Bia identity server: Deployment, Services and config rendered from this resource and the schemas, providers and templates attached to it.",
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
     printcolumn(name = "Server", type_ = "string", json_path = ".spec.publicBaseUrl"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityServerSpec {

@@ -21,7 +21,7 @@ pub use courier_template::{
     CourierTemplate, CourierTemplateSpec, TemplateBody, TemplateChannel, TemplateType,
     TemplateVariant,
 };
-pub use generate::{crds, crds_yaml, CrdFile};
+pub use generate::{CrdFile, crds, crds_yaml};
 pub use identity_schema::{IdentitySchema, IdentitySchemaSpec, IdentitySchemaStatus};
 pub use identity_server::{
     CipherSecrets, CookieSettings, CourierSettings, DeletionPolicy, IdentityServer,

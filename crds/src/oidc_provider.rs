@@ -1,5 +1,8 @@
 //! `OIDCProvider`: one social sign-in provider attached to a server.
 
+// Several `printcolumn(...)` entries repeat `type_ = "string"`, which is not a duplicate.
+#![allow(clippy::duplicated_attributes)]
+
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,10 +21,18 @@ use crate::common::{AttachedStatus, SecretKeyRef, ServerRef};
     shortname = "oidcp",
     category = "bia",
     doc = "A social sign-in provider (selfservice.methods.oidc) of an IdentityServer.",
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Accepted\")].status"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Accepted\")].status"
+    ),
     printcolumn(name = "Server", type_ = "string", json_path = ".spec.serverRef.name"),
     printcolumn(name = "Provider", type_ = "string", json_path = ".spec.provider"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct OIDCProviderSpec {

@@ -18,7 +18,9 @@ fn main() -> ExitCode {
             if check {
                 eprintln!("stale: {}", path.display());
                 stale = true;
-            } else if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, &file.yaml)) {
+            } else if let Err(e) =
+                std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, &file.yaml))
+            {
                 eprintln!("cannot write {}: {e}", path.display());
                 return ExitCode::FAILURE;
             } else {
@@ -26,5 +28,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    if stale { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if stale {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -4,7 +4,9 @@ use kube::core::cel::Validator;
 use serde_json::{Value, json};
 
 fn check(kind: &str, obj: &Value, old: Option<&Value>) -> Result<(), String> {
-    Validator::new().validate(&crate::schema_of(kind), obj, old).map_err(|e| format!("{e:?}"))
+    Validator::new()
+        .validate(&crate::schema_of(kind), obj, old)
+        .map_err(|e| format!("{e:?}"))
 }
 
 fn schema() -> Value {
@@ -71,45 +73,89 @@ fn schema_id_body_and_server_ref_are_immutable() {
 fn provider_id_and_server_ref_are_immutable() {
     let mut new = provider();
     new["spec"]["providerId"] = json!("google2");
-    assert!(check("OIDCProvider", &new, Some(&provider())).unwrap_err().contains("providerId is immutable"));
+    assert!(
+        check("OIDCProvider", &new, Some(&provider()))
+            .unwrap_err()
+            .contains("providerId is immutable")
+    );
     let mut new = provider();
     new["spec"]["serverRef"]["name"] = json!("x");
-    assert!(check("OIDCProvider", &new, Some(&provider())).unwrap_err().contains("serverRef is immutable"));
+    assert!(
+        check("OIDCProvider", &new, Some(&provider()))
+            .unwrap_err()
+            .contains("serverRef is immutable")
+    );
     let mut new = template();
     new["spec"]["serverRef"]["namespace"] = json!("x");
-    assert!(check("CourierTemplate", &new, Some(&template())).unwrap_err().contains("serverRef is immutable"));
+    assert!(
+        check("CourierTemplate", &new, Some(&template()))
+            .unwrap_err()
+            .contains("serverRef is immutable")
+    );
 }
 
 #[test]
 fn per_kind_required_fields() {
     let mut p = provider();
     p["spec"]["provider"] = json!("generic");
-    assert!(check("OIDCProvider", &p, None).unwrap_err().contains("issuerUrl is required"));
+    assert!(
+        check("OIDCProvider", &p, None)
+            .unwrap_err()
+            .contains("issuerUrl is required")
+    );
     p["spec"]["issuerUrl"] = json!("https://issuer.example.com");
     check("OIDCProvider", &p, None).unwrap();
     p["spec"]["provider"] = json!("microsoft");
-    assert!(check("OIDCProvider", &p, None).unwrap_err().contains("microsoftTenant"));
+    assert!(
+        check("OIDCProvider", &p, None)
+            .unwrap_err()
+            .contains("microsoftTenant")
+    );
 
     let mut t = template();
     t["spec"].as_object_mut().unwrap().remove("subject");
-    assert!(check("CourierTemplate", &t, None).unwrap_err().contains("subject is required"));
+    assert!(
+        check("CourierTemplate", &t, None)
+            .unwrap_err()
+            .contains("subject is required")
+    );
     let mut t = template();
     t["spec"]["templateType"] = json!("login_code");
     t["spec"]["variant"] = json!("invalid");
-    assert!(check("CourierTemplate", &t, None).unwrap_err().contains("only the valid variant"));
+    assert!(
+        check("CourierTemplate", &t, None)
+            .unwrap_err()
+            .contains("only the valid variant")
+    );
     let mut t = template();
     t["spec"]["channel"] = json!("sms");
     t["spec"]["body"]["html"] = json!("<p>");
-    assert!(check("CourierTemplate", &t, None).unwrap_err().contains("email templates only"));
+    assert!(
+        check("CourierTemplate", &t, None)
+            .unwrap_err()
+            .contains("email templates only")
+    );
 
     let mut s = schema();
     s["spec"]["schemaId"] = json!("");
-    assert!(check("IdentitySchema", &s, None).unwrap_err().contains("schemaId is required"));
+    assert!(
+        check("IdentitySchema", &s, None)
+            .unwrap_err()
+            .contains("schemaId is required")
+    );
 
     let mut srv = server();
     srv["spec"]["secrets"]["cookie"] = json!([]);
-    assert!(check("IdentityServer", &srv, None).unwrap_err().contains("at least one"));
+    assert!(
+        check("IdentityServer", &srv, None)
+            .unwrap_err()
+            .contains("at least one")
+    );
     let mut srv = server();
     srv["spec"]["publicBaseUrl"] = json!("id.example.com");
-    assert!(check("IdentityServer", &srv, None).unwrap_err().contains("http(s) URL"));
+    assert!(
+        check("IdentityServer", &srv, None)
+            .unwrap_err()
+            .contains("http(s) URL")
+    );
 }

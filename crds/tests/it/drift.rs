@@ -23,12 +23,19 @@ fn checked_in_crds_match_the_types() {
 #[test]
 fn no_empty_lists_and_no_defaults_in_lists() {
     for file in bia_crds::crds_yaml() {
-        assert!(!file.yaml.contains("[]"), "{} has an empty list", file.file_name);
+        assert!(
+            !file.yaml.contains("[]"),
+            "{} has an empty list",
+            file.file_name
+        );
         let v: serde_json::Value = yaml_serde::from_str(&file.yaml).unwrap();
         fn walk(v: &serde_json::Value, in_items: bool, name: &str) {
             match v {
                 serde_json::Value::Object(m) => {
-                    assert!(!(in_items && m.contains_key("default")), "{name}: default inside a list");
+                    assert!(
+                        !(in_items && m.contains_key("default")),
+                        "{name}: default inside a list"
+                    );
                     for (k, x) in m {
                         walk(x, in_items || k == "items", name);
                     }
@@ -54,12 +61,31 @@ fn names_columns_and_list_map_conditions() {
         assert_eq!(names.short_names.as_ref().map(Vec::len), Some(1));
         let version = &crd.spec.versions[0];
         assert_eq!(version.name, "v1alpha1");
-        let columns: Vec<_> = version.additional_printer_columns.iter().flatten().map(|c| c.name.as_str()).collect();
-        assert!(columns.contains(&"Ready") && columns.contains(&"Age"), "{columns:?}");
+        let columns: Vec<_> = version
+            .additional_printer_columns
+            .iter()
+            .flatten()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert!(
+            columns.contains(&"Ready") && columns.contains(&"Age"),
+            "{columns:?}"
+        );
         let schema = crate::schema_of(&names.kind);
-        let conditions = schema.pointer("/properties/status/properties/conditions").unwrap();
+        let conditions = schema
+            .pointer("/properties/status/properties/conditions")
+            .unwrap();
         assert_eq!(conditions["x-kubernetes-list-type"], "map");
-        assert_eq!(conditions["x-kubernetes-list-map-keys"], serde_json::json!(["type"]));
-        assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+        assert_eq!(
+            conditions["x-kubernetes-list-map-keys"],
+            serde_json::json!(["type"])
+        );
+        assert!(
+            version
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_some()
+        );
     }
 }

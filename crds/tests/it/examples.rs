@@ -30,9 +30,15 @@ fn as_json_schema(v: &Value) -> Value {
 fn examples_validate_against_the_crds() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/examples");
     let mut checked = 0;
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+    {
         let text = std::fs::read_to_string(path).unwrap();
         for doc in text.split("\n---\n") {
             let obj: Value = yaml_serde::from_str(doc).unwrap();

@@ -1,0 +1,17 @@
+//! The Bia operator: runs Bia identity servers on Kubernetes from `IdentityServer`,
+//! `IdentitySchema`, `OIDCProvider` and `CourierTemplate` resources.
+//!
+//! Layers: [`render`] is a pure function from resources to the config and child objects;
+//! [`validate`] decides which attached resources are accepted; [`controller`] does the
+//! Kubernetes I/O around them; [`run`] wires the controllers, leader election and the
+//! HTTP endpoints together.
+
+pub mod controller;
+pub mod gotemplate;
+pub mod http;
+pub mod identities;
+pub mod leader;
+pub mod metrics;
+pub mod render;
+pub mod run;
+pub mod validate;

@@ -1,0 +1,168 @@
+//! Rendering: a pure function from a server, its accepted attachments and the Secret
+//! values they reference to the Kratos-format config and the child objects.
+//!
+//! Invariants: no I/O, no clock, no randomness; the same input always gives the same
+//! bytes (attachments are sorted by id, maps keep insertion order). Secret values only
+//! ever land in the config Secret, never in a ConfigMap, a label or an annotation.
+
+mod config;
+mod objects;
+
+use std::collections::BTreeMap;
+
+use bia_crds::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider, SecretKeyRef};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use sha2::{Digest, Sha256};
+
+pub use config::render_config;
+pub use objects::{ChildNames, child_labels, names};
+
+/// Public API port (`serve.public.port`).
+pub const PUBLIC_PORT: i32 = 4433;
+/// Admin API port (`serve.admin.port`).
+pub const ADMIN_PORT: i32 = 4434;
+/// Directory the config Secret is mounted at.
+pub const CONFIG_DIR: &str = "/etc/bia";
+/// Key of the config file in the config Secret.
+pub const CONFIG_KEY: &str = "kratos.yml";
+/// Key of the DSN in the config Secret (read by `migrate sql -e`).
+pub const DSN_KEY: &str = "dsn";
+/// Pod-template annotation carrying the hash of what needs a restart.
+pub const HASH_ANNOTATION: &str = "bia.dev/config-hash";
+
+/// Secret values by namespace, Secret name and key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretValues(BTreeMap<(String, String, String), String>);
+
+impl SecretValues {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one value.
+    pub fn insert(&mut self, namespace: &str, name: &str, key: &str, value: impl Into<String>) {
+        self.0.insert(
+            (namespace.to_owned(), name.to_owned(), key.to_owned()),
+            value.into(),
+        );
+    }
+
+    /// Adds every UTF-8 key of a Secret (`data` and `stringData`).
+    pub fn insert_secret(&mut self, secret: &Secret) {
+        let ns = secret.metadata.namespace.clone().unwrap_or_default();
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        for (k, v) in secret.data.iter().flatten() {
+            if let Ok(text) = String::from_utf8(v.0.clone()) {
+                self.insert(&ns, &name, k, text);
+            }
+        }
+        for (k, v) in secret.string_data.iter().flatten() {
+            self.insert(&ns, &name, k, v.clone());
+        }
+    }
+
+    /// The value a reference points to, in the given namespace.
+    pub fn get(&self, namespace: &str, r: &SecretKeyRef) -> Option<&str> {
+        self.0
+            .get(&(namespace.to_owned(), r.name.clone(), r.key.clone()))
+            .map(String::as_str)
+    }
+
+    /// Whether the namespace has a Secret of this name at all.
+    pub fn has_secret(&self, namespace: &str, name: &str) -> bool {
+        self.0.keys().any(|(ns, n, _)| ns == namespace && n == name)
+    }
+}
+
+/// Everything [`render`] reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a> {
+    /// The server.
+    pub server: &'a IdentityServer,
+    /// Accepted schemas.
+    pub schemas: &'a [IdentitySchema],
+    /// Accepted providers.
+    pub providers: &'a [OIDCProvider],
+    /// Accepted templates.
+    pub templates: &'a [CourierTemplate],
+    /// Values of every referenced Secret key.
+    pub secrets: &'a SecretValues,
+}
+
+/// What [`render`] produces.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rendered {
+    /// The config file (`kratos.yml`).
+    pub config: String,
+    /// sha256 of the whole config, for status.
+    pub config_hash: String,
+    /// sha256 of the parts that need a restart (everything but schemas, providers and templates,
+    /// which the server reloads), put on the pod template.
+    pub restart_hash: String,
+    /// The config Secret.
+    pub secret: Secret,
+    /// The server Deployment.
+    pub deployment: Deployment,
+    /// The public API Service.
+    pub public_service: Service,
+    /// The admin API Service.
+    pub admin_service: Service,
+    /// The PodDisruptionBudget.
+    pub pdb: PodDisruptionBudget,
+}
+
+/// Why a server cannot be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A Secret key the server names is missing.
+    #[error("Secret {name} has no key {key} (referenced by {field})")]
+    MissingSecret {
+        /// Field that holds the reference.
+        field: String,
+        /// Secret name.
+        name: String,
+        /// Key.
+        key: String,
+    },
+    /// The resource has no namespace or name.
+    #[error("the IdentityServer has no namespace or name")]
+    Unnamed,
+    /// Serialization failed.
+    #[error("cannot serialize the config: {0}")]
+    Serialize(String),
+}
+
+/// Renders the config and every child object.
+pub fn render(inputs: Inputs<'_>) -> Result<Rendered, RenderError> {
+    let (config_value, restart_value) = config::render_config(inputs)?;
+    let config =
+        yaml_serde::to_string(&config_value).map_err(|e| RenderError::Serialize(e.to_string()))?;
+    let restart =
+        serde_json::to_vec(&restart_value).map_err(|e| RenderError::Serialize(e.to_string()))?;
+    let config_hash = sha256_hex(config.as_bytes());
+    let restart_hash = sha256_hex(&restart);
+    let dsn = config_value
+        .get("dsn")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let objects = objects::render_objects(inputs.server, &config, &dsn, &restart_hash)?;
+    Ok(Rendered {
+        config,
+        config_hash,
+        restart_hash,
+        secret: objects.secret,
+        deployment: objects.deployment,
+        public_service: objects.public_service,
+        admin_service: objects.admin_service,
+        pdb: objects.pdb,
+    })
+}
+
+/// Lower-case hex sha256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}

@@ -1,0 +1,350 @@
+//! Validation of attached resources and the pure plan that decides which of them
+//! reach the config. Each refusal carries a reason and a message a person can act on.
+
+use std::collections::BTreeMap;
+
+use bia_crds::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider};
+use kube::ResourceExt;
+use serde_json::Value;
+
+use crate::gotemplate;
+use crate::render::SecretValues;
+
+/// Why an attached resource is not part of its server's config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// PascalCase reason for the `Accepted` condition.
+    pub reason: &'static str,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+fn refuse(reason: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        reason,
+        message: message.into(),
+    }
+}
+
+/// Checks an identity schema: valid JSON, a valid JSON Schema, and at least one trait
+/// marked as a credentials identifier (`ory.sh/kratos.credentials.<method>.identifier`).
+pub fn validate_schema(schema: &IdentitySchema) -> Result<(), Refusal> {
+    let value: Value = serde_json::from_str(&schema.spec.schema)
+        .map_err(|e| refuse("InvalidJSON", format!("spec.schema is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(refuse(
+            "InvalidJSONSchema",
+            "spec.schema must be a JSON object",
+        ));
+    }
+    jsonschema::meta::validate(&value).map_err(|e| {
+        refuse(
+            "InvalidJSONSchema",
+            format!("spec.schema is not a valid JSON Schema: {e}"),
+        )
+    })?;
+    jsonschema::validator_for(&value).map_err(|e| {
+        refuse(
+            "InvalidJSONSchema",
+            format!("spec.schema cannot be compiled: {e}"),
+        )
+    })?;
+    let traits = value.pointer("/properties/traits").ok_or_else(|| {
+        refuse(
+            "NoTraits",
+            "spec.schema has no properties.traits object; identities need traits",
+        )
+    })?;
+    if !has_identifier(traits) {
+        return Err(refuse(
+            "NoIdentifier",
+            "no trait is a credentials identifier: mark one, e.g. the email, with \
+             \"ory.sh/kratos\": {\"credentials\": {\"password\": {\"identifier\": true}}}",
+        ));
+    }
+    Ok(())
+}
+
+fn has_identifier(v: &Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            let here = map
+                .get("ory.sh/kratos")
+                .and_then(|k| k.get("credentials"))
+                .and_then(Value::as_object)
+                .is_some_and(|creds| {
+                    creds
+                        .values()
+                        .any(|c| c.get("identifier").and_then(Value::as_bool) == Some(true))
+                });
+            here || map.values().any(has_identifier)
+        }
+        Value::Array(items) => items.iter().any(has_identifier),
+        _ => false,
+    }
+}
+
+/// Checks a template's subject and bodies parse.
+pub fn validate_template(template: &CourierTemplate) -> Result<(), Refusal> {
+    let s = &template.spec;
+    let parts = [
+        ("subject", s.subject.as_deref()),
+        ("body.plaintext", Some(s.body.plaintext.as_str())),
+        ("body.html", s.body.html.as_deref()),
+    ];
+    for (field, text) in parts {
+        if let Some(text) = text {
+            gotemplate::check(text).map_err(|e| {
+                refuse(
+                    "TemplateParseError",
+                    format!("spec.{field} does not parse: {e}"),
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks a provider's client secret exists.
+pub fn validate_provider(provider: &OIDCProvider, secrets: &SecretValues) -> Result<(), Refusal> {
+    let ns = provider.namespace().unwrap_or_default();
+    let r = &provider.spec.client_secret;
+    if secrets.get(&ns, r).is_some() {
+        return Ok(());
+    }
+    if secrets.has_secret(&ns, &r.name) {
+        Err(refuse(
+            "SecretKeyMissing",
+            format!(
+                "Secret {ns}/{} has no key {:?}; add it or fix spec.clientSecret.key",
+                r.name, r.key
+            ),
+        ))
+    } else {
+        Err(refuse(
+            "SecretMissing",
+            format!(
+                "Secret {ns}/{} does not exist; create it or fix spec.clientSecret.name",
+                r.name
+            ),
+        ))
+    }
+}
+
+/// The verdict on one attached resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It is in the config.
+    Accepted,
+    /// It is not, and why.
+    Refused(Refusal),
+}
+
+/// Key of an attached object: kind, namespace, name.
+pub type ObjectKey = (&'static str, String, String);
+
+/// Which attached resources go into the config, and the verdict on each.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Accepted schemas, sorted by schema id.
+    pub schemas: Vec<IdentitySchema>,
+    /// Accepted providers, sorted by provider id.
+    pub providers: Vec<OIDCProvider>,
+    /// Accepted templates.
+    pub templates: Vec<CourierTemplate>,
+    /// Verdict per attached resource.
+    pub verdicts: BTreeMap<ObjectKey, Verdict>,
+    /// Problems of the server itself; nothing is rolled out while there are any.
+    pub server_problems: Vec<Refusal>,
+}
+
+fn key<K: kube::Resource<DynamicType = ()>>(obj: &K) -> ObjectKey {
+    let kind: &'static str = match K::kind(&()).as_ref() {
+        "IdentitySchema" => "IdentitySchema",
+        "OIDCProvider" => "OIDCProvider",
+        "CourierTemplate" => "CourierTemplate",
+        _ => "IdentityServer",
+    };
+    (
+        kind,
+        obj.meta().namespace.clone().unwrap_or_default(),
+        obj.meta().name.clone().unwrap_or_default(),
+    )
+}
+
+/// Older first; ties broken by namespace and name, so the winner of a conflict is stable.
+fn age_order<K: kube::Resource>(a: &K, b: &K) -> std::cmp::Ordering {
+    let ka = (
+        a.meta().creation_timestamp.as_ref().map(|t| t.0),
+        &a.meta().namespace,
+        &a.meta().name,
+    );
+    let kb = (
+        b.meta().creation_timestamp.as_ref().map(|t| t.0),
+        &b.meta().namespace,
+        &b.meta().name,
+    );
+    ka.cmp(&kb)
+}
+
+/// Decides what goes into the config. Pure: everything it needs is passed in.
+pub fn plan(
+    server: &IdentityServer,
+    schemas: &[IdentitySchema],
+    providers: &[OIDCProvider],
+    templates: &[CourierTemplate],
+    secrets: &SecretValues,
+) -> Plan {
+    let mut plan = Plan::default();
+
+    // Schemas being deleted stay served until their finalizer is released.
+    let mut schemas: Vec<_> = schemas.iter().collect();
+    schemas.sort_by(|a, b| age_order(*a, *b));
+    for s in schemas {
+        let verdict = match validate_schema(s) {
+            Err(r) => Verdict::Refused(r),
+            Ok(()) => match plan
+                .schemas
+                .iter()
+                .find(|a| a.spec.schema_id == s.spec.schema_id)
+            {
+                Some(winner) => Verdict::Refused(refuse(
+                    "DuplicateSchemaId",
+                    format!(
+                        "schema id {:?} is already served by IdentitySchema {}; pick another id",
+                        s.spec.schema_id,
+                        winner.name_any()
+                    ),
+                )),
+                None => {
+                    plan.schemas.push(s.clone());
+                    Verdict::Accepted
+                }
+            },
+        };
+        plan.verdicts.insert(key(s), verdict);
+    }
+    plan.schemas
+        .sort_by(|a, b| a.spec.schema_id.cmp(&b.spec.schema_id));
+
+    let mut providers: Vec<_> = providers.iter().collect();
+    providers.sort_by(|a, b| age_order(*a, *b));
+    for p in providers {
+        let verdict = match validate_provider(p, secrets) {
+            Err(r) => Verdict::Refused(r),
+            Ok(()) => match plan
+                .providers
+                .iter()
+                .find(|a| a.spec.provider_id == p.spec.provider_id)
+            {
+                Some(winner) => Verdict::Refused(refuse(
+                    "DuplicateProviderId",
+                    format!(
+                        "provider id {:?} is already used by OIDCProvider {}/{}; pick another providerId",
+                        p.spec.provider_id,
+                        winner.namespace().unwrap_or_default(),
+                        winner.name_any()
+                    ),
+                )),
+                None => {
+                    plan.providers.push(p.clone());
+                    Verdict::Accepted
+                }
+            },
+        };
+        plan.verdicts.insert(key(p), verdict);
+    }
+    plan.providers
+        .sort_by(|a, b| a.spec.provider_id.cmp(&b.spec.provider_id));
+
+    let mut templates: Vec<_> = templates.iter().collect();
+    templates.sort_by(|a, b| age_order(*a, *b));
+    for t in templates {
+        let slot = |x: &CourierTemplate| (x.spec.template_type, x.spec.variant, x.spec.channel);
+        let verdict = match validate_template(t) {
+            Err(r) => Verdict::Refused(r),
+            Ok(()) => match plan.templates.iter().find(|a| slot(a) == slot(t)) {
+                Some(winner) => Verdict::Refused(refuse(
+                    "DuplicateTemplate",
+                    format!(
+                        "CourierTemplate {} already provides {}.{}.{}; delete one of them",
+                        winner.name_any(),
+                        t.spec.template_type.as_str(),
+                        t.spec.variant.as_str(),
+                        t.spec.channel.as_str()
+                    ),
+                )),
+                None => {
+                    plan.templates.push(t.clone());
+                    Verdict::Accepted
+                }
+            },
+        };
+        plan.verdicts.insert(key(t), verdict);
+    }
+
+    plan.server_problems = server_problems(server, &plan, secrets);
+    plan
+}
+
+fn server_problems(server: &IdentityServer, plan: &Plan, secrets: &SecretValues) -> Vec<Refusal> {
+    let ns = server.namespace().unwrap_or_default();
+    let spec = &server.spec;
+    let mut problems = Vec::new();
+    let mut refs = vec![("spec.dsn".to_owned(), &spec.dsn)];
+    refs.extend(
+        spec.secrets
+            .cookie
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("spec.secrets.cookie[{i}]"), r)),
+    );
+    for (i, r) in spec.secrets.cipher.iter().flatten().enumerate() {
+        let field = format!("spec.secrets.cipher[{i}]");
+        if let Some(v) = secrets.get(&ns, r)
+            && v.chars().count() != 32
+        {
+            problems.push(refuse(
+                "InvalidCipherSecret",
+                format!(
+                    "{field} ({}/{}) must be exactly 32 characters",
+                    r.name, r.key
+                ),
+            ));
+        }
+        refs.push((field, r));
+    }
+    if let Some(c) = &spec.courier {
+        refs.push((
+            "spec.courier.smtpConnectionUri".to_owned(),
+            &c.smtp_connection_uri,
+        ));
+    }
+    for (field, r) in refs {
+        if secrets.get(&ns, r).is_none() {
+            let what = if secrets.has_secret(&ns, &r.name) {
+                format!("Secret {ns}/{} has no key {:?}", r.name, r.key)
+            } else {
+                format!("Secret {ns}/{} does not exist", r.name)
+            };
+            problems.push(refuse(
+                "SecretMissing",
+                format!("{what} (referenced by {field}); waiting for it"),
+            ));
+        }
+    }
+    if !plan
+        .schemas
+        .iter()
+        .any(|s| s.spec.schema_id == spec.default_schema_id)
+    {
+        problems.push(refuse(
+            "DefaultSchemaMissing",
+            format!(
+                "no accepted IdentitySchema has schemaId {:?} (spec.defaultSchemaId); waiting for it",
+                spec.default_schema_id
+            ),
+        ));
+    }
+    problems
+}

@@ -1,0 +1,80 @@
+//! The Argo CD health scripts, run with Lua against sample objects.
+
+use std::path::PathBuf;
+
+use mlua::{Lua, LuaSerdeExt, Table};
+use serde_json::{Value, json};
+
+fn health(script: &str, obj: Value) -> (String, String) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../charts/bia/argocd")
+        .join(script);
+    let code = std::fs::read_to_string(path).unwrap();
+    let lua = Lua::new();
+    lua.globals()
+        .set("obj", lua.to_value(&obj).unwrap())
+        .unwrap();
+    let hs: Table = lua.load(&code).eval().unwrap();
+    (
+        hs.get::<String>("status").unwrap(),
+        hs.get::<String>("message").unwrap_or_default(),
+    )
+}
+
+fn server(generation: i64, observed: i64, conditions: Value) -> Value {
+    json!({"metadata": {"generation": generation}, "status": {"observedGeneration": observed, "conditions": conditions}})
+}
+
+#[test]
+fn identity_server_health() {
+    assert_eq!(
+        health("identityserver.lua", json!({"metadata": {}})).0,
+        "Progressing"
+    );
+    let ready = json!([{"type": "Ready", "status": "True", "reason": "Available", "message": "2/2 replicas ready"},
+                       {"type": "Degraded", "status": "False", "reason": "AsExpected"}]);
+    assert_eq!(
+        health("identityserver.lua", server(1, 1, ready.clone())),
+        ("Healthy".into(), "2/2 replicas ready".into())
+    );
+    assert_eq!(
+        health("identityserver.lua", server(2, 1, ready)).0,
+        "Progressing"
+    );
+    let degraded = json!([{"type": "Ready", "status": "False", "reason": "SecretMissing"},
+                          {"type": "Degraded", "status": "True", "reason": "SecretMissing", "message": "Secret x does not exist"}]);
+    assert_eq!(
+        health("identityserver.lua", server(1, 1, degraded)),
+        ("Degraded".into(), "Secret x does not exist".into())
+    );
+    let rolling = json!([{"type": "Ready", "status": "False", "reason": "RollingOut", "message": "1/2 replicas ready"}]);
+    assert_eq!(
+        health("identityserver.lua", server(1, 1, rolling)).0,
+        "Progressing"
+    );
+}
+
+#[test]
+fn attached_health() {
+    for script in [
+        "identityschema.lua",
+        "oidcprovider.lua",
+        "couriertemplate.lua",
+    ] {
+        let with = |status: &str, reason: &str| json!({"status": {"conditions": [{"type": "Accepted", "status": status, "reason": reason, "message": reason}]}});
+        assert_eq!(health(script, json!({})).0, "Progressing");
+        assert_eq!(health(script, with("True", "Accepted")).0, "Healthy");
+        assert_eq!(
+            health(script, with("False", "ServerNotFound")).0,
+            "Progressing"
+        );
+        assert_eq!(
+            health(script, with("False", "InvalidJSONSchema")).0,
+            "Degraded"
+        );
+        assert_eq!(
+            health(script, with("True", "DeletionBlocked")).0,
+            "Suspended"
+        );
+    }
+}

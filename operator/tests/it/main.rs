@@ -1,0 +1,9 @@
+//! Integration tests of the operator: render goldens, reconcile scenarios against a
+//! mocked API server, Argo CD health scripts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod argocd;
+mod fake_api;
+mod fixtures;
+mod reconcile;
+mod render;

@@ -1,0 +1,491 @@
+//! Reconcile scenarios against the fake API server, each with a short timeout.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bia_crds::{
+    ConditionStatus, CourierTemplate, DeletionPolicy, IdentitySchema, IdentityServer, OIDCProvider,
+    TemplateType,
+};
+use bia_operator::controller::{Context, SCHEMA_FINALIZER, SERVER_FINALIZER, attached, server};
+use bia_operator::render::HASH_ANNOTATION;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::jiff::Timestamp;
+use serde_json::Value;
+
+use crate::fake_api::Fake;
+use crate::fixtures::*;
+
+async fn within<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .expect("scenario timed out")
+}
+
+fn context(fake: &Arc<Fake>) -> Arc<Context> {
+    let mut ctx = Context::new(fake.client(), Some("test".into()));
+    ctx.clock = Arc::new(|| Timestamp::from_second(1_700_000_000).unwrap());
+    Arc::new(ctx)
+}
+
+fn ready_server() -> IdentityServer {
+    let mut s = server();
+    s.metadata.finalizers = Some(vec![SERVER_FINALIZER.into()]);
+    s
+}
+
+/// A store with a server, a good schema and the server's Secrets.
+fn seeded() -> Arc<Fake> {
+    let fake = Fake::new();
+    fake.put(&ready_server());
+    fake.put(&schema("customer-v1", "customer-v1", GOOD_SCHEMA));
+    fake.put(&server_secrets());
+    fake.put(&oauth_secret());
+    fake
+}
+
+async fn reconcile_server(fake: &Arc<Fake>, ctx: &Arc<Context>) {
+    let current: IdentityServer = fake.get(NS, "bia").unwrap();
+    server::reconcile(Arc::new(current), ctx.clone())
+        .await
+        .unwrap();
+}
+
+fn config_of(fake: &Fake) -> String {
+    let secret: Secret = fake.get(NS, "bia-config").unwrap();
+    String::from_utf8(secret.data.unwrap()["kratos.yml"].0.clone()).unwrap()
+}
+
+fn pod_hash(fake: &Fake) -> String {
+    let d: Deployment = fake.get(NS, "bia").unwrap();
+    d.spec
+        .unwrap()
+        .template
+        .metadata
+        .unwrap()
+        .annotations
+        .unwrap()[HASH_ANNOTATION]
+        .clone()
+}
+
+fn accepted<
+    K: kube::Resource<DynamicType = ()> + serde::de::DeserializeOwned + serde::Serialize,
+>(
+    fake: &Fake,
+    name: &str,
+) -> (String, String) {
+    let obj: K = fake.get(NS, name).unwrap();
+    let v = serde_json::to_value(obj).unwrap();
+    let c = v["status"]["conditions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["type"] == "Accepted"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    (
+        c["status"].as_str().unwrap_or_default().to_owned(),
+        c["reason"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+fn condition(fake: &Fake, type_: &str) -> (ConditionStatus, String) {
+    let s: IdentityServer = fake.get(NS, "bia").unwrap();
+    let c = s
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == type_)
+        .unwrap();
+    (c.status, c.reason)
+}
+
+#[tokio::test]
+async fn first_pass_only_adds_the_finalizer() {
+    within(async {
+        let fake = seeded();
+        fake.put(&server());
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        let writes = fake.writes();
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        let s: IdentityServer = fake.get(NS, "bia").unwrap();
+        assert_eq!(
+            s.metadata.finalizers.unwrap(),
+            vec![SERVER_FINALIZER.to_owned()]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn create_renders_applies_and_becomes_ready() {
+    within(async {
+        let fake = seeded();
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+
+        let applies: Vec<_> = fake
+            .writes()
+            .into_iter()
+            .filter(|c| c.content_type.contains("apply-patch"))
+            .collect();
+        assert_eq!(applies.len(), 5, "secret, 2 services, pdb, deployment");
+        assert!(
+            applies
+                .iter()
+                .all(|c| c.path.contains("/namespaces/identity/"))
+        );
+        let config = config_of(&fake);
+        assert!(config.contains("default_schema_id: customer-v1"));
+        assert!(config.contains("base64://"));
+        let d: Deployment = fake.get(NS, "bia").unwrap();
+        let owner = d.metadata.owner_references.clone().unwrap();
+        assert_eq!(owner[0].kind, "IdentityServer");
+        let labels = d.metadata.labels.clone().unwrap();
+        assert!(
+            !labels.contains_key("argocd.argoproj.io/instance"),
+            "server labels must not be copied"
+        );
+        assert_eq!(
+            accepted::<IdentitySchema>(&fake, "customer-v1"),
+            ("True".into(), "Accepted".into())
+        );
+        assert_eq!(
+            condition(&fake, "Ready"),
+            (ConditionStatus::False, "RollingOut".into())
+        );
+        assert_eq!(condition(&fake, "Progressing").0, ConditionStatus::True);
+
+        // The Deployment becomes ready: the next pass says Ready.
+        fake.deployments_ready.store(true, Ordering::SeqCst);
+        reconcile_server(&fake, &ctx).await;
+        assert_eq!(
+            condition(&fake, "Ready"),
+            (ConditionStatus::True, "Available".into())
+        );
+        let events = fake.events();
+        assert!(
+            events.iter().any(|e| e["reason"] == "Available"),
+            "{events:?}"
+        );
+
+        // Idempotent: a pass with nothing new writes no status and publishes no event.
+        fake.clear_log();
+        reconcile_server(&fake, &ctx).await;
+        reconcile_server(&fake, &ctx).await;
+        let writes = fake.writes();
+        assert!(
+            writes
+                .iter()
+                .all(|c| c.content_type.contains("apply-patch")),
+            "{writes:?}"
+        );
+        assert!(fake.events().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn update_changes_the_deployment_without_a_restart_hash_change() {
+    within(async {
+        let fake = seeded();
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        let before = pod_hash(&fake);
+        let mut s: IdentityServer = fake.get(NS, "bia").unwrap();
+        s.spec.replicas = Some(3);
+        s.metadata.generation = Some(2);
+        fake.put(&s);
+        reconcile_server(&fake, &ctx).await;
+        let d: Deployment = fake.get(NS, "bia").unwrap();
+        assert_eq!(d.spec.unwrap().replicas, Some(3));
+        assert_eq!(pod_hash(&fake), before);
+        let s: IdentityServer = fake.get(NS, "bia").unwrap();
+        assert_eq!(s.status.unwrap().observed_generation, Some(2));
+
+        // A new template is reloaded by the server: config changes, the restart hash does not.
+        let config_before = config_of(&fake);
+        fake.put(&template(
+            "recovery",
+            TemplateType::RecoveryCode,
+            "Code: {{ .RecoveryCode }}",
+        ));
+        reconcile_server(&fake, &ctx).await;
+        assert_ne!(config_of(&fake), config_before);
+        assert_eq!(pod_hash(&fake), before);
+        assert_eq!(accepted::<CourierTemplate>(&fake, "recovery").0, "True");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn secret_rotation_rolls_out() {
+    within(async {
+        let fake = seeded();
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        let before = pod_hash(&fake);
+        fake.put(&secret(
+            "bia-secrets",
+            &[
+                ("dsn", "postgres://bia:pw@db:5432/bia"),
+                ("cookie", "a-brand-new-cookie-secret"),
+                ("cookie-old", "cookie-secret-one"),
+                ("cipher", "0123456789abcdef0123456789abcdef"),
+                ("smtp", "smtps://u:p@mail.example.com:465/"),
+            ],
+        ));
+        reconcile_server(&fake, &ctx).await;
+        assert_ne!(
+            pod_hash(&fake),
+            before,
+            "a rotated secret must change the pod template"
+        );
+        assert!(config_of(&fake).contains("a-brand-new-cookie-secret"));
+        // The index maps the Secret to the server, so a watch event on it triggers a reconcile.
+        assert_eq!(ctx.secrets.servers_reading(NS, "bia-secrets").len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_schema_is_refused_and_left_out() {
+    within(async {
+        let fake = seeded();
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        let config_before = config_of(&fake);
+        let hash_before = pod_hash(&fake);
+
+        fake.put(&schema("broken", "broken-v1", "{ not json"));
+        fake.put(&schema(
+            "no-identifier",
+            "anon-v1",
+            r#"{"type":"object","properties":{"traits":{"type":"object","properties":{"name":{"type":"string"}}}}}"#,
+        ));
+        fake.put(&schema("bad-type", "bad-v1", r#"{"type": 12}"#));
+        reconcile_server(&fake, &ctx).await;
+
+        assert_eq!(accepted::<IdentitySchema>(&fake, "broken"), ("False".into(), "InvalidJSON".into()));
+        assert_eq!(accepted::<IdentitySchema>(&fake, "no-identifier"), ("False".into(), "NoIdentifier".into()));
+        assert_eq!(accepted::<IdentitySchema>(&fake, "bad-type"), ("False".into(), "InvalidJSONSchema".into()));
+        assert_eq!(config_of(&fake), config_before, "refused schemas never reach the server");
+        assert_eq!(pod_hash(&fake), hash_before);
+        let warnings: Vec<_> = fake.events().into_iter().filter(|e| e["type"] == "Warning").collect();
+        assert!(warnings.iter().any(|e| e["reason"] == "NoIdentifier"), "{warnings:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn provider_conflict_and_missing_secret() {
+    within(async {
+        let fake = seeded();
+        fake.put(&provider("github-a", "github", 100));
+        fake.put(&provider("github-b", "github", 200));
+        let mut lost = provider("gitlab", "gitlab", 300);
+        lost.spec.client_secret.name = "nowhere".into();
+        fake.put(&lost);
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        assert_eq!(accepted::<OIDCProvider>(&fake, "github-a").0, "True");
+        assert_eq!(
+            accepted::<OIDCProvider>(&fake, "github-b"),
+            ("False".into(), "DuplicateProviderId".into())
+        );
+        assert_eq!(
+            accepted::<OIDCProvider>(&fake, "gitlab"),
+            ("False".into(), "SecretMissing".into())
+        );
+        let config = config_of(&fake);
+        assert_eq!(config.matches("- id: github").count(), 1, "{config}");
+        assert!(config.contains("client-github-a") && !config.contains("client-github-b"));
+        assert!(!config.contains("gitlab"));
+
+        // The Secret appears: the provider waits no more.
+        fake.put(&secret("nowhere", &[("client-secret", "x")]));
+        reconcile_server(&fake, &ctx).await;
+        assert_eq!(accepted::<OIDCProvider>(&fake, "gitlab").0, "True");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn template_that_does_not_parse_is_refused() {
+    within(async {
+        let fake = seeded();
+        fake.put(&template(
+            "broken",
+            TemplateType::LoginCode,
+            "Code: {{ .LoginCode ",
+        ));
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        assert_eq!(
+            accepted::<CourierTemplate>(&fake, "broken"),
+            ("False".into(), "TemplateParseError".into())
+        );
+        assert!(!config_of(&fake).contains("login_code"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn missing_server_secret_degrades_without_rollout() {
+    within(async {
+        let fake = seeded();
+        fake.remove::<Secret>(NS, "bia-secrets");
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        assert!(
+            fake.writes()
+                .iter()
+                .all(|c| !c.content_type.contains("apply-patch"))
+        );
+        assert_eq!(
+            condition(&fake, "Degraded"),
+            (ConditionStatus::True, "SecretMissing".into())
+        );
+        assert_eq!(condition(&fake, "Ready").0, ConditionStatus::False);
+        // It appears: the server rolls out.
+        fake.put(&server_secrets());
+        reconcile_server(&fake, &ctx).await;
+        assert!(fake.get::<Deployment>(NS, "bia").is_some());
+        assert_eq!(condition(&fake, "Degraded").0, ConditionStatus::False);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn server_ref_to_nothing_waits() {
+    within(async {
+        let fake = Fake::new();
+        let mut p = provider("orphan", "x", 0);
+        p.spec.server_ref.name = "nobody".into();
+        fake.put(&p);
+        let ctx = context(&fake);
+        attached::reconcile(Arc::new(p), ctx.clone()).await.unwrap();
+        assert_eq!(
+            accepted::<OIDCProvider>(&fake, "orphan"),
+            ("False".into(), "ServerNotFound".into())
+        );
+        // Unchanged on the next pass: no new write.
+        fake.clear_log();
+        let p: OIDCProvider = fake.get(NS, "orphan").unwrap();
+        attached::reconcile(Arc::new(p), ctx).await.unwrap();
+        assert!(fake.writes().is_empty());
+    })
+    .await;
+}
+
+async fn delete_with(policy: DeletionPolicy) -> Arc<Fake> {
+    let fake = seeded();
+    let ctx = context(&fake);
+    let mut s = ready_server();
+    s.spec.deletion_policy = Some(policy);
+    fake.put(&s);
+    reconcile_server(&fake, &ctx).await;
+    let mut s: IdentityServer = fake.get(NS, "bia").unwrap();
+    s.metadata.deletion_timestamp = Some(time(500));
+    fake.put(&s);
+    fake.clear_log();
+    reconcile_server(&fake, &ctx).await;
+    fake
+}
+
+#[tokio::test]
+async fn deletion_with_policy_delete_leaves_children_to_garbage_collection() {
+    within(async {
+        let fake = delete_with(DeletionPolicy::Delete).await;
+        let writes = fake.writes();
+        assert_eq!(
+            writes.len(),
+            1,
+            "only the finalizer is released: {writes:?}"
+        );
+        assert!(writes[0].path.ends_with("/identityservers/bia"));
+        assert!(fake.get::<IdentityServer>(NS, "bia").is_none());
+        let d: Deployment = fake.get(NS, "bia").unwrap();
+        assert!(
+            d.metadata.owner_references.is_some(),
+            "owner references let the GC delete children"
+        );
+        assert!(
+            fake.get::<Secret>(NS, "bia-secrets").is_some(),
+            "a user's Secret is never touched"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deletion_with_policy_orphan_detaches_children() {
+    within(async {
+        let fake = delete_with(DeletionPolicy::Orphan).await;
+        let writes = fake.writes();
+        assert_eq!(
+            writes.len(),
+            6,
+            "five children detached, then the finalizer: {writes:?}"
+        );
+        let d: Deployment = fake.get(NS, "bia").unwrap();
+        assert!(d.metadata.owner_references.is_none());
+        let config: Secret = fake.get(NS, "bia-config").unwrap();
+        assert!(config.metadata.owner_references.is_none());
+        assert!(fake.get::<IdentityServer>(NS, "bia").is_none());
+        assert!(
+            writes
+                .iter()
+                .all(|c| !c.path.ends_with("/secrets/bia-secrets"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn schema_deletion_waits_for_identities() {
+    within(async {
+        let fake = seeded();
+        let ctx = context(&fake);
+        let s: IdentitySchema = fake.get(NS, "customer-v1").unwrap();
+        attached::reconcile(Arc::new(s), ctx.clone()).await.unwrap();
+        let mut s: IdentitySchema = fake.get(NS, "customer-v1").unwrap();
+        assert_eq!(
+            s.metadata.finalizers.clone().unwrap(),
+            vec![SCHEMA_FINALIZER.to_owned()]
+        );
+
+        *fake.identity_pages.lock().unwrap() = vec![
+            vec![
+                serde_json::json!({"id": "1", "schema_id": "customer-v1"}),
+                serde_json::json!({"id": "2", "schema_id": "other"}),
+            ],
+            vec![serde_json::json!({"id": "3", "schema_id": "customer-v1"})],
+        ];
+        s.metadata.deletion_timestamp = Some(time(600));
+        fake.put(&s);
+        attached::reconcile(Arc::new(s), ctx.clone()).await.unwrap();
+        let s: IdentitySchema = fake.get(NS, "customer-v1").unwrap();
+        let status = s.status.clone().unwrap();
+        assert_eq!(status.identities_using, Some(2));
+        assert!(
+            status.conditions[0]
+                .message
+                .contains("2 identities still use")
+        );
+        assert!(s.metadata.finalizers.is_some());
+        // While held back, the schema stays in the config.
+        reconcile_server(&fake, &ctx).await;
+        assert!(config_of(&fake).contains("id: customer-v1"));
+
+        // The identities moved: the finalizer goes and the object with it.
+        *fake.identity_pages.lock().unwrap() =
+            vec![vec![serde_json::json!({"id": "1", "schema_id": "other"})]];
+        attached::reconcile(Arc::new(s), ctx).await.unwrap();
+        assert!(fake.get::<IdentitySchema>(NS, "customer-v1").is_none());
+    })
+    .await;
+}

@@ -1,0 +1,128 @@
+//! Golden files of the rendered config and children (fixed inputs, deterministic output).
+
+use bia_crds::TemplateType;
+use bia_operator::render::{Inputs, SecretValues, render};
+
+use crate::fixtures::*;
+
+fn values() -> SecretValues {
+    let mut v = SecretValues::new();
+    v.insert_secret(&server_secrets());
+    v.insert_secret(&oauth_secret());
+    v
+}
+
+fn rendered() -> bia_operator::render::Rendered {
+    let server = server();
+    let schemas = vec![
+        schema("customer-v1", "customer-v1", GOOD_SCHEMA),
+        schema("admin-v1", "admin-v1", GOOD_SCHEMA),
+    ];
+    let mut google = provider("google", "google", 0);
+    google.spec.provider = bia_crds::ProviderKind::Google;
+    google.spec.issuer_url = None;
+    let providers = vec![provider("corp", "corp-sso", 0), google];
+    let templates = vec![
+        template(
+            "recovery",
+            TemplateType::RecoveryCode,
+            "Your code: {{ .RecoveryCode }}",
+        ),
+        template(
+            "verify",
+            TemplateType::VerificationCode,
+            "Verify with {{ .VerificationCode }}",
+        ),
+    ];
+    let secrets = values();
+    render(Inputs {
+        server: &server,
+        schemas: &schemas,
+        providers: &providers,
+        templates: &templates,
+        secrets: &secrets,
+    })
+    .unwrap()
+}
+
+#[test]
+fn config_golden() {
+    insta::assert_snapshot!("kratos_yml", rendered().config);
+}
+
+#[test]
+fn children_golden() {
+    let r = rendered();
+    insta::assert_yaml_snapshot!("deployment", r.deployment);
+    insta::assert_yaml_snapshot!("public_service", r.public_service);
+    insta::assert_yaml_snapshot!("admin_service", r.admin_service);
+    insta::assert_yaml_snapshot!("pdb", r.pdb);
+    let mut secret = r.secret.clone();
+    secret.data = secret.data.map(|d| {
+        d.into_keys()
+            .map(|k| (k, k8s_openapi::ByteString(b"<redacted>".to_vec())))
+            .collect()
+    });
+    insta::assert_yaml_snapshot!("config_secret_shape", secret);
+}
+
+#[test]
+fn rendering_is_deterministic_and_order_independent() {
+    let a = rendered();
+    let b = rendered();
+    assert_eq!(a, b);
+    let server = server();
+    let secrets = values();
+    let s1 = vec![
+        schema("a", "a-v1", GOOD_SCHEMA),
+        schema("b", "b-v1", GOOD_SCHEMA),
+    ];
+    let s2 = vec![s1[1].clone(), s1[0].clone()];
+    let r1 = render(Inputs {
+        server: &server,
+        schemas: &s1,
+        providers: &[],
+        templates: &[],
+        secrets: &secrets,
+    })
+    .unwrap();
+    let r2 = render(Inputs {
+        server: &server,
+        schemas: &s2,
+        providers: &[],
+        templates: &[],
+        secrets: &secrets,
+    })
+    .unwrap();
+    assert_eq!(r1.config, r2.config);
+}
+
+#[test]
+fn schemas_are_embedded_as_standard_base64() {
+    use base64::Engine;
+    let config = rendered().config;
+    let url = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("url: base64://"))
+        .unwrap();
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(url)
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(value["$id"], "https://schemas.example.com/customer.json");
+}
+
+#[test]
+fn secrets_live_only_in_the_config_secret() {
+    let r = rendered();
+    for object in [
+        serde_json::to_string(&r.deployment).unwrap(),
+        serde_json::to_string(&r.public_service).unwrap(),
+        serde_json::to_string(&r.pdb).unwrap(),
+    ] {
+        for secret in ["cookie-secret-one", "s3cr3t", "postgres://"] {
+            assert!(!object.contains(secret));
+        }
+    }
+    assert!(r.config.contains("cookie-secret-one"));
+}
