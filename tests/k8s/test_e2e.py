@@ -1,0 +1,143 @@
+"""End-to-end: the operator against a real cluster. Skipped unless KUBECONFIG is set.
+
+See README.md in this folder for running it with kind or k3d.
+"""
+
+import base64
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("KUBECONFIG") or shutil.which("kubectl") is None,
+    reason="needs KUBECONFIG and kubectl (a real cluster)",
+)
+
+IMAGE = os.environ.get("BIA_IMAGE", "bia:dev")
+DSN = os.environ.get("BIA_DSN", "memory")
+OPERATOR = os.environ.get("BIA_OPERATOR_BIN", str(ROOT / "target" / "debug" / "bia-operator"))
+TIMEOUT = os.environ.get("BIA_E2E_TIMEOUT", "180s")
+
+
+def kubectl(*args, stdin=None, check=True):
+    result = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr}")
+    return result
+
+
+def apply(ns, manifest):
+    kubectl("-n", ns, "apply", "-f", "-", stdin=json.dumps(manifest))
+
+
+def get(ns, kind, name):
+    return json.loads(kubectl("-n", ns, "get", kind, name, "-o", "json").stdout)
+
+
+def wait(ns, what, condition, timeout=TIMEOUT):
+    kubectl("-n", ns, "wait", f"--for={condition}", what, f"--timeout={timeout}")
+
+
+@pytest.fixture(scope="module")
+def namespace():
+    kubectl("apply", "--server-side", "-f", str(ROOT / "charts" / "bia" / "crds"))
+    ns = f"bia-e2e-{uuid.uuid4().hex[:6]}"
+    kubectl("create", "namespace", ns)
+    env = dict(os.environ, WATCH_NAMESPACE=ns, LEADER_ELECTION="false", LISTEN_ADDR="127.0.0.1:0", RUST_LOG="info")
+    operator = None
+    if not os.environ.get("BIA_OPERATOR_IN_CLUSTER"):
+        operator = subprocess.Popen([OPERATOR], env=env)
+    yield ns
+    if operator is not None:
+        operator.terminate()
+        operator.wait(timeout=30)
+    kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def secret(ns, name, data):
+    apply(ns, {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": "Opaque",
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+    })
+
+
+SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+    "properties": {"traits": {"type": "object", "properties": {"email": {
+        "type": "string", "format": "email",
+        "ory.sh/kratos": {"credentials": {"password": {"identifier": True}}}}}}},
+}
+
+
+def server(ns, policy="Delete"):
+    return {
+        "apiVersion": "bia.dev/v1alpha1", "kind": "IdentityServer", "metadata": {"name": "bia"},
+        "spec": {
+            "image": IMAGE, "replicas": 1, "dsn": {"name": "bia-secrets", "key": "dsn"},
+            "secrets": {"cookie": [{"name": "bia-secrets", "key": "cookie"}]},
+            "publicBaseUrl": "http://127.0.0.1:4433/", "defaultSchemaId": "customer-v1",
+            "deletionPolicy": policy,
+        },
+    }
+
+
+def schema(name, schema_id, body):
+    return {"apiVersion": "bia.dev/v1alpha1", "kind": "IdentitySchema", "metadata": {"name": name},
+            "spec": {"schemaId": schema_id, "schema": body, "serverRef": {"name": "bia"}}}
+
+
+def test_server_waits_for_its_schema_and_secret_then_becomes_ready(namespace):
+    ns = namespace
+    apply(ns, server(ns))
+    wait(ns, "identityserver/bia", "condition=Degraded=True", "60s")
+    secret(ns, "bia-secrets", {"dsn": DSN, "cookie": "e2e-cookie-secret-one"})
+    apply(ns, schema("customer-v1", "customer-v1", json.dumps(SCHEMA)))
+    wait(ns, "identityschema/customer-v1", "condition=Accepted=True", "60s")
+    wait(ns, "identityserver/bia", "condition=Ready=True")
+
+
+def test_invalid_schema_is_refused_and_the_server_keeps_serving(namespace):
+    ns = namespace
+    before = get(ns, "secret", "bia-config")["data"]["kratos.yml"]
+    apply(ns, schema("broken", "broken-v1", "{ not json"))
+    wait(ns, "identityschema/broken", "condition=Accepted=False", "60s")
+    assert get(ns, "identityschema", "broken")["status"]["conditions"][0]["reason"] == "InvalidJSON"
+    assert get(ns, "secret", "bia-config")["data"]["kratos.yml"] == before
+    wait(ns, "identityserver/bia", "condition=Ready=True", "30s")
+
+
+def test_schema_is_immutable(namespace):
+    ns = namespace
+    changed = schema("customer-v1", "customer-v1", json.dumps({**SCHEMA, "title": "changed"}))
+    result = kubectl("-n", ns, "apply", "-f", "-", stdin=json.dumps(changed), check=False)
+    assert result.returncode != 0 and "immutable" in result.stderr
+
+
+def test_secret_rotation_rolls_out(namespace):
+    ns = namespace
+    annotation = lambda: get(ns, "deployment", "bia")["spec"]["template"]["metadata"]["annotations"]["bia.dev/config-hash"]
+    before = annotation()
+    secret(ns, "bia-secrets", {"dsn": DSN, "cookie": "e2e-cookie-secret-two"})
+    deadline = time.time() + 60
+    while annotation() == before and time.time() < deadline:
+        time.sleep(2)
+    assert annotation() != before
+    wait(ns, "identityserver/bia", "condition=Ready=True")
+
+
+def test_deletion_removes_children_but_not_user_secrets(namespace):
+    ns = namespace
+    kubectl("-n", ns, "delete", "identityserver", "bia", "--timeout=60s")
+    deadline = time.time() + 90
+    while kubectl("-n", ns, "get", "deployment", "bia", check=False).returncode == 0 and time.time() < deadline:
+        time.sleep(2)
+    assert kubectl("-n", ns, "get", "deployment", "bia", check=False).returncode != 0
+    assert kubectl("-n", ns, "get", "secret", "bia-secrets", check=False).returncode == 0
