@@ -82,11 +82,9 @@ enum MigrateCommand {
 
 #[derive(Debug, Args)]
 struct MigrateArgs {
-    /// `up` (default), `down` or `status`.
-    #[arg(value_parser = ["up", "down", "status"], default_value = "up")]
-    action: String,
-    /// The DSN; or use -e / -c.
-    dsn: Option<String>,
+    /// `[up|down|status] [DSN]`: the action (default `up`) and the DSN (or use -e / -c).
+    #[arg(num_args = 0..=2, value_name = "ACTION|DSN")]
+    positional: Vec<String>,
     /// Read the DSN from the DSN environment variable.
     #[arg(short = 'e', long = "read-from-env")]
     from_env: bool,
@@ -243,7 +241,19 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn migrate(args: MigrateArgs) -> Result<()> {
-    let dsn = if let Some(dsn) = args.dsn.clone() {
+    let (action, dsn) = match args.positional.as_slice() {
+        [] => ("up".to_owned(), None),
+        [one] if matches!(one.as_str(), "up" | "down" | "status") => (one.clone(), None),
+        [one] => ("up".to_owned(), Some(one.clone())),
+        [action, dsn] if matches!(action.as_str(), "up" | "down" | "status") => {
+            (action.clone(), Some(dsn.clone()))
+        }
+        [dsn, action] if matches!(action.as_str(), "up" | "down" | "status") => {
+            (action.clone(), Some(dsn.clone()))
+        }
+        _ => bail!("expected `migrate sql [up|down|status] [DSN]`"),
+    };
+    let dsn = if let Some(dsn) = dsn {
         dsn
     } else if args.from_env {
         std::env::var("DSN").context("-e was given but the DSN environment variable is not set")?
@@ -259,13 +269,13 @@ async fn migrate(args: MigrateArgs) -> Result<()> {
             "an in-memory database cannot be migrated from outside the server; `serve` migrates it"
         );
     }
-    if !args.yes && args.action != "status" {
+    if !args.yes && action != "status" {
         bail!("migrations change the database schema; pass --yes to apply them");
     }
     let db = Database::connect(&dsn)
         .await
         .context("connecting to the database")?;
-    match args.action.as_str() {
+    match action.as_str() {
         "up" => {
             db.migrate_up().await?;
             println!("Successfully applied all migrations.");

@@ -18,7 +18,7 @@ pub struct ApiError {
     id: Option<&'static str>,
     reason: String,
     message: Option<String>,
-    details: Option<Map<String, Value>>,
+    details: Option<Box<Map<String, Value>>>,
     retry_after: Option<u64>,
 }
 
@@ -65,7 +65,7 @@ impl ApiError {
 
     /// Adds structured details.
     pub fn with_details(mut self, details: Map<String, Value>) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -95,7 +95,7 @@ impl ApiError {
             error.insert("reason".into(), json!(self.reason));
         }
         if let Some(details) = &self.details {
-            error.insert("details".into(), Value::Object(details.clone()));
+            error.insert("details".into(), Value::Object((**details).clone()));
         }
         error.insert(
             "message".into(),
