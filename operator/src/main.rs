@@ -34,7 +34,10 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("no Kubernetes client config")?;
     let pod = env("POD_NAME");
-    let ctx = Arc::new(Context::new(client.clone(), pod.clone()));
+    let namespace = env("WATCH_NAMESPACE");
+    let mut ctx = Context::new(client.clone(), pod.clone());
+    ctx.cluster_wide = namespace.is_none();
+    let ctx = Arc::new(ctx);
 
     let addr = env("LISTEN_ADDR").unwrap_or_else(|| "0.0.0.0:8080".into());
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -47,7 +50,6 @@ async fn main() -> anyhow::Result<()> {
         }
     });
 
-    let namespace = env("WATCH_NAMESPACE");
     if env("LEADER_ELECTION").as_deref() == Some("false") {
         ctx.metrics
             .leader

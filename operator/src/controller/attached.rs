@@ -176,9 +176,14 @@ async fn reconcile_inner<K: Attached>(obj: &K, ctx: &Context) -> Result<Action, 
     let own = obj.namespace().ok_or(Error::Unnamed)?;
     let r = obj.server_ref().clone();
     let server_ns = r.namespace_or(&own).to_owned();
-    let server = Api::<IdentityServer>::namespaced(ctx.client.clone(), &server_ns)
-        .get_opt(&r.name)
-        .await?;
+    // A namespaced operator can neither read nor serve a server in another namespace.
+    let server = if ctx.cluster_wide || server_ns == own {
+        Api::<IdentityServer>::namespaced(ctx.client.clone(), &server_ns)
+            .get_opt(&r.name)
+            .await?
+    } else {
+        None
+    };
 
     if let Some(schema) = as_schema(obj) {
         return schema_lifecycle(schema, server.as_ref(), ctx).await;

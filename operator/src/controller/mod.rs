@@ -94,6 +94,9 @@ pub struct Context {
     pub backoffs: Backoffs,
     /// Requeue interval of a settled server.
     pub resync: Duration,
+    /// Whether the operator watches the whole cluster; namespace selectors on servers
+    /// are honoured only then (a namespaced Role cannot list other namespaces).
+    pub cluster_wide: bool,
 }
 
 impl Context {
@@ -111,6 +114,7 @@ impl Context {
             secrets: SecretIndex::default(),
             backoffs: Backoffs::default(),
             resync: Duration::from_secs(300),
+            cluster_wide: true,
         }
     }
 

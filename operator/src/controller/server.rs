@@ -143,6 +143,7 @@ where
         + std::fmt::Debug,
 {
     let ns = server.namespace().ok_or(Error::Unnamed)?;
+    let selector = selector.filter(|_| ctx.cluster_wide);
     let api: Api<K> = match selector {
         Some(_) => Api::all(ctx.client.clone()),
         None => Api::namespaced(ctx.client.clone(), &ns),

@@ -5,5 +5,6 @@
 mod argocd;
 mod fake_api;
 mod fixtures;
+mod leader;
 mod reconcile;
 mod render;
