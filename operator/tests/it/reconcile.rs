@@ -489,3 +489,54 @@ async fn schema_deletion_waits_for_identities() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn providers_from_selected_namespaces_attach() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+    use std::collections::BTreeMap;
+    within(async {
+        let fake = seeded();
+        let mut s = ready_server();
+        s.spec.namespace_selectors = Some(bia_crds::NamespaceSelectors {
+            oidc_providers: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([("bia.dev/attach".into(), "true".into())])),
+                ..LabelSelector::default()
+            }),
+            ..Default::default()
+        });
+        fake.put(&s);
+        for (ns, attach) in [("team-a", "true"), ("team-b", "false")] {
+            fake.put(&Namespace {
+                metadata: ObjectMeta {
+                    name: Some(ns.into()),
+                    labels: Some(BTreeMap::from([("bia.dev/attach".into(), attach.into())])),
+                    ..ObjectMeta::default()
+                },
+                ..Namespace::default()
+            });
+            let mut p = provider(&format!("sso-{ns}"), &format!("sso-{ns}"), 0);
+            p.metadata.namespace = Some(ns.into());
+            p.spec.server_ref.namespace = Some(NS.into());
+            fake.put(&p);
+            let mut sec = oauth_secret();
+            sec.metadata.namespace = Some(ns.into());
+            fake.put(&sec);
+        }
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        let config = config_of(&fake);
+        assert!(config.contains("id: sso-team-a"), "{config}");
+        assert!(!config.contains("sso-team-b"));
+
+        // The provider in the namespace that is not selected is told why.
+        let p: OIDCProvider = fake.get("team-b", "sso-team-b").unwrap();
+        attached::reconcile(Arc::new(p), ctx).await.unwrap();
+        let p: OIDCProvider = fake.get("team-b", "sso-team-b").unwrap();
+        assert_eq!(
+            p.status.unwrap().conditions[0].reason,
+            "NamespaceNotAllowed"
+        );
+    })
+    .await;
+}
