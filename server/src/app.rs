@@ -119,6 +119,20 @@ impl App {
         })
     }
 
+    /// Reloads schemas when these config files change (see [`crate::reload`]).
+    pub fn watch_config(&self, files: Vec<std::path::PathBuf>, mode: crate::config::Mode) {
+        if files.is_empty() {
+            return;
+        }
+        let watcher = crate::reload::ConfigWatcher::new(
+            files,
+            mode,
+            self.config.clone(),
+            self.state.schemas.clone(),
+        );
+        tokio::spawn(watcher.run(crate::reload::DEFAULT_INTERVAL));
+    }
+
     /// The shared handler state.
     pub fn state(&self) -> &AppState {
         &self.state

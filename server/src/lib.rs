@@ -8,6 +8,7 @@ pub mod config;
 pub mod hash;
 pub mod http;
 pub mod identity;
+pub mod reload;
 pub mod schema;
 pub mod store;
 pub mod time;

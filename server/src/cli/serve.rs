@@ -22,6 +22,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         tracing::warn!("--watch-courier: this version has no courier yet; ignored");
     }
     let app = App::build(loaded.config, ServeOptions { dev: args.dev }).await?;
+    app.watch_config(args.config.clone(), mode);
     app.run(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -253,3 +253,111 @@ async fn an_unreachable_database_keeps_the_server_alive_but_not_ready() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body["error"]["code"].is_number(), "{body}");
 }
+
+fn schema_b64(property: &str) -> String {
+    use base64::Engine;
+    let schema = json!({"type": "object", "properties": {"traits": {"type": "object", "properties": {
+        property: {"type": "string", "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}}}
+    }}}});
+    format!(
+        "base64://{}",
+        base64::engine::general_purpose::STANDARD.encode(schema.to_string())
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemas_reload_without_restart_and_bad_changes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (public, admin) = (free_port(), free_port());
+    let head = format!(
+        "dsn: memory\nsecrets:\n  cookie: [a-long-enough-cookie-secret]\nserve:\n  public:\n    port: {public}\n  admin:\n    port: {admin}\n"
+    );
+    let one = format!(
+        "{head}identity:\n  default_schema_id: a\n  schemas:\n    - id: a\n      url: {}\n",
+        schema_b64("email")
+    );
+    let config = write_config(&dir, &one);
+    let _child = Running(
+        bia()
+            .args(["serve", "-c"])
+            .arg(&config)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{admin}");
+    assert!(wait_for(&format!("{base}/health/ready"), 200).await);
+
+    // Requests keep flowing while the file changes.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hammer = {
+        let (stop, base) = (stop.clone(), base.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let (mut ok, mut failed) = (0, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match http.get(format!("{base}/schemas")).send().await {
+                    Ok(r) if r.status() == 200 => ok += 1,
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed)
+        })
+    };
+
+    let two = format!(
+        "{head}identity:\n  default_schema_id: b\n  schemas:\n    - id: a\n      url: {}\n    - id: b\n      url: {}\n",
+        schema_b64("email"),
+        schema_b64("username")
+    );
+    std::fs::write(&config, &two).unwrap();
+    let http = reqwest::Client::new();
+    let mut reloaded = false;
+    for _ in 0..100 {
+        let schemas: serde_json::Value = http
+            .get(format!("{base}/schemas"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if schemas.as_array().unwrap().len() == 2 {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reloaded, "the new schema was not picked up");
+    let created: serde_json::Value = http
+        .post(format!("{base}/admin/identities"))
+        .json(&json!({"traits": {"username": "neo"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["schema_id"], "b", "{created}");
+
+    // A broken schema is refused; the last good configuration keeps serving.
+    let broken = format!(
+        "{head}identity:\n  default_schema_id: b\n  schemas:\n    - id: b\n      url: base64://eyJ0eXBlIjogNX0=\n"
+    );
+    std::fs::write(&config, &broken).unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let schemas: serde_json::Value = http
+        .get(format!("{base}/schemas"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(schemas.as_array().unwrap().len(), 2, "{schemas}");
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = hammer.await.unwrap();
+    assert!(ok > 0);
+    assert_eq!(failed, 0, "requests failed during reload");
+}

@@ -1,0 +1,105 @@
+//! Hot reload: the config files are re-read when their content changes; new
+//! identity schemas are swapped in without a restart and without failing a
+//! request. A change that cannot apply live (listeners, DSN, secrets, hashers)
+//! is named in the log; an invalid change is refused and the last good
+//! configuration keeps serving.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::app::load_schemas;
+use crate::config::{self, Config, Mode};
+use crate::schema::SchemaHandle;
+
+/// How often the files are checked.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Watches config files and applies what can change live.
+pub struct ConfigWatcher {
+    files: Vec<PathBuf>,
+    mode: Mode,
+    current: Config,
+    schemas: SchemaHandle,
+    seen: Vec<Option<Vec<u8>>>,
+}
+
+/// The keys whose change needs a restart, comparing two configurations.
+pub fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    if old.dsn != new.dsn {
+        keys.push("dsn");
+    }
+    if old.serve != new.serve {
+        keys.push("serve");
+    }
+    if old.secrets != new.secrets {
+        keys.push("secrets");
+    }
+    if old.hashers != new.hashers {
+        keys.push("hashers");
+    }
+    keys
+}
+
+impl ConfigWatcher {
+    /// A watcher starting from the configuration the server runs with.
+    pub fn new(files: Vec<PathBuf>, mode: Mode, current: Config, schemas: SchemaHandle) -> Self {
+        let seen = files.iter().map(|f| std::fs::read(f).ok()).collect();
+        Self {
+            files,
+            mode,
+            current,
+            schemas,
+            seen,
+        }
+    }
+
+    /// Checks the files once; reloads when any changed. Returns true when a new
+    /// configuration was applied.
+    pub async fn check(&mut self) -> bool {
+        let now: Vec<Option<Vec<u8>>> = self.files.iter().map(|f| std::fs::read(f).ok()).collect();
+        if now == self.seen {
+            return false;
+        }
+        self.seen = now;
+        let loaded = match config::load(&self.files, std::env::vars(), self.mode) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::error!(%error, "config change refused; the last good configuration keeps serving");
+                return false;
+            }
+        };
+        let registry = match load_schemas(&loaded.config).await {
+            Ok(registry) => registry,
+            Err(error) => {
+                tracing::error!(%error, "config change refused; the last good configuration keeps serving");
+                return false;
+            }
+        };
+        let pending = restart_required(&self.current, &loaded.config);
+        if !pending.is_empty() {
+            tracing::warn!(
+                keys = pending.join(", "),
+                "these keys changed and apply only after a restart"
+            );
+        }
+        self.schemas.replace(registry);
+        tracing::info!(
+            schemas = loaded.config.identity.schemas.len(),
+            default = loaded.config.default_schema_id(),
+            "configuration reloaded"
+        );
+        self.current = loaded.config;
+        true
+    }
+
+    /// Checks the files every `interval`, forever.
+    pub async fn run(mut self, interval: Duration) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            self.check().await;
+        }
+    }
+}
