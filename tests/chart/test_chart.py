@@ -113,3 +113,9 @@ def test_strict_validation_catches_a_wrong_manifest(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  portz: []\n")
     assert _validate([str(bad)]).returncode != 0
+
+
+def test_operator_objects_do_not_collide_with_a_server_named_like_the_release():
+    objects = all_objects(render({"identityServer": {"enabled": True, "name": "bia"}}, name="bia"))
+    deployments = [o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"]
+    assert deployments == ["bia-operator"]

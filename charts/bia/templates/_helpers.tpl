@@ -1,9 +1,10 @@
-{{/* Full name of the release's objects. */}}
+{{/* Full name of the release's objects: "<release>-operator", so that it never collides
+with the children of an IdentityServer, which are named after the server. */}}
 {{- define "bia.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if contains "operator" .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-operator" .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
