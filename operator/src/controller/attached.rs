@@ -210,7 +210,16 @@ async fn missing_server_status<K: Attached>(
     ctx: &Context,
 ) -> Result<(), Error> {
     let r = obj.server_ref();
+    let own = obj.namespace().unwrap_or_default();
     let refusal = match server {
+        None if !ctx.cluster_wide && server_ns != own => Some((
+            "NamespaceNotAllowed",
+            format!(
+                "the operator watches only its own namespace and cannot serve IdentityServer {server_ns}/{}; \
+                 install it with clusterWide=true or move this resource to {server_ns}",
+                r.name
+            ),
+        )),
         None => Some((
             "ServerNotFound",
             format!(
