@@ -7,72 +7,24 @@ use crate::support::{Kind, TestServer, assert_error, email_schema};
 
 async fn schemas_and_health(kind: Kind) {
     let server = TestServer::start(kind).await;
-    for base in [&server.public, &server.admin] {
-        let (status, body) = crate::support::split(
-            server
-                .http
-                .get(format!("{base}/schemas"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+    for base in [server.public.as_str(), server.admin.as_str()] {
+        let (status, body) = server.get_from(base, "/schemas").await;
         assert_eq!(status, 200);
         assert_eq!(body[0]["id"], "default");
         assert_eq!(body[0]["schema"], email_schema());
         assert_eq!(body[1]["id"], "username");
         for id in ["default", "ZGVmYXVsdA"] {
-            let (status, body) = crate::support::split(
-                server
-                    .http
-                    .get(format!("{base}/schemas/{id}"))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
+            let (status, body) = server.get_from(base, &format!("/schemas/{id}")).await;
             assert_eq!(status, 200);
             assert_eq!(body, email_schema());
         }
-        let (status, body) = crate::support::split(
-            server
-                .http
-                .get(format!("{base}/schemas/missing"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = server.get_from(base, "/schemas/missing").await;
         assert_error(status, &body, 404);
-        let (status, body) = crate::support::split(
-            server
-                .http
-                .get(format!("{base}/health/alive"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = server.get_from(base, "/health/alive").await;
         assert_eq!((status, body), (200, json!({"status": "ok"})));
-        let (status, body) = crate::support::split(
-            server
-                .http
-                .get(format!("{base}/health/ready"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = server.get_from(base, "/health/ready").await;
         assert_eq!((status, body), (200, json!({"status": "ok"})));
-        let (status, body) = crate::support::split(
-            server
-                .http
-                .get(format!("{base}/version"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = server.get_from(base, "/version").await;
         assert_eq!(status, 200);
         assert!(body["version"].is_string());
     }

@@ -306,12 +306,12 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.admin))
-            .send()
-            .await
-            .unwrap();
+        self.get_from(&self.admin, path).await
+    }
+
+    /// GET on either listener (`base` is `self.public` or `self.admin`).
+    pub async fn get_from(&self, base: &str, path: &str) -> (u16, Value) {
+        let r = self.http.get(format!("{base}{path}")).send().await.unwrap();
         split(r).await
     }
 
