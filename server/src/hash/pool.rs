@@ -149,10 +149,10 @@ fn next_job(receiver: &Mutex<Receiver<Job>>) -> Option<Job> {
 }
 
 fn worker(receiver: &Mutex<Receiver<Job>>, config: &HashersConfig) {
-    let mut memory = match config.algorithm {
-        super::Algorithm::Argon2 => Some(argon2id::memory_for(&config.argon2)),
-        super::Algorithm::Bcrypt => None,
-    };
+    // The reusable argon2 block is allocated on the first argon2 job, so an idle
+    // server does not hold workers x memory.
+    let reuse = config.algorithm == super::Algorithm::Argon2;
+    let mut memory: Option<Vec<argon2::Block>> = None;
     while let Some(job) = next_job(receiver) {
         match job {
             Job::Hash {
@@ -160,9 +160,11 @@ fn worker(receiver: &Mutex<Receiver<Job>>, config: &HashersConfig) {
                 reply,
             } => {
                 let result = match config.algorithm {
-                    super::Algorithm::Argon2 => {
-                        argon2id::hash(&password, &config.argon2, memory.as_mut())
-                    }
+                    super::Algorithm::Argon2 => argon2id::hash(
+                        &password,
+                        &config.argon2,
+                        Some(memory.get_or_insert_with(|| argon2id::memory_for(&config.argon2))),
+                    ),
                     super::Algorithm::Bcrypt => super::bcrypt::hash(&password, config.bcrypt.cost),
                 };
                 wipe(&mut password);
@@ -174,7 +176,12 @@ fn worker(receiver: &Mutex<Receiver<Job>>, config: &HashersConfig) {
                 stored,
                 reply,
             } => {
-                let result = verify_with_memory(&password, &stored, memory.as_mut());
+                let block = if reuse && stored.starts_with("$argon2") {
+                    Some(memory.get_or_insert_with(|| argon2id::memory_for(&config.argon2)))
+                } else {
+                    memory.as_mut()
+                };
+                let result = verify_with_memory(&password, &stored, block);
                 wipe(&mut password);
                 let _ = reply.send(result);
             }
