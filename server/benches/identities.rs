@@ -28,6 +28,15 @@ impl PasswordHasher for NoHasher {
     fn is_supported(&self, _: &str) -> bool {
         true
     }
+    async fn verify(&self, _: &str, _: &str) -> Result<bool, HashFailure> {
+        Ok(false)
+    }
+    fn needs_rehash(&self, _: &str) -> bool {
+        false
+    }
+    fn max_password_bytes(&self) -> Option<usize> {
+        None
+    }
 }
 
 fn schema_url() -> String {

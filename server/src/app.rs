@@ -10,11 +10,14 @@ use async_trait::async_trait;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::flow::{FlowService, FlowSettings, Method};
 use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
+use crate::method::{PasswordMethod, PasswordSettings};
 use crate::schema::{SchemaError, SchemaHandle, SchemaRegistry, SchemaSource};
-use crate::store::{Database, Dsn, SqlIdentityStore, StoreError};
+use crate::session::{SessionService, SessionSettings};
+use crate::store::{Database, Dsn, SqlFlowStore, SqlIdentityStore, SqlSessionStore, StoreError};
 use crate::time::SystemClock;
 
 /// Why the server could not start.
@@ -57,12 +60,15 @@ pub struct App {
 }
 
 /// Adapts the hash worker pool to the identity service's hasher seam.
-struct PooledHasher(HashPool);
+struct PooledHasher {
+    pool: HashPool,
+    config: crate::hash::HashersConfig,
+}
 
 #[async_trait]
 impl PasswordHasher for PooledHasher {
     async fn hash(&self, password: &str) -> Result<String, HashFailure> {
-        self.0
+        self.pool
             .hash(password.as_bytes().to_vec())
             .await
             .map_err(|e| match e {
@@ -73,6 +79,24 @@ impl PasswordHasher for PooledHasher {
 
     fn is_supported(&self, hashed: &str) -> bool {
         crate::hash::is_supported_format(hashed)
+    }
+
+    async fn verify(&self, password: &str, hashed: &str) -> Result<bool, HashFailure> {
+        self.pool
+            .verify(password.as_bytes().to_vec(), hashed.to_owned())
+            .await
+            .map_err(|e| match e {
+                PoolError::Busy => HashFailure::Busy,
+                other => HashFailure::Failed(other.to_string()),
+            })
+    }
+
+    fn needs_rehash(&self, hashed: &str) -> bool {
+        crate::hash::needs_rehash(hashed, &self.config)
+    }
+
+    fn max_password_bytes(&self) -> Option<usize> {
+        (self.config.algorithm == crate::hash::Algorithm::Bcrypt).then_some(72)
     }
 }
 
@@ -98,14 +122,52 @@ impl App {
         let db = Database::connect_lazy(&dsn)?;
         let schemas = SchemaHandle::new(load_schemas(&config).await?);
         let pool = HashPool::with_defaults(config.hashers.clone())?;
+        let clock: Arc<dyn crate::time::Clock> = Arc::new(SystemClock);
+        let identity_store: Arc<dyn crate::store::IdentityStore> =
+            Arc::new(SqlIdentityStore::new(db.clone()));
         let identities = IdentityService::new(
-            Arc::new(SqlIdentityStore::new(db.clone())),
+            identity_store.clone(),
             schemas.clone(),
-            Arc::new(PooledHasher(pool)),
-            Arc::new(SystemClock),
+            Arc::new(PooledHasher {
+                pool,
+                config: config.hashers.clone(),
+            }),
+            clock.clone(),
+        );
+        let sessions = SessionService::new(
+            Arc::new(SqlSessionStore::new(db.clone())),
+            identity_store,
+            clock.clone(),
+            SessionSettings {
+                lifespan: config.session.lifespan(),
+            },
+        );
+        let mut methods: Vec<Arc<dyn Method>> = Vec::new();
+        let password = &config.selfservice.methods.password;
+        if password.is_enabled() {
+            methods.push(Arc::new(PasswordMethod::new(
+                identities.clone(),
+                schemas.clone(),
+                PasswordSettings {
+                    min_length: password.config.min_password_length.unwrap_or(8),
+                },
+            )));
+        }
+        let flows = FlowService::new(
+            Arc::new(SqlFlowStore::new(db.clone())),
+            methods,
+            sessions.clone(),
+            clock,
+            FlowSettings {
+                login_lifespan: config.selfservice.flows.login.lifespan(),
+                registration_lifespan: config.selfservice.flows.registration.lifespan(),
+                public_base_url: config.public_base_url(),
+            },
         );
         let state = AppState {
             identities,
+            sessions,
+            flows,
             schemas,
             db,
             public_base_url: config.public_base_url(),
@@ -181,8 +243,11 @@ impl App {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        let public_server =
-            axum::serve(public, public_app).with_graceful_shutdown(stopped(stop_rx.clone()));
+        let public_server = axum::serve(
+            public,
+            public_app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
         let admin_server = axum::serve(admin, admin_app).with_graceful_shutdown(stopped(stop_rx));
         let (a, b) = tokio::join!(public_server, admin_server);
         for result in [a, b] {

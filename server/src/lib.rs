@@ -5,10 +5,13 @@
 
 pub mod app;
 pub mod config;
+pub mod flow;
 pub mod hash;
 pub mod http;
 pub mod identity;
+pub mod method;
 pub mod reload;
 pub mod schema;
+pub mod session;
 pub mod store;
 pub mod time;

@@ -250,3 +250,13 @@ def public_identity_api(server):
     configuration = ory_kratos_client.Configuration(host=server.public_url.rstrip("/"))
     with ory_kratos_client.ApiClient(configuration) as client:
         yield IdentityApi(client)
+
+
+@pytest.fixture(scope="session")
+def frontend(server):
+    """The SDK's FrontendApi on the public listener (self-service flows, sessions)."""
+    from ory_kratos_client.api.frontend_api import FrontendApi
+
+    configuration = ory_kratos_client.Configuration(host=server.public_url.rstrip("/"))
+    with ory_kratos_client.ApiClient(configuration) as client:
+        yield FrontendApi(client)

@@ -4,7 +4,11 @@
 pub mod env;
 mod types;
 
-pub use types::{Config, Cors, IdentityConfig, Listener, Log, SchemaEntry, Secrets, Serve};
+pub use types::{
+    Config, Cors, FlowConfig, FlowsConfig, IdentityConfig, Listener, Log, MethodsConfig,
+    PasswordConfig, PasswordMethodConfig, SchemaEntry, Secrets, SelfServiceConfig, Serve,
+    SessionConfig,
+};
 
 use std::path::{Path, PathBuf};
 
@@ -251,7 +255,7 @@ mod tests {
         let mut tree = base();
         merge(
             &mut tree,
-            json!({"selfservice": {"methods": {"password": {"enabled": true}}}, "serve": {"public": {"port": 4455}}}),
+            json!({"selfservice": {"methods": {"totp": {"enabled": true}}}, "serve": {"public": {"port": 4455}}}),
         );
         let loaded = from_tree(tree, Mode::default()).unwrap();
         assert_eq!(loaded.config.public_port(), 4455);

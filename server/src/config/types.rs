@@ -6,7 +6,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::hash::HashersConfig;
+use std::time::Duration;
+
+use crate::hash::{GoDuration, HashersConfig};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -28,6 +30,98 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// Logging.
     pub log: Log,
+    /// Sessions.
+    pub session: SessionConfig,
+    /// Self-service flows and methods.
+    pub selfservice: SelfServiceConfig,
+}
+
+/// The `session` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// How long a session lasts (`24h` by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifespan: Option<GoDuration>,
+}
+
+impl SessionConfig {
+    /// The session lifespan in force.
+    pub fn lifespan(&self) -> Duration {
+        self.lifespan
+            .map_or(Duration::from_secs(24 * 3600), |d| d.0)
+    }
+}
+
+/// The `selfservice` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SelfServiceConfig {
+    /// Flow settings.
+    pub flows: FlowsConfig,
+    /// Method settings.
+    pub methods: MethodsConfig,
+}
+
+/// The `selfservice.flows` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct FlowsConfig {
+    /// Login flows.
+    pub login: FlowConfig,
+    /// Registration flows.
+    pub registration: FlowConfig,
+}
+
+/// Settings shared by every flow kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct FlowConfig {
+    /// How long a flow can be submitted (`1h` by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifespan: Option<GoDuration>,
+}
+
+impl FlowConfig {
+    /// The flow lifespan in force.
+    pub fn lifespan(&self) -> Duration {
+        self.lifespan.map_or(Duration::from_secs(3600), |d| d.0)
+    }
+}
+
+/// The `selfservice.methods` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct MethodsConfig {
+    /// Identifier and password.
+    pub password: PasswordMethodConfig,
+}
+
+/// The `selfservice.methods.password` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PasswordMethodConfig {
+    /// Whether the method is offered (true by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Password policy.
+    pub config: PasswordConfig,
+}
+
+impl PasswordMethodConfig {
+    /// Whether the method is offered.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+}
+
+/// The `selfservice.methods.password.config` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PasswordConfig {
+    /// Shortest password accepted (8 by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_password_length: Option<usize>,
 }
 
 /// The `serve` section.

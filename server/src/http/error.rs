@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::flow::FlowError;
 use crate::identity::IdentityError;
+use crate::session::SessionError;
 use crate::store::StoreError;
 
 /// An error answer.
@@ -19,6 +21,7 @@ pub struct ApiError {
     reason: String,
     message: Option<String>,
     details: Option<Box<Map<String, Value>>>,
+    extra: Option<Box<Map<String, Value>>>,
     retry_after: Option<u64>,
 }
 
@@ -31,6 +34,7 @@ impl ApiError {
             reason: reason.into(),
             message: None,
             details: None,
+            extra: None,
             retry_after: None,
         }
     }
@@ -66,6 +70,12 @@ impl ApiError {
     /// Adds structured details.
     pub fn with_details(mut self, details: Map<String, Value>) -> Self {
         self.details = Some(Box::new(details));
+        self
+    }
+
+    /// Adds fields next to `error` at the top level (e.g. `use_flow_id`).
+    pub fn with_extra(mut self, extra: Map<String, Value>) -> Self {
+        self.extra = Some(Box::new(extra));
         self
     }
 
@@ -105,7 +115,12 @@ impl ApiError {
                     .unwrap_or_else(|| default_message(self.status).to_owned())
             ),
         );
-        json!({ "error": error })
+        let mut body = Map::new();
+        body.insert("error".into(), Value::Object(error));
+        if let Some(extra) = &self.extra {
+            body.extend((**extra).clone());
+        }
+        Value::Object(body)
     }
 }
 
@@ -200,6 +215,75 @@ impl From<IdentityError> for ApiError {
             )
             .with_retry_after(1),
             IdentityError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl ApiError {
+    /// 401 `session_inactive`: no valid session in the request.
+    pub fn session_inactive() -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "No valid session credentials found in the request.",
+        )
+        .with_id("session_inactive")
+        .with_message("request does not have a valid authentication session")
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::Inactive => ApiError::session_inactive(),
+            SessionError::NotFound => ApiError::not_found("Unable to locate the resource"),
+            SessionError::CurrentSession => ApiError::bad_request(
+                "You tried to revoke the session you are currently using; use the logout flow instead.",
+            ),
+            SessionError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<FlowError> for ApiError {
+    fn from(error: FlowError) -> Self {
+        match error {
+            FlowError::NotFound => ApiError::not_found("The requested flow could not be found."),
+            FlowError::Expired {
+                new_flow,
+                expired_at,
+            } => {
+                let minutes = (chrono::Utc::now() - expired_at).num_seconds().max(0) as f64 / 60.0;
+                let mut extra = Map::new();
+                extra.insert("use_flow_id".into(), json!(new_flow.id));
+                extra.insert("expired_at".into(), json!(crate::time::format(expired_at)));
+                extra.insert("since".into(), json!((minutes * 60e9) as i64));
+                ApiError::new(
+                    StatusCode::GONE,
+                    format!(
+                        "The self-service flow expired {minutes:.2} minutes ago, initialize a new one."
+                    ),
+                )
+                .with_id("self_service_flow_expired")
+                .with_message("self-service flow expired")
+                .with_extra(extra)
+            }
+            FlowError::Invalid(_) => ApiError::bad_request("The submission is invalid."),
+            FlowError::UnknownMethod => ApiError::bad_request(
+                "Could not find a strategy to handle the request; check the method field.",
+            ),
+            FlowError::SessionAlreadyAvailable => ApiError::bad_request(
+                "A valid session was detected and thus this flow is not possible.",
+            )
+            .with_id("session_already_available")
+            .with_message("A valid session was detected and thus this flow is not possible."),
+            FlowError::Busy => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "The password hasher is at capacity; retry shortly.",
+            )
+            .with_retry_after(1),
+            FlowError::Inactive => ApiError::session_inactive(),
+            FlowError::Identity(error) => error.into(),
+            FlowError::Store(error) => error.into(),
         }
     }
 }

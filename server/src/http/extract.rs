@@ -1,12 +1,17 @@
 //! Request extractors whose failures answer in the Kratos error envelope.
 
+use std::net::SocketAddr;
+
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::session::Device;
+use uuid::Uuid;
 
 /// A JSON body; malformed JSON is a 400, an oversized body a 413.
 #[derive(Debug, Clone)]
@@ -95,5 +100,64 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         ))
+    }
+}
+
+/// The session token a native client sent: `X-Session-Token`, else
+/// `Authorization: Bearer`.
+#[derive(Debug, Clone, Default)]
+pub struct SessionToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let token = header("x-session-token").or_else(|| {
+            header("authorization").and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+                    .map(str::trim)
+            })
+        });
+        Ok(SessionToken(token.map(str::to_owned)))
+    }
+}
+
+/// The device a request comes from: client address and `User-Agent`.
+#[derive(Debug, Clone)]
+pub struct ClientDevice(pub Device);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientDevice {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let text = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let forwarded = text("true-client-ip").or_else(|| {
+            text("x-forwarded-for").and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+        });
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(ClientDevice(Device {
+            id: Uuid::new_v4(),
+            ip_address: forwarded.or(peer),
+            user_agent: text("user-agent"),
+            location: None,
+        }))
     }
 }

@@ -3,9 +3,13 @@
 
 mod error;
 mod extract;
+mod flow_json;
 mod health;
 mod identities;
 mod schemas;
+mod selfservice;
+mod session_json;
+mod sessions;
 mod state;
 pub mod wire;
 
@@ -17,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, patch, post};
 use tower_http::trace::TraceLayer;
 
 /// Default largest request body: 10 MiB, enough for a batch of 2,000 identities.
@@ -46,6 +50,42 @@ fn admin_routes() -> Router<AppState> {
             "/identities/{id}/credentials/{kind}",
             delete(identities::delete_credential),
         )
+        .route(
+            "/identities/{id}/sessions",
+            get(sessions::list_for_identity).delete(sessions::delete_for_identity),
+        )
+        .route("/sessions", get(sessions::list))
+        .route(
+            "/sessions/{id}",
+            get(sessions::get).delete(sessions::disable),
+        )
+        .route("/sessions/{id}/extend", patch(sessions::extend))
+}
+
+fn self_service_routes() -> Router<AppState> {
+    Router::new()
+        .route("/sessions/whoami", get(sessions::whoami))
+        .route(
+            "/sessions",
+            get(sessions::list_mine).delete(sessions::revoke_mine),
+        )
+        .route("/sessions/{id}", delete(sessions::revoke_one_of_mine))
+        .route("/self-service/login/api", get(selfservice::create_login))
+        .route("/self-service/login/flows", get(selfservice::get_login))
+        .route("/self-service/login", post(selfservice::submit_login))
+        .route(
+            "/self-service/registration/api",
+            get(selfservice::create_registration),
+        )
+        .route(
+            "/self-service/registration/flows",
+            get(selfservice::get_registration),
+        )
+        .route(
+            "/self-service/registration",
+            post(selfservice::submit_registration),
+        )
+        .route("/self-service/logout/api", delete(selfservice::logout_api))
 }
 
 fn shared_routes() -> Router<AppState> {
@@ -74,6 +114,7 @@ pub fn admin_router(state: AppState, body_limit: usize) -> Router {
 pub fn public_router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .merge(shared_routes())
+        .merge(self_service_routes())
         .fallback(redirect_admin_or_404)
         .layer(middleware::from_fn(no_cache_on_get))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::flow::FlowService;
 use crate::identity::IdentityService;
 use crate::schema::SchemaHandle;
+use crate::session::SessionService;
 use crate::store::Database;
 
 /// Shared handler state: domain services and the few settings the edge needs.
@@ -12,6 +14,10 @@ use crate::store::Database;
 pub struct AppState {
     /// Identity operations.
     pub identities: IdentityService,
+    /// Session operations.
+    pub sessions: SessionService,
+    /// The self-service flow machine.
+    pub flows: FlowService,
     /// The live identity schemas.
     pub schemas: SchemaHandle,
     /// The database, for readiness checks.

@@ -68,6 +68,12 @@ pub trait PasswordHasher: Send + Sync {
     async fn hash(&self, password: &str) -> Result<String, HashFailure>;
     /// True when a stored hash is in a format this server can verify.
     fn is_supported(&self, hashed: &str) -> bool;
+    /// Checks a password against a stored hash of any supported format.
+    async fn verify(&self, password: &str, hashed: &str) -> Result<bool, HashFailure>;
+    /// True when a stored hash should be replaced after a successful login.
+    fn needs_rehash(&self, hashed: &str) -> bool;
+    /// The longest password the configured algorithm takes, in bytes, if limited.
+    fn max_password_bytes(&self) -> Option<usize>;
 }
 
 /// Admin operations on identities.
@@ -103,6 +109,39 @@ impl IdentityService {
     /// The store, for callers that read directly.
     pub fn store(&self) -> &Arc<dyn IdentityStore> {
         &self.store
+    }
+
+    /// The password hasher.
+    pub fn hasher(&self) -> &Arc<dyn PasswordHasher> {
+        &self.hasher
+    }
+
+    /// Finds the identity owning a credential identifier (normalised first).
+    pub async fn find_by_identifier(
+        &self,
+        kind: CredentialType,
+        identifier: &str,
+    ) -> Result<Option<Identity>, IdentityError> {
+        let normalized = crate::schema::extension::normalize_identifier(identifier);
+        Ok(self.store.find_by_identifier(kind, &normalized).await?)
+    }
+
+    /// Replaces the stored password hash of an identity (after a login re-hash).
+    pub async fn replace_password_hash(
+        &self,
+        mut identity: Identity,
+        hashed: String,
+    ) -> Result<Identity, IdentityError> {
+        let now = self.clock.now();
+        if let Some(credential) = identity.credentials.get_mut(&CredentialType::Password) {
+            let mut config = credential.config.as_object().cloned().unwrap_or_default();
+            config.insert("hashed_password".into(), Value::String(hashed));
+            credential.config = Value::Object(config);
+            credential.updated_at = now;
+            identity.updated_at = now;
+            self.store.update(&identity).await?;
+        }
+        Ok(identity)
     }
 
     /// Creates an identity.

@@ -237,6 +237,11 @@ impl IdentityStore for SqlIdentityStore {
     async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
         let mut tx = self.db.pool().begin().await?;
         self.delete_children(&mut tx, id).await?;
+        let sql = self.db.sql("DELETE FROM sessions WHERE identity_id = ?");
+        sqlx::query(safe(&sql))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
         let sql = self.db.sql("DELETE FROM identities WHERE id = ?");
         let result = sqlx::query(safe(&sql))
             .bind(id.to_string())
@@ -479,27 +484,30 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-fn get_text(row: &AnyRow, column: &str) -> Result<String, StoreError> {
+pub(super) fn get_text(row: &AnyRow, column: &str) -> Result<String, StoreError> {
     row.try_get::<String, _>(column)
         .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-fn get_opt_text(row: &AnyRow, column: &str) -> Result<Option<String>, StoreError> {
+pub(super) fn get_opt_text(row: &AnyRow, column: &str) -> Result<Option<String>, StoreError> {
     row.try_get::<Option<String>, _>(column)
         .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-fn parse_uuid(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
+pub(super) fn parse_uuid(row: &AnyRow, column: &str) -> Result<Uuid, StoreError> {
     let text = get_text(row, column)?;
     Uuid::parse_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-fn get_time(row: &AnyRow, column: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+pub(super) fn get_time(
+    row: &AnyRow,
+    column: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
     let text = get_text(row, column)?;
     time::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("{column}: {text:?}")))
 }
 
-fn get_opt_time(
+pub(super) fn get_opt_time(
     row: &AnyRow,
     column: &str,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
@@ -510,7 +518,7 @@ fn get_opt_time(
         .transpose()
 }
 
-fn get_json(row: &AnyRow, column: &str) -> Result<Option<Value>, StoreError> {
+pub(super) fn get_json(row: &AnyRow, column: &str) -> Result<Option<Value>, StoreError> {
     get_opt_text(row, column)?
         .map(|text| {
             serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))

@@ -6,10 +6,14 @@
 //! [`Database::sql`] rewrites. Migrations are kept per backend.
 
 mod dsn;
+mod flows;
 mod identities;
+mod sessions;
 
 pub use dsn::{Backend, Dsn, DsnError};
+pub use flows::{FlowStore, SqlFlowStore};
 pub use identities::{IdentityPage, IdentityQuery, IdentityStore, SqlIdentityStore};
+pub use sessions::{SessionPage, SessionQuery, SessionStore, SqlSessionStore};
 
 use std::time::Duration;
 

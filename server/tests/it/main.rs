@@ -5,6 +5,8 @@
 mod admin_identities;
 mod config_schema;
 mod config_start;
+mod native_flows;
 mod schemas_health;
+mod sessions_api;
 mod store_conformance;
 mod support;

@@ -1,0 +1,29 @@
+CREATE TABLE sessions (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    identity_id VARCHAR(36) NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+    token_hash VARCHAR(64) NOT NULL UNIQUE,
+    active BIGINT NOT NULL,
+    aal VARCHAR(8) NOT NULL,
+    authentication_methods LONGTEXT NOT NULL,
+    devices LONGTEXT NOT NULL,
+    issued_at VARCHAR(32) NOT NULL,
+    authenticated_at VARCHAR(32) NOT NULL,
+    expires_at VARCHAR(32) NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    updated_at VARCHAR(32) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE INDEX sessions_identity ON sessions (identity_id, id);
+
+CREATE TABLE selfservice_flows (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    kind VARCHAR(32) NOT NULL,
+    flow_type VARCHAR(16) NOT NULL,
+    state VARCHAR(32) NOT NULL,
+    request_url LONGTEXT NOT NULL,
+    ui LONGTEXT NOT NULL,
+    issued_at VARCHAR(32) NOT NULL,
+    expires_at VARCHAR(32) NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    updated_at VARCHAR(32) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE INDEX selfservice_flows_expires ON selfservice_flows (expires_at);

@@ -1,0 +1,29 @@
+CREATE TABLE sessions (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    identity_id VARCHAR(36) NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+    token_hash VARCHAR(64) NOT NULL UNIQUE,
+    active BIGINT NOT NULL,
+    aal VARCHAR(8) NOT NULL,
+    authentication_methods TEXT NOT NULL,
+    devices TEXT NOT NULL,
+    issued_at VARCHAR(32) NOT NULL,
+    authenticated_at VARCHAR(32) NOT NULL,
+    expires_at VARCHAR(32) NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    updated_at VARCHAR(32) NOT NULL
+);
+CREATE INDEX sessions_identity ON sessions (identity_id, id);
+
+CREATE TABLE selfservice_flows (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    kind VARCHAR(32) NOT NULL,
+    flow_type VARCHAR(16) NOT NULL,
+    state VARCHAR(32) NOT NULL,
+    request_url TEXT NOT NULL,
+    ui TEXT NOT NULL,
+    issued_at VARCHAR(32) NOT NULL,
+    expires_at VARCHAR(32) NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    updated_at VARCHAR(32) NOT NULL
+);
+CREATE INDEX selfservice_flows_expires ON selfservice_flows (expires_at);

@@ -1,0 +1,2 @@
+DROP TABLE selfservice_flows;
+DROP TABLE sessions;

@@ -1,0 +1,62 @@
+//! The seam between the flow machine and authentication methods.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::model::{Flow, FlowKind};
+use super::ui::{Message, Ui};
+use crate::identity::{Identity, IdentityError};
+
+/// A problem with a submission, shown on a field or on the whole form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The field name, e.g. `password`; the whole form when absent.
+    pub field: Option<String>,
+    /// What to show.
+    pub message: Message,
+}
+
+impl Problem {
+    /// A problem with one field.
+    pub fn field(field: &str, message: Message) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            message,
+        }
+    }
+
+    /// A problem with the whole form.
+    pub fn form(message: Message) -> Self {
+        Self {
+            field: None,
+            message,
+        }
+    }
+}
+
+/// Why a method refused a submission.
+#[derive(Debug, thiserror::Error)]
+pub enum MethodError {
+    /// The submission is invalid; the flow is shown again with these messages.
+    #[error("the submission is invalid")]
+    Invalid(Vec<Problem>),
+    /// The password hasher is saturated.
+    #[error("busy")]
+    Busy,
+    /// Something else failed.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+}
+
+/// An authentication method that takes part in login and registration flows.
+#[async_trait]
+pub trait Method: Send + Sync {
+    /// Its id, the `method` field of submissions, e.g. `password`.
+    fn id(&self) -> &'static str;
+    /// Adds the method's nodes to a new flow's form.
+    fn populate(&self, kind: FlowKind, ui: &mut Ui);
+    /// Checks a login submission and returns the identity it proves.
+    async fn login(&self, flow: &Flow, body: &Value) -> Result<Identity, MethodError>;
+    /// Checks a registration submission and creates the identity.
+    async fn register(&self, flow: &Flow, body: &Value) -> Result<Identity, MethodError>;
+}

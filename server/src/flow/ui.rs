@@ -1,0 +1,214 @@
+//! The UI container of a flow: the form a client renders, with messages that
+//! carry Kratos's numeric ids. Stored with the flow as a JSON document of the
+//! same shape the API sends.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A message for the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Kratos's message id, e.g. 4000006.
+    pub id: u64,
+    /// The English text.
+    pub text: String,
+    /// `info`, `error` or `success`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Values the text was built from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Value>,
+}
+
+impl Message {
+    /// An informational text (labels).
+    pub fn info(id: u64, text: impl Into<String>) -> Self {
+        Self {
+            id,
+            text: text.into(),
+            kind: "info".into(),
+            context: None,
+        }
+    }
+
+    /// An error with its context.
+    pub fn error(id: u64, text: impl Into<String>, context: Value) -> Self {
+        Self {
+            id,
+            text: text.into(),
+            kind: "error".into(),
+            context: Some(context),
+        }
+    }
+
+    /// 4000002: a required property is missing.
+    pub fn missing(property: &str) -> Self {
+        Self::error(
+            4000002,
+            format!("Property {property} is missing."),
+            json!({ "property": property }),
+        )
+    }
+
+    /// 4000006: the credentials are invalid.
+    pub fn invalid_credentials() -> Self {
+        Self::error(
+            4000006,
+            "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number.",
+            json!({}),
+        )
+    }
+
+    /// 4000007: the identifier is taken.
+    pub fn duplicate_identifier() -> Self {
+        Self::error(
+            4000007,
+            "An account with the same identifier (email, phone, username, ...) exists already.",
+            json!({}),
+        )
+    }
+}
+
+/// The attributes of an input node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputAttributes {
+    /// The form field name, e.g. `traits.email`.
+    pub name: String,
+    /// The HTML input type.
+    #[serde(rename = "type")]
+    pub input_type: String,
+    /// The current value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Whether the field is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// The HTML autocomplete hint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autocomplete: Option<String>,
+    /// Whether the field is disabled.
+    pub disabled: bool,
+    /// Always `input`.
+    pub node_type: String,
+}
+
+/// The node's meta information.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The field's label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Message>,
+}
+
+/// One form element.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// Always `input` for now.
+    #[serde(rename = "type")]
+    pub node_type: String,
+    /// `default`, `password`, ...
+    pub group: String,
+    /// The input's attributes.
+    pub attributes: InputAttributes,
+    /// Messages about this field.
+    pub messages: Vec<Message>,
+    /// Its label.
+    pub meta: Meta,
+}
+
+impl Node {
+    /// An input node.
+    pub fn input(group: &str, name: &str, input_type: &str) -> Self {
+        Self {
+            node_type: "input".into(),
+            group: group.into(),
+            attributes: InputAttributes {
+                name: name.into(),
+                input_type: input_type.into(),
+                value: None,
+                required: None,
+                autocomplete: None,
+                disabled: false,
+                node_type: "input".into(),
+            },
+            messages: Vec::new(),
+            meta: Meta::default(),
+        }
+    }
+
+    /// Marks the field required.
+    pub fn required(mut self) -> Self {
+        self.attributes.required = Some(true);
+        self
+    }
+
+    /// Sets the autocomplete hint.
+    pub fn autocomplete(mut self, hint: &str) -> Self {
+        self.attributes.autocomplete = Some(hint.into());
+        self
+    }
+
+    /// Sets the value.
+    pub fn value(mut self, value: Value) -> Self {
+        self.attributes.value = Some(value);
+        self
+    }
+
+    /// Sets the label.
+    pub fn label(mut self, label: Message) -> Self {
+        self.meta.label = Some(label);
+        self
+    }
+}
+
+/// The form of a flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ui {
+    /// Where the form is submitted.
+    pub action: String,
+    /// The HTTP method of the submission.
+    pub method: String,
+    /// The form elements.
+    pub nodes: Vec<Node>,
+    /// Messages about the whole form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<Message>,
+}
+
+impl Ui {
+    /// Clears every message, before a submission is checked again.
+    pub fn clear_messages(&mut self) {
+        self.messages.clear();
+        for node in &mut self.nodes {
+            node.messages.clear();
+        }
+    }
+
+    /// Adds a message to the named node, or to the form when there is none.
+    pub fn add_message(&mut self, field: Option<&str>, message: Message) {
+        match field.and_then(|f| self.nodes.iter_mut().find(|n| n.attributes.name == f)) {
+            Some(node) => node.messages.push(message),
+            None => self.messages.push(message),
+        }
+    }
+
+    /// Copies submitted values back into the visible fields (never secrets).
+    pub fn refill(&mut self, body: &Value) {
+        for node in &mut self.nodes {
+            let attributes = &mut node.attributes;
+            if matches!(
+                attributes.input_type.as_str(),
+                "password" | "submit" | "hidden"
+            ) {
+                continue;
+            }
+            let mut current = Some(body);
+            for part in attributes.name.split('.') {
+                current = current.and_then(|v| v.get(part));
+            }
+            if let Some(value) = current.filter(|v| !v.is_null()) {
+                attributes.value = Some(value.clone());
+            }
+        }
+    }
+}

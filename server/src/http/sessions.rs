@@ -1,0 +1,249 @@
+//! Session endpoints: `whoami`, the caller's own sessions (public) and the
+//! admin session API. Thin handlers: parse, one service call, render.
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{QueryPairs, SessionToken};
+use super::session_json::{SessionJson, SessionView, session_json};
+use super::state::AppState;
+use crate::session::Session;
+use crate::store::{SessionPage, SessionQuery};
+
+const DEFAULT_PAGE_SIZE: u64 = 250;
+const MAX_PAGE_SIZE: u64 = 1000;
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::not_found("Unable to locate the resource"))
+}
+
+fn page_query(query: &QueryPairs) -> Result<SessionQuery, ApiError> {
+    let page_size = query
+        .number("page_size")?
+        .or(query.number("per_page")?)
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .clamp(1, MAX_PAGE_SIZE);
+    let after = query
+        .first("page_token")
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            Uuid::parse_str(t).map_err(|_| {
+                ApiError::bad_request(
+                    "page_token: the page token is invalid; use the one from the Link header",
+                )
+            })
+        })
+        .transpose()?;
+    let active = match query.first("active").filter(|a| !a.is_empty()) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "active: must be true or false, got {other:?}"
+            )));
+        }
+    };
+    Ok(SessionQuery {
+        page_size: page_size as u32,
+        after,
+        active,
+        ..SessionQuery::default()
+    })
+}
+
+fn expand(query: &QueryPairs) -> Result<(bool, bool), ApiError> {
+    let mut identity = false;
+    let mut devices = false;
+    for value in query.all("expand") {
+        match value.to_ascii_lowercase().as_str() {
+            "identity" => identity = true,
+            "devices" => devices = true,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "expand: unknown value {other:?}; expected identity or devices"
+                )));
+            }
+        }
+    }
+    Ok((identity, devices))
+}
+
+fn render_page(
+    state: &AppState,
+    path: &str,
+    query: &SessionQuery,
+    page: &SessionPage,
+    view: SessionView,
+) -> Response {
+    let body: Vec<SessionJson> = page
+        .sessions
+        .iter()
+        .map(|s| session_json(s, &state.public_base_url, view))
+        .collect();
+    let mut links = vec![format!(
+        "<{path}?page_size={}>; rel=\"first\"",
+        query.page_size
+    )];
+    if page.has_more
+        && let Some(last) = page.sessions.last()
+    {
+        links.push(format!(
+            "<{path}?page_size={}&page_token={}>; rel=\"next\"",
+            query.page_size, last.id
+        ));
+    }
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&links.join(",")) {
+        headers.insert(header::LINK, value);
+    }
+    (headers, Json(body)).into_response()
+}
+
+async fn current(state: &AppState, token: SessionToken) -> Result<Session, ApiError> {
+    let token = token.0.ok_or_else(ApiError::session_inactive)?;
+    Ok(state.sessions.whoami(&token).await?)
+}
+
+/// `GET /sessions/whoami`
+pub async fn whoami(
+    State(state): State<AppState>,
+    token: SessionToken,
+) -> Result<Response, ApiError> {
+    let session = current(&state, token).await?;
+    let view = SessionView {
+        devices: true,
+        admin: false,
+    };
+    let mut response = Json(session_json(&session, &state.public_base_url, view)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&session.identity_id.to_string()) {
+        response
+            .headers_mut()
+            .insert("x-kratos-authenticated-identity-id", value);
+    }
+    Ok(response)
+}
+
+/// `GET /sessions`: the caller's other active sessions.
+pub async fn list_mine(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    token: SessionToken,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let session = current(&state, token).await?;
+    let filter = page_query(&query)?;
+    let page = state.sessions.list_mine(&session, filter.clone()).await?;
+    let view = SessionView {
+        devices: true,
+        admin: false,
+    };
+    Ok(render_page(&state, uri.path(), &filter, &page, view))
+}
+
+/// `DELETE /sessions`: revokes the caller's other sessions.
+pub async fn revoke_mine(
+    State(state): State<AppState>,
+    token: SessionToken,
+) -> Result<Json<Value>, ApiError> {
+    let session = current(&state, token).await?;
+    let count = state.sessions.revoke_others(&session).await?;
+    Ok(Json(json!({ "count": count })))
+}
+
+/// `DELETE /sessions/{id}`: revokes one other session of the caller.
+pub async fn revoke_one_of_mine(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    token: SessionToken,
+) -> Result<StatusCode, ApiError> {
+    let session = current(&state, token).await?;
+    state.sessions.revoke_mine(&session, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /admin/sessions`
+pub async fn list(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let filter = page_query(&query)?;
+    let (identity, devices) = expand(&query)?;
+    let page = state.sessions.list(&filter, identity).await?;
+    let view = SessionView {
+        devices,
+        admin: true,
+    };
+    Ok(render_page(&state, uri.path(), &filter, &page, view))
+}
+
+/// `GET /admin/sessions/{id}`
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: QueryPairs,
+) -> Result<Json<SessionJson>, ApiError> {
+    let (identity, devices) = expand(&query)?;
+    let session = state.sessions.get(parse_id(&id)?, identity).await?;
+    let view = SessionView {
+        devices,
+        admin: true,
+    };
+    Ok(Json(session_json(&session, &state.public_base_url, view)))
+}
+
+/// `DELETE /admin/sessions/{id}`: deactivates the session.
+pub async fn disable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.sessions.disable(parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PATCH /admin/sessions/{id}/extend`
+pub async fn extend(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SessionJson>, ApiError> {
+    let session = state.sessions.extend(parse_id(&id)?).await?;
+    let view = SessionView {
+        devices: true,
+        admin: true,
+    };
+    Ok(Json(session_json(&session, &state.public_base_url, view)))
+}
+
+/// `GET /admin/identities/{id}/sessions`
+pub async fn list_for_identity(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let filter = page_query(&query)?;
+    let page = state
+        .sessions
+        .list_for_identity(parse_id(&id)?, filter.clone())
+        .await?;
+    let view = SessionView {
+        devices: true,
+        admin: true,
+    };
+    Ok(render_page(&state, uri.path(), &filter, &page, view))
+}
+
+/// `DELETE /admin/identities/{id}/sessions`
+pub async fn delete_for_identity(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.sessions.delete_for_identity(parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,325 @@
+//! The password method: identifier and password for login, traits and a
+//! password for registration.
+//!
+//! An unknown identifier costs one hash verification against a fixed dummy
+//! hash and answers like a wrong password, so neither time nor message tells
+//! whether an account exists.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+use crate::flow::ui::{Message, Node, Ui};
+use crate::flow::{Flow, FlowKind, Method, MethodError, Problem};
+use crate::identity::{
+    CredentialType, CredentialsImport, HashFailure, Identity, IdentityDraft, IdentityError,
+    IdentityService, PasswordImport, State,
+};
+use crate::schema::SchemaHandle;
+
+/// Password policy settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordSettings {
+    /// Shortest password accepted on registration
+    /// (`selfservice.methods.password.config.min_password_length`).
+    pub min_length: usize,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        Self { min_length: 8 }
+    }
+}
+
+/// The password method.
+pub struct PasswordMethod {
+    identities: IdentityService,
+    schemas: SchemaHandle,
+    settings: PasswordSettings,
+    dummy_hash: OnceCell<String>,
+}
+
+impl PasswordMethod {
+    /// The method over the identity service and schemas.
+    pub fn new(
+        identities: IdentityService,
+        schemas: SchemaHandle,
+        settings: PasswordSettings,
+    ) -> Self {
+        Self {
+            identities,
+            schemas,
+            settings,
+            dummy_hash: OnceCell::new(),
+        }
+    }
+
+    async fn verify(&self, password: &str, hashed: &str) -> Result<bool, MethodError> {
+        match self.identities.hasher().verify(password, hashed).await {
+            Ok(matches) => Ok(matches),
+            Err(HashFailure::Busy) => Err(MethodError::Busy),
+            Err(HashFailure::Failed(_)) => Ok(false),
+        }
+    }
+
+    /// Burns one verification on a hash of the configured algorithm and cost.
+    async fn verify_dummy(&self, password: &str) -> Result<(), MethodError> {
+        let dummy = self
+            .dummy_hash
+            .get_or_try_init(|| async {
+                self.identities
+                    .hasher()
+                    .hash("a password nobody has chosen")
+                    .await
+            })
+            .await
+            .map_err(|e| match e {
+                HashFailure::Busy => MethodError::Busy,
+                HashFailure::Failed(reason) => {
+                    MethodError::Identity(IdentityError::BadRequest(reason))
+                }
+            })?;
+        self.verify(password, dummy).await.map(drop)
+    }
+
+    fn check_policy(&self, password: &str) -> Option<Message> {
+        let length = password.chars().count();
+        if length < self.settings.min_length {
+            return Some(Message::error(
+                4000032,
+                format!(
+                    "The password must be at least {} characters long, but got {length}.",
+                    self.settings.min_length
+                ),
+                json!({"min_length": self.settings.min_length, "actual_length": length}),
+            ));
+        }
+        if let Some(max) = self.identities.hasher().max_password_bytes()
+            && password.len() > max
+        {
+            return Some(Message::error(
+                4000033,
+                format!(
+                    "The password must be at most {max} characters long, but got {}.",
+                    password.len()
+                ),
+                json!({"max_length": max, "actual_length": password.len()}),
+            ));
+        }
+        None
+    }
+
+    fn trait_nodes(&self) -> Vec<Node> {
+        let registry = self.schemas.current();
+        let Some(schema) = registry.get(registry.default_id()) else {
+            return Vec::new();
+        };
+        let traits = &schema.document()["properties"]["traits"];
+        let mut nodes = Vec::new();
+        collect_trait_nodes(traits, "traits", &mut nodes);
+        nodes
+    }
+}
+
+fn collect_trait_nodes(schema: &Value, prefix: &str, nodes: &mut Vec<Node>) {
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema["properties"].as_object() else {
+        return;
+    };
+    for (name, property) in properties {
+        let path = format!("{prefix}.{name}");
+        let kind = property["type"].as_str().unwrap_or("string");
+        if kind == "object" {
+            collect_trait_nodes(property, &path, nodes);
+            continue;
+        }
+        if kind == "array" {
+            continue;
+        }
+        let input_type = match (kind, property["format"].as_str()) {
+            (_, Some("email")) => "email",
+            (_, Some("tel")) => "tel",
+            (_, Some("date")) => "date",
+            (_, Some("date-time")) => "datetime-local",
+            ("boolean", _) => "checkbox",
+            ("number" | "integer", _) => "number",
+            _ => "text",
+        };
+        let mut node = Node::input("default", &path, input_type);
+        if required.contains(&name.as_str()) {
+            node = node.required();
+        }
+        if input_type == "email" {
+            node = node.autocomplete("email");
+        }
+        let title = property["title"].as_str().unwrap_or(name);
+        nodes.push(node.label(Message::info(1070002, title)));
+    }
+}
+
+fn text_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
+    body.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn trait_problems(violations: &[crate::schema::TraitViolation]) -> Vec<Problem> {
+    violations
+        .iter()
+        .map(|v| {
+            let field = v.path.trim_start_matches('/').replace('/', ".");
+            let missing = v
+                .message
+                .strip_suffix(" is a required property")
+                .map(|name| name.trim_matches('"').to_owned());
+            match missing {
+                Some(name) => {
+                    let field = if field.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{field}.{name}")
+                    };
+                    Problem::field(&field, Message::missing(&name))
+                }
+                None => Problem::field(
+                    &field,
+                    Message::error(4000001, v.message.clone(), json!({"reason": v.message})),
+                ),
+            }
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Method for PasswordMethod {
+    fn id(&self) -> &'static str {
+        "password"
+    }
+
+    fn populate(&self, kind: FlowKind, ui: &mut Ui) {
+        match kind {
+            FlowKind::Login => {
+                ui.nodes.insert(
+                    0,
+                    Node::input("default", "identifier", "text")
+                        .value(Value::String(String::new()))
+                        .required()
+                        .label(Message::info(1070004, "ID")),
+                );
+                ui.nodes.push(
+                    Node::input("password", "password", "password")
+                        .required()
+                        .autocomplete("current-password")
+                        .label(Message::info(1070001, "Password")),
+                );
+                ui.nodes.push(
+                    Node::input("password", "method", "submit")
+                        .value(Value::String("password".into()))
+                        .label(Message::info(1010022, "Sign in with password")),
+                );
+            }
+            FlowKind::Registration => {
+                ui.nodes.extend(self.trait_nodes());
+                ui.nodes.push(
+                    Node::input("password", "password", "password")
+                        .required()
+                        .autocomplete("new-password")
+                        .label(Message::info(1070001, "Password")),
+                );
+                ui.nodes.push(
+                    Node::input("password", "method", "submit")
+                        .value(Value::String("password".into()))
+                        .label(Message::info(1040001, "Sign up")),
+                );
+            }
+        }
+    }
+
+    async fn login(&self, _flow: &Flow, body: &Value) -> Result<Identity, MethodError> {
+        let identifier = text_field(body, "identifier");
+        let password = text_field(body, "password");
+        let mut problems = Vec::new();
+        if identifier.is_none() {
+            problems.push(Problem::field("identifier", Message::missing("identifier")));
+        }
+        if password.is_none() {
+            problems.push(Problem::field("password", Message::missing("password")));
+        }
+        let (Some(identifier), Some(password)) = (identifier, password) else {
+            return Err(MethodError::Invalid(problems));
+        };
+        let invalid = || MethodError::Invalid(vec![Problem::form(Message::invalid_credentials())]);
+        let found = self
+            .identities
+            .find_by_identifier(CredentialType::Password, identifier)
+            .await?;
+        let hashed = found.as_ref().and_then(|identity| {
+            identity
+                .credentials
+                .get(&CredentialType::Password)
+                .and_then(|c| c.config.get("hashed_password"))
+                .and_then(Value::as_str)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+        });
+        let (Some(identity), Some(hashed)) = (found, hashed) else {
+            self.verify_dummy(password).await?;
+            return Err(invalid());
+        };
+        if !self.verify(password, &hashed).await? || identity.state != State::Active {
+            return Err(invalid());
+        }
+        if self.identities.hasher().needs_rehash(&hashed) {
+            match self.identities.hasher().hash(password).await {
+                Ok(fresh) => {
+                    return Ok(self
+                        .identities
+                        .replace_password_hash(identity, fresh)
+                        .await?);
+                }
+                Err(error) => tracing::warn!(%error, "password re-hash skipped"),
+            }
+        }
+        Ok(identity)
+    }
+
+    async fn register(&self, _flow: &Flow, body: &Value) -> Result<Identity, MethodError> {
+        let traits = body.get("traits").cloned().unwrap_or_else(|| json!({}));
+        let Some(password) = text_field(body, "password") else {
+            return Err(MethodError::Invalid(vec![Problem::field(
+                "password",
+                Message::missing("password"),
+            )]));
+        };
+        if let Some(message) = self.check_policy(password) {
+            return Err(MethodError::Invalid(vec![Problem::field(
+                "password", message,
+            )]));
+        }
+        let draft = IdentityDraft {
+            traits,
+            credentials: CredentialsImport {
+                password: Some(PasswordImport {
+                    password: Some(password.to_owned()),
+                    ..PasswordImport::default()
+                }),
+                ..CredentialsImport::default()
+            },
+            ..IdentityDraft::default()
+        };
+        match self.identities.create(draft).await {
+            Ok(identity) => Ok(identity),
+            Err(IdentityError::InvalidTraits(violations)) => {
+                Err(MethodError::Invalid(trait_problems(&violations)))
+            }
+            Err(IdentityError::Conflict) => Err(MethodError::Invalid(vec![Problem::form(
+                Message::duplicate_identifier(),
+            )])),
+            Err(IdentityError::Busy) => Err(MethodError::Busy),
+            Err(other) => Err(other.into()),
+        }
+    }
+}

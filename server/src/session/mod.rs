@@ -1,0 +1,12 @@
+//! Sessions: what a successful login or registration yields, looked up by an
+//! opaque token that is stored only as its SHA-256 digest.
+//!
+//! Invariant: a clear-text token exists only in the response that issued it.
+
+mod model;
+mod service;
+mod token;
+
+pub use model::{AuthMethod, Device, Session};
+pub use service::{SessionError, SessionService, SessionSettings};
+pub use token::{generate_token, hash_token};

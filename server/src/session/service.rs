@@ -1,0 +1,261 @@
+//! Issuing, looking up and revoking sessions, independent of HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::{AuthMethod, Device, Session, generate_token, hash_token};
+use crate::identity::{Identity, State};
+use crate::store::{
+    IdentityQuery, IdentityStore, SessionPage, SessionQuery, SessionStore, StoreError,
+};
+use crate::time::Clock;
+
+/// Why a session operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No valid session for the token (unknown, revoked, expired, or its identity is inactive).
+    #[error("no active session")]
+    Inactive,
+    /// No session or identity with that id.
+    #[error("not found")]
+    NotFound,
+    /// The caller may not revoke the session it is using through this call.
+    #[error("the current session cannot be revoked this way")]
+    CurrentSession,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Settings of the session service.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// How long a new or extended session lasts (`session.lifespan`).
+    pub lifespan: Duration,
+}
+
+/// Session operations.
+#[derive(Clone)]
+pub struct SessionService {
+    store: Arc<dyn SessionStore>,
+    identities: Arc<dyn IdentityStore>,
+    clock: Arc<dyn Clock>,
+    settings: SessionSettings,
+}
+
+impl SessionService {
+    /// A service over these parts.
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        identities: Arc<dyn IdentityStore>,
+        clock: Arc<dyn Clock>,
+        settings: SessionSettings,
+    ) -> Self {
+        Self {
+            store,
+            identities,
+            clock,
+            settings,
+        }
+    }
+
+    fn expiry(&self) -> chrono::DateTime<chrono::Utc> {
+        let now = self.clock.now();
+        now + chrono::Duration::from_std(self.settings.lifespan)
+            .unwrap_or_else(|_| chrono::Duration::days(1))
+    }
+
+    /// Issues a session for an identity that just authenticated with `method`.
+    /// Returns the session (with its identity) and the clear-text token.
+    pub async fn issue(
+        &self,
+        identity: &Identity,
+        method: &str,
+        device: Device,
+    ) -> Result<(Session, String), SessionError> {
+        if identity.state != State::Active {
+            return Err(SessionError::Inactive);
+        }
+        let now = self.clock.now();
+        let token = generate_token();
+        let session = Session {
+            id: Uuid::new_v4(),
+            identity_id: identity.id,
+            token_hash: hash_token(&token),
+            active: true,
+            aal: "aal1".into(),
+            methods: vec![AuthMethod {
+                method: method.to_owned(),
+                aal: "aal1".into(),
+                completed_at: now,
+            }],
+            devices: vec![device],
+            issued_at: now,
+            authenticated_at: now,
+            expires_at: self.expiry(),
+            identity: Some(identity.clone()),
+        };
+        self.store.create(&session).await?;
+        Ok((session, token))
+    }
+
+    /// The valid session a token stands for, with its identity (one statement).
+    pub async fn whoami(&self, token: &str) -> Result<Session, SessionError> {
+        let session = self
+            .store
+            .find_by_token(&hash_token(token))
+            .await?
+            .ok_or(SessionError::Inactive)?;
+        let identity_active = session
+            .identity
+            .as_ref()
+            .is_some_and(|i| i.state == State::Active);
+        if !identity_active || !session.is_valid_at(self.clock.now()) {
+            return Err(SessionError::Inactive);
+        }
+        Ok(session)
+    }
+
+    /// Revokes the session a token stands for (logout).
+    pub async fn revoke_token(&self, token: &str) -> Result<(), SessionError> {
+        let session = self
+            .store
+            .find_by_token(&hash_token(token))
+            .await?
+            .filter(|s| s.active)
+            .ok_or(SessionError::Inactive)?;
+        self.store.deactivate(session.id, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Reads one session, with its identity when `with_identity`.
+    pub async fn get(&self, id: Uuid, with_identity: bool) -> Result<Session, SessionError> {
+        let mut session = self.store.get(id).await?.ok_or(SessionError::NotFound)?;
+        if with_identity {
+            session.identity = self.identities.get(session.identity_id).await?;
+        }
+        Ok(session)
+    }
+
+    /// Lists sessions, with their identities when `with_identity`.
+    pub async fn list(
+        &self,
+        query: &SessionQuery,
+        with_identity: bool,
+    ) -> Result<SessionPage, SessionError> {
+        let mut page = self.store.list(query).await?;
+        if with_identity && !page.sessions.is_empty() {
+            let mut ids: Vec<Uuid> = page.sessions.iter().map(|s| s.identity_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let identities = self
+                .identities
+                .list(&IdentityQuery {
+                    page_size: ids.len() as u32,
+                    ids,
+                    ..IdentityQuery::default()
+                })
+                .await?
+                .identities;
+            for session in &mut page.sessions {
+                session.identity = identities
+                    .iter()
+                    .find(|i| i.id == session.identity_id)
+                    .cloned();
+            }
+        }
+        Ok(page)
+    }
+
+    /// Lists the sessions of one identity; `NotFound` when it does not exist.
+    pub async fn list_for_identity(
+        &self,
+        identity_id: Uuid,
+        query: SessionQuery,
+    ) -> Result<SessionPage, SessionError> {
+        self.require_identity(identity_id).await?;
+        self.list(
+            &SessionQuery {
+                identity_id: Some(identity_id),
+                ..query
+            },
+            false,
+        )
+        .await
+    }
+
+    async fn require_identity(&self, identity_id: Uuid) -> Result<(), SessionError> {
+        self.identities
+            .get(identity_id)
+            .await?
+            .map(drop)
+            .ok_or(SessionError::NotFound)
+    }
+
+    /// Revokes one session by id.
+    pub async fn disable(&self, id: Uuid) -> Result<(), SessionError> {
+        if self.store.deactivate(id, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(SessionError::NotFound)
+        }
+    }
+
+    /// Extends a session by the configured lifespan from now.
+    pub async fn extend(&self, id: Uuid) -> Result<Session, SessionError> {
+        if !self
+            .store
+            .set_expiry(id, self.expiry(), self.clock.now())
+            .await?
+        {
+            return Err(SessionError::NotFound);
+        }
+        self.get(id, true).await
+    }
+
+    /// Deletes every session of an identity.
+    pub async fn delete_for_identity(&self, identity_id: Uuid) -> Result<u64, SessionError> {
+        self.require_identity(identity_id).await?;
+        Ok(self.store.delete_for_identity(identity_id).await?)
+    }
+
+    /// The caller's other sessions.
+    pub async fn list_mine(
+        &self,
+        current: &Session,
+        query: SessionQuery,
+    ) -> Result<SessionPage, SessionError> {
+        self.list(
+            &SessionQuery {
+                identity_id: Some(current.identity_id),
+                except: Some(current.id),
+                active: Some(true),
+                ..query
+            },
+            false,
+        )
+        .await
+    }
+
+    /// Revokes every other session of the caller; returns how many.
+    pub async fn revoke_others(&self, current: &Session) -> Result<u64, SessionError> {
+        Ok(self
+            .store
+            .deactivate_for_identity(current.identity_id, Some(current.id), self.clock.now())
+            .await?)
+    }
+
+    /// Revokes one other session of the caller.
+    pub async fn revoke_mine(&self, current: &Session, id: Uuid) -> Result<(), SessionError> {
+        if id == current.id {
+            return Err(SessionError::CurrentSession);
+        }
+        let target = self.store.get(id).await?.ok_or(SessionError::NotFound)?;
+        if target.identity_id != current.identity_id {
+            return Err(SessionError::NotFound);
+        }
+        self.disable(id).await
+    }
+}

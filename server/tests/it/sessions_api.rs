@@ -1,0 +1,237 @@
+//! Session endpoints over HTTP (whoami, the caller's sessions, the admin
+//! session API), on every backend.
+
+use serde_json::{Value, json};
+
+use crate::native_flows::{login, public_get, register};
+use crate::on_every_backend;
+use crate::support::{Kind, TestServer, assert_error, split};
+
+async fn public_delete(server: &TestServer, path: &str, token: &str) -> (u16, Value) {
+    let response = server
+        .http
+        .delete(format!("{}{path}", server.public))
+        .header("X-Session-Token", token)
+        .send()
+        .await
+        .unwrap();
+    split(response).await
+}
+
+async fn whoami_refusals(kind: Kind) {
+    let server = TestServer::start(kind).await;
+    for token in [None, Some("ory_st_unknown"), Some("")] {
+        let (status, body) = public_get(&server, "/sessions/whoami", token).await;
+        assert_error(status, &body, 401);
+        assert_eq!(body["error"]["id"], "session_inactive");
+    }
+    let body = register(&server, "who@example.org", "long enough secret").await;
+    let token = body["session_token"].as_str().unwrap();
+    let identity = body["identity"]["id"].as_str().unwrap();
+    // An inactive identity's sessions stop working.
+    let (status, _) = server
+        .put(
+            &format!("/admin/identities/{identity}"),
+            json!({"state": "inactive", "traits": {"email": "who@example.org"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = public_get(&server, "/sessions/whoami", Some(token)).await;
+    assert_error(status, &body, 401);
+    server.stop().await;
+}
+
+async fn admin_sessions(kind: Kind) {
+    let server = TestServer::start(kind).await;
+    let first = register(&server, "adm@example.org", "long enough secret").await;
+    let identity = first["identity"]["id"].as_str().unwrap().to_owned();
+    let session_id = first["session"]["id"].as_str().unwrap().to_owned();
+    let (_, second) = login(&server, "adm@example.org", "long enough secret").await;
+    let second_token = second["session_token"].as_str().unwrap().to_owned();
+    register(&server, "other@example.org", "long enough secret").await;
+
+    // List all, paged.
+    let (status, all) = server.get("/admin/sessions").await;
+    assert_eq!(status, 200);
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    assert!(all[0].get("identity").is_none());
+    let response = server
+        .http
+        .get(format!("{}/admin/sessions?page_size=2", server.admin))
+        .send()
+        .await
+        .unwrap();
+    let link = response.headers()["link"].to_str().unwrap().to_owned();
+    assert!(link.contains("rel=\"next\""), "{link}");
+    let (_, page) = split(response).await;
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    let token = link
+        .split("page_token=")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap();
+    let (_, rest) = server
+        .get(&format!("/admin/sessions?page_size=2&page_token={token}"))
+        .await;
+    assert_eq!(rest.as_array().unwrap().len(), 1);
+    let (_, expanded) = server
+        .get("/admin/sessions?expand=identity&expand=devices")
+        .await;
+    assert!(expanded[0]["identity"]["id"].is_string());
+    assert!(expanded[0]["devices"].is_array());
+    let (status, body) = server.get("/admin/sessions?expand=nope").await;
+    assert_error(status, &body, 400);
+
+    // Get one.
+    let (status, one) = server
+        .get(&format!("/admin/sessions/{session_id}?expand=identity"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(one["identity"]["id"], identity.as_str());
+    assert!(one["identity"].get("metadata_admin").is_some());
+    let (status, body) = server
+        .get("/admin/sessions/7e0d7e43-1f44-4e58-8d4f-1b4a40f0a2b1")
+        .await;
+    assert_error(status, &body, 404);
+
+    // Per identity.
+    let (status, mine) = server
+        .get(&format!("/admin/identities/{identity}/sessions"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(mine.as_array().unwrap().len(), 2);
+    let (status, body) = server
+        .get("/admin/identities/7e0d7e43-1f44-4e58-8d4f-1b4a40f0a2b1/sessions")
+        .await;
+    assert_error(status, &body, 404);
+
+    // Extend.
+    let (status, extended) = server
+        .patch(&format!("/admin/sessions/{session_id}/extend"), json!(null))
+        .await;
+    assert_eq!(status, 200, "{extended}");
+    assert!(extended["expires_at"].as_str().unwrap() >= one["expires_at"].as_str().unwrap());
+    let (status, body) = server
+        .patch(
+            "/admin/sessions/7e0d7e43-1f44-4e58-8d4f-1b4a40f0a2b1/extend",
+            json!(null),
+        )
+        .await;
+    assert_error(status, &body, 404);
+
+    // Disable one.
+    let (status, _) = server
+        .delete(&format!("/admin/sessions/{session_id}"))
+        .await;
+    assert_eq!(status, 204);
+    let (_, disabled) = server.get(&format!("/admin/sessions/{session_id}")).await;
+    assert_eq!(disabled["active"], false);
+    let (_, active) = server
+        .get(&format!(
+            "/admin/identities/{identity}/sessions?active=true"
+        ))
+        .await;
+    assert_eq!(active.as_array().unwrap().len(), 1);
+    let (_, inactive) = server.get("/admin/sessions?active=false").await;
+    assert_eq!(inactive.as_array().unwrap().len(), 1);
+    let (status, body) = server
+        .delete("/admin/sessions/7e0d7e43-1f44-4e58-8d4f-1b4a40f0a2b1")
+        .await;
+    assert_error(status, &body, 404);
+
+    // Delete all of an identity's sessions.
+    let (status, _) = server
+        .delete(&format!("/admin/identities/{identity}/sessions"))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = public_get(&server, "/sessions/whoami", Some(&second_token)).await;
+    assert_eq!(status, 401);
+    let (_, left) = server.get("/admin/sessions").await;
+    assert_eq!(left.as_array().unwrap().len(), 1);
+
+    // Deleting the identity removes its sessions.
+    let other = left[0]["id"].as_str().unwrap().to_owned();
+    let (_, with_identity) = server
+        .get(&format!("/admin/sessions/{other}?expand=identity"))
+        .await;
+    let owner = with_identity["identity"]["id"].as_str().unwrap();
+    let (status, _) = server.delete(&format!("/admin/identities/{owner}")).await;
+    assert_eq!(status, 204);
+    let (_, none) = server.get("/admin/sessions").await;
+    assert_eq!(none, json!([]));
+    server.stop().await;
+}
+
+async fn my_sessions(kind: Kind) {
+    let server = TestServer::start(kind).await;
+    let first = register(&server, "me@example.org", "long enough secret").await;
+    let current = first["session_token"].as_str().unwrap().to_owned();
+    let current_id = first["session"]["id"].as_str().unwrap().to_owned();
+    let mut others = Vec::new();
+    for _ in 0..3 {
+        let (_, body) = login(&server, "me@example.org", "long enough secret").await;
+        others.push(body["session"]["id"].as_str().unwrap().to_owned());
+    }
+    let (status, list) = public_get(&server, "/sessions", Some(&current)).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(!ids.contains(&current_id.as_str()));
+    let (status, body) = public_get(&server, "/sessions", None).await;
+    assert_error(status, &body, 401);
+
+    // Revoke one, not the current one, not someone else's.
+    let (status, _) = public_delete(&server, &format!("/sessions/{}", others[0]), &current).await;
+    assert_eq!(status, 204);
+    let (status, body) = public_delete(&server, &format!("/sessions/{current_id}"), &current).await;
+    assert_error(status, &body, 400);
+    let stranger = register(&server, "stranger@example.org", "long enough secret").await;
+    let (status, body) = public_delete(
+        &server,
+        &format!("/sessions/{}", stranger["session"]["id"].as_str().unwrap()),
+        &current,
+    )
+    .await;
+    assert_error(status, &body, 404);
+
+    // Revoke the rest.
+    let (status, body) = public_delete(&server, "/sessions", &current).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"count": 2}));
+    let (_, list) = public_get(&server, "/sessions", Some(&current)).await;
+    assert_eq!(list, json!([]));
+    let (status, _) = public_get(&server, "/sessions/whoami", Some(&current)).await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
+
+async fn lifespan_is_configurable(kind: Kind) {
+    let server = TestServer::start_with(kind, json!({"session": {"lifespan": "1s"}})).await;
+    let body = register(&server, "short@example.org", "long enough secret").await;
+    let token = body["session_token"].as_str().unwrap();
+    let issued =
+        chrono::DateTime::parse_from_rfc3339(body["session"]["issued_at"].as_str().unwrap())
+            .unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(body["session"]["expires_at"].as_str().unwrap())
+            .unwrap();
+    assert_eq!((expires - issued).num_milliseconds(), 1000);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _) = public_get(&server, "/sessions/whoami", Some(token)).await;
+    assert_eq!(status, 401);
+    server.stop().await;
+}
+
+on_every_backend!(
+    whoami_refusals,
+    admin_sessions,
+    my_sessions,
+    lifespan_is_configurable
+);
