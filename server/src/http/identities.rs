@@ -252,12 +252,7 @@ pub async fn patch(
         verifiable_addresses: patched
             .verifiable_addresses
             .into_iter()
-            .map(|a| AddressImport {
-                value: a.value,
-                via: a.via,
-                verified: a.verified,
-                status: a.status,
-            })
+            .map(AddressImport::from)
             .collect(),
         ..IdentityDraft::default()
     };

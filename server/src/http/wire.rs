@@ -103,6 +103,17 @@ pub struct VerifiableAddressJson {
     pub updated_at: Option<String>,
 }
 
+impl From<VerifiableAddressJson> for AddressImport {
+    fn from(address: VerifiableAddressJson) -> Self {
+        AddressImport {
+            value: address.value,
+            via: address.via,
+            verified: address.verified,
+            status: address.status,
+        }
+    }
+}
+
 /// A recovery address as the API sends and accepts it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecoveryAddressJson {
@@ -300,12 +311,7 @@ impl CreateIdentityBody {
                 .verifiable_addresses
                 .unwrap_or_default()
                 .into_iter()
-                .map(|a| AddressImport {
-                    value: a.value,
-                    via: a.via,
-                    verified: a.verified,
-                    status: a.status,
-                })
+                .map(AddressImport::from)
                 .collect(),
             recovery_addresses: self
                 .recovery_addresses
