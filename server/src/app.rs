@@ -14,7 +14,7 @@ use crate::flow::{FlowService, FlowSettings, Method};
 use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
-use crate::method::{PasswordMethod, PasswordSettings};
+use crate::method::{PasswordMethod, PasswordSettings, ProfileMethod};
 use crate::schema::{SchemaError, SchemaHandle, SchemaRegistry, SchemaSource};
 use crate::session::{SessionService, SessionSettings};
 use crate::store::{Database, Dsn, SqlFlowStore, SqlIdentityStore, SqlSessionStore, StoreError};
@@ -153,23 +153,45 @@ impl App {
                 },
             )));
         }
+        if config.selfservice.methods.profile.enabled.unwrap_or(true) {
+            methods.push(Arc::new(ProfileMethod::new(
+                identities.clone(),
+                schemas.clone(),
+            )));
+        }
+        let flows_config = &config.selfservice.flows;
         let flows = FlowService::new(
             Arc::new(SqlFlowStore::new(db.clone())),
             methods,
+            identities.clone(),
             sessions.clone(),
             clock,
             FlowSettings {
-                login_lifespan: config.selfservice.flows.login.lifespan(),
-                registration_lifespan: config.selfservice.flows.registration.lifespan(),
+                login_lifespan: flows_config.login.lifespan(),
+                registration_lifespan: flows_config.registration.lifespan(),
+                settings_lifespan: flows_config.settings.flow.lifespan(),
+                privileged_session_max_age: flows_config.settings.privileged_session_max_age(),
+                registration_enabled: flows_config.registration.enabled.unwrap_or(true),
                 public_base_url: config.public_base_url(),
             },
         );
+        let mut cookie_secrets = config.secrets.cookie_secrets().to_vec();
+        if cookie_secrets.is_empty() {
+            tracing::warn!(
+                "no cookie secret is configured; --dev uses a random one, so cookies end with this process"
+            );
+            cookie_secrets.push(crate::flow::csrf::new_token());
+        }
+        let cookies = http::CookieCodec::new(&cookie_secrets, !options.dev, &config);
+        let browser = http::BrowserUrls::from_config(&config);
         let state = AppState {
             identities,
             sessions,
             flows,
             schemas,
             db,
+            cookies,
+            browser,
             public_base_url: config.public_base_url(),
             admin_base_url: config.admin_base_url(),
             ready: Arc::new(AtomicBool::new(false)),

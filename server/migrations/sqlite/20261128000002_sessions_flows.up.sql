@@ -20,6 +20,10 @@ CREATE TABLE selfservice_flows (
     flow_type VARCHAR(16) NOT NULL,
     state VARCHAR(32) NOT NULL,
     request_url TEXT NOT NULL,
+    return_to TEXT NULL,
+    refresh BIGINT NOT NULL,
+    csrf_token VARCHAR(128) NOT NULL,
+    identity_id VARCHAR(36) NULL,
     ui TEXT NOT NULL,
     issued_at VARCHAR(32) NOT NULL,
     expires_at VARCHAR(32) NOT NULL,
@@ -27,3 +31,10 @@ CREATE TABLE selfservice_flows (
     updated_at VARCHAR(32) NOT NULL
 );
 CREATE INDEX selfservice_flows_expires ON selfservice_flows (expires_at);
+
+CREATE TABLE selfservice_errors (
+    id VARCHAR(36) NOT NULL PRIMARY KEY,
+    error TEXT NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    updated_at VARCHAR(32) NOT NULL
+);

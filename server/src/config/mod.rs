@@ -150,6 +150,49 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Every configured browser URL must be an absolute http(s) URL.
+fn validate_urls(config: &Config) -> Result<(), ConfigError> {
+    let flows = &config.selfservice.flows;
+    let mut urls: Vec<(String, String)> = Vec::new();
+    let mut push = |key: &str, value: &Option<String>| {
+        if let Some(value) = value {
+            urls.push((key.to_owned(), value.clone()));
+        }
+    };
+    push(
+        "selfservice.default_browser_return_url",
+        &config.selfservice.default_browser_return_url,
+    );
+    for (name, flow) in [
+        ("login", &flows.login),
+        ("registration", &flows.registration),
+        ("settings", &flows.settings.flow),
+    ] {
+        push(&format!("selfservice.flows.{name}.ui_url"), &flow.ui_url);
+        push(
+            &format!("selfservice.flows.{name}.after.default_browser_return_url"),
+            &flow.after.default_browser_return_url,
+        );
+    }
+    push("selfservice.flows.error.ui_url", &flows.error.ui_url);
+    push(
+        "selfservice.flows.logout.after.default_browser_return_url",
+        &flows.logout.after.default_browser_return_url,
+    );
+    // Return URLs may use an app's own scheme (`exp://`, `myapp://`).
+    for (n, url) in config.selfservice.allowed_return_urls.iter().enumerate() {
+        let key = format!("selfservice.allowed_return_urls.{n}");
+        url::Url::parse(url).map_err(|e| invalid(&key, format!("{url:?}: {e}")))?;
+    }
+    for (key, url) in urls {
+        let parsed = url::Url::parse(&url).map_err(|e| invalid(&key, format!("{url:?}: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(invalid(&key, "must be an http:// or https:// URL"));
+        }
+    }
+    Ok(())
+}
+
 fn validate(config: &Config, mode: Mode) -> Result<(), ConfigError> {
     Dsn::parse(config.dsn()).map_err(|e| invalid("dsn", e.to_string()))?;
     for (key, listener) in [
@@ -165,6 +208,20 @@ fn validate(config: &Config, mode: Mode) -> Result<(), ConfigError> {
                     "must be an http:// or https:// URL",
                 ));
             }
+        }
+    }
+    validate_urls(config)?;
+    for (key, same_site) in [
+        ("cookies.same_site", &config.cookies.same_site),
+        ("session.cookie.same_site", &config.session.cookie.same_site),
+    ] {
+        if let Some(value) = same_site
+            && !matches!(value.as_str(), "Lax" | "Strict" | "None")
+        {
+            return Err(invalid(
+                key,
+                format!("{value:?} is not Lax, Strict or None"),
+            ));
         }
     }
     let cookie = config.secrets.cookie_secrets();

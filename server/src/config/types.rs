@@ -34,6 +34,44 @@ pub struct Config {
     pub session: SessionConfig,
     /// Self-service flows and methods.
     pub selfservice: SelfServiceConfig,
+    /// Settings of every cookie but the session cookie (CSRF).
+    pub cookies: CookiesConfig,
+}
+
+/// The `cookies` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct CookiesConfig {
+    /// The cookie domain (the request host when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The cookie path (`/` by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `Lax` (default), `Strict` or `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_site: Option<String>,
+}
+
+/// The `session.cookie` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SessionCookieConfig {
+    /// The cookie name (`ory_kratos_session` by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The cookie domain (the request host when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The cookie path (`/` by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `Lax` (default), `Strict` or `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_site: Option<String>,
+    /// Whether the cookie outlives the browser session (true by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistent: Option<bool>,
 }
 
 /// The `session` section.
@@ -43,6 +81,8 @@ pub struct SessionConfig {
     /// How long a session lasts (`24h` by default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifespan: Option<GoDuration>,
+    /// The session cookie.
+    pub cookie: SessionCookieConfig,
 }
 
 impl SessionConfig {
@@ -57,6 +97,12 @@ impl SessionConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct SelfServiceConfig {
+    /// Where browsers go after a flow when nothing more specific is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_browser_return_url: Option<String>,
+    /// URLs `return_to` may point at (prefix match; `*.` in the host for subdomains).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_return_urls: Vec<String>,
     /// Flow settings.
     pub flows: FlowsConfig,
     /// Method settings.
@@ -71,6 +117,59 @@ pub struct FlowsConfig {
     pub login: FlowConfig,
     /// Registration flows.
     pub registration: FlowConfig,
+    /// Settings flows.
+    pub settings: SettingsFlowConfig,
+    /// Logout.
+    pub logout: LogoutFlowConfig,
+    /// Error pages.
+    pub error: ErrorFlowConfig,
+}
+
+/// The `selfservice.flows.settings` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SettingsFlowConfig {
+    /// Settings shared with the other flows.
+    #[serde(flatten)]
+    pub flow: FlowConfig,
+    /// How long after signing in a password or profile may change without
+    /// signing in again (`15m` by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileged_session_max_age: Option<GoDuration>,
+}
+
+impl SettingsFlowConfig {
+    /// The privileged session age in force.
+    pub fn privileged_session_max_age(&self) -> Duration {
+        self.privileged_session_max_age
+            .map_or(Duration::from_secs(15 * 60), |d| d.0)
+    }
+}
+
+/// The `selfservice.flows.logout` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct LogoutFlowConfig {
+    /// What happens after logout.
+    pub after: AfterConfig,
+}
+
+/// The `selfservice.flows.error` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ErrorFlowConfig {
+    /// The page that shows an error flow (`/ui/error` of this server when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ui_url: Option<String>,
+}
+
+/// What happens after a flow completes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct AfterConfig {
+    /// Where browsers go next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_browser_return_url: Option<String>,
 }
 
 /// Settings shared by every flow kind.
@@ -80,6 +179,14 @@ pub struct FlowConfig {
     /// How long a flow can be submitted (`1h` by default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifespan: Option<GoDuration>,
+    /// The page that renders the flow (`/ui/<flow>` of this server when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ui_url: Option<String>,
+    /// Whether the flow is offered (registration can be switched off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// What happens after the flow completes.
+    pub after: AfterConfig,
 }
 
 impl FlowConfig {
@@ -95,6 +202,17 @@ impl FlowConfig {
 pub struct MethodsConfig {
     /// Identifier and password.
     pub password: PasswordMethodConfig,
+    /// Editing one's own traits in settings.
+    pub profile: ProfileMethodConfig,
+}
+
+/// The `selfservice.methods.profile` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ProfileMethodConfig {
+    /// Whether the method is offered (true by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// The `selfservice.methods.password` section.

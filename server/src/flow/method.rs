@@ -40,6 +40,9 @@ pub enum MethodError {
     /// The submission is invalid; the flow is shown again with these messages.
     #[error("the submission is invalid")]
     Invalid(Vec<Problem>),
+    /// The method takes no part in this kind of flow.
+    #[error("the method does not support this flow")]
+    Unsupported,
     /// The password hasher is saturated.
     #[error("busy")]
     Busy,
@@ -48,15 +51,32 @@ pub enum MethodError {
     Identity(#[from] IdentityError),
 }
 
-/// An authentication method that takes part in login and registration flows.
+/// An authentication method that takes part in self-service flows. Every
+/// operation has a default that declines, so a method implements only the
+/// flows it takes part in.
 #[async_trait]
 pub trait Method: Send + Sync {
     /// Its id, the `method` field of submissions, e.g. `password`.
     fn id(&self) -> &'static str;
-    /// Adds the method's nodes to a new flow's form.
-    fn populate(&self, kind: FlowKind, ui: &mut Ui);
+    /// Adds the method's nodes to a new login or registration flow's form.
+    fn populate(&self, _kind: FlowKind, _ui: &mut Ui) {}
+    /// Adds the method's nodes to a settings form for this identity.
+    fn populate_settings(&self, _identity: &Identity, _ui: &mut Ui) {}
     /// Checks a login submission and returns the identity it proves.
-    async fn login(&self, flow: &Flow, body: &Value) -> Result<Identity, MethodError>;
+    async fn login(&self, _flow: &Flow, _body: &Value) -> Result<Identity, MethodError> {
+        Err(MethodError::Unsupported)
+    }
     /// Checks a registration submission and creates the identity.
-    async fn register(&self, flow: &Flow, body: &Value) -> Result<Identity, MethodError>;
+    async fn register(&self, _flow: &Flow, _body: &Value) -> Result<Identity, MethodError> {
+        Err(MethodError::Unsupported)
+    }
+    /// Applies a settings submission to the identity and returns it updated.
+    async fn update_settings(
+        &self,
+        _flow: &Flow,
+        _identity: &Identity,
+        _body: &Value,
+    ) -> Result<Identity, MethodError> {
+        Err(MethodError::Unsupported)
+    }
 }

@@ -1,14 +1,18 @@
 //! The flow machine shared by self-service flows: create, fetch, submit and
-//! expire login and registration flows, with their UI container.
+//! expire login, registration and settings flows, with their UI container,
+//! anti-CSRF tokens and error flows.
 //!
 //! Invariant: the machine knows no method; methods implement [`Method`] and
 //! are registered with [`FlowService`].
 
+pub mod csrf;
 mod method;
 mod model;
 mod service;
 pub mod ui;
 
 pub use method::{Method, MethodError, Problem};
-pub use model::{Flow, FlowKind};
-pub use service::{FlowError, FlowService, FlowSettings, Outcome};
+pub use model::{ErrorFlow, Flow, FlowKind, FlowType};
+pub use service::{
+    CsrfEvidence, FlowError, FlowService, FlowSettings, NewFlow, Outcome, Requester,
+};

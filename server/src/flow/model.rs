@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::ui::Ui;
+use crate::identity::Identity;
 
 /// Which self-service flow this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +13,8 @@ pub enum FlowKind {
     Login,
     /// Sign up.
     Registration,
+    /// Change one's own password or profile.
+    Settings,
 }
 
 impl FlowKind {
@@ -20,6 +23,7 @@ impl FlowKind {
         match self {
             FlowKind::Login => "login",
             FlowKind::Registration => "registration",
+            FlowKind::Settings => "settings",
         }
     }
 
@@ -28,6 +32,35 @@ impl FlowKind {
         match name {
             "login" => Some(FlowKind::Login),
             "registration" => Some(FlowKind::Registration),
+            "settings" => Some(FlowKind::Settings),
+            _ => None,
+        }
+    }
+}
+
+/// Who drives a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowType {
+    /// A native app: no cookies, a session token in the response.
+    Api,
+    /// A browser: cookies, anti-CSRF token, redirects.
+    Browser,
+}
+
+impl FlowType {
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowType::Api => "api",
+            FlowType::Browser => "browser",
+        }
+    }
+
+    /// Parses a storage name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "api" => Some(FlowType::Api),
+            "browser" => Some(FlowType::Browser),
             _ => None,
         }
     }
@@ -38,14 +71,24 @@ impl FlowKind {
 pub struct Flow {
     /// Its id.
     pub id: Uuid,
-    /// Login or registration.
+    /// Login, registration or settings.
     pub kind: FlowKind,
-    /// `api` (native apps) or `browser`.
-    pub flow_type: String,
+    /// Native app or browser.
+    pub flow_type: FlowType,
     /// Where the flow stands, e.g. `choose_method`.
     pub state: String,
     /// The URL that created the flow.
     pub request_url: String,
+    /// Where the browser goes when the flow completes, if the client asked.
+    pub return_to: Option<String>,
+    /// Login only: re-authentication of an existing session.
+    pub refresh: bool,
+    /// The masked anti-CSRF token of browser flows (empty for native flows).
+    pub csrf_token: String,
+    /// Settings only: the identity whose settings these are.
+    pub identity_id: Option<Uuid>,
+    /// Settings only: that identity, read along with the flow (not stored).
+    pub identity: Option<Identity>,
     /// The form to render.
     pub ui: Ui,
     /// When it was created.
@@ -54,4 +97,16 @@ pub struct Flow {
     pub expires_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// An error shown to a browser on the error page, stored so the page can
+/// fetch it (`/self-service/errors?id=`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorFlow {
+    /// Its id.
+    pub id: Uuid,
+    /// The error, in the API's error shape.
+    pub error: serde_json::Value,
+    /// When it happened.
+    pub created_at: DateTime<Utc>,
 }

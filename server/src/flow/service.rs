@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::csrf;
 use super::method::{Method, MethodError};
-use super::model::{Flow, FlowKind};
-use super::ui::{Node, Ui};
-use crate::identity::{Identity, IdentityError};
+use super::model::{ErrorFlow, Flow, FlowKind, FlowType};
+use super::ui::{Message, Node, Ui};
+use crate::identity::{CredentialType, Identity, IdentityError, IdentityService};
 use crate::session::{Device, Session, SessionError, SessionService};
 use crate::store::{FlowStore, StoreError};
 use crate::time::Clock;
@@ -22,19 +23,66 @@ pub struct FlowSettings {
     pub login_lifespan: Duration,
     /// How long a registration flow can be submitted.
     pub registration_lifespan: Duration,
+    /// How long a settings flow can be submitted.
+    pub settings_lifespan: Duration,
+    /// How long after signing in settings may change without signing in again.
+    pub privileged_session_max_age: Duration,
+    /// Whether registration is offered.
+    pub registration_enabled: bool,
     /// The public base URL, ending in `/`, for form actions.
     pub public_base_url: String,
 }
 
-/// What a successful submission produced.
+/// What the client asks for when it starts a flow.
+#[derive(Debug, Clone)]
+pub struct NewFlow {
+    /// Login, registration or settings.
+    pub kind: FlowKind,
+    /// Native app or browser.
+    pub flow_type: FlowType,
+    /// The URL that asked for the flow.
+    pub request_url: String,
+    /// Where to send the browser afterwards (already checked against the allow list).
+    pub return_to: Option<String>,
+    /// Login only: re-authenticate the current session.
+    pub refresh: bool,
+    /// Browser flows: the browser's anti-CSRF token (from its cookie).
+    pub csrf_token: Option<String>,
+}
+
+/// Who is asking, as far as the request shows.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    /// The valid session the request carries, if any.
+    pub session: Option<Session>,
+    /// The clear-text token a native client sent, if any.
+    pub session_token: Option<String>,
+    /// The device the request comes from.
+    pub device: Device,
+}
+
+/// What a submission carries against cross-site request forgery.
+#[derive(Debug, Clone, Default)]
+pub struct CsrfEvidence {
+    /// The token in the browser's anti-CSRF cookie.
+    pub cookie_token: Option<String>,
+    /// The `X-CSRF-Token` header.
+    pub header_token: Option<String>,
+    /// Whether the request looks like a browser's (cookies or an `Origin` header).
+    pub from_browser: bool,
+}
+
+/// What a successful login or registration produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The flow, as it ended.
+    pub flow: Flow,
     /// The identity that signed in or up.
     pub identity: Identity,
-    /// The new session.
+    /// The new or refreshed session.
     pub session: Session,
-    /// Its clear-text token.
-    pub token: String,
+    /// Its clear-text token, when this submission created it or the client sent it.
+    pub token: Option<String>,
 }
 
 /// Why a flow operation failed.
@@ -54,12 +102,30 @@ pub enum FlowError {
     /// The submission was refused; the flow carries the messages.
     #[error("the submission is invalid")]
     Invalid(Box<Flow>),
-    /// The submission names a method that is not enabled.
+    /// The submission names a method that is not enabled for this flow.
     #[error("unknown method")]
     UnknownMethod,
     /// A valid session already exists.
     #[error("a session already exists")]
     SessionAlreadyAvailable,
+    /// The flow needs a session and the request has none.
+    #[error("no active session")]
+    NoSession,
+    /// The session belongs to another identity than the flow.
+    #[error("the flow belongs to another identity")]
+    IdentityMismatch,
+    /// The session is too old for this change; the user must sign in again.
+    #[error("a fresh sign-in is required")]
+    RefreshRequired(Box<Flow>),
+    /// The anti-CSRF token is missing or does not match.
+    #[error("CSRF violation: {0}")]
+    Csrf(&'static str),
+    /// A native flow was submitted by a browser.
+    #[error("a native flow was submitted by a browser")]
+    NativeFromBrowser,
+    /// The flow is switched off in the configuration.
+    #[error("the flow is disabled")]
+    Disabled,
     /// The password hasher is saturated.
     #[error("busy")]
     Busy,
@@ -89,9 +155,14 @@ impl From<SessionError> for FlowError {
 pub struct FlowService {
     store: Arc<dyn FlowStore>,
     methods: Vec<Arc<dyn Method>>,
+    identities: IdentityService,
     sessions: SessionService,
     clock: Arc<dyn Clock>,
     settings: FlowSettings,
+}
+
+fn lifespan_after(now: DateTime<Utc>, lifespan: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(lifespan).unwrap_or_else(|_| chrono::Duration::hours(1))
 }
 
 impl FlowService {
@@ -99,6 +170,7 @@ impl FlowService {
     pub fn new(
         store: Arc<dyn FlowStore>,
         methods: Vec<Arc<dyn Method>>,
+        identities: IdentityService,
         sessions: SessionService,
         clock: Arc<dyn Clock>,
         settings: FlowSettings,
@@ -106,74 +178,127 @@ impl FlowService {
         Self {
             store,
             methods,
+            identities,
             sessions,
             clock,
             settings,
         }
     }
 
-    /// Creates a native (api) flow. `session_token` is the token the client
-    /// sent, if any: a valid one refuses the flow.
-    pub async fn create_api(
-        &self,
-        kind: FlowKind,
-        request_url: &str,
-        session_token: Option<&str>,
-    ) -> Result<Flow, FlowError> {
-        if let Some(token) = session_token {
-            match self.sessions.whoami(token).await {
-                Ok(_) => return Err(FlowError::SessionAlreadyAvailable),
-                Err(SessionError::Store(store)) => return Err(store.into()),
-                Err(_) => {}
+    /// The machine's settings.
+    pub fn settings(&self) -> &FlowSettings {
+        &self.settings
+    }
+
+    /// Starts a flow for whoever is asking.
+    pub async fn create(&self, new: NewFlow, requester: &Requester) -> Result<Flow, FlowError> {
+        let session = requester.session.as_ref();
+        let refresh = new.kind == FlowKind::Login && new.refresh && session.is_some();
+        match new.kind {
+            FlowKind::Login if session.is_some() && !refresh => {
+                return Err(FlowError::SessionAlreadyAvailable);
             }
+            FlowKind::Registration if !self.settings.registration_enabled => {
+                return Err(FlowError::Disabled);
+            }
+            FlowKind::Registration if session.is_some() => {
+                return Err(FlowError::SessionAlreadyAvailable);
+            }
+            FlowKind::Settings if session.is_none() => return Err(FlowError::NoSession),
+            _ => {}
         }
-        let flow = self.new_flow(kind, request_url);
+        let identity = match session {
+            Some(session) if refresh || new.kind == FlowKind::Settings => {
+                Some(match &session.identity {
+                    Some(identity) => identity.clone(),
+                    None => self.identities.get(session.identity_id).await?,
+                })
+            }
+            _ => None,
+        };
+        let flow = self.build(&new, refresh, identity);
         self.store.create(&flow).await?;
         Ok(flow)
     }
 
-    fn new_flow(&self, kind: FlowKind, request_url: &str) -> Flow {
+    fn build(&self, new: &NewFlow, refresh: bool, identity: Option<Identity>) -> Flow {
         let now = self.clock.now();
-        let lifespan = match kind {
+        let lifespan = match new.kind {
             FlowKind::Login => self.settings.login_lifespan,
             FlowKind::Registration => self.settings.registration_lifespan,
+            FlowKind::Settings => self.settings.settings_lifespan,
         };
         let id = Uuid::new_v4();
+        let csrf_token = match (new.flow_type, &new.csrf_token) {
+            (FlowType::Browser, Some(token)) => csrf::mask(token),
+            _ => String::new(),
+        };
+        let mut flow = Flow {
+            id,
+            kind: new.kind,
+            flow_type: new.flow_type,
+            state: match new.kind {
+                FlowKind::Settings => "show_form".into(),
+                _ => "choose_method".into(),
+            },
+            request_url: new.request_url.clone(),
+            return_to: new.return_to.clone(),
+            refresh,
+            csrf_token,
+            identity_id: identity.as_ref().map(|i| i.id),
+            identity,
+            ui: Ui::default(),
+            issued_at: now,
+            expires_at: lifespan_after(now, lifespan),
+            updated_at: now,
+        };
+        flow.ui = self.form(&flow);
+        flow
+    }
+
+    /// A fresh form for a flow: the anti-CSRF field, then every method's nodes.
+    fn form(&self, flow: &Flow) -> Ui {
         let mut ui = Ui {
             action: format!(
-                "{}self-service/{}?flow={id}",
+                "{}self-service/{}?flow={}",
                 self.settings.public_base_url,
-                kind.as_str()
+                flow.kind.as_str(),
+                flow.id
             ),
             method: "POST".into(),
             nodes: vec![
                 Node::input("default", "csrf_token", "hidden")
                     .required()
-                    .value(Value::String(String::new())),
+                    .value(Value::String(flow.csrf_token.clone())),
             ],
             messages: Vec::new(),
         };
         for method in &self.methods {
-            method.populate(kind, &mut ui);
+            match (flow.kind, &flow.identity) {
+                (FlowKind::Settings, Some(identity)) => method.populate_settings(identity, &mut ui),
+                (FlowKind::Settings, None) => {}
+                (kind, _) => method.populate(kind, &mut ui),
+            }
         }
-        Flow {
-            id,
-            kind,
-            flow_type: "api".into(),
-            state: "choose_method".into(),
-            request_url: request_url.to_owned(),
-            ui,
-            issued_at: now,
-            expires_at: now
-                + chrono::Duration::from_std(lifespan)
-                    .unwrap_or_else(|_| chrono::Duration::hours(1)),
-            updated_at: now,
+        if flow.refresh {
+            ui.messages.push(Message::info(
+                1010003,
+                "Please confirm this action by verifying that it is you.",
+            ));
+            if let Some(identity) = &flow.identity {
+                prefill_identifier(&mut ui, identity);
+            }
         }
+        ui
     }
 
-    /// Reads a flow; an expired one is refused with a replacement.
+    /// Reads a flow; an expired one is refused with a replacement. Settings
+    /// flows come with their identity.
     pub async fn get(&self, kind: FlowKind, id: Uuid) -> Result<Flow, FlowError> {
-        let flow = self.store.get(kind, id).await?.ok_or(FlowError::NotFound)?;
+        let mut flow = self.store.get(kind, id).await?.ok_or(FlowError::NotFound)?;
+        if let Some(identity_id) = flow.identity_id.filter(|_| kind == FlowKind::Settings) {
+            flow.identity = Some(self.identities.get(identity_id).await?);
+        }
         self.refuse_expired(&flow).await?;
         Ok(flow)
     }
@@ -182,7 +307,19 @@ impl FlowService {
         if flow.expires_at > self.clock.now() {
             return Ok(());
         }
-        let new_flow = self.new_flow(flow.kind, &flow.request_url);
+        let new = NewFlow {
+            kind: flow.kind,
+            flow_type: flow.flow_type,
+            request_url: flow.request_url.clone(),
+            return_to: flow.return_to.clone(),
+            refresh: flow.refresh,
+            csrf_token: None,
+        };
+        let mut new_flow = self.build(&new, flow.refresh, flow.identity.clone());
+        // The replacement keeps the browser's anti-CSRF token.
+        new_flow.csrf_token = flow.csrf_token.clone();
+        new_flow.identity_id = flow.identity_id;
+        new_flow.ui = self.form(&new_flow);
         self.store.create(&new_flow).await?;
         Err(FlowError::Expired {
             new_flow: Box::new(new_flow),
@@ -190,28 +327,53 @@ impl FlowService {
         })
     }
 
-    /// Submits a flow: the method named in the body checks it, then a session is issued.
-    pub async fn submit(
-        &self,
-        kind: FlowKind,
-        id: Uuid,
-        body: &Value,
-        device: Device,
-    ) -> Result<Outcome, FlowError> {
-        let mut flow = self.get(kind, id).await?;
+    /// Checks that a submission may act on this flow.
+    fn check_csrf(flow: &Flow, body: &Value, csrf: &CsrfEvidence) -> Result<(), FlowError> {
+        match flow.flow_type {
+            FlowType::Api if csrf.from_browser => Err(FlowError::NativeFromBrowser),
+            FlowType::Api => Ok(()),
+            FlowType::Browser => {
+                let submitted = body
+                    .get("csrf_token")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .or(csrf.header_token.as_deref())
+                    .ok_or(FlowError::Csrf(
+                        "The anti-CSRF token was not sent in the body (csrf_token) nor in the X-CSRF-Token header.",
+                    ))?;
+                let cookie = csrf.cookie_token.as_deref().ok_or(FlowError::Csrf(
+                    "The anti-CSRF cookie is missing or was set for another secret.",
+                ))?;
+                if csrf::matches(cookie, submitted) {
+                    Ok(())
+                } else {
+                    Err(FlowError::Csrf(
+                        "The anti-CSRF token does not match the anti-CSRF cookie.",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Whether a browser's anti-CSRF cookie belongs to this flow (checked when
+    /// a browser flow is fetched).
+    pub fn csrf_cookie_matches(flow: &Flow, cookie_token: Option<&str>) -> bool {
+        flow.flow_type == FlowType::Api
+            || cookie_token.is_some_and(|token| csrf::matches(token, &flow.csrf_token))
+    }
+
+    fn method(&self, body: &Value) -> Result<&Arc<dyn Method>, FlowError> {
         let method_id = body.get("method").and_then(Value::as_str).unwrap_or("");
-        let method = self
-            .methods
+        self.methods
             .iter()
             .find(|m| m.id() == method_id)
-            .ok_or(FlowError::UnknownMethod)?;
-        let result = match kind {
-            FlowKind::Login => method.login(&flow, body).await,
-            FlowKind::Registration => method.register(&flow, body).await,
-        };
-        let identity = match result {
-            Ok(identity) => identity,
-            Err(MethodError::Invalid(problems)) => {
+            .ok_or(FlowError::UnknownMethod)
+    }
+
+    /// Shows the flow again with the method's problems on its fields.
+    async fn refuse(&self, mut flow: Flow, body: &Value, error: MethodError) -> FlowError {
+        match error {
+            MethodError::Invalid(problems) => {
                 flow.ui.clear_messages();
                 flow.ui.refill(body);
                 for problem in problems {
@@ -219,20 +381,147 @@ impl FlowService {
                         .add_message(problem.field.as_deref(), problem.message);
                 }
                 flow.updated_at = self.clock.now();
-                self.store.update(&flow).await?;
-                return Err(FlowError::Invalid(Box::new(flow)));
+                match self.store.update(&flow).await {
+                    Ok(()) => FlowError::Invalid(Box::new(flow)),
+                    Err(error) => error.into(),
+                }
             }
-            Err(MethodError::Busy) => return Err(FlowError::Busy),
-            Err(MethodError::Identity(error)) => return Err(error.into()),
+            MethodError::Unsupported => FlowError::UnknownMethod,
+            MethodError::Busy => FlowError::Busy,
+            MethodError::Identity(error) => error.into(),
+        }
+    }
+
+    /// Submits a login or registration flow: the method named in the body
+    /// checks it, then a session is issued (or, for a refresh, renewed).
+    pub async fn submit(
+        &self,
+        kind: FlowKind,
+        id: Uuid,
+        body: &Value,
+        requester: Requester,
+        csrf: &CsrfEvidence,
+    ) -> Result<Outcome, FlowError> {
+        let mut flow = self.get(kind, id).await?;
+        Self::check_csrf(&flow, body, csrf)?;
+        let method = self.method(body)?;
+        let result = match kind {
+            FlowKind::Login => method.login(&flow, body).await,
+            FlowKind::Registration => method.register(&flow, body).await,
+            FlowKind::Settings => Err(MethodError::Unsupported),
         };
-        let (session, token) = self.sessions.issue(&identity, method.id(), device).await?;
+        let identity = match result {
+            Ok(identity) => identity,
+            Err(error) => return Err(self.refuse(flow, body, error).await),
+        };
+        if flow.refresh
+            && flow
+                .identity_id
+                .is_some_and(|expected| expected != identity.id)
+        {
+            return Err(FlowError::IdentityMismatch);
+        }
+        let current = requester
+            .session
+            .filter(|s| flow.refresh && s.identity_id == identity.id);
+        let (session, token) = match current {
+            Some(session) => {
+                let session = self.sessions.refresh(&session, method.id()).await?;
+                (session, requester.session_token)
+            }
+            None => {
+                let (session, token) = self
+                    .sessions
+                    .issue(&identity, method.id(), requester.device)
+                    .await?;
+                (session, Some(token))
+            }
+        };
         flow.state = "passed_challenge".into();
         flow.updated_at = self.clock.now();
         self.store.update(&flow).await?;
         Ok(Outcome {
+            flow,
             identity,
             session,
             token,
         })
+    }
+
+    /// Submits a settings flow: the signed-in owner changes a password or
+    /// profile, within the privileged session age.
+    pub async fn submit_settings(
+        &self,
+        id: Uuid,
+        body: &Value,
+        session: Option<&Session>,
+        csrf: &CsrfEvidence,
+    ) -> Result<Flow, FlowError> {
+        let mut flow = self.get(FlowKind::Settings, id).await?;
+        Self::check_csrf(&flow, body, csrf)?;
+        let session = session.ok_or(FlowError::NoSession)?;
+        if flow.identity_id != Some(session.identity_id) {
+            return Err(FlowError::IdentityMismatch);
+        }
+        let method = self.method(body)?;
+        let age = self.clock.now() - session.authenticated_at;
+        let max_age = chrono::Duration::from_std(self.settings.privileged_session_max_age)
+            .unwrap_or_else(|_| chrono::Duration::minutes(15));
+        if age > max_age {
+            return Err(FlowError::RefreshRequired(Box::new(flow)));
+        }
+        let Some(identity) = flow.identity.clone() else {
+            return Err(FlowError::NotFound);
+        };
+        let updated = match method.update_settings(&flow, &identity, body).await {
+            Ok(updated) => updated,
+            Err(error) => return Err(self.refuse(flow, body, error).await),
+        };
+        flow.identity = Some(updated);
+        flow.state = "success".into();
+        flow.ui = self.form(&flow);
+        flow.ui.messages.push(Message {
+            id: 1050001,
+            text: "Your changes have been saved!".into(),
+            kind: "success".into(),
+            context: None,
+        });
+        flow.updated_at = self.clock.now();
+        self.store.update(&flow).await?;
+        Ok(flow)
+    }
+
+    /// Stores an error for the browser's error page and returns its id.
+    pub async fn record_error(&self, error: Value) -> Result<Uuid, FlowError> {
+        let flow = ErrorFlow {
+            id: Uuid::new_v4(),
+            error,
+            created_at: self.clock.now(),
+        };
+        self.store.create_error(&flow).await?;
+        Ok(flow.id)
+    }
+
+    /// Reads a stored error.
+    pub async fn get_error(&self, id: Uuid) -> Result<ErrorFlow, FlowError> {
+        self.store.get_error(id).await?.ok_or(FlowError::NotFound)
+    }
+}
+
+/// Puts the identity's password identifier into a refresh form's identifier
+/// field, so the user only types the password.
+fn prefill_identifier(ui: &mut Ui, identity: &Identity) {
+    let identifier = identity
+        .credentials
+        .get(&CredentialType::Password)
+        .and_then(|c| c.identifiers.first())
+        .cloned();
+    if let Some(node) = ui
+        .nodes
+        .iter_mut()
+        .find(|n| n.attributes.name == "identifier")
+    {
+        node.attributes.value = Some(json!(identifier.unwrap_or_default()));
+        node.attributes.input_type = "hidden".into();
     }
 }

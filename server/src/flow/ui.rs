@@ -162,7 +162,7 @@ impl Node {
 }
 
 /// The form of a flow.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ui {
     /// Where the form is submitted.
     pub action: String,

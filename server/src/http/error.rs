@@ -231,6 +231,28 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// 403 `security_csrf_violation`, with a hint on what was wrong.
+    pub fn csrf_violation(hint: &str) -> Self {
+        let mut details = Map::new();
+        details.insert("hint".into(), json!(hint));
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF). \
+             Start the flow again, clearing this site's cookies if it keeps happening.",
+        )
+        .with_id("security_csrf_violation")
+        .with_message("the request was rejected to protect you from Cross-Site-Request-Forgery")
+        .with_details(details)
+    }
+
+    /// 400 `self_service_flow_return_to_forbidden`.
+    pub fn return_to_forbidden(url: &str) -> Self {
+        ApiError::bad_request(format!("Requested return_to URL {url:?} is not allowed."))
+            .with_id("self_service_flow_return_to_forbidden")
+    }
+}
+
 impl From<SessionError> for ApiError {
     fn from(error: SessionError) -> Self {
         match error {
@@ -281,7 +303,26 @@ impl From<FlowError> for ApiError {
                 "The password hasher is at capacity; retry shortly.",
             )
             .with_retry_after(1),
-            FlowError::Inactive => ApiError::session_inactive(),
+            FlowError::Inactive | FlowError::NoSession => ApiError::session_inactive(),
+            FlowError::IdentityMismatch => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "The flow belongs to another identity than the current session.",
+            )
+            .with_id("security_identity_mismatch"),
+            FlowError::RefreshRequired(_) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "The login session is too old and thus not allowed to update these fields. Please re-authenticate.",
+            )
+            .with_id("session_refresh_required"),
+            FlowError::Csrf(hint) => ApiError::csrf_violation(hint),
+            FlowError::NativeFromBrowser => ApiError::csrf_violation(
+                "This flow was started as a native (api) flow but is being completed by a browser \
+                 (the request carries cookies or an Origin header); browsers must use browser flows.",
+            ),
+            FlowError::Disabled => {
+                ApiError::bad_request("This self-service flow is disabled in the configuration.")
+                    .with_id("self_service_flow_disabled")
+            }
             FlowError::Identity(error) => error.into(),
             FlowError::Store(error) => error.into(),
         }

@@ -5,11 +5,15 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
+use super::browser::wants_json;
 use super::error::ApiError;
+use super::state::AppState;
+use crate::flow::CsrfEvidence;
 use crate::session::Device;
 use uuid::Uuid;
 
@@ -131,33 +135,149 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
     }
 }
 
-/// The device a request comes from: client address and `User-Agent`.
-#[derive(Debug, Clone)]
-pub struct ClientDevice(pub Device);
+fn header_text(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientDevice {
+fn device_of(parts: &Parts) -> Device {
+    let forwarded = header_text(parts, "true-client-ip").or_else(|| {
+        header_text(parts, "x-forwarded-for")
+            .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+    });
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    Device {
+        id: Uuid::new_v4(),
+        ip_address: forwarded.or(peer),
+        user_agent: header_text(parts, "user-agent"),
+        location: None,
+    }
+}
+
+/// Everything a self-service request says about who sends it: session
+/// token or cookie, anti-CSRF evidence, device, and whether it wants JSON.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The token of `X-Session-Token` or `Authorization: Bearer`.
+    pub token: Option<String>,
+    /// The token inside the session cookie, if the cookie opens.
+    pub cookie_token: Option<String>,
+    /// Anti-CSRF evidence for browser flows.
+    pub csrf: CsrfEvidence,
+    /// The device.
+    pub device: Device,
+    /// Whether the client wants JSON rather than pages and redirects.
+    pub json: bool,
+}
+
+impl Caller {
+    /// The session token to authenticate with: the header's, else the cookie's.
+    pub fn any_token(&self) -> Option<&str> {
+        self.token.as_deref().or(self.cookie_token.as_deref())
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let text = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let SessionToken(token) = SessionToken::from_request_parts(parts, state).await?;
+        let from_browser = parts.headers.contains_key(header::COOKIE)
+            || parts.headers.contains_key(header::ORIGIN);
+        Ok(Caller {
+            token,
+            cookie_token: state.cookies.session_token(&parts.headers),
+            csrf: CsrfEvidence {
+                cookie_token: state.cookies.csrf_token(&parts.headers),
+                header_token: header_text(parts, "x-csrf-token"),
+                from_browser,
+            },
+            device: device_of(parts),
+            json: wants_json(&parts.headers),
+        })
+    }
+}
+
+/// A self-service submission: JSON, or an HTML form whose dotted field names
+/// (`traits.name.first`) become nested objects.
+#[derive(Debug, Clone)]
+pub struct Submission(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for Submission {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let form = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            let JsonBody(value) = JsonBody::<Value>::from_request(request, state).await?;
+            return Ok(Submission(value));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "The request body exceeds the configured size limit.",
+                    )
+                } else {
+                    ApiError::bad_request(rejection.body_text())
+                }
+            })?;
+        let mut body = Value::Object(serde_json::Map::new());
+        for (key, value) in url::form_urlencoded::parse(&bytes) {
+            insert_dotted(&mut body, &key, Value::String(value.into_owned()));
+        }
+        Ok(Submission(body))
+    }
+}
+
+/// Sets `a.b.c` in a JSON object, creating the objects on the way.
+fn insert_dotted(target: &mut Value, key: &str, value: Value) {
+    let mut current = target;
+    let mut parts = key.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let Value::Object(map) = current else {
+            return;
         };
-        let forwarded = text("true-client-ip").or_else(|| {
-            text("x-forwarded-for").and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
-        });
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        Ok(ClientDevice(Device {
-            id: Uuid::new_v4(),
-            ip_address: forwarded.or(peer),
-            user_agent: text("user-agent"),
-            location: None,
-        }))
+        if parts.peek().is_none() {
+            map.insert(part.to_owned(), value);
+            return;
+        }
+        current = map
+            .entry(part.to_owned())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_form_keys_become_nested_objects() {
+        let mut body = Value::Object(serde_json::Map::new());
+        insert_dotted(&mut body, "traits.name.first", Value::String("Ada".into()));
+        insert_dotted(&mut body, "traits.email", Value::String("a@b.co".into()));
+        insert_dotted(&mut body, "method", Value::String("password".into()));
+        assert_eq!(
+            body,
+            serde_json::json!({"traits": {"name": {"first": "Ada"}, "email": "a@b.co"}, "method": "password"})
+        );
     }
 }

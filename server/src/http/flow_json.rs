@@ -1,33 +1,40 @@
-//! Kratos's JSON shapes for login and registration flows.
+//! Kratos's JSON shapes for login, registration and settings flows.
 
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::wire::{View, identity_json};
 use crate::flow::ui::Ui;
 use crate::flow::{Flow, FlowKind};
 use crate::time;
 
-/// A login or registration flow as the API sends it.
+/// A self-service flow as the API sends it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowJson {
     /// Id.
     pub id: Uuid,
     /// `api` or `browser`.
     #[serde(rename = "type")]
-    pub flow_type: String,
+    pub flow_type: &'static str,
     /// When it expires.
     pub expires_at: String,
     /// When it was created.
     pub issued_at: String,
     /// The URL that created it.
     pub request_url: String,
+    /// Where the browser goes afterwards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
     /// The form.
     pub ui: Ui,
     /// Where the flow stands.
     pub state: String,
     /// Organization (always null for now).
     pub organization_id: Option<Uuid>,
+    /// Settings only: the identity being changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Value>,
     /// Login only: whether this is a re-authentication.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh: Option<bool>,
@@ -43,32 +50,42 @@ pub struct FlowJson {
 }
 
 /// Renders a flow.
-pub fn flow_json(flow: &Flow) -> FlowJson {
+pub fn flow_json(flow: &Flow, base_url: &str) -> FlowJson {
     let login = flow.kind == FlowKind::Login;
+    let settings = flow.kind == FlowKind::Settings;
     FlowJson {
         id: flow.id,
-        flow_type: flow.flow_type.clone(),
+        flow_type: flow.flow_type.as_str(),
         expires_at: time::format(flow.expires_at),
         issued_at: time::format(flow.issued_at),
         request_url: flow.request_url.clone(),
+        return_to: flow.return_to.clone(),
         ui: flow.ui.clone(),
         state: flow.state.clone(),
         organization_id: None,
-        refresh: login.then_some(false),
+        identity: flow
+            .identity
+            .as_ref()
+            .filter(|_| settings)
+            .and_then(|i| serde_json::to_value(identity_json(i, base_url, &View::default())).ok()),
+        refresh: login.then_some(flow.refresh),
         requested_aal: login.then(|| "aal1".to_owned()),
         created_at: login.then(|| time::format(flow.issued_at)),
         updated_at: login.then(|| time::format(flow.updated_at)),
     }
 }
 
-/// The body of a successful native submission.
-pub fn outcome_json(identity: Option<Value>, session: Value, token: &str) -> Value {
+/// The body of a successful login or registration: the session token only
+/// for native flows.
+pub fn outcome_json(identity: Option<Value>, session: Value, token: Option<&str>) -> Value {
     let mut body = serde_json::Map::new();
     if let Some(identity) = identity {
         body.insert("identity".into(), identity);
     }
     body.insert("session".into(), session);
-    body.insert("session_token".into(), Value::String(token.to_owned()));
+    if let Some(token) = token {
+        body.insert("session_token".into(), Value::String(token.to_owned()));
+    }
     body.insert("continue_with".into(), Value::Array(Vec::new()));
     Value::Object(body)
 }

@@ -1,6 +1,8 @@
 //! The HTTP edge: routers for the public (4433) and admin (4434) listeners,
 //! middleware, and the only place that knows Kratos's wire shapes.
 
+mod browser;
+mod cookies;
 mod error;
 mod extract;
 mod flow_json;
@@ -13,6 +15,8 @@ mod sessions;
 mod state;
 pub mod wire;
 
+pub use browser::BrowserUrls;
+pub use cookies::CookieCodec;
 pub use error::ApiError;
 pub use state::AppState;
 
@@ -70,12 +74,23 @@ fn self_service_routes() -> Router<AppState> {
             get(sessions::list_mine).delete(sessions::revoke_mine),
         )
         .route("/sessions/{id}", delete(sessions::revoke_one_of_mine))
-        .route("/self-service/login/api", get(selfservice::create_login))
+        .route(
+            "/self-service/login/api",
+            get(selfservice::create_login_api),
+        )
+        .route(
+            "/self-service/login/browser",
+            get(selfservice::create_login_browser),
+        )
         .route("/self-service/login/flows", get(selfservice::get_login))
         .route("/self-service/login", post(selfservice::submit_login))
         .route(
             "/self-service/registration/api",
-            get(selfservice::create_registration),
+            get(selfservice::create_registration_api),
+        )
+        .route(
+            "/self-service/registration/browser",
+            get(selfservice::create_registration_browser),
         )
         .route(
             "/self-service/registration/flows",
@@ -85,6 +100,25 @@ fn self_service_routes() -> Router<AppState> {
             "/self-service/registration",
             post(selfservice::submit_registration),
         )
+        .route(
+            "/self-service/settings/api",
+            get(selfservice::create_settings_api),
+        )
+        .route(
+            "/self-service/settings/browser",
+            get(selfservice::create_settings_browser),
+        )
+        .route(
+            "/self-service/settings/flows",
+            get(selfservice::get_settings),
+        )
+        .route("/self-service/settings", post(selfservice::submit_settings))
+        .route(
+            "/self-service/logout/browser",
+            get(selfservice::logout_browser),
+        )
+        .route("/self-service/logout", get(selfservice::logout_with_token))
+        .route("/self-service/errors", get(selfservice::get_error))
         .route("/self-service/logout/api", delete(selfservice::logout_api))
 }
 

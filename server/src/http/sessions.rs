@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{QueryPairs, SessionToken};
+use super::extract::{Caller, QueryPairs};
 use super::session_json::{SessionJson, SessionView, session_json};
 use super::state::AppState;
 use crate::session::Session;
@@ -105,17 +105,14 @@ fn render_page(
     (headers, Json(body)).into_response()
 }
 
-async fn current(state: &AppState, token: SessionToken) -> Result<Session, ApiError> {
-    let token = token.0.ok_or_else(ApiError::session_inactive)?;
-    Ok(state.sessions.whoami(&token).await?)
+async fn current(state: &AppState, caller: Caller) -> Result<Session, ApiError> {
+    let token = caller.any_token().ok_or_else(ApiError::session_inactive)?;
+    Ok(state.sessions.whoami(token).await?)
 }
 
 /// `GET /sessions/whoami`
-pub async fn whoami(
-    State(state): State<AppState>,
-    token: SessionToken,
-) -> Result<Response, ApiError> {
-    let session = current(&state, token).await?;
+pub async fn whoami(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let session = current(&state, caller).await?;
     let view = SessionView {
         devices: true,
         admin: false,
@@ -133,10 +130,10 @@ pub async fn whoami(
 pub async fn list_mine(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
-    token: SessionToken,
+    caller: Caller,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
-    let session = current(&state, token).await?;
+    let session = current(&state, caller).await?;
     let filter = page_query(&query)?;
     let page = state.sessions.list_mine(&session, filter.clone()).await?;
     let view = SessionView {
@@ -149,9 +146,9 @@ pub async fn list_mine(
 /// `DELETE /sessions`: revokes the caller's other sessions.
 pub async fn revoke_mine(
     State(state): State<AppState>,
-    token: SessionToken,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let session = current(&state, token).await?;
+    let session = current(&state, caller).await?;
     let count = state.sessions.revoke_others(&session).await?;
     Ok(Json(json!({ "count": count })))
 }
@@ -160,9 +157,9 @@ pub async fn revoke_mine(
 pub async fn revoke_one_of_mine(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    token: SessionToken,
+    caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    let session = current(&state, token).await?;
+    let session = current(&state, caller).await?;
     state.sessions.revoke_mine(&session, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

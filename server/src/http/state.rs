@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::browser::BrowserUrls;
+use super::cookies::CookieCodec;
 use crate::flow::FlowService;
 use crate::identity::IdentityService;
 use crate::schema::SchemaHandle;
@@ -22,6 +24,10 @@ pub struct AppState {
     pub schemas: SchemaHandle,
     /// The database, for readiness checks.
     pub db: Database,
+    /// Seals and opens the session and anti-CSRF cookies.
+    pub cookies: CookieCodec,
+    /// The pages browsers are sent to.
+    pub browser: BrowserUrls,
     /// The public base URL, ending in `/`.
     pub public_base_url: String,
     /// The admin base URL, ending in `/`.

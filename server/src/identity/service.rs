@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::input::{AddressImport, IdentityDraft, ProviderLink};
+use super::input::{AddressImport, CredentialsImport, IdentityDraft, PasswordImport, ProviderLink};
 use super::{Credential, CredentialType, Identity, RecoveryAddress, State, VerifiableAddress};
 use crate::schema::{SchemaHandle, TraitViolation};
 use crate::store::{IdentityPage, IdentityQuery, IdentityStore, StoreError};
@@ -176,6 +176,34 @@ impl IdentityService {
         let identity = self.assemble(Some(current), draft).await?;
         self.store.update(&identity).await?;
         Ok(identity)
+    }
+
+    /// A self-service change: new traits and/or a new password, everything
+    /// else (state, metadata, other credentials, address states) kept.
+    pub async fn update_own(
+        &self,
+        identity: &Identity,
+        traits: Option<Value>,
+        password: Option<String>,
+    ) -> Result<Identity, IdentityError> {
+        let draft = IdentityDraft {
+            schema_id: Some(identity.schema_id.clone()),
+            traits: traits.unwrap_or_else(|| identity.traits.clone()),
+            state: Some(identity.state),
+            metadata_public: identity.metadata_public.clone(),
+            metadata_admin: identity.metadata_admin.clone(),
+            external_id: identity.external_id.clone(),
+            organization_id: identity.organization_id,
+            credentials: CredentialsImport {
+                password: password.map(|password| PasswordImport {
+                    password: Some(password),
+                    ..PasswordImport::default()
+                }),
+                ..CredentialsImport::default()
+            },
+            ..IdentityDraft::default()
+        };
+        self.update(identity.id, draft).await
     }
 
     /// Deletes an identity.

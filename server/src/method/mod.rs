@@ -1,5 +1,8 @@
-//! Authentication methods, each behind the flow machine's [`crate::flow::Method`] trait.
+//! Authentication methods, one module each, plugged into the flow machine.
 
 mod password;
+mod profile;
+mod traits;
 
 pub use password::{PasswordMethod, PasswordSettings};
+pub use profile::ProfileMethod;

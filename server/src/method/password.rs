@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
+use super::traits;
 use crate::flow::ui::{Message, Node, Ui};
 use crate::flow::{Flow, FlowKind, Method, MethodError, Problem};
 use crate::identity::{
@@ -108,89 +109,12 @@ impl PasswordMethod {
         }
         None
     }
-
-    fn trait_nodes(&self) -> Vec<Node> {
-        let registry = self.schemas.current();
-        let Some(schema) = registry.get(registry.default_id()) else {
-            return Vec::new();
-        };
-        let traits = &schema.document()["properties"]["traits"];
-        let mut nodes = Vec::new();
-        collect_trait_nodes(traits, "traits", &mut nodes);
-        nodes
-    }
-}
-
-fn collect_trait_nodes(schema: &Value, prefix: &str, nodes: &mut Vec<Node>) {
-    let required: Vec<&str> = schema["required"]
-        .as_array()
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let Some(properties) = schema["properties"].as_object() else {
-        return;
-    };
-    for (name, property) in properties {
-        let path = format!("{prefix}.{name}");
-        let kind = property["type"].as_str().unwrap_or("string");
-        if kind == "object" {
-            collect_trait_nodes(property, &path, nodes);
-            continue;
-        }
-        if kind == "array" {
-            continue;
-        }
-        let input_type = match (kind, property["format"].as_str()) {
-            (_, Some("email")) => "email",
-            (_, Some("tel")) => "tel",
-            (_, Some("date")) => "date",
-            (_, Some("date-time")) => "datetime-local",
-            ("boolean", _) => "checkbox",
-            ("number" | "integer", _) => "number",
-            _ => "text",
-        };
-        let mut node = Node::input("default", &path, input_type);
-        if required.contains(&name.as_str()) {
-            node = node.required();
-        }
-        if input_type == "email" {
-            node = node.autocomplete("email");
-        }
-        let title = property["title"].as_str().unwrap_or(name);
-        nodes.push(node.label(Message::info(1070002, title)));
-    }
 }
 
 fn text_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
     body.get(name)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-}
-
-fn trait_problems(violations: &[crate::schema::TraitViolation]) -> Vec<Problem> {
-    violations
-        .iter()
-        .map(|v| {
-            let field = v.path.trim_start_matches('/').replace('/', ".");
-            let missing = v
-                .message
-                .strip_suffix(" is a required property")
-                .map(|name| name.trim_matches('"').to_owned());
-            match missing {
-                Some(name) => {
-                    let field = if field.is_empty() {
-                        name.clone()
-                    } else {
-                        format!("{field}.{name}")
-                    };
-                    Problem::field(&field, Message::missing(&name))
-                }
-                None => Problem::field(
-                    &field,
-                    Message::error(4000001, v.message.clone(), json!({"reason": v.message})),
-                ),
-            }
-        })
-        .collect()
 }
 
 #[async_trait]
@@ -222,7 +146,8 @@ impl Method for PasswordMethod {
                 );
             }
             FlowKind::Registration => {
-                ui.nodes.extend(self.trait_nodes());
+                ui.nodes
+                    .extend(traits::trait_nodes(&self.schemas, None, "default", None));
                 ui.nodes.push(
                     Node::input("password", "password", "password")
                         .required()
@@ -235,6 +160,7 @@ impl Method for PasswordMethod {
                         .label(Message::info(1040001, "Sign up")),
                 );
             }
+            FlowKind::Settings => {}
         }
     }
 
@@ -286,6 +212,48 @@ impl Method for PasswordMethod {
         Ok(identity)
     }
 
+    fn populate_settings(&self, _identity: &Identity, ui: &mut Ui) {
+        ui.nodes.push(
+            Node::input("password", "password", "password")
+                .required()
+                .autocomplete("new-password")
+                .label(Message::info(1070001, "Password")),
+        );
+        ui.nodes.push(
+            Node::input("password", "method", "submit")
+                .value(Value::String("password".into()))
+                .label(Message::info(1070003, "Save")),
+        );
+    }
+
+    async fn update_settings(
+        &self,
+        _flow: &Flow,
+        identity: &Identity,
+        body: &Value,
+    ) -> Result<Identity, MethodError> {
+        let Some(password) = text_field(body, "password") else {
+            return Err(MethodError::Invalid(vec![Problem::field(
+                "password",
+                Message::missing("password"),
+            )]));
+        };
+        if let Some(message) = self.check_policy(password) {
+            return Err(MethodError::Invalid(vec![Problem::field(
+                "password", message,
+            )]));
+        }
+        match self
+            .identities
+            .update_own(identity, None, Some(password.to_owned()))
+            .await
+        {
+            Ok(updated) => Ok(updated),
+            Err(IdentityError::Busy) => Err(MethodError::Busy),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     async fn register(&self, _flow: &Flow, body: &Value) -> Result<Identity, MethodError> {
         let traits = body.get("traits").cloned().unwrap_or_else(|| json!({}));
         let Some(password) = text_field(body, "password") else {
@@ -313,7 +281,7 @@ impl Method for PasswordMethod {
         match self.identities.create(draft).await {
             Ok(identity) => Ok(identity),
             Err(IdentityError::InvalidTraits(violations)) => {
-                Err(MethodError::Invalid(trait_problems(&violations)))
+                Err(MethodError::Invalid(traits::trait_problems(&violations)))
             }
             Err(IdentityError::Conflict) => Err(MethodError::Invalid(vec![Problem::form(
                 Message::duplicate_identifier(),

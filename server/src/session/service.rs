@@ -101,6 +101,28 @@ impl SessionService {
         Ok((session, token))
     }
 
+    /// Records that the owner of a session just authenticated again with
+    /// `method` (a refresh login): the session's authentication time and
+    /// expiry start anew.
+    pub async fn refresh(&self, session: &Session, method: &str) -> Result<Session, SessionError> {
+        let now = self.clock.now();
+        let mut session = session.clone();
+        session.methods.push(AuthMethod {
+            method: method.to_owned(),
+            aal: "aal1".into(),
+            completed_at: now,
+        });
+        session.authenticated_at = now;
+        session.expires_at = self.expiry();
+        self.store.reauthenticate(&session).await?;
+        Ok(session)
+    }
+
+    /// The session lifespan in force.
+    pub fn lifespan(&self) -> Duration {
+        self.settings.lifespan
+    }
+
     /// The valid session a token stands for, with its identity (one statement).
     pub async fn whoami(&self, token: &str) -> Result<Session, SessionError> {
         let session = self

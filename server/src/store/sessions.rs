@@ -72,6 +72,8 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Deletes every session of an identity; returns how many.
     async fn delete_for_identity(&self, identity_id: Uuid) -> Result<u64, StoreError>;
+    /// Records a re-authentication: methods, authentication time and expiry.
+    async fn reauthenticate(&self, session: &Session) -> Result<(), StoreError>;
 }
 
 /// The SQL implementation, shared by all three backends.
@@ -248,6 +250,25 @@ impl SessionStore for SqlSessionStore {
         Ok(result.rows_affected() > 0 || self.get(id).await?.is_some())
     }
 
+    async fn reauthenticate(&self, session: &Session) -> Result<(), StoreError> {
+        let sql = self.db.sql(
+            "UPDATE sessions SET authentication_methods = ?, authenticated_at = ?, \
+             expires_at = ?, updated_at = ? WHERE id = ? AND active = 1",
+        );
+        let result = sqlx::query(safe(&sql))
+            .bind(methods_text(&session.methods))
+            .bind(time::format(session.authenticated_at))
+            .bind(time::format(session.expires_at))
+            .bind(time::format(session.authenticated_at))
+            .bind(session.id.to_string())
+            .execute(self.db.pool())
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn delete_for_identity(&self, identity_id: Uuid) -> Result<u64, StoreError> {
         let sql = self.db.sql("DELETE FROM sessions WHERE identity_id = ?");
         let result = sqlx::query(safe(&sql))
@@ -329,7 +350,7 @@ fn parse_devices(value: Option<Value>) -> Result<Vec<Device>, StoreError> {
         .collect()
 }
 
-fn get_i64(row: &AnyRow, column: &str) -> Result<i64, StoreError> {
+pub(super) fn get_i64(row: &AnyRow, column: &str) -> Result<i64, StoreError> {
     row.try_get::<i64, _>(column)
         .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }

@@ -1,0 +1,78 @@
+//! The profile method: the signed-in user edits their own traits in the
+//! settings flow. Identifiers and addresses follow the traits through the
+//! schema, exactly as for admin updates.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::traits;
+use crate::flow::ui::{Message, Node, Ui};
+use crate::flow::{Flow, Method, MethodError, Problem};
+use crate::identity::{Identity, IdentityError, IdentityService};
+use crate::schema::SchemaHandle;
+
+/// The profile method.
+pub struct ProfileMethod {
+    identities: IdentityService,
+    schemas: SchemaHandle,
+}
+
+impl ProfileMethod {
+    /// The method over the identity service and schemas.
+    pub fn new(identities: IdentityService, schemas: SchemaHandle) -> Self {
+        Self {
+            identities,
+            schemas,
+        }
+    }
+}
+
+#[async_trait]
+impl Method for ProfileMethod {
+    fn id(&self) -> &'static str {
+        "profile"
+    }
+
+    fn populate_settings(&self, identity: &Identity, ui: &mut Ui) {
+        ui.nodes.extend(traits::trait_nodes(
+            &self.schemas,
+            Some(&identity.schema_id),
+            "profile",
+            Some(&identity.traits),
+        ));
+        ui.nodes.push(
+            Node::input("profile", "method", "submit")
+                .value(Value::String("profile".into()))
+                .label(Message::info(1070003, "Save")),
+        );
+    }
+
+    async fn update_settings(
+        &self,
+        _flow: &Flow,
+        identity: &Identity,
+        body: &Value,
+    ) -> Result<Identity, MethodError> {
+        let Some(new_traits) = body.get("traits").filter(|t| t.is_object()) else {
+            return Err(MethodError::Invalid(vec![Problem::field(
+                "traits",
+                Message::missing("traits"),
+            )]));
+        };
+        match self
+            .identities
+            .update_own(identity, Some(new_traits.clone()), None)
+            .await
+        {
+            Ok(updated) => Ok(updated),
+            Err(IdentityError::InvalidTraits(violations)) => {
+                Err(MethodError::Invalid(traits::trait_problems(&violations)))
+            }
+            Err(IdentityError::Conflict) => Err(MethodError::Invalid(vec![Problem::form(
+                Message::duplicate_identifier(),
+            )])),
+            Err(IdentityError::Busy) => Err(MethodError::Busy),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
