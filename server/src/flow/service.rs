@@ -208,11 +208,9 @@ impl FlowService {
             _ => {}
         }
         let identity = match session {
+            // The full identity: the session's copy carries no credentials.
             Some(session) if refresh || new.kind == FlowKind::Settings => {
-                Some(match &session.identity {
-                    Some(identity) => identity.clone(),
-                    None => self.identities.get(session.identity_id).await?,
-                })
+                Some(self.identities.get(session.identity_id).await?)
             }
             _ => None,
         };

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod admin_identities;
+mod browser;
+mod browser_flows;
 mod config_schema;
 mod config_start;
 mod native_flows;
