@@ -13,6 +13,7 @@ mod selfservice;
 mod session_json;
 mod sessions;
 mod state;
+mod ui;
 pub mod wire;
 
 pub use browser::BrowserUrls;
@@ -119,6 +120,11 @@ fn self_service_routes() -> Router<AppState> {
         )
         .route("/self-service/logout", get(selfservice::logout_with_token))
         .route("/self-service/errors", get(selfservice::get_error))
+        .route("/ui/login", get(ui::login))
+        .route("/ui/registration", get(ui::registration))
+        .route("/ui/settings", get(ui::settings))
+        .route("/ui/error", get(ui::error))
+        .route("/ui/welcome", get(ui::welcome))
         .route("/self-service/logout/api", delete(selfservice::logout_api))
 }
 

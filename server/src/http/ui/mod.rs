@@ -1,0 +1,159 @@
+//! The built-in account UI (`/ui/...`): server-rendered pages for any flow,
+//! used when a flow has no `ui_url` of its own (always the case with a bare
+//! `--dev` config), so sign-up works in a browser at once.
+//!
+//! The pages are clients of the same flow machine the API serves; they add
+//! no behaviour of their own.
+
+mod render;
+
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::browser::see_other;
+use super::extract::{Caller, QueryPairs};
+use super::state::AppState;
+use crate::flow::{FlowError, FlowKind, FlowService};
+use render::{escape, flow_forms, page};
+
+fn start(state: &AppState, kind: FlowKind) -> Response {
+    see_other(
+        &format!(
+            "{}self-service/{}/browser",
+            state.public_base_url,
+            kind.as_str()
+        ),
+        Vec::new(),
+    )
+}
+
+fn links(state: &AppState, signed_in: bool) -> String {
+    let base = &state.public_base_url;
+    if signed_in {
+        format!(
+            "<nav><a href=\"{base}ui/welcome\">Home</a><a href=\"{base}ui/settings\">Settings</a></nav>\n"
+        )
+    } else {
+        format!(
+            "<nav><a href=\"{base}ui/login\">Sign in</a><a href=\"{base}ui/registration\">Sign up</a></nav>\n"
+        )
+    }
+}
+
+async fn flow_page(state: AppState, kind: FlowKind, caller: Caller, query: QueryPairs) -> Response {
+    let Some(id) = query
+        .first("flow")
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+    else {
+        return start(&state, kind);
+    };
+    let flow = match state.flows.get(kind, id).await {
+        Ok(flow) => flow,
+        Err(FlowError::Expired { new_flow, .. }) => {
+            return see_other(&state.browser.flow_page(kind, new_flow.id), Vec::new());
+        }
+        Err(_) => return start(&state, kind),
+    };
+    if !FlowService::csrf_cookie_matches(&flow, caller.csrf.cookie_token.as_deref()) {
+        return start(&state, kind);
+    }
+    let title = match kind {
+        FlowKind::Login if flow.refresh => "Confirm it is you",
+        FlowKind::Login => "Sign in",
+        FlowKind::Registration => "Create an account",
+        FlowKind::Settings => "Account settings",
+    };
+    let mut body = links(&state, kind == FlowKind::Settings);
+    body.push_str(&flow_forms(&flow.ui, kind == FlowKind::Settings));
+    Html(page(title, &body)).into_response()
+}
+
+/// `GET /ui/login`
+pub async fn login(State(state): State<AppState>, caller: Caller, query: QueryPairs) -> Response {
+    flow_page(state, FlowKind::Login, caller, query).await
+}
+
+/// `GET /ui/registration`
+pub async fn registration(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryPairs,
+) -> Response {
+    flow_page(state, FlowKind::Registration, caller, query).await
+}
+
+/// `GET /ui/settings`
+pub async fn settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryPairs,
+) -> Response {
+    flow_page(state, FlowKind::Settings, caller, query).await
+}
+
+/// `GET /ui/error?id=`
+pub async fn error(State(state): State<AppState>, query: QueryPairs) -> Response {
+    let stored = match query
+        .first("id")
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+    {
+        Some(id) => state.flows.get_error(id).await.ok(),
+        None => None,
+    };
+    let body = match stored {
+        Some(stored) => {
+            let field = |name: &str| {
+                stored.error[name]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_default()
+            };
+            format!(
+                "<p class=\"error\" data-error-id=\"{}\">{}</p><p>{}</p>",
+                escape(&field("id")),
+                escape(&field("message")),
+                escape(&field("reason"))
+            )
+        }
+        None => "<p class=\"error\">This error is unknown or no longer available.</p>".to_owned(),
+    };
+    Html(page(
+        "Something went wrong",
+        &format!("{}{body}", links(&state, false)),
+    ))
+    .into_response()
+}
+
+/// `GET /ui/welcome`: who is signed in, with links to settings and logout.
+pub async fn welcome(State(state): State<AppState>, caller: Caller) -> Response {
+    let session = match caller.cookie_token.as_deref() {
+        Some(token) => state.sessions.whoami(token).await.ok(),
+        None => None,
+    };
+    let Some(session) = session else {
+        let body = format!("{}<p>You are not signed in.</p>", links(&state, false));
+        return Html(page("Welcome", &body)).into_response();
+    };
+    let traits = session
+        .identity
+        .as_ref()
+        .map(|i| serde_json::to_string_pretty(&i.traits).unwrap_or_default())
+        .unwrap_or_default();
+    let logout = state
+        .cookies
+        .logout_token(session.id)
+        .map(|token| {
+            format!(
+                "<a id=\"logout\" href=\"{}self-service/logout?token={}\">Sign out</a>",
+                state.public_base_url,
+                escape(&token)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "{}<p>You are signed in.</p><pre id=\"traits\">{}</pre><p>{logout}</p>",
+        links(&state, true),
+        escape(&traits)
+    );
+    Html(page("Welcome", &body)).into_response()
+}

@@ -1,0 +1,200 @@
+//! Plain HTML for the built-in account UI: any flow's form rendered from its
+//! UI nodes, the way a custom UI would render them from the API.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::flow::ui::{Message, Node, Ui};
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A whole page around `body`.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>\
+         body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}}\
+         label{{display:block;margin:.8rem 0 .2rem}}input:not([type=hidden]){{width:100%;padding:.45rem;box-sizing:border-box}}\
+         button{{margin-top:1rem;padding:.5rem 1rem}}form{{margin-bottom:1.5rem}}\
+         .error{{color:#b00020}}.success{{color:#0a7b34}}.info{{color:#444}}nav a{{margin-right:1rem}}\
+         </style></head><body><h1>{title}</h1>\n{body}</body></html>\n",
+        title = escape(title)
+    )
+}
+
+fn messages(list: &[Message]) -> String {
+    list.iter()
+        .map(|m| {
+            format!(
+                "<p class=\"{}\" data-message-id=\"{}\">{}</p>\n",
+                escape(&m.kind),
+                m.id,
+                escape(&m.text)
+            )
+        })
+        .collect()
+}
+
+fn value_text(value: &Option<Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn node_html(node: &Node) -> String {
+    let a = &node.attributes;
+    let label = node
+        .meta
+        .label
+        .as_ref()
+        .map_or_else(|| a.name.clone(), |l| l.text.clone());
+    let mut html = String::new();
+    match a.input_type.as_str() {
+        "hidden" => {
+            let _ = write!(
+                html,
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                escape(&a.name),
+                escape(&value_text(&a.value))
+            );
+        }
+        "submit" | "button" => {
+            let _ = write!(
+                html,
+                "<button type=\"submit\" name=\"{}\" value=\"{}\">{}</button>\n",
+                escape(&a.name),
+                escape(&value_text(&a.value)),
+                escape(&label)
+            );
+        }
+        input_type => {
+            let id = format!("field-{}", a.name.replace('.', "-"));
+            let checked = input_type == "checkbox" && a.value == Some(Value::Bool(true));
+            let _ = write!(
+                html,
+                "<label for=\"{id}\">{}</label><input id=\"{id}\" type=\"{}\" name=\"{}\" value=\"{}\"{}{}{}{}>\n",
+                escape(&label),
+                escape(input_type),
+                escape(&a.name),
+                escape(&if input_type == "checkbox" {
+                    "true".to_owned()
+                } else {
+                    value_text(&a.value)
+                }),
+                if a.required == Some(true) {
+                    " required"
+                } else {
+                    ""
+                },
+                if a.disabled { " disabled" } else { "" },
+                if checked { " checked" } else { "" },
+                a.autocomplete
+                    .as_ref()
+                    .map(|h| format!(" autocomplete=\"{}\"", escape(h)))
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    html.push_str(&messages(&node.messages));
+    html
+}
+
+fn form(ui: &Ui, nodes: &[&Node]) -> String {
+    let mut html = format!(
+        "<form method=\"{}\" action=\"{}\">\n",
+        escape(&ui.method),
+        escape(&ui.action)
+    );
+    for node in nodes {
+        html.push_str(&node_html(node));
+    }
+    html.push_str("</form>\n");
+    html
+}
+
+/// A flow's form. With `split_groups`, every method group gets its own form
+/// (settings: saving the profile must not require a new password).
+pub fn flow_forms(ui: &Ui, split_groups: bool) -> String {
+    let mut html = messages(&ui.messages);
+    if !split_groups {
+        let nodes: Vec<&Node> = ui.nodes.iter().collect();
+        html.push_str(&form(ui, &nodes));
+        return html;
+    }
+    let shared: Vec<&Node> = ui.nodes.iter().filter(|n| n.group == "default").collect();
+    let mut groups: Vec<&str> = Vec::new();
+    for node in &ui.nodes {
+        if node.group != "default" && !groups.contains(&node.group.as_str()) {
+            groups.push(&node.group);
+        }
+    }
+    for group in groups {
+        let mut nodes = shared.clone();
+        nodes.extend(ui.nodes.iter().filter(|n| n.group == group));
+        let _ = write!(html, "<h2>{}</h2>\n", escape(&title_case(group)));
+        html.push_str(&form(ui, &nodes));
+    }
+    html
+}
+
+fn title_case(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::ui::Node;
+
+    #[test]
+    fn nodes_render_escaped_with_labels_and_messages() {
+        let mut ui = Ui {
+            action: "http://x/self-service/login?flow=1".into(),
+            method: "POST".into(),
+            nodes: vec![
+                Node::input("default", "csrf_token", "hidden").value(Value::String("t\"k".into())),
+                Node::input("default", "identifier", "text")
+                    .required()
+                    .label(Message::info(1070004, "ID"))
+                    .value(Value::String("<script>".into())),
+                Node::input("password", "method", "submit")
+                    .value(Value::String("password".into()))
+                    .label(Message::info(1010022, "Sign in")),
+            ],
+            messages: Vec::new(),
+        };
+        ui.add_message(Some("identifier"), Message::invalid_credentials());
+        let html = flow_forms(&ui, false);
+        assert!(html.contains("value=\"t&quot;k\""));
+        assert!(html.contains("value=\"&lt;script&gt;\" required"));
+        assert!(html.contains("<label for=\"field-identifier\">ID</label>"));
+        assert!(html.contains("data-message-id=\"4000006\""));
+        assert!(html.contains(
+            "<button type=\"submit\" name=\"method\" value=\"password\">Sign in</button>"
+        ));
+        assert_eq!(html.matches("<form").count(), 1);
+        assert_eq!(flow_forms(&ui, true).matches("<form").count(), 1);
+    }
+}

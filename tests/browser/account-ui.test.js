@@ -1,0 +1,148 @@
+// Headless Chromium signs up, checks its session, changes its password,
+// signs out and signs in again through the built-in account UI of a real
+// `bia serve --dev` on SQLite.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+const bin = process.env.BIA_BIN ?? join(target, 'debug', 'bia');
+const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+let server;
+let browser;
+let base;
+let serverLog = '';
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => done(port));
+    });
+  });
+}
+
+async function waitReady(url) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server not ready at ${url}\n${serverLog}`);
+}
+
+before(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bia-browser-'));
+  copyFileSync(join(root, 'config', 'identity.schema.json'), join(dir, 'identity.schema.json'));
+  const [publicPort, adminPort] = [await freePort(), await freePort()];
+  base = `http://127.0.0.1:${publicPort}`;
+  writeFileSync(
+    join(dir, 'bia.yaml'),
+    [
+      `dsn: sqlite://${join(dir, 'bia.sqlite')}?mode=rwc`,
+      'serve:',
+      `  public: {port: ${publicPort}, base_url: "${base}/"}`,
+      `  admin: {port: ${adminPort}, base_url: "http://127.0.0.1:${adminPort}/"}`,
+      'identity:',
+      '  default_schema_id: default',
+      '  schemas:',
+      `    - {id: default, url: "file://${join(dir, 'identity.schema.json')}"}`,
+      'hashers: {algorithm: bcrypt, bcrypt: {cost: 4}}',
+      '',
+    ].join('\n'),
+  );
+  server = spawn(bin, ['serve', '--dev', '-c', join(dir, 'bia.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stdout.on('data', (d) => { serverLog += d; });
+  server.stderr.on('data', (d) => { serverLog += d; });
+  await waitReady(`${base}/health/ready`);
+  browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+async function submitForm(page, fields, method) {
+  for (const [name, value] of Object.entries(fields)) {
+    await page.fill(`input[name="${name}"]`, value);
+  }
+  await Promise.all([
+    page.waitForNavigation(),
+    page.click(`button[name="method"][value="${method}"]`),
+  ]);
+}
+
+test('sign up, see the session, change the password, sign out and in again', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const email = `ada-${Date.now()}@example.test`;
+
+  await page.goto(`${base}/ui/registration`);
+  assert.match(page.url(), /\/ui\/registration\?flow=/);
+  await submitForm(page, { 'traits.email': email, password: 'a long enough passphrase' }, 'password');
+  assert.match(page.url(), /\/ui\/welcome$/);
+  assert.match(await page.textContent('#traits'), new RegExp(email));
+
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'ory_kratos_session');
+  assert.ok(session, 'the session cookie is set');
+  assert.equal(session.httpOnly, true);
+  assert.ok(!session.value.includes('ory_st_'), 'the cookie holds no clear token');
+  const whoami = await page.request.get(`${base}/sessions/whoami`);
+  assert.equal(whoami.status(), 200);
+  assert.equal((await whoami.json()).identity.traits.email, email);
+
+  await page.goto(`${base}/ui/settings`);
+  assert.match(page.url(), /\/ui\/settings\?flow=/);
+  await page.fill('input[name="password"]', 'short');
+  await Promise.all([page.waitForNavigation(), page.click('button[name="method"][value="password"]')]);
+  assert.match(page.url(), /\/ui\/settings\?flow=/);
+  assert.ok(await page.isVisible('[data-message-id="4000032"]'), 'the policy message is shown');
+  await submitForm(page, { password: 'a brand new passphrase' }, 'password');
+  assert.match(page.url(), /\/ui\/welcome$/);
+
+  await Promise.all([page.waitForNavigation(), page.click('#logout')]);
+  assert.match(await page.textContent('body'), /not signed in/);
+  assert.equal((await page.request.get(`${base}/sessions/whoami`)).status(), 401);
+
+  await page.goto(`${base}/ui/login`);
+  await submitForm(page, { identifier: email, password: 'a long enough passphrase' }, 'password');
+  assert.match(page.url(), /\/ui\/login\?flow=/);
+  assert.ok(await page.isVisible('[data-message-id="4000006"]'), 'the old password is refused');
+  await submitForm(page, { identifier: email, password: 'a brand new passphrase' }, 'password');
+  assert.match(page.url(), /\/ui\/welcome$/);
+  assert.equal((await page.request.get(`${base}/sessions/whoami`)).status(), 200);
+  await context.close();
+});
+
+test('a form posted from another browser is refused and shown on the error page', async () => {
+  const first = await browser.newContext();
+  const page = await first.newPage();
+  await page.goto(`${base}/ui/registration`);
+  const action = await page.getAttribute('form', 'action');
+  const other = await browser.newContext();
+  const response = await other.request.post(action, {
+    form: { method: 'password', 'traits.email': 'mallory@example.test', password: 'a long enough passphrase' },
+    maxRedirects: 0,
+  });
+  assert.equal(response.status(), 303);
+  const errorPage = await other.newPage();
+  await errorPage.goto(response.headers().location);
+  assert.equal(await errorPage.getAttribute('[data-error-id]', 'data-error-id'), 'security_csrf_violation');
+  await first.close();
+  await other.close();
+});
