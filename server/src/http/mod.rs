@@ -59,7 +59,7 @@ fn admin_routes() -> Router<AppState> {
             "/identities/{id}/sessions",
             get(sessions::list_for_identity).delete(sessions::delete_for_identity),
         )
-        .route("/sessions", get(sessions::list))
+        .route("/sessions", get(sessions::list).post(sessions::manage))
         .route(
             "/sessions/{id}",
             get(sessions::get).delete(sessions::disable),

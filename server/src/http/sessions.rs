@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::extract::{Caller, QueryPairs};
 use super::session_json::{SessionJson, SessionView, session_json};
 use super::state::AppState;
-use crate::session::Session;
+use crate::session::{BulkTarget, Session};
 use crate::store::{SessionPage, SessionQuery};
 
 const DEFAULT_PAGE_SIZE: u64 = 250;
@@ -243,4 +243,75 @@ pub async fn delete_for_identity(
 ) -> Result<StatusCode, ApiError> {
     state.sessions.delete_for_identity(parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `POST /admin/sessions`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManageBody {
+    action: String,
+    #[serde(default)]
+    identities: Option<Vec<String>>,
+    #[serde(default)]
+    sessions: Option<Vec<String>>,
+}
+
+/// Most explicit ids one bulk call accepts.
+const MAX_BULK_IDS: usize = 500;
+
+fn bulk_ids(field: &str, ids: &[String]) -> Result<Vec<Uuid>, ApiError> {
+    if ids.len() > MAX_BULK_IDS {
+        return Err(ApiError::bad_request(format!(
+            "{field}: at most {MAX_BULK_IDS} ids per call, got {}",
+            ids.len()
+        )));
+    }
+    ids.iter()
+        .map(|id| {
+            Uuid::parse_str(id)
+                .map_err(|_| ApiError::bad_request(format!("{field}: {id:?} is not a UUID")))
+        })
+        .collect()
+}
+
+/// `POST /admin/sessions`: disables or deletes sessions in bulk.
+pub async fn manage(
+    State(state): State<AppState>,
+    super::extract::JsonBody(body): super::extract::JsonBody<ManageBody>,
+) -> Result<Json<Value>, ApiError> {
+    let delete = match body.action.as_str() {
+        "disable" => false,
+        "delete" => true,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "action: must be disable or delete, got {other:?}"
+            )));
+        }
+    };
+    let target = match (&body.identities, &body.sessions) {
+        (Some(ids), None) if ids.len() == 1 && ids[0] == "*" => BulkTarget::All,
+        (Some(ids), None) if ids.iter().any(|i| i == "*") => {
+            return Err(ApiError::bad_request(
+                "identities: the wildcard \"*\" must appear alone",
+            ));
+        }
+        (Some(ids), None) if !ids.is_empty() => {
+            BulkTarget::Identities(bulk_ids("identities", ids)?)
+        }
+        (None, Some(ids)) if ids.iter().any(|i| i == "*") => {
+            return Err(ApiError::bad_request(
+                "sessions: the wildcard is not accepted here; use identities: [\"*\"]",
+            ));
+        }
+        (None, Some(ids)) if !ids.is_empty() => BulkTarget::Sessions(bulk_ids("sessions", ids)?),
+        _ => {
+            return Err(ApiError::bad_request(
+                "exactly one of identities or sessions must be given, and not empty",
+            ));
+        }
+    };
+    let outcome = state.sessions.manage(target, delete).await?;
+    Ok(Json(
+        json!({"processed": outcome.processed, "more": outcome.more}),
+    ))
 }

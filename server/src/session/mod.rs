@@ -8,5 +8,7 @@ mod service;
 mod token;
 
 pub use model::{AuthMethod, Device, Session};
-pub use service::{SessionError, SessionService, SessionSettings};
+pub use service::{
+    BULK_LIMIT, BulkOutcome, BulkTarget, SessionError, SessionService, SessionSettings,
+};
 pub use token::{generate_token, hash_token};

@@ -29,6 +29,29 @@ pub enum SessionError {
     Store(#[from] StoreError),
 }
 
+/// Most rows a wildcard bulk call changes; callers repeat while `more`.
+pub const BULK_LIMIT: u32 = 1000;
+
+/// Which sessions a bulk call acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkTarget {
+    /// These sessions.
+    Sessions(Vec<Uuid>),
+    /// Every session of these identities.
+    Identities(Vec<Uuid>),
+    /// Every session.
+    All,
+}
+
+/// What a bulk call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkOutcome {
+    /// Rows changed.
+    pub processed: u64,
+    /// Whether a wildcard call stopped at its limit.
+    pub more: bool,
+}
+
 /// Settings of the session service.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionSettings {
@@ -235,6 +258,31 @@ impl SessionService {
             return Err(SessionError::NotFound);
         }
         self.get(id, true).await
+    }
+
+    /// Disables or deletes sessions in bulk (`POST /admin/sessions`). With
+    /// [`BulkTarget::All`] at most [`BULK_LIMIT`] rows change per call and the
+    /// answer says whether more remain.
+    pub async fn manage(
+        &self,
+        target: BulkTarget,
+        delete: bool,
+    ) -> Result<BulkOutcome, SessionError> {
+        let now = self.clock.now();
+        let (processed, more) = match target {
+            BulkTarget::Sessions(ids) => {
+                (self.store.manage(&ids, false, delete, now).await?, false)
+            }
+            BulkTarget::Identities(ids) => {
+                (self.store.manage(&ids, true, delete, now).await?, false)
+            }
+            BulkTarget::All => {
+                let ids = self.store.some_ids(!delete, BULK_LIMIT).await?;
+                let processed = self.store.manage(&ids, false, delete, now).await?;
+                (processed, ids.len() == BULK_LIMIT as usize)
+            }
+        };
+        Ok(BulkOutcome { processed, more })
     }
 
     /// Deletes every session of an identity.

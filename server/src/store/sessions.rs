@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::identities::{get_json, get_opt_text, get_opt_time, get_text, get_time, parse_uuid};
-use super::{Database, StoreError, safe};
+use super::{Database, StoreError, placeholders, safe};
 use crate::identity::{Identity, RecoveryAddress, State, VerifiableAddress};
 use crate::session::{AuthMethod, Device, Session};
 use crate::time;
@@ -74,6 +74,17 @@ pub trait SessionStore: Send + Sync {
     async fn delete_for_identity(&self, identity_id: Uuid) -> Result<u64, StoreError>;
     /// Records a re-authentication: methods, authentication time and expiry.
     async fn reauthenticate(&self, session: &Session) -> Result<(), StoreError>;
+    /// Disables (`delete` false) or deletes the sessions with these ids, or
+    /// of these identities (`by_identity`); returns how many rows changed.
+    async fn manage(
+        &self,
+        ids: &[Uuid],
+        by_identity: bool,
+        delete: bool,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// Up to `limit` session ids, active ones only when `active_only`.
+    async fn some_ids(&self, active_only: bool, limit: u32) -> Result<Vec<Uuid>, StoreError>;
 }
 
 /// The SQL implementation, shared by all three backends.
@@ -267,6 +278,48 @@ impl SessionStore for SqlSessionStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn manage(
+        &self,
+        ids: &[Uuid],
+        by_identity: bool,
+        delete: bool,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let column = if by_identity { "identity_id" } else { "id" };
+        let list = placeholders(ids.len());
+        let sql = if delete {
+            self.db
+                .sql(&format!("DELETE FROM sessions WHERE {column} IN ({list})"))
+        } else {
+            self.db.sql(&format!(
+                "UPDATE sessions SET active = 0, updated_at = ? WHERE active = 1 AND {column} IN ({list})"
+            ))
+        };
+        let mut query = sqlx::query(safe(&sql));
+        if !delete {
+            query = query.bind(time::format(now));
+        }
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        Ok(query.execute(self.db.pool()).await?.rows_affected())
+    }
+
+    async fn some_ids(&self, active_only: bool, limit: u32) -> Result<Vec<Uuid>, StoreError> {
+        let filter = if active_only { "WHERE active = 1 " } else { "" };
+        let sql = self.db.sql(&format!(
+            "SELECT id FROM sessions {filter}ORDER BY id LIMIT ?"
+        ));
+        let rows = sqlx::query(safe(&sql))
+            .bind(i64::from(limit))
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter().map(|row| parse_uuid(row, "id")).collect()
     }
 
     async fn delete_for_identity(&self, identity_id: Uuid) -> Result<u64, StoreError> {

@@ -229,7 +229,68 @@ async fn lifespan_is_configurable(kind: Kind) {
     server.stop().await;
 }
 
+async fn bulk_management(kind: Kind) {
+    let server = TestServer::start(kind).await;
+    let a = register(&server, "bulk-a@example.org", "long enough secret").await;
+    let b = register(&server, "bulk-b@example.org", "long enough secret").await;
+    let (_, a2) = login(&server, "bulk-a@example.org", "long enough secret").await;
+    let token = |v: &Value| v["session_token"].as_str().unwrap().to_owned();
+    let alive = |t: String| {
+        let server = &server;
+        async move { public_get(server, "/sessions/whoami", Some(&t)).await.0 == 200 }
+    };
+
+    for bad in [
+        json!({"action": "disable"}),
+        json!({"action": "explode", "sessions": [a["session"]["id"]]}),
+        json!({"action": "disable", "sessions": ["*"]}),
+        json!({"action": "disable", "identities": ["*", a["identity"]["id"]]}),
+        json!({"action": "disable", "identities": [a["identity"]["id"]], "sessions": [a["session"]["id"]]}),
+        json!({"action": "disable", "sessions": ["not-a-uuid"]}),
+    ] {
+        let (status, body) = server.post("/admin/sessions", bad.clone()).await;
+        assert_error(status, &body, 400);
+    }
+    assert!(alive(token(&a)).await && alive(token(&a2)).await && alive(token(&b)).await);
+
+    // Disable by session id: only that one.
+    let (status, body) = server
+        .post(
+            "/admin/sessions",
+            json!({"action": "disable", "sessions": [a["session"]["id"]]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body.clone()),
+        (200, json!({"processed": 1, "more": false})),
+        "{body}"
+    );
+    assert!(!alive(token(&a)).await && alive(token(&a2)).await);
+    // Disabling again counts nothing; by identity catches the other one.
+    let (_, body) = server
+        .post(
+            "/admin/sessions",
+            json!({"action": "disable", "identities": [a["identity"]["id"]]}),
+        )
+        .await;
+    assert_eq!(body["processed"], 1);
+    assert!(!alive(token(&a2)).await && alive(token(&b)).await);
+    // Delete everything.
+    let (_, body) = server
+        .post(
+            "/admin/sessions",
+            json!({"action": "delete", "identities": ["*"]}),
+        )
+        .await;
+    assert_eq!(body, json!({"processed": 3, "more": false}));
+    assert!(!alive(token(&b)).await);
+    let (_, body) = server.get("/admin/sessions").await;
+    assert_eq!(body.as_array().unwrap().len(), 0);
+    server.stop().await;
+}
+
 on_every_backend!(
+    bulk_management,
     whoami_refusals,
     admin_sessions,
     my_sessions,
