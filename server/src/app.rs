@@ -192,6 +192,8 @@ impl App {
             db,
             cookies,
             browser,
+            trusted_proxies: http::TrustedProxies::parse(&config.serve.public.trusted_proxies)
+                .unwrap_or_default(),
             public_base_url: config.public_base_url(),
             admin_base_url: config.admin_base_url(),
             ready: Arc::new(AtomicBool::new(false)),

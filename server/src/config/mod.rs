@@ -211,6 +211,12 @@ fn validate(config: &Config, mode: Mode) -> Result<(), ConfigError> {
         }
     }
     validate_urls(config)?;
+    if let Err(entry) = crate::http::TrustedProxies::parse(&config.serve.public.trusted_proxies) {
+        return Err(invalid(
+            "serve.public.trusted_proxies",
+            format!("{entry:?} is not an IP address or CIDR range"),
+        ));
+    }
     for (key, same_site) in [
         ("cookies.same_site", &config.cookies.same_site),
         ("session.cookie.same_site", &config.session.cookie.same_site),

@@ -271,6 +271,11 @@ pub struct Listener {
     /// Largest request body accepted, in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_body_limit: Option<usize>,
+    /// Proxies (IP addresses or CIDR ranges) whose `True-Client-IP` and
+    /// `X-Forwarded-For` headers are believed; from anyone else the peer
+    /// address is the client address. Empty by default.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Cross-origin resource sharing.

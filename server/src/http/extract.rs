@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::browser::wants_json;
 use super::error::ApiError;
+use super::proxies::TrustedProxies;
 use super::state::AppState;
 use crate::flow::CsrfEvidence;
 use crate::session::Device;
@@ -145,18 +146,21 @@ fn header_text(parts: &Parts, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn device_of(parts: &Parts) -> Device {
-    let forwarded = header_text(parts, "true-client-ip").or_else(|| {
-        header_text(parts, "x-forwarded-for")
-            .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
-    });
+fn device_of(parts: &Parts, proxies: &TrustedProxies) -> Device {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .map(|c| c.0.ip());
+    // Forwarded headers count only when a trusted proxy sent them.
+    let forwarded = peer.filter(|p| proxies.trusts(*p)).and_then(|_| {
+        header_text(parts, "true-client-ip").or_else(|| {
+            header_text(parts, "x-forwarded-for")
+                .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
+        })
+    });
     Device {
         id: Uuid::new_v4(),
-        ip_address: forwarded.or(peer),
+        ip_address: forwarded.or(peer.map(|p| p.to_string())),
         user_agent: header_text(parts, "user-agent"),
         location: None,
     }
@@ -203,7 +207,7 @@ impl FromRequestParts<AppState> for Caller {
                 header_token: header_text(parts, "x-csrf-token"),
                 from_browser,
             },
-            device: device_of(parts),
+            device: device_of(parts, &state.trusted_proxies),
             json: wants_json(&parts.headers),
         })
     }

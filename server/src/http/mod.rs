@@ -8,6 +8,7 @@ mod extract;
 mod flow_json;
 mod health;
 mod identities;
+mod proxies;
 mod schemas;
 mod selfservice;
 mod session_json;
@@ -19,6 +20,7 @@ pub mod wire;
 pub use browser::BrowserUrls;
 pub use cookies::CookieCodec;
 pub use error::ApiError;
+pub use proxies::TrustedProxies;
 pub use state::AppState;
 
 use axum::Router;

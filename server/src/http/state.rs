@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::browser::BrowserUrls;
 use super::cookies::CookieCodec;
+use super::proxies::TrustedProxies;
 use crate::flow::FlowService;
 use crate::identity::IdentityService;
 use crate::schema::SchemaHandle;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub cookies: CookieCodec,
     /// The pages browsers are sent to.
     pub browser: BrowserUrls,
+    /// Proxies whose forwarded-for headers are believed.
+    pub trusted_proxies: TrustedProxies,
     /// The public base URL, ending in `/`.
     pub public_base_url: String,
     /// The admin base URL, ending in `/`.

@@ -1,0 +1,81 @@
+//! Which peers may tell us the client's address: forwarded-for headers are
+//! believed only from configured proxies, so a client cannot choose the IP
+//! recorded on its session or counted by throttling.
+
+use std::net::IpAddr;
+
+/// A parsed list of trusted proxy addresses and ranges.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies {
+    ranges: Vec<(IpAddr, u8)>,
+}
+
+impl TrustedProxies {
+    /// Parses `10.0.0.0/8`, `192.168.1.7`, `::1`, ...; returns the first
+    /// entry that does not parse as the error.
+    pub fn parse(entries: &[String]) -> Result<Self, String> {
+        let mut ranges = Vec::new();
+        for entry in entries {
+            let (address, prefix) = match entry.split_once('/') {
+                Some((address, prefix)) => (address, Some(prefix)),
+                None => (entry.as_str(), None),
+            };
+            let address: IpAddr = address.trim().parse().map_err(|_| entry.clone())?;
+            let full = if address.is_ipv4() { 32 } else { 128 };
+            let prefix = match prefix {
+                Some(p) => p
+                    .trim()
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|p| *p <= full)
+                    .ok_or_else(|| entry.clone())?,
+                None => full,
+            };
+            ranges.push((address, prefix));
+        }
+        Ok(Self { ranges })
+    }
+
+    /// Whether a peer is one of the trusted proxies.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        self.ranges
+            .iter()
+            .any(|(network, prefix)| contains(*network, *prefix, peer))
+    }
+}
+
+fn contains(network: IpAddr, prefix: u8, address: IpAddr) -> bool {
+    match (network, address) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_single_addresses() {
+        let proxies =
+            TrustedProxies::parse(&["10.0.0.0/8".into(), "::1".into(), "192.168.1.7".into()])
+                .unwrap();
+        assert!(proxies.trusts("10.200.3.4".parse().unwrap()));
+        assert!(proxies.trusts("::1".parse().unwrap()));
+        assert!(proxies.trusts("192.168.1.7".parse().unwrap()));
+        assert!(!proxies.trusts("192.168.1.8".parse().unwrap()));
+        assert!(!proxies.trusts("11.0.0.1".parse().unwrap()));
+        assert!(TrustedProxies::parse(&["10.0.0.0/33".into()]).is_err());
+        assert!(TrustedProxies::parse(&["not an ip".into()]).is_err());
+        assert!(!TrustedProxies::default().trusts("127.0.0.1".parse().unwrap()));
+        let everyone = TrustedProxies::parse(&["0.0.0.0/0".into()]).unwrap();
+        assert!(everyone.trusts("8.8.8.8".parse().unwrap()));
+    }
+}
