@@ -1,11 +1,14 @@
 //! The seam between the flow machine and authentication methods.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
 use super::model::{Flow, FlowKind};
 use super::ui::{Message, Ui};
 use crate::identity::{Identity, IdentityError};
+use crate::session::Device;
 
 /// A problem with a submission, shown on a field or on the whole form.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +46,12 @@ pub enum MethodError {
     /// The password hasher is saturated.
     #[error("busy")]
     Busy,
+    /// Too many attempts for the identifier or from the client address.
+    #[error("too many attempts; retry after {retry_after:?}")]
+    Throttled {
+        /// How long until an attempt would be accepted.
+        retry_after: Duration,
+    },
     /// Something else failed.
     #[error(transparent)]
     Identity(#[from] IdentityError),
@@ -55,8 +64,13 @@ pub trait Method: Send + Sync {
     fn id(&self) -> &'static str;
     /// Adds the method's nodes to a new flow's form.
     fn populate(&self, kind: FlowKind, ui: &mut Ui);
-    /// Checks a login submission and returns the identity it proves.
-    async fn login(&self, flow: &Flow, body: &Value) -> Result<Identity, MethodError>;
+    /// Checks a login submission from this device and returns the identity it proves.
+    async fn login(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        device: &Device,
+    ) -> Result<Identity, MethodError>;
     /// Checks a registration submission and creates the identity.
     async fn register(&self, flow: &Flow, body: &Value) -> Result<Identity, MethodError>;
 }

@@ -63,6 +63,12 @@ pub enum FlowError {
     /// The password hasher is saturated.
     #[error("busy")]
     Busy,
+    /// Too many attempts; the method refused to check the credentials.
+    #[error("too many attempts")]
+    Throttled {
+        /// How long until an attempt would be accepted.
+        retry_after: Duration,
+    },
     /// The signed-in identity may not have a session.
     #[error("the identity is not active")]
     Inactive,
@@ -206,7 +212,7 @@ impl FlowService {
             .find(|m| m.id() == method_id)
             .ok_or(FlowError::UnknownMethod)?;
         let result = match kind {
-            FlowKind::Login => method.login(&flow, body).await,
+            FlowKind::Login => method.login(&flow, body, &device).await,
             FlowKind::Registration => method.register(&flow, body).await,
         };
         let identity = match result {
@@ -223,6 +229,9 @@ impl FlowService {
                 return Err(FlowError::Invalid(Box::new(flow)));
             }
             Err(MethodError::Busy) => return Err(FlowError::Busy),
+            Err(MethodError::Throttled { retry_after }) => {
+                return Err(FlowError::Throttled { retry_after });
+            }
             Err(MethodError::Identity(error)) => return Err(error.into()),
         };
         let (session, token) = self.sessions.issue(&identity, method.id(), device).await?;

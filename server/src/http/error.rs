@@ -281,6 +281,14 @@ impl From<FlowError> for ApiError {
                 "The password hasher is at capacity; retry shortly.",
             )
             .with_retry_after(1),
+            FlowError::Throttled { retry_after } => {
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts to sign in; retry later.",
+                )
+                .with_retry_after(seconds.max(1))
+            }
             FlowError::Inactive => ApiError::session_inactive(),
             FlowError::Identity(error) => error.into(),
             FlowError::Store(error) => error.into(),

@@ -6,6 +6,7 @@ mod admin_identities;
 mod config_schema;
 mod config_start;
 mod native_flows;
+mod password_policy;
 mod schemas_health;
 mod sessions_api;
 mod store_conformance;
