@@ -3,8 +3,10 @@
 //! Two rules (configured in the `throttle` section, see
 //! [`crate::config::ThrottleConfig`]):
 //! - per identifier: failed checks of the submitted identifier, known or not,
-//!   so the answer is the same for accounts that exist and those that do not;
-//!   a success clears the identifier's count;
+//!   so the answer is the same for accounts that exist and those that do not.
+//!   Every check takes its place when admitted and a success gives it back, so
+//!   parallel guesses cannot race past the limit, and a victim's own sign-in
+//!   does not wipe an attacker's failures;
 //! - per client address: every check, failed or not.
 //!
 //! Each rule is a generic cell rate algorithm: `max_attempts` may come at
@@ -103,18 +105,6 @@ impl Limiter {
         })
     }
 
-    /// Refuses when one more attempt would exceed the limit; counts nothing.
-    fn peek(&self, key: &str, now: Instant) -> Result<(), Throttled> {
-        if self.interval.is_none() {
-            return Ok(());
-        }
-        let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        match self.refusal(Self::full_at(&keys, key, now), now) {
-            Some(refused) => Err(refused),
-            None => Ok(()),
-        }
-    }
-
     /// Counts one attempt, or refuses it (without counting) when over the limit.
     fn take(&self, key: &str, now: Instant) -> Result<(), Throttled> {
         let Some(interval) = self.interval else {
@@ -129,12 +119,18 @@ impl Limiter {
         Ok(())
     }
 
-    fn clear(&self, key: &str) {
-        if self.interval.is_some() {
-            self.keys
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(key);
+    /// Gives back one attempt taken earlier.
+    fn give_back(&self, key: &str, now: Instant) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((_, full_at)) = keys.get(key, now) else {
+            return;
+        };
+        match full_at.checked_sub(interval).filter(|at| *at > now) {
+            Some(at) => keys.insert(key, (), at, now),
+            None => keys.remove(key),
         }
     }
 }
@@ -166,7 +162,9 @@ impl Throttle {
     }
 
     /// Before a credential check: counts the attempt against the client
-    /// address and refuses when the address or the identifier is over its limit.
+    /// address and against the identifier, or refuses it when either is over
+    /// its limit. A check that then succeeds is given back with
+    /// [`Self::succeeded`]; a failed one stays counted.
     pub fn admit(&self, identifier: &str, ip: Option<&str>) -> Result<(), Throttled> {
         self.admit_at(identifier, ip, Instant::now())
     }
@@ -182,26 +180,18 @@ impl Throttle {
             self.addresses.take(ip, now)?;
         }
         self.identifiers
-            .peek(&normalize_identifier(identifier), now)
+            .take(&normalize_identifier(identifier), now)
     }
 
-    /// After a failed check of `identifier`.
-    pub fn failed(&self, identifier: &str) {
-        self.failed_at(identifier, Instant::now());
-    }
-
-    /// [`Self::failed`] at a given instant.
-    pub fn failed_at(&self, identifier: &str, now: Instant) {
-        // Over the limit already only when checks raced past `admit`; the
-        // count stays at its maximum then.
-        let _ = self
-            .identifiers
-            .take(&normalize_identifier(identifier), now);
-    }
-
-    /// After a successful check of `identifier`: its failures are forgotten.
+    /// After a successful check of `identifier`: its attempt does not count.
     pub fn succeeded(&self, identifier: &str) {
-        self.identifiers.clear(&normalize_identifier(identifier));
+        self.succeeded_at(identifier, Instant::now());
+    }
+
+    /// [`Self::succeeded`] at a given instant.
+    pub fn succeeded_at(&self, identifier: &str, now: Instant) {
+        self.identifiers
+            .give_back(&normalize_identifier(identifier), now);
     }
 }
 
@@ -224,22 +214,43 @@ mod tests {
     fn failures_per_identifier_are_limited_and_replenish_evenly() {
         let throttle = Throttle::new(settings());
         let t0 = Instant::now();
-        for _ in 0..3 {
-            assert!(throttle.admit_at("Ann@Example.org", None, t0).is_ok());
-            throttle.failed_at("ann@example.org", t0);
+        // Three checks admitted and failed (nothing given back), in any case
+        // of the identifier; parallel checks could not get more.
+        for identifier in ["Ann@Example.org", "ann@example.org", " ANN@example.org"] {
+            assert!(throttle.admit_at(identifier, None, t0).is_ok());
         }
-        // The fourth check is refused, in any case of the identifier.
-        let refused = throttle.admit_at("ANN@example.org", None, t0).unwrap_err();
+        let refused = throttle.admit_at("ann@example.org", None, t0).unwrap_err();
         assert_eq!(refused.retry_after, Duration::from_secs(20));
         assert!(throttle.admit_at("bob@example.org", None, t0).is_ok());
         // One failure is replenished every 20 seconds.
         let later = t0 + Duration::from_secs(20);
         assert!(throttle.admit_at("ann@example.org", None, later).is_ok());
-        throttle.failed_at("ann@example.org", later);
         assert!(throttle.admit_at("ann@example.org", None, later).is_err());
-        // Checks that do not fail cost the identifier nothing; success clears it.
-        throttle.succeeded("ann@example.org");
-        assert!(throttle.admit_at("ann@example.org", None, later).is_ok());
+    }
+
+    #[test]
+    fn successes_do_not_count() {
+        let throttle = Throttle::new(settings());
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            assert!(throttle.admit_at("cy@example.org", None, t0).is_ok());
+            throttle.succeeded_at("cy@example.org", t0);
+        }
+        // Two failures, a success: the failures stay counted.
+        for _ in 0..2 {
+            assert!(throttle.admit_at("cy@example.org", None, t0).is_ok());
+        }
+        assert!(throttle.admit_at("cy@example.org", None, t0).is_ok());
+        throttle.succeeded_at("cy@example.org", t0);
+        assert!(throttle.admit_at("cy@example.org", None, t0).is_ok());
+        assert!(throttle.admit_at("cy@example.org", None, t0).is_err());
+        // Giving back never goes below an empty count.
+        let idle = Throttle::new(settings());
+        idle.succeeded_at("dee@example.org", t0);
+        for _ in 0..3 {
+            assert!(idle.admit_at("dee@example.org", None, t0).is_ok());
+        }
+        assert!(idle.admit_at("dee@example.org", None, t0).is_err());
     }
 
     #[test]
@@ -271,14 +282,17 @@ mod tests {
         let t0 = Instant::now();
         for _ in 0..1000 {
             assert!(throttle.admit_at("a", Some("10.0.0.1"), t0).is_ok());
-            throttle.failed_at("a", t0);
         }
         let throttle = Throttle::new(ThrottleSettings {
             ip_attempts: 0,
             ..settings()
         });
-        for _ in 0..100 {
-            assert!(throttle.admit_at("a", Some("10.0.0.1"), t0).is_ok());
+        for n in 0..100 {
+            assert!(
+                throttle
+                    .admit_at(&format!("a{n}"), Some("10.0.0.1"), t0)
+                    .is_ok()
+            );
         }
     }
 
@@ -291,7 +305,6 @@ mod tests {
         let t0 = Instant::now();
         for n in 0..10_000 {
             let _ = throttle.admit_at(&format!("u{n}"), Some(&format!("ip{n}")), t0);
-            throttle.failed_at(&format!("u{n}"), t0);
         }
         let held = |l: &Limiter| l.keys.lock().map(|k| k.len()).unwrap_or(0);
         assert!(held(&throttle.identifiers) <= 50);

@@ -213,7 +213,7 @@ pub struct ThrottleConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Failed sign-ins per identifier (the submitted one, known or not); a
-    /// successful sign-in clears the identifier's count.
+    /// successful sign-in does not count, and does not clear earlier failures.
     pub per_identifier: ThrottleRule,
     /// Sign-in attempts per client address, failed or not.
     pub per_ip: ThrottleRule,

@@ -255,10 +255,7 @@ impl Method for PasswordMethod {
             .map_err(|t| MethodError::Throttled {
                 retry_after: t.retry_after,
             })?;
-        let invalid = || {
-            throttle.failed(identifier);
-            MethodError::Invalid(vec![Problem::form(Message::invalid_credentials())])
-        };
+        let invalid = || MethodError::Invalid(vec![Problem::form(Message::invalid_credentials())]);
         let found = self
             .identities
             .find_by_identifier(CredentialType::Password, identifier)

@@ -292,21 +292,39 @@ async fn sign_ins_are_throttled(kind: Kind) {
         login_from(&server, ip, "KNOWN@example.org", "long enough secret").await;
     assert_error(status, &body, 429);
 
-    // A success clears the failures of an identifier.
+    // A success does not count, nor does it wipe earlier failures.
     register(&server, "other@example.org", "long enough secret").await;
     for _ in 0..2 {
         let (status, _, _) = login_from(&server, ip, "other@example.org", "wrong password!").await;
         assert_eq!(status, 400);
     }
-    let (status, body, _) =
-        login_from(&server, ip, "other@example.org", "long enough secret").await;
-    assert_eq!(status, 200, "{body}");
     for _ in 0..3 {
-        let (status, _, _) = login_from(&server, ip, "other@example.org", "wrong password!").await;
-        assert_eq!(status, 400);
+        let (status, body, _) =
+            login_from(&server, ip, "other@example.org", "long enough secret").await;
+        assert_eq!(status, 200, "{body}");
     }
     let (status, _, _) = login_from(&server, ip, "other@example.org", "wrong password!").await;
+    assert_eq!(status, 400);
+    let (status, _, _) = login_from(&server, ip, "other@example.org", "wrong password!").await;
     assert_eq!(status, 429);
+
+    // Parallel guesses cannot race past the limit.
+    let guesses = (0..8).map(|_| login_from(&server, "192.0.2.50", "race@example.org", "guess!!!"));
+    let statuses: Vec<u16> = futures::future::join_all(guesses)
+        .await
+        .into_iter()
+        .map(|(status, _, _)| status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        5,
+        "{statuses:?}"
+    );
 
     // Every attempt counts per address: 20 an hour, one more every 3 minutes.
     let busy = "198.51.100.9";
