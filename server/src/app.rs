@@ -15,9 +15,11 @@ use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
 use crate::method::{PasswordMethod, PasswordSettings, ProfileMethod};
+use crate::policy::PasswordPolicy;
 use crate::schema::{SchemaError, SchemaHandle, SchemaRegistry, SchemaSource};
 use crate::session::{SessionService, SessionSettings};
 use crate::store::{Database, Dsn, SqlFlowStore, SqlIdentityStore, SqlSessionStore, StoreError};
+use crate::throttle::{Throttle, ThrottleSettings};
 use crate::time::SystemClock;
 
 /// Why the server could not start.
@@ -35,6 +37,9 @@ pub enum StartError {
     /// The password hasher could not start.
     #[error("password hasher: {0}")]
     Hasher(#[from] PoolError),
+    /// The breached-password lookup client could not be built.
+    #[error("password policy: {0}")]
+    Policy(#[from] crate::policy::LookupError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -149,7 +154,10 @@ impl App {
                 identities.clone(),
                 schemas.clone(),
                 PasswordSettings {
-                    min_length: password.config.min_password_length.unwrap_or(8),
+                    policy: Arc::new(PasswordPolicy::from_config(&password.config)?),
+                    throttle: Arc::new(Throttle::new(ThrottleSettings::from_config(
+                        &config.throttle,
+                    ))),
                 },
             )));
         }

@@ -4,14 +4,17 @@
 //! at the repository root for the map of modules and their rules.
 
 pub mod app;
+pub mod bounded;
 pub mod config;
 pub mod flow;
 pub mod hash;
 pub mod http;
 pub mod identity;
 pub mod method;
+pub mod policy;
 pub mod reload;
 pub mod schema;
 pub mod session;
 pub mod store;
+pub mod throttle;
 pub mod time;

@@ -1,7 +1,7 @@
 //! Hot reload: the config files are re-read when their content changes; new
 //! identity schemas are swapped in without a restart and without failing a
-//! request. A change that cannot apply live (listeners, DSN, secrets, hashers)
-//! is named in the log; an invalid change is refused and the last good
+//! request. A change that cannot apply live (listeners, DSN, secrets, hashers,
+//! methods with the password policy, throttle) is named in the log; an invalid change is refused and the last good
 //! configuration keeps serving.
 
 use std::path::PathBuf;
@@ -37,6 +37,12 @@ pub fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.hashers != new.hashers {
         keys.push("hashers");
+    }
+    if old.selfservice.methods != new.selfservice.methods {
+        keys.push("selfservice.methods");
+    }
+    if old.throttle != new.throttle {
+        keys.push("throttle");
     }
     keys
 }
@@ -101,5 +107,23 @@ impl ConfigWatcher {
             ticker.tick().await;
             self.check().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy_and_throttle_changes_need_a_restart() {
+        let old = Config::default();
+        let mut new = old.clone();
+        assert!(restart_required(&old, &new).is_empty());
+        new.selfservice.methods.password.config.max_breaches = Some(3);
+        new.throttle.enabled = Some(false);
+        assert_eq!(
+            restart_required(&old, &new),
+            vec!["selfservice.methods", "throttle"]
+        );
     }
 }

@@ -7,7 +7,7 @@ mod types;
 pub use types::{
     Config, Cors, FlowConfig, FlowsConfig, IdentityConfig, Listener, Log, MethodsConfig,
     PasswordConfig, PasswordMethodConfig, SchemaEntry, Secrets, SelfServiceConfig, Serve,
-    SessionConfig,
+    SessionConfig, ThrottleConfig, ThrottleRule,
 };
 
 use std::path::{Path, PathBuf};
@@ -285,6 +285,8 @@ fn validate(config: &Config, mode: Mode) -> Result<(), ConfigError> {
         .hashers
         .validate()
         .map_err(|e| invalid("hashers", e.to_string()))?;
+    validate_password(&config.selfservice.methods.password.config)?;
+    validate_throttle(&config.throttle)?;
     if let Some(level) = &config.log.level
         && !matches!(
             level.as_str(),
@@ -292,6 +294,45 @@ fn validate(config: &Config, mode: Mode) -> Result<(), ConfigError> {
         )
     {
         return Err(invalid("log.level", format!("unknown level {level:?}")));
+    }
+    Ok(())
+}
+
+fn validate_password(password: &PasswordConfig) -> Result<(), ConfigError> {
+    const KEY: &str = "selfservice.methods.password.config";
+    if password.min_password_length() < 6 {
+        return Err(invalid(
+            &format!("{KEY}.min_password_length"),
+            "must be at least 6",
+        ));
+    }
+    if password.max_breaches() > 100 {
+        return Err(invalid(
+            &format!("{KEY}.max_breaches"),
+            "must be at most 100",
+        ));
+    }
+    let base = password.haveibeenpwned_base_url();
+    match url::Url::parse(&base) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
+        _ => Err(invalid(
+            &format!("{KEY}.haveibeenpwned_host"),
+            format!("{base:?} is neither a host name nor an http(s):// base URL"),
+        )),
+    }
+}
+
+fn validate_throttle(throttle: &ThrottleConfig) -> Result<(), ConfigError> {
+    for (key, (_, window)) in [
+        ("throttle.per_identifier.window", throttle.per_identifier()),
+        ("throttle.per_ip.window", throttle.per_ip()),
+    ] {
+        if window.is_zero() {
+            return Err(invalid(key, "must be longer than zero"));
+        }
+    }
+    if throttle.max_tracked_keys() == 0 {
+        return Err(invalid("throttle.max_tracked_keys", "must be at least 1"));
     }
     Ok(())
 }
@@ -349,6 +390,33 @@ mod tests {
         let mut tree = base();
         merge(&mut tree, json!({"dsn": "oracle://x"}));
         assert!(err(tree).contains("dsn"));
+
+        for (layer, key) in [
+            (
+                json!({"selfservice": {"methods": {"password": {"config": {"min_password_length": 5}}}}}),
+                "selfservice.methods.password.config.min_password_length",
+            ),
+            (
+                json!({"selfservice": {"methods": {"password": {"config": {"max_breaches": 101}}}}}),
+                "selfservice.methods.password.config.max_breaches",
+            ),
+            (
+                json!({"selfservice": {"methods": {"password": {"config": {"haveibeenpwned_host": "ftp://x"}}}}}),
+                "selfservice.methods.password.config.haveibeenpwned_host",
+            ),
+            (
+                json!({"throttle": {"per_ip": {"window": "0s"}}}),
+                "throttle.per_ip.window",
+            ),
+            (
+                json!({"throttle": {"max_tracked_keys": 0}}),
+                "throttle.max_tracked_keys",
+            ),
+        ] {
+            let mut tree = base();
+            merge(&mut tree, layer);
+            assert!(err(tree).contains(key), "{key}");
+        }
     }
 
     #[test]
@@ -357,6 +425,35 @@ mod tests {
         tree["secrets"] = json!({});
         assert!(err(tree.clone()).contains("secrets.cookie"));
         assert!(from_tree(tree, Mode { dev: true }).is_ok());
+    }
+
+    #[test]
+    fn password_policy_and_throttle_defaults() {
+        let config = from_tree(base(), Mode::default()).unwrap().config;
+        let password = &config.selfservice.methods.password.config;
+        assert_eq!(password.min_password_length(), 8);
+        assert!(password.identifier_similarity_check_enabled());
+        assert!(password.haveibeenpwned_enabled());
+        assert!(password.ignore_network_errors());
+        assert_eq!(password.max_breaches(), 0);
+        assert_eq!(
+            password.haveibeenpwned_base_url(),
+            "https://api.pwnedpasswords.com"
+        );
+        let custom = PasswordConfig {
+            haveibeenpwned_host: Some("http://127.0.0.1:8080/".into()),
+            ..PasswordConfig::default()
+        };
+        assert_eq!(custom.haveibeenpwned_base_url(), "http://127.0.0.1:8080");
+        assert!(config.throttle.is_enabled());
+        assert_eq!(
+            config.throttle.per_identifier(),
+            (10, std::time::Duration::from_secs(300))
+        );
+        assert_eq!(
+            config.throttle.per_ip(),
+            (100, std::time::Duration::from_secs(60))
+        );
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Config {
     pub selfservice: SelfServiceConfig,
     /// Settings of every cookie but the session cookie (CSRF).
     pub cookies: CookiesConfig,
+    /// Brute-force throttling of credential checks (Bia's own section).
+    pub throttle: ThrottleConfig,
 }
 
 /// The `cookies` section.
@@ -233,13 +235,155 @@ impl PasswordMethodConfig {
     }
 }
 
-/// The `selfservice.methods.password.config` section.
+/// The `selfservice.methods.password.config` section: the password policy
+/// applied when a password is chosen.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct PasswordConfig {
-    /// Shortest password accepted (8 by default).
+    /// Shortest password accepted, in characters (8 by default, at least 6).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_password_length: Option<usize>,
+    /// Whether a password too similar to one of the identity's identifiers is
+    /// refused (true by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier_similarity_check_enabled: Option<bool>,
+    /// Whether passwords are looked up in the Have I Been Pwned password
+    /// database, by k-anonymity range query (true by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub haveibeenpwned_enabled: Option<bool>,
+    /// The Have I Been Pwned host (`api.pwnedpasswords.com` by default,
+    /// reached over https); a full `http(s)://host:port` base URL is accepted
+    /// too, for a self-hosted mirror.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub haveibeenpwned_host: Option<String>,
+    /// How many breaches a password may have appeared in before it is refused
+    /// (0 by default, at most 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_breaches: Option<u64>,
+    /// Whether a password is accepted when the breach lookup fails (true by
+    /// default); when false the submission is refused until the lookup works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore_network_errors: Option<bool>,
+}
+
+impl PasswordConfig {
+    /// The minimum password length in force.
+    pub fn min_password_length(&self) -> usize {
+        self.min_password_length.unwrap_or(8)
+    }
+
+    /// Whether the identifier similarity check is on.
+    pub fn identifier_similarity_check_enabled(&self) -> bool {
+        self.identifier_similarity_check_enabled.unwrap_or(true)
+    }
+
+    /// Whether the breach lookup is on.
+    pub fn haveibeenpwned_enabled(&self) -> bool {
+        self.haveibeenpwned_enabled.unwrap_or(true)
+    }
+
+    /// The base URL of the breach lookup, without a trailing `/`: the host
+    /// behind `https://`, or the configured URL when it names a scheme.
+    pub fn haveibeenpwned_base_url(&self) -> String {
+        let host = self
+            .haveibeenpwned_host
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .unwrap_or("api.pwnedpasswords.com");
+        let url = if host.contains("://") {
+            host.to_owned()
+        } else {
+            format!("https://{host}")
+        };
+        url.trim_end_matches('/').to_owned()
+    }
+
+    /// Breaches tolerated before a password is refused.
+    pub fn max_breaches(&self) -> u64 {
+        self.max_breaches.unwrap_or(0)
+    }
+
+    /// Whether a failed breach lookup lets the password through.
+    pub fn ignore_network_errors(&self) -> bool {
+        self.ignore_network_errors.unwrap_or(true)
+    }
+}
+
+/// The `throttle` section: Bia's own brute-force protection of credential
+/// checks (not a Kratos key; Kratos leaves this to a gateway).
+///
+/// Counters live in the memory of each replica, so with several replicas an
+/// attacker gets up to that many times the limits. A refused attempt is
+/// answered with 429 and `Retry-After`.
+///
+/// ```yaml
+/// throttle:
+///   enabled: true
+///   per_identifier: { max_failures: 10, window: 5m }
+///   per_ip: { max_attempts: 100, window: 1m }
+///   max_tracked_keys: 100000
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ThrottleConfig {
+    /// Whether credential checks are throttled (true by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Failed sign-ins per identifier (the submitted one, known or not); a
+    /// successful sign-in does not count, and does not clear earlier failures.
+    pub per_identifier: ThrottleRule,
+    /// Sign-in attempts per client address, failed or not.
+    pub per_ip: ThrottleRule,
+    /// Most identifiers and most addresses tracked at once, each (100000 by
+    /// default); past it, the entries closest to expiry are dropped first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tracked_keys: Option<usize>,
+}
+
+/// One throttling rule: at most `max_attempts` within `window`, replenished
+/// evenly (one attempt every `window / max_attempts`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ThrottleRule {
+    /// Attempts allowed within the window (10 failures per identifier, 100
+    /// attempts per address by default; 0 turns the rule off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// The window (`5m` per identifier, `1m` per address by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<GoDuration>,
+}
+
+impl ThrottleConfig {
+    /// Whether throttling is on.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+
+    /// Failures allowed per identifier, and their window.
+    pub fn per_identifier(&self) -> (u32, Duration) {
+        self.per_identifier.resolve(10, Duration::from_secs(300))
+    }
+
+    /// Attempts allowed per client address, and their window.
+    pub fn per_ip(&self) -> (u32, Duration) {
+        self.per_ip.resolve(100, Duration::from_secs(60))
+    }
+
+    /// Most keys tracked per rule.
+    pub fn max_tracked_keys(&self) -> usize {
+        self.max_tracked_keys.unwrap_or(100_000)
+    }
+}
+
+impl ThrottleRule {
+    fn resolve(&self, attempts: u32, window: Duration) -> (u32, Duration) {
+        (
+            self.max_attempts.unwrap_or(attempts),
+            self.window.map_or(window, |w| w.0),
+        )
+    }
 }
 
 /// The `serve` section.

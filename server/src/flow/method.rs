@@ -1,11 +1,14 @@
 //! The seam between the flow machine and authentication methods.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde_json::Value;
 
 use super::model::{Flow, FlowKind};
 use super::ui::{Message, Ui};
 use crate::identity::{Identity, IdentityError};
+use crate::session::Device;
 
 /// A problem with a submission, shown on a field or on the whole form.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +49,12 @@ pub enum MethodError {
     /// The password hasher is saturated.
     #[error("busy")]
     Busy,
+    /// Too many attempts for the identifier or from the client address.
+    #[error("too many attempts; retry after {retry_after:?}")]
+    Throttled {
+        /// How long until an attempt would be accepted.
+        retry_after: Duration,
+    },
     /// Something else failed.
     #[error(transparent)]
     Identity(#[from] IdentityError),
@@ -63,7 +72,12 @@ pub trait Method: Send + Sync {
     /// Adds the method's nodes to a settings form for this identity.
     fn populate_settings(&self, _identity: &Identity, _ui: &mut Ui) {}
     /// Checks a login submission and returns the identity it proves.
-    async fn login(&self, _flow: &Flow, _body: &Value) -> Result<Identity, MethodError> {
+    async fn login(
+        &self,
+        _flow: &Flow,
+        _body: &Value,
+        _device: &Device,
+    ) -> Result<Identity, MethodError> {
         Err(MethodError::Unsupported)
     }
     /// Checks a registration submission and creates the identity.

@@ -129,6 +129,12 @@ pub enum FlowError {
     /// The password hasher is saturated.
     #[error("busy")]
     Busy,
+    /// Too many attempts; the method refused to check the credentials.
+    #[error("too many attempts")]
+    Throttled {
+        /// How long until an attempt would be accepted.
+        retry_after: Duration,
+    },
     /// The signed-in identity may not have a session.
     #[error("the identity is not active")]
     Inactive,
@@ -386,6 +392,7 @@ impl FlowService {
             }
             MethodError::Unsupported => FlowError::UnknownMethod,
             MethodError::Busy => FlowError::Busy,
+            MethodError::Throttled { retry_after } => FlowError::Throttled { retry_after },
             MethodError::Identity(error) => error.into(),
         }
     }
@@ -404,7 +411,7 @@ impl FlowService {
         Self::check_csrf(&flow, body, csrf)?;
         let method = self.method(body)?;
         let result = match kind {
-            FlowKind::Login => method.login(&flow, body).await,
+            FlowKind::Login => method.login(&flow, body, &requester.device).await,
             FlowKind::Registration => method.register(&flow, body).await,
             FlowKind::Settings => Err(MethodError::Unsupported),
         };

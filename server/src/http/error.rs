@@ -323,6 +323,14 @@ impl From<FlowError> for ApiError {
                 ApiError::bad_request("This self-service flow is disabled in the configuration.")
                     .with_id("self_service_flow_disabled")
             }
+            FlowError::Throttled { retry_after } => {
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts to sign in; retry later.",
+                )
+                .with_retry_after(seconds.max(1))
+            }
             FlowError::Identity(error) => error.into(),
             FlowError::Store(error) => error.into(),
         }

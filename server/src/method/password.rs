@@ -5,6 +5,8 @@
 //! hash and answers like a wrong password, so neither time nor message tells
 //! whether an account exists.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
@@ -16,20 +18,18 @@ use crate::identity::{
     CredentialType, CredentialsImport, HashFailure, Identity, IdentityDraft, IdentityError,
     IdentityService, PasswordImport, State,
 };
+use crate::policy::PasswordPolicy;
 use crate::schema::SchemaHandle;
+use crate::session::Device;
+use crate::throttle::Throttle;
 
-/// Password policy settings.
-#[derive(Debug, Clone, Copy)]
+/// What the method enforces besides the hash.
+#[derive(Debug, Clone)]
 pub struct PasswordSettings {
-    /// Shortest password accepted on registration
-    /// (`selfservice.methods.password.config.min_password_length`).
-    pub min_length: usize,
-}
-
-impl Default for PasswordSettings {
-    fn default() -> Self {
-        Self { min_length: 8 }
-    }
+    /// The policy new passwords must satisfy.
+    pub policy: Arc<PasswordPolicy>,
+    /// The brute-force throttle of sign-ins.
+    pub throttle: Arc<Throttle>,
 }
 
 /// The password method.
@@ -83,31 +83,24 @@ impl PasswordMethod {
         self.verify(password, dummy).await.map(drop)
     }
 
-    fn check_policy(&self, password: &str) -> Option<Message> {
-        let length = password.chars().count();
-        if length < self.settings.min_length {
-            return Some(Message::error(
-                4000032,
-                format!(
-                    "The password must be at least {} characters long, but got {length}.",
-                    self.settings.min_length
-                ),
-                json!({"min_length": self.settings.min_length, "actual_length": length}),
-            ));
-        }
-        if let Some(max) = self.identities.hasher().max_password_bytes()
-            && password.len() > max
-        {
-            return Some(Message::error(
-                4000033,
-                format!(
-                    "The password must be at most {max} characters long, but got {}.",
-                    password.len()
-                ),
-                json!({"max_length": max, "actual_length": password.len()}),
-            ));
-        }
-        None
+    /// Checks a new password of an identity with these password identifiers.
+    async fn check_policy(&self, password: &str, identifiers: &[String]) -> Option<Message> {
+        let max_bytes = self.identities.hasher().max_password_bytes();
+        let checked = self.settings.policy.check(password, identifiers, max_bytes);
+        checked.await.err().map(|violation| violation.message())
+    }
+
+    /// The password identifiers the default schema marks in these traits.
+    fn password_identifiers(&self, traits: &Value) -> Vec<String> {
+        let registry = self.schemas.current();
+        let Some(schema) = registry.get(registry.default_id()) else {
+            return Vec::new();
+        };
+        let mut marked = schema.mark(traits);
+        marked
+            .identifiers
+            .remove(&CredentialType::Password)
+            .unwrap_or_default()
     }
 }
 
@@ -164,7 +157,12 @@ impl Method for PasswordMethod {
         }
     }
 
-    async fn login(&self, _flow: &Flow, body: &Value) -> Result<Identity, MethodError> {
+    async fn login(
+        &self,
+        _flow: &Flow,
+        body: &Value,
+        device: &Device,
+    ) -> Result<Identity, MethodError> {
         let identifier = text_field(body, "identifier");
         let password = text_field(body, "password");
         let mut problems = Vec::new();
@@ -177,6 +175,12 @@ impl Method for PasswordMethod {
         let (Some(identifier), Some(password)) = (identifier, password) else {
             return Err(MethodError::Invalid(problems));
         };
+        let throttle = &self.settings.throttle;
+        throttle
+            .admit(identifier, device.ip_address.as_deref())
+            .map_err(|t| MethodError::Throttled {
+                retry_after: t.retry_after,
+            })?;
         let invalid = || MethodError::Invalid(vec![Problem::form(Message::invalid_credentials())]);
         let found = self
             .identities
@@ -198,6 +202,7 @@ impl Method for PasswordMethod {
         if !self.verify(password, &hashed).await? || identity.state != State::Active {
             return Err(invalid());
         }
+        throttle.succeeded(identifier);
         if self.identities.hasher().needs_rehash(&hashed) {
             match self.identities.hasher().hash(password).await {
                 Ok(fresh) => {
@@ -238,7 +243,8 @@ impl Method for PasswordMethod {
                 Message::missing("password"),
             )]));
         };
-        if let Some(message) = self.check_policy(password) {
+        let identifiers = self.password_identifiers(&identity.traits);
+        if let Some(message) = self.check_policy(password, &identifiers).await {
             return Err(MethodError::Invalid(vec![Problem::field(
                 "password", message,
             )]));
@@ -262,7 +268,8 @@ impl Method for PasswordMethod {
                 Message::missing("password"),
             )]));
         };
-        if let Some(message) = self.check_policy(password) {
+        let identifiers = self.password_identifiers(&traits);
+        if let Some(message) = self.check_policy(password, &identifiers).await {
             return Err(MethodError::Invalid(vec![Problem::field(
                 "password", message,
             )]));

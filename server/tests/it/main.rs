@@ -8,6 +8,7 @@ mod browser_flows;
 mod config_schema;
 mod config_start;
 mod native_flows;
+mod password_policy;
 mod schemas_health;
 mod sessions_api;
 mod store_conformance;

@@ -208,6 +208,8 @@ impl TestServer {
             },
             "secrets": {"cookie": ["a-cookie-secret-for-tests-only"]},
             "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
+            // No breach lookups unless a test serves its own range API.
+            "selfservice": {"methods": {"password": {"config": {"haveibeenpwned_enabled": false}}}},
             "identity": {
                 "default_schema_id": "default",
                 "schemas": [
