@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod flow;
 pub mod hash;
+pub mod hook;
 pub mod http;
 pub mod identity;
 pub mod method;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use crate::hash::{GoDuration, HashersConfig};
+use crate::hook::{AfterHooks, BeforeHooks};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -80,6 +81,10 @@ pub struct FlowConfig {
     /// How long a flow can be submitted (`1h` by default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifespan: Option<GoDuration>,
+    /// Hooks run when a flow is created.
+    pub before: BeforeHooks,
+    /// Hooks run when a flow completes, and where browsers go next.
+    pub after: AfterHooks,
 }
 
 impl FlowConfig {

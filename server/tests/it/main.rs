@@ -5,6 +5,7 @@
 mod admin_identities;
 mod config_schema;
 mod config_start;
+mod hooks;
 mod native_flows;
 mod schemas_health;
 mod sessions_api;
