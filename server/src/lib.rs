@@ -8,6 +8,7 @@ pub mod bounded;
 pub mod config;
 pub mod flow;
 pub mod hash;
+pub mod hook;
 pub mod http;
 pub mod identity;
 pub mod method;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::hook::FlowKind;
 use crate::store::Dsn;
 
 /// Why the configuration was refused.
@@ -280,6 +281,16 @@ fn validate(config: &Config, mode: Mode) -> Result<(), ConfigError> {
             "identity.default_schema_id",
             format!("no schema with id {default_id:?} is listed in identity.schemas"),
         ));
+    }
+    for (kind, flow) in [
+        (FlowKind::Login, &config.selfservice.flows.login),
+        (
+            FlowKind::Registration,
+            &config.selfservice.flows.registration,
+        ),
+    ] {
+        let prefix = format!("selfservice.flows.{}", kind.key());
+        crate::hook::config::validate_flow(&prefix, kind, &flow.before, &flow.after)?;
     }
     config
         .hashers

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use crate::hash::{GoDuration, HashersConfig};
+use crate::hook::{AfterHooks, BeforeHooks};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -187,8 +188,10 @@ pub struct FlowConfig {
     /// Whether the flow is offered (registration can be switched off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// What happens after the flow completes.
-    pub after: AfterConfig,
+    /// Hooks run when a flow is created.
+    pub before: BeforeHooks,
+    /// Hooks run when a flow completes, and where browsers go next.
+    pub after: AfterHooks,
 }
 
 impl FlowConfig {

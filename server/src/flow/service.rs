@@ -111,9 +111,13 @@ pub enum FlowError {
     /// The flow needs a session and the request has none.
     #[error("no active session")]
     NoSession,
-    /// The session belongs to another identity than the flow.
+    /// The session belongs to another identity than the flow (`submitted`:
+    /// found on submission rather than on reading the flow).
     #[error("the flow belongs to another identity")]
-    IdentityMismatch,
+    IdentityMismatch {
+        /// Whether a submission (not a read) found it.
+        submitted: bool,
+    },
     /// The session is too old for this change; the user must sign in again.
     #[error("a fresh sign-in is required")]
     RefreshRequired(Box<Flow>),
@@ -360,9 +364,11 @@ impl FlowService {
     }
 
     /// Whether a browser's anti-CSRF cookie belongs to this flow (checked when
-    /// a browser flow is fetched).
+    /// a browser flow is fetched). Settings flows are bound to their owner's
+    /// session instead, which is checked on every read.
     pub fn csrf_cookie_matches(flow: &Flow, cookie_token: Option<&str>) -> bool {
         flow.flow_type == FlowType::Api
+            || flow.kind == FlowKind::Settings
             || cookie_token.is_some_and(|token| csrf::matches(token, &flow.csrf_token))
     }
 
@@ -424,7 +430,7 @@ impl FlowService {
                 .identity_id
                 .is_some_and(|expected| expected != identity.id)
         {
-            return Err(FlowError::IdentityMismatch);
+            return Err(FlowError::IdentityMismatch { submitted: true });
         }
         let current = requester
             .session
@@ -466,7 +472,7 @@ impl FlowService {
         Self::check_csrf(&flow, body, csrf)?;
         let session = session.ok_or(FlowError::NoSession)?;
         if flow.identity_id != Some(session.identity_id) {
-            return Err(FlowError::IdentityMismatch);
+            return Err(FlowError::IdentityMismatch { submitted: true });
         }
         let method = self.method(body)?;
         let age = self.clock.now() - session.authenticated_at;

@@ -304,8 +304,12 @@ impl From<FlowError> for ApiError {
             )
             .with_retry_after(1),
             FlowError::Inactive | FlowError::NoSession => ApiError::session_inactive(),
-            FlowError::IdentityMismatch => ApiError::new(
-                StatusCode::FORBIDDEN,
+            FlowError::IdentityMismatch { submitted } => ApiError::new(
+                if submitted {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::FORBIDDEN
+                },
                 "The flow belongs to another identity than the current session.",
             )
             .with_id("security_identity_mismatch"),
@@ -315,9 +319,9 @@ impl From<FlowError> for ApiError {
             )
             .with_id("session_refresh_required"),
             FlowError::Csrf(hint) => ApiError::csrf_violation(hint),
-            FlowError::NativeFromBrowser => ApiError::csrf_violation(
-                "This flow was started as a native (api) flow but is being completed by a browser \
-                 (the request carries cookies or an Origin header); browsers must use browser flows.",
+            FlowError::NativeFromBrowser => ApiError::bad_request(
+                "This flow was started as a native (api) flow but the request carries cookies or \
+                 an Origin header, as a browser's does; browsers must use browser flows.",
             ),
             FlowError::Disabled => {
                 ApiError::bad_request("This self-service flow is disabled in the configuration.")

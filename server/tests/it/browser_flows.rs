@@ -355,7 +355,7 @@ async fn csrf_and_cookie_refusals(kind: Kind) {
             &fields,
         )
         .await;
-    assert_error(answer.status, &answer.body, 403);
+    assert_error(answer.status, &answer.body, 400);
 
     // return_to only to allowed URLs.
     let answer = browser

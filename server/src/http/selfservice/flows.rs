@@ -117,7 +117,8 @@ async fn fetch(state: AppState, kind: FlowKind, caller: Caller, query: QueryPair
             Err(error) => return error.into_response(),
         };
         if flow.identity_id != Some(session.identity_id) {
-            return ApiError::from(FlowError::IdentityMismatch).into_response();
+            return ApiError::from(FlowError::IdentityMismatch { submitted: false })
+                .into_response();
         }
     }
     flow_response(&state, StatusCode::OK, &flow)
