@@ -28,7 +28,14 @@ import ory_kratos_client
 from ory_kratos_client.api.identity_api import IdentityApi
 from ory_kratos_client.api.metadata_api import MetadataApi
 
-from support import SCHEMAS, bia_bin
+from selfservice import Browser
+from support import (
+    ALLOWED_RETURN_URL,
+    DEFAULT_RETURN_URL,
+    PRIVILEGED_SESSION_MAX_AGE,
+    SCHEMAS,
+    bia_bin,
+)
 
 BACKENDS = ["sqlite", "postgres", "mysql"]
 READY_TIMEOUT = 60.0
@@ -195,6 +202,13 @@ def server(request, tmp_path_factory):
                 "default_schema_id": "default",
                 "schemas": [{"id": sid, "url": path.as_uri()} for sid, path in SCHEMAS.items()],
             },
+            "selfservice": {
+                "default_browser_return_url": DEFAULT_RETURN_URL,
+                "allowed_return_urls": [ALLOWED_RETURN_URL],
+                "flows": {
+                    "settings": {"privileged_session_max_age": f"{PRIVILEGED_SESSION_MAX_AGE}s"}
+                },
+            },
         }
         config_path = workdir / "config.yml"
         # JSON is a subset of YAML: the file is valid YAML as written.
@@ -260,3 +274,24 @@ def frontend(server):
     configuration = ory_kratos_client.Configuration(host=server.public_url.rstrip("/"))
     with ory_kratos_client.ApiClient(configuration) as client:
         yield FrontendApi(client)
+
+
+@pytest.fixture
+def new_browser(server):
+    """Makes browsers: each keeps its own cookie jar, like a separate browser profile."""
+    made: list[Browser] = []
+
+    def make() -> Browser:
+        browser = Browser(server.public_url)
+        made.append(browser)
+        return browser
+
+    yield make
+    for browser in made:
+        browser.close()
+
+
+@pytest.fixture
+def browser(new_browser) -> Browser:
+    """A fresh browser with an empty cookie jar."""
+    return new_browser()

@@ -26,6 +26,13 @@ SCHEMAS = {
     "operator": HERE / "username.schema.json",
 }
 
+# Browser flows: where browsers go after a flow, and the only other site
+# `return_to` may name (`selfservice.allowed_return_urls`).
+DEFAULT_RETURN_URL = "https://app.example.test/home"
+ALLOWED_RETURN_URL = "https://app.example.test/"
+# `selfservice.flows.settings.privileged_session_max_age`, in seconds: short, so
+# a test can wait for a session to grow too old for settings changes.
+PRIVILEGED_SESSION_MAX_AGE = 3
 
 
 def bia_bin() -> str:
