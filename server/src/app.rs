@@ -34,6 +34,9 @@ pub enum StartError {
     /// The database layer refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A hook is misconfigured.
+    #[error(transparent)]
+    Hooks(#[from] crate::hook::HookConfigError),
     /// The password hasher could not start.
     #[error("password hasher: {0}")]
     Hasher(#[from] PoolError),
@@ -183,6 +186,11 @@ impl App {
                 public_base_url: config.public_base_url(),
             },
         );
+        let hooks = crate::hook::Hooks::load(&config, &crate::hook::HookOptions::default()).await?;
+        let flows = flows.with_hooks(crate::flow::FlowHooks::new(
+            Arc::new(hooks),
+            http::hook_renderer(config.public_base_url()),
+        ));
         let mut cookie_secrets = config.secrets.cookie_secrets().to_vec();
         if cookie_secrets.is_empty() {
             tracing::warn!(

@@ -6,11 +6,13 @@
 //! are registered with [`FlowService`].
 
 pub mod csrf;
+mod hooks;
 mod method;
 mod model;
 mod service;
 pub mod ui;
 
+pub use hooks::{FlowHooks, HookStop, Renderer, Shown};
 pub use method::{Method, MethodError, Problem};
 pub use model::{ErrorFlow, Flow, FlowKind, FlowType};
 pub use service::{

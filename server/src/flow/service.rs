@@ -8,10 +8,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::csrf;
-use super::method::{Method, MethodError};
+use super::hooks::{FlowHooks, HookStop};
+use super::method::{Method, MethodError, Problem};
 use super::model::{ErrorFlow, Flow, FlowKind, FlowType};
 use super::ui::{Message, Node, Ui};
-use crate::identity::{CredentialType, Identity, IdentityError, IdentityService};
+use crate::hook::HookOutcome;
+use crate::identity::{CredentialType, Identity, IdentityDraft, IdentityError, IdentityService};
 use crate::session::{Device, Session, SessionError, SessionService};
 use crate::store::{FlowStore, StoreError};
 use crate::time::Clock;
@@ -79,8 +81,8 @@ pub struct Outcome {
     pub flow: Flow,
     /// The identity that signed in or up.
     pub identity: Identity,
-    /// The new or refreshed session.
-    pub session: Session,
+    /// The new or refreshed session (none when a registration does not sign in).
+    pub session: Option<Session>,
     /// Its clear-text token, when this submission created it or the client sent it.
     pub token: Option<String>,
 }
@@ -127,6 +129,12 @@ pub enum FlowError {
     /// A native flow was submitted by a browser.
     #[error("a native flow was submitted by a browser")]
     NativeFromBrowser,
+    /// A web hook refused to let the flow start.
+    #[error("a web hook refused the flow")]
+    HookRefused(Vec<Problem>),
+    /// A hook could not be carried out.
+    #[error("hook failed: {0}")]
+    HookFailed(String),
     /// The flow is switched off in the configuration.
     #[error("the flow is disabled")]
     Disabled,
@@ -163,6 +171,7 @@ impl From<SessionError> for FlowError {
 /// The flow machine.
 #[derive(Clone)]
 pub struct FlowService {
+    hooks: FlowHooks,
     store: Arc<dyn FlowStore>,
     methods: Vec<Arc<dyn Method>>,
     identities: IdentityService,
@@ -186,6 +195,7 @@ impl FlowService {
         settings: FlowSettings,
     ) -> Self {
         Self {
+            hooks: FlowHooks::none(),
             store,
             methods,
             identities,
@@ -193,6 +203,12 @@ impl FlowService {
             clock,
             settings,
         }
+    }
+
+    /// The machine with these hooks.
+    pub fn with_hooks(mut self, hooks: FlowHooks) -> Self {
+        self.hooks = hooks;
+        self
     }
 
     /// The machine's settings.
@@ -225,6 +241,10 @@ impl FlowService {
             _ => None,
         };
         let flow = self.build(&new, refresh, identity);
+        self.hooks.before(&flow).await.map_err(|stop| match stop {
+            HookStop::Refused(problems) => FlowError::HookRefused(problems),
+            HookStop::Failed(reason) => FlowError::HookFailed(reason),
+        })?;
         self.store.create(&flow).await?;
         Ok(flow)
     }
@@ -432,22 +452,38 @@ impl FlowService {
         {
             return Err(FlowError::IdentityMismatch { submitted: true });
         }
+        let identity = match self.after_hooks(&flow, method.id(), identity).await {
+            Ok(identity) => identity,
+            Err(HookStop::Refused(problems)) => {
+                return Err(self
+                    .refuse(flow, body, MethodError::Invalid(problems))
+                    .await);
+            }
+            Err(HookStop::Failed(reason)) => return Err(FlowError::HookFailed(reason)),
+        };
         let current = requester
             .session
             .filter(|s| flow.refresh && s.identity_id == identity.id);
+        let signs_in = kind == FlowKind::Login || self.hooks.registration_signs_in(method.id());
         let (session, token) = match current {
             Some(session) => {
                 let session = self.sessions.refresh(&session, method.id()).await?;
-                (session, requester.session_token)
+                (Some(session), requester.session_token)
             }
-            None => {
+            None if signs_in => {
                 let (session, token) = self
                     .sessions
                     .issue(&identity, method.id(), requester.device)
                     .await?;
-                (session, Some(token))
+                (Some(session), Some(token))
             }
+            None => (None, None),
         };
+        if let Some(session) = &session
+            && self.hooks.revokes_other_sessions(kind, method.id())
+        {
+            self.sessions.revoke_others(session).await?;
+        }
         flow.state = "passed_challenge".into();
         flow.updated_at = self.clock.now();
         self.store.update(&flow).await?;
@@ -488,6 +524,15 @@ impl FlowService {
             Ok(updated) => updated,
             Err(error) => return Err(self.refuse(flow, body, error).await),
         };
+        if let Err(stop) = self.hooks.after_checks(&flow, method.id(), &updated).await {
+            tracing::warn!(?stop, "an after-settings hook failed; the change is kept");
+        }
+        if self
+            .hooks
+            .revokes_other_sessions(FlowKind::Settings, method.id())
+        {
+            self.sessions.revoke_others(session).await?;
+        }
         flow.identity = Some(updated);
         flow.state = "success".into();
         flow.ui = self.form(&flow);
@@ -500,6 +545,66 @@ impl FlowService {
         flow.updated_at = self.clock.now();
         self.store.update(&flow).await?;
         Ok(flow)
+    }
+
+    /// Runs the after hooks that can stop a login or registration. A
+    /// registration they stop is undone (the identity was already stored by
+    /// the method); changes from parsing web hooks are applied.
+    async fn after_hooks(
+        &self,
+        flow: &Flow,
+        method: &str,
+        identity: Identity,
+    ) -> Result<Identity, HookStop> {
+        let registration = flow.kind == FlowKind::Registration;
+        let outcomes = match self.hooks.after_checks(flow, method, &identity).await {
+            Ok(outcomes) => outcomes,
+            Err(stop) => {
+                if registration {
+                    self.undo_registration(&identity).await;
+                }
+                return Err(stop);
+            }
+        };
+        let mut identity = identity;
+        for outcome in outcomes {
+            let HookOutcome::PatchIdentity {
+                traits,
+                metadata_public,
+                metadata_admin,
+            } = outcome
+            else {
+                continue;
+            };
+            let draft = IdentityDraft {
+                schema_id: Some(identity.schema_id.clone()),
+                traits: traits.unwrap_or_else(|| identity.traits.clone()),
+                state: Some(identity.state),
+                metadata_public: metadata_public.or_else(|| identity.metadata_public.clone()),
+                metadata_admin: metadata_admin.or_else(|| identity.metadata_admin.clone()),
+                external_id: identity.external_id.clone(),
+                organization_id: identity.organization_id,
+                ..IdentityDraft::default()
+            };
+            match self.identities.update(identity.id, draft).await {
+                Ok(updated) => identity = updated,
+                Err(error) => {
+                    if registration {
+                        self.undo_registration(&identity).await;
+                    }
+                    return Err(HookStop::Failed(format!(
+                        "a web hook's identity changes were refused: {error}"
+                    )));
+                }
+            }
+        }
+        Ok(identity)
+    }
+
+    async fn undo_registration(&self, identity: &Identity) {
+        if let Err(error) = self.identities.delete(identity.id).await {
+            tracing::error!(%error, "could not undo a registration a hook stopped");
+        }
     }
 
     /// Stores an error for the browser's error page and returns its id.

@@ -203,7 +203,7 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    /// Builds the hooks of the login and registration flows of `config`.
+    /// Builds the hooks of the login, registration and settings flows of `config`.
     /// Bodies are loaded (remote ones fetched) and parsed now; errors name
     /// the config key.
     pub async fn load(
@@ -227,6 +227,15 @@ impl Hooks {
                 FlowKind::Registration,
                 &flows.registration.before,
                 &flows.registration.after,
+                options,
+            )
+            .await?;
+        hooks
+            .add_flow(
+                "selfservice.flows.settings",
+                FlowKind::Settings,
+                &flows.settings.flow.before,
+                &flows.settings.flow.after,
                 options,
             )
             .await?;

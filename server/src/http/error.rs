@@ -323,6 +323,19 @@ impl From<FlowError> for ApiError {
                 "This flow was started as a native (api) flow but the request carries cookies or \
                  an Origin header, as a browser's does; browsers must use browser flows.",
             ),
+            FlowError::HookRefused(problems) => ApiError::bad_request(format!(
+                "A web hook refused the flow: {}",
+                problems
+                    .iter()
+                    .map(|p| p.message.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
+            FlowError::HookFailed(reason) => {
+                tracing::warn!(%reason, "hook failed");
+                ApiError::new(StatusCode::BAD_GATEWAY, "A configured hook could not be carried out.")
+                    .with_message("A hook of this flow failed; try again later.")
+            }
             FlowError::Disabled => {
                 ApiError::bad_request("This self-service flow is disabled in the configuration.")
                     .with_id("self_service_flow_disabled")

@@ -75,14 +75,16 @@ pub fn flow_json(flow: &Flow, base_url: &str) -> FlowJson {
     }
 }
 
-/// The body of a successful login or registration: the session token only
-/// for native flows.
-pub fn outcome_json(identity: Option<Value>, session: Value, token: Option<&str>) -> Value {
+/// The body of a successful login or registration: the session when one was
+/// issued, its token only for native flows.
+pub fn outcome_json(identity: Option<Value>, session: Option<Value>, token: Option<&str>) -> Value {
     let mut body = serde_json::Map::new();
     if let Some(identity) = identity {
         body.insert("identity".into(), identity);
     }
-    body.insert("session".into(), session);
+    if let Some(session) = session {
+        body.insert("session".into(), session);
+    }
     if let Some(token) = token {
         body.insert("session_token".into(), Value::String(token.to_owned()));
     }

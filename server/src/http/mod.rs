@@ -31,6 +31,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use tower_http::trace::TraceLayer;
 
+/// What hooks show of flows and identities: the API's own JSON shapes.
+pub fn hook_renderer(public_base_url: String) -> crate::flow::Renderer {
+    std::sync::Arc::new(move |shown| match shown {
+        crate::flow::Shown::Flow(flow) => {
+            serde_json::to_value(flow_json::flow_json(flow, &public_base_url))
+                .unwrap_or(serde_json::Value::Null)
+        }
+        crate::flow::Shown::Identity(identity) => serde_json::to_value(wire::identity_json(
+            identity,
+            &public_base_url,
+            &wire::View::admin(),
+        ))
+        .unwrap_or(serde_json::Value::Null),
+    })
+}
+
 /// Default largest request body: 10 MiB, enough for a batch of 2,000 identities.
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 

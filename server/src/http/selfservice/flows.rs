@@ -129,9 +129,10 @@ fn success_json(state: &AppState, kind: FlowKind, outcome: &Outcome) -> Value {
         devices: true,
         admin: false,
     };
-    let session =
-        serde_json::to_value(session_json(&outcome.session, &state.public_base_url, view))
-            .unwrap_or(Value::Null);
+    let session = outcome.session.as_ref().map(|session| {
+        serde_json::to_value(session_json(session, &state.public_base_url, view))
+            .unwrap_or(Value::Null)
+    });
     let identity = (kind == FlowKind::Registration).then(|| {
         serde_json::to_value(identity_json(
             &outcome.identity,

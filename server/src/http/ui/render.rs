@@ -69,17 +69,17 @@ fn node_html(node: &Node) -> String {
     let mut html = String::new();
     match a.input_type.as_str() {
         "hidden" => {
-            let _ = write!(
+            let _ = writeln!(
                 html,
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
                 escape(&a.name),
                 escape(&value_text(&a.value))
             );
         }
         "submit" | "button" => {
-            let _ = write!(
+            let _ = writeln!(
                 html,
-                "<button type=\"submit\" name=\"{}\" value=\"{}\">{}</button>\n",
+                "<button type=\"submit\" name=\"{}\" value=\"{}\">{}</button>",
                 escape(&a.name),
                 escape(&value_text(&a.value)),
                 escape(&label)
@@ -88,9 +88,9 @@ fn node_html(node: &Node) -> String {
         input_type => {
             let id = format!("field-{}", a.name.replace('.', "-"));
             let checked = input_type == "checkbox" && a.value == Some(Value::Bool(true));
-            let _ = write!(
+            let _ = writeln!(
                 html,
-                "<label for=\"{id}\">{}</label><input id=\"{id}\" type=\"{}\" name=\"{}\" value=\"{}\"{}{}{}{}>\n",
+                "<label for=\"{id}\">{}</label><input id=\"{id}\" type=\"{}\" name=\"{}\" value=\"{}\"{}{}{}{}>",
                 escape(&label),
                 escape(input_type),
                 escape(&a.name),
@@ -149,7 +149,7 @@ pub fn flow_forms(ui: &Ui, split_groups: bool) -> String {
     for group in groups {
         let mut nodes = shared.clone();
         nodes.extend(ui.nodes.iter().filter(|n| n.group == group));
-        let _ = write!(html, "<h2>{}</h2>\n", escape(&title_case(group)));
+        let _ = writeln!(html, "<h2>{}</h2>", escape(&title_case(group)));
         html.push_str(&form(ui, &nodes));
     }
     html
