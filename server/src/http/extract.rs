@@ -22,6 +22,22 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct JsonBody<T>(pub T);
 
+/// The whole body; over the limit is a 413.
+async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The request body exceeds the configured size limit.",
+                )
+            } else {
+                ApiError::bad_request(rejection.body_text())
+            }
+        })
+}
+
 impl<S, T> FromRequest<S> for JsonBody<T>
 where
     S: Send + Sync,
@@ -30,18 +46,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "The request body exceeds the configured size limit.",
-                    )
-                } else {
-                    ApiError::bad_request(rejection.body_text())
-                }
-            })?;
+        let bytes = body_bytes(request, state).await?;
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer)
             .map(JsonBody)
@@ -231,18 +236,7 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
             let JsonBody(value) = JsonBody::<Value>::from_request(request, state).await?;
             return Ok(Submission(value));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "The request body exceeds the configured size limit.",
-                    )
-                } else {
-                    ApiError::bad_request(rejection.body_text())
-                }
-            })?;
+        let bytes = body_bytes(request, state).await?;
         let mut body = Value::Object(serde_json::Map::new());
         for (key, value) in url::form_urlencoded::parse(&bytes) {
             insert_dotted(&mut body, &key, Value::String(value.into_owned()));

@@ -287,14 +287,7 @@ impl Method for PasswordMethod {
         };
         match self.identities.create(draft).await {
             Ok(identity) => Ok(identity),
-            Err(IdentityError::InvalidTraits(violations)) => {
-                Err(MethodError::Invalid(traits::trait_problems(&violations)))
-            }
-            Err(IdentityError::Conflict) => Err(MethodError::Invalid(vec![Problem::form(
-                Message::duplicate_identifier(),
-            )])),
-            Err(IdentityError::Busy) => Err(MethodError::Busy),
-            Err(other) => Err(other.into()),
+            Err(error) => Err(traits::refusal(error)),
         }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::traits;
 use crate::flow::ui::{Message, Node, Ui};
 use crate::flow::{Flow, Method, MethodError, Problem};
-use crate::identity::{Identity, IdentityError, IdentityService};
+use crate::identity::{Identity, IdentityService};
 use crate::schema::SchemaHandle;
 
 /// The profile method.
@@ -65,14 +65,7 @@ impl Method for ProfileMethod {
             .await
         {
             Ok(updated) => Ok(updated),
-            Err(IdentityError::InvalidTraits(violations)) => {
-                Err(MethodError::Invalid(traits::trait_problems(&violations)))
-            }
-            Err(IdentityError::Conflict) => Err(MethodError::Invalid(vec![Problem::form(
-                Message::duplicate_identifier(),
-            )])),
-            Err(IdentityError::Busy) => Err(MethodError::Busy),
-            Err(other) => Err(other.into()),
+            Err(error) => Err(traits::refusal(error)),
         }
     }
 }

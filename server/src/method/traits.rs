@@ -111,3 +111,20 @@ pub fn trait_problems(violations: &[TraitViolation]) -> Vec<Problem> {
         })
         .collect()
 }
+
+/// How a method answers an identity write that failed: invalid traits and
+/// taken identifiers become messages on the form, the rest passes through.
+pub fn refusal(error: crate::identity::IdentityError) -> crate::flow::MethodError {
+    use crate::flow::MethodError;
+    use crate::identity::IdentityError;
+    match error {
+        IdentityError::InvalidTraits(violations) => {
+            MethodError::Invalid(trait_problems(&violations))
+        }
+        IdentityError::Conflict => {
+            MethodError::Invalid(vec![Problem::form(Message::duplicate_identifier())])
+        }
+        IdentityError::Busy => MethodError::Busy,
+        other => other.into(),
+    }
+}
