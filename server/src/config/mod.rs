@@ -288,8 +288,9 @@ fn validate(config: &Config, mode: Mode) -> Result<(), ConfigError> {
             FlowKind::Registration,
             &config.selfservice.flows.registration,
         ),
+        (FlowKind::Settings, &config.selfservice.flows.settings.flow),
     ] {
-        let prefix = format!("selfservice.flows.{}", kind.key());
+        let prefix = format!("selfservice.flows.{}", kind.as_str());
         crate::hook::config::validate_flow(&prefix, kind, &flow.before, &flow.after)?;
     }
     config

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::method::Problem;
 use super::model::{Flow, FlowKind};
 use super::ui::Message;
-use crate::hook::{self, Hook, HookContext, HookError, HookEvent, HookOutcome, Hooks};
+use crate::hook::{Hook, HookContext, HookError, HookEvent, HookOutcome, Hooks};
 use crate::identity::Identity;
 
 /// What a hook's `ctx` shows of the flow machine's objects, in the API's JSON
@@ -39,14 +39,6 @@ pub enum HookStop {
 pub struct FlowHooks {
     hooks: Arc<Hooks>,
     render: Renderer,
-}
-
-fn kind_of(kind: FlowKind) -> hook::FlowKind {
-    match kind {
-        FlowKind::Login => hook::FlowKind::Login,
-        FlowKind::Registration => hook::FlowKind::Registration,
-        FlowKind::Settings => hook::FlowKind::Settings,
-    }
 }
 
 fn stop(error: HookError) -> HookStop {
@@ -82,10 +74,8 @@ impl FlowHooks {
 
     /// The hooks that run after `kind` completes with `method`.
     pub fn after(&self, kind: FlowKind, method: &str) -> &[Hook] {
-        self.hooks.for_event(HookEvent::After {
-            flow: kind_of(kind),
-            method,
-        })
+        self.hooks
+            .for_event(HookEvent::After { flow: kind, method })
     }
 
     fn context(&self, flow: &Flow, identity: Option<&Identity>) -> HookContext {
@@ -112,7 +102,7 @@ impl FlowHooks {
 
     /// Runs the web hooks configured before a flow of this kind starts.
     pub async fn before(&self, flow: &Flow) -> Result<(), HookStop> {
-        let hooks = self.hooks.for_event(HookEvent::Before(kind_of(flow.kind)));
+        let hooks = self.hooks.for_event(HookEvent::Before(flow.kind));
         self.run_web_hooks(hooks, flow, None).await.map(drop)
     }
 

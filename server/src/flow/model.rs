@@ -7,7 +7,7 @@ use super::ui::Ui;
 use crate::identity::Identity;
 
 /// Which self-service flow this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FlowKind {
     /// Sign in.
     Login,

@@ -331,6 +331,17 @@ impl FlowService {
         Ok(flow)
     }
 
+    /// Whether a flow is a browser's or a native app's, read as stored (no
+    /// expiry handling, so no replacement flow is made).
+    pub async fn flow_type(&self, kind: FlowKind, id: Uuid) -> Option<FlowType> {
+        self.store
+            .get(kind, id)
+            .await
+            .ok()
+            .flatten()
+            .map(|flow| flow.flow_type)
+    }
+
     async fn refuse_expired(&self, flow: &Flow) -> Result<(), FlowError> {
         if flow.expires_at > self.clock.now() {
             return Ok(());

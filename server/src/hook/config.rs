@@ -22,6 +22,7 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::flow::FlowKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -265,28 +266,6 @@ pub struct BasicAuth {
     pub password: String,
 }
 
-/// The flows that carry hooks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FlowKind {
-    /// `selfservice.flows.login`.
-    Login,
-    /// `selfservice.flows.registration`.
-    Registration,
-    /// `selfservice.flows.settings`.
-    Settings,
-}
-
-impl FlowKind {
-    /// The config key of the flow, e.g. `registration`.
-    pub fn key(self) -> &'static str {
-        match self {
-            FlowKind::Login => "login",
-            FlowKind::Registration => "registration",
-            FlowKind::Settings => "settings",
-        }
-    }
-}
-
 /// A hook configuration that is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("config key {key}: {reason}")]
@@ -405,7 +384,7 @@ fn validate_hook(
             format!(
                 "hook {:?} cannot run {stage} a {} flow",
                 hook.name(),
-                kind.key()
+                kind.as_str()
             ),
         ));
     }

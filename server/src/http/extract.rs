@@ -171,6 +171,44 @@ fn device_of(parts: &Parts, proxies: &TrustedProxies) -> Device {
     }
 }
 
+/// The session credentials of a request: the token of `X-Session-Token` or
+/// `Authorization: Bearer`, and the token inside the session cookie. Only
+/// this is read on session endpoints (whoami is a hot path).
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// The header's token.
+    pub token: Option<String>,
+    /// The token inside the session cookie, if the cookie opens.
+    pub cookie_token: Option<String>,
+}
+
+impl Credentials {
+    /// The session token to authenticate with: the header's, else the cookie's.
+    pub fn any_token(&self) -> Option<&str> {
+        self.token.as_deref().or(self.cookie_token.as_deref())
+    }
+}
+
+impl FromRequestParts<AppState> for Credentials {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let SessionToken(token) = SessionToken::from_request_parts(parts, state).await?;
+        // A token in a header wins; the cookie is opened only without one.
+        let cookie_token = match token {
+            Some(_) => None,
+            None => state.cookies.session_token(&parts.headers),
+        };
+        Ok(Credentials {
+            token,
+            cookie_token,
+        })
+    }
+}
+
 /// Everything a self-service request says about who sends it: session
 /// token or cookie, anti-CSRF evidence, device, and whether it wants JSON.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{Caller, QueryPairs};
+use super::extract::{Credentials, QueryPairs};
 use super::session_json::{SessionJson, SessionView, session_json};
 use super::state::AppState;
 use crate::session::{BulkTarget, Session};
@@ -105,13 +105,16 @@ fn render_page(
     (headers, Json(body)).into_response()
 }
 
-async fn current(state: &AppState, caller: Caller) -> Result<Session, ApiError> {
+async fn current(state: &AppState, caller: Credentials) -> Result<Session, ApiError> {
     let token = caller.any_token().ok_or_else(ApiError::session_inactive)?;
     Ok(state.sessions.whoami(token).await?)
 }
 
 /// `GET /sessions/whoami`
-pub async fn whoami(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+pub async fn whoami(
+    State(state): State<AppState>,
+    caller: Credentials,
+) -> Result<Response, ApiError> {
     let session = current(&state, caller).await?;
     let view = SessionView {
         devices: true,
@@ -130,7 +133,7 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> Result<Res
 pub async fn list_mine(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
-    caller: Caller,
+    caller: Credentials,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
     let session = current(&state, caller).await?;
@@ -146,7 +149,7 @@ pub async fn list_mine(
 /// `DELETE /sessions`: revokes the caller's other sessions.
 pub async fn revoke_mine(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Credentials,
 ) -> Result<Json<Value>, ApiError> {
     let session = current(&state, caller).await?;
     let count = state.sessions.revoke_others(&session).await?;
@@ -157,7 +160,7 @@ pub async fn revoke_mine(
 pub async fn revoke_one_of_mine(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    caller: Caller,
+    caller: Credentials,
 ) -> Result<StatusCode, ApiError> {
     let session = current(&state, caller).await?;
     state.sessions.revoke_mine(&session, parse_id(&id)?).await?;

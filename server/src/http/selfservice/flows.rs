@@ -198,18 +198,9 @@ async fn submit(
             )
         }
         Err(error) => {
-            let page = page && is_browser_flow(&state, kind, id).await;
+            let page = page && state.flows.flow_type(kind, id).await == Some(FlowType::Browser);
             flow_failure(&state, error, page, Vec::new()).await
         }
-    }
-}
-
-/// Whether a flow is a browser flow (for choosing how to answer a failure).
-async fn is_browser_flow(state: &AppState, kind: FlowKind, id: uuid::Uuid) -> bool {
-    match state.flows.get(kind, id).await {
-        Ok(flow) => flow.flow_type == FlowType::Browser,
-        Err(FlowError::Expired { new_flow, .. }) => new_flow.flow_type == FlowType::Browser,
-        Err(_) => false,
     }
 }
 
@@ -242,7 +233,8 @@ async fn submit_settings_flow(
         }
         Ok(flow) => flow_response(&state, StatusCode::OK, &flow),
         Err(error) => {
-            let page = page && is_browser_flow(&state, FlowKind::Settings, id).await;
+            let page = page
+                && state.flows.flow_type(FlowKind::Settings, id).await == Some(FlowType::Browser);
             flow_failure(&state, error, page, Vec::new()).await
         }
     }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::super::browser::see_other;
+use super::super::browser::{add_cookies, see_other};
 use super::super::error::ApiError;
 use super::super::extract::{Caller, JsonBody, QueryPairs};
 use super::super::state::AppState;
@@ -88,13 +88,7 @@ pub async fn logout_with_token(
     }
     let cookies = state.cookies.clear_session_cookie().into_iter().collect();
     if caller.json {
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        for cookie in cookies {
-            response
-                .headers_mut()
-                .append(axum::http::header::SET_COOKIE, cookie);
-        }
-        return Ok(response);
+        return Ok(add_cookies(StatusCode::NO_CONTENT.into_response(), cookies));
     }
     Ok(see_other(&target, cookies))
 }
