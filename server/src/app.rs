@@ -148,6 +148,7 @@ impl App {
             clock.clone(),
             SessionSettings {
                 lifespan: config.session.lifespan(),
+                earliest_possible_extend: config.session.earliest_possible_extend(),
             },
         );
         let mut methods: Vec<Arc<dyn Method>> = Vec::new();

@@ -34,6 +34,32 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock for tests that stands still until moved.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+#[cfg(test)]
+impl ManualClock {
+    /// A clock showing `at`.
+    pub(crate) fn new(at: DateTime<Utc>) -> Self {
+        Self(std::sync::Mutex::new(at))
+    }
+
+    /// Moves the clock forward by `by`.
+    pub(crate) fn advance(&self, by: chrono::Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+}
+
+#[cfg(test)]
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

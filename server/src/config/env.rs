@@ -239,6 +239,7 @@ mod tests {
             ("LOG_LEVEL", "debug"),
             ("HASHERS_BCRYPT_COST", "10"),
             ("SERVE_PUBLIC_CORS_ENABLED", "true"),
+            ("SESSION_EARLIEST_POSSIBLE_EXTEND", "1h"),
             ("PATH", "/usr/bin"),
         ]);
         assert_eq!(tree["serve"]["public"]["port"], 4455);
@@ -247,6 +248,7 @@ mod tests {
         assert_eq!(tree["log"]["level"], "debug");
         assert_eq!(tree["hashers"]["bcrypt"]["cost"], 10);
         assert_eq!(tree["serve"]["public"]["cors"]["enabled"], true);
+        assert_eq!(tree["session"]["earliest_possible_extend"], "1h");
         assert!(tree.get("path").is_none());
     }
 

@@ -469,6 +469,30 @@ mod tests {
     }
 
     #[test]
+    fn the_session_extension_window_defaults_to_the_lifespan() {
+        let hour = std::time::Duration::from_secs(3600);
+        let config = from_tree(base(), Mode::default()).unwrap().config;
+        assert_eq!(config.session.earliest_possible_extend(), 24 * hour);
+        let mut tree = base();
+        merge(&mut tree, json!({"session": {"lifespan": "2h"}}));
+        let config = from_tree(tree, Mode::default()).unwrap().config;
+        assert_eq!(config.session.earliest_possible_extend(), 2 * hour);
+        let mut tree = base();
+        merge(
+            &mut tree,
+            json!({"session": {"lifespan": "2h", "earliest_possible_extend": "1h"}}),
+        );
+        let config = from_tree(tree, Mode::default()).unwrap().config;
+        assert_eq!(config.session.earliest_possible_extend(), hour);
+        let mut tree = base();
+        merge(
+            &mut tree,
+            json!({"session": {"earliest_possible_extend": "soon"}}),
+        );
+        assert!(err(tree).contains("session.earliest_possible_extend"));
+    }
+
+    #[test]
     fn later_layers_win() {
         let mut tree = json!({"serve": {"public": {"port": 1, "host": "a"}}});
         merge(&mut tree, json!({"serve": {"public": {"port": 2}}}));

@@ -84,6 +84,12 @@ pub struct SessionConfig {
     /// How long a session lasts (`24h` by default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifespan: Option<GoDuration>,
+    /// How close to its expiry a session must be before the admin API may
+    /// extend it: `1h` allows an extension only in its last hour. The
+    /// lifespan by default, so that any session can be extended; setting it
+    /// spares the database a write per call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_possible_extend: Option<GoDuration>,
     /// The session cookie.
     pub cookie: SessionCookieConfig,
 }
@@ -93,6 +99,12 @@ impl SessionConfig {
     pub fn lifespan(&self) -> Duration {
         self.lifespan
             .map_or(Duration::from_secs(24 * 3600), |d| d.0)
+    }
+
+    /// The extension window in force: the lifespan unless set.
+    pub fn earliest_possible_extend(&self) -> Duration {
+        self.earliest_possible_extend
+            .map_or_else(|| self.lifespan(), |d| d.0)
     }
 }
 

@@ -207,7 +207,8 @@ pub async fn disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `PATCH /admin/sessions/{id}/extend`
+/// `PATCH /admin/sessions/{id}/extend`: 200 with the session, extended or,
+/// before `session.earliest_possible_extend`, as it was.
 pub async fn extend(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{AuthMethod, Device, Session, generate_token, hash_token};
@@ -57,6 +58,21 @@ pub struct BulkOutcome {
 pub struct SessionSettings {
     /// How long a new or extended session lasts (`session.lifespan`).
     pub lifespan: Duration,
+    /// The most time a session may have left for an extension to apply
+    /// (`session.earliest_possible_extend`); the lifespan allows any.
+    pub earliest_possible_extend: Duration,
+}
+
+impl SessionSettings {
+    /// Whether a session that expires at `expires_at` may be extended at
+    /// `now`: only once the time it has left is at most
+    /// `earliest_possible_extend`. An expired session has none left.
+    pub fn may_extend(&self, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        chrono::Duration::from_std(self.earliest_possible_extend)
+            .ok()
+            .and_then(|window| now.checked_add_signed(window))
+            .is_none_or(|latest| expires_at <= latest)
+    }
 }
 
 /// Session operations.
@@ -84,8 +100,8 @@ impl SessionService {
         }
     }
 
-    fn expiry(&self) -> chrono::DateTime<chrono::Utc> {
-        let now = self.clock.now();
+    /// When a session issued or extended at `now` expires.
+    fn expiry(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now + chrono::Duration::from_std(self.settings.lifespan)
             .unwrap_or_else(|_| chrono::Duration::days(1))
     }
@@ -117,7 +133,7 @@ impl SessionService {
             devices: vec![device],
             issued_at: now,
             authenticated_at: now,
-            expires_at: self.expiry(),
+            expires_at: self.expiry(now),
             identity: Some(identity.clone()),
         };
         self.store.create(&session).await?;
@@ -126,7 +142,8 @@ impl SessionService {
 
     /// Records that the owner of a session just authenticated again with
     /// `method` (a refresh login): the session's authentication time and
-    /// expiry start anew.
+    /// expiry start anew. As with any login, the expiry does not wait for
+    /// `earliest_possible_extend`, which only paces the admin extension.
     pub async fn refresh(&self, session: &Session, method: &str) -> Result<Session, SessionError> {
         let now = self.clock.now();
         let mut session = session.clone();
@@ -136,7 +153,7 @@ impl SessionService {
             completed_at: now,
         });
         session.authenticated_at = now;
-        session.expires_at = self.expiry();
+        session.expires_at = self.expiry(now);
         self.store.reauthenticate(&session).await?;
         Ok(session)
     }
@@ -248,16 +265,22 @@ impl SessionService {
         }
     }
 
-    /// Extends a session by the configured lifespan from now.
+    /// Extends a session to last the configured lifespan from now, once it
+    /// is close enough to its expiry ([`SessionSettings::may_extend`]);
+    /// before that the call changes nothing. Returns the session as it then
+    /// is, with its identity.
     pub async fn extend(&self, id: Uuid) -> Result<Session, SessionError> {
-        if !self
-            .store
-            .set_expiry(id, self.expiry(), self.clock.now())
-            .await?
-        {
-            return Err(SessionError::NotFound);
+        let now = self.clock.now();
+        let mut session = self.store.get(id).await?.ok_or(SessionError::NotFound)?;
+        if self.settings.may_extend(session.expires_at, now) {
+            let expires_at = self.expiry(now);
+            if !self.store.set_expiry(id, expires_at, now).await? {
+                return Err(SessionError::NotFound);
+            }
+            session.expires_at = expires_at;
         }
-        self.get(id, true).await
+        session.identity = self.identities.get(session.identity_id).await?;
+        Ok(session)
     }
 
     /// Disables or deletes sessions in bulk (`POST /admin/sessions`). With
@@ -327,5 +350,174 @@ impl SessionService {
             return Err(SessionError::NotFound);
         }
         self.disable(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{Database, Dsn, SqlIdentityStore, SqlSessionStore};
+    use crate::time::ManualClock;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn hours(n: i64) -> chrono::Duration {
+        chrono::Duration::hours(n)
+    }
+
+    fn minutes(n: i64) -> chrono::Duration {
+        chrono::Duration::minutes(n)
+    }
+
+    fn start() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+    }
+
+    #[test]
+    fn a_session_may_be_extended_once_within_the_window() {
+        let settings = SessionSettings {
+            lifespan: 24 * HOUR,
+            earliest_possible_extend: HOUR,
+        };
+        let now = start();
+        assert!(!settings.may_extend(now + hours(24), now), "fresh");
+        assert!(!settings.may_extend(now + hours(1) + chrono::Duration::microseconds(1), now));
+        assert!(settings.may_extend(now + hours(1), now), "at the edge");
+        assert!(settings.may_extend(now + minutes(59), now));
+        assert!(settings.may_extend(now - hours(1), now), "expired");
+    }
+
+    #[test]
+    fn by_default_any_session_may_be_extended() {
+        let now = start();
+        let settings = SessionSettings {
+            lifespan: 24 * HOUR,
+            earliest_possible_extend: 24 * HOUR,
+        };
+        assert!(
+            settings.may_extend(now + hours(24), now),
+            "issued this instant"
+        );
+        let unbounded = SessionSettings {
+            earliest_possible_extend: Duration::MAX,
+            ..settings
+        };
+        assert!(unbounded.may_extend(now + hours(24 * 365 * 100), now));
+    }
+
+    async fn service(
+        clock: Arc<ManualClock>,
+        settings: SessionSettings,
+    ) -> (SessionService, Identity) {
+        let db = Database::connect(&Dsn::parse("memory").unwrap())
+            .await
+            .unwrap();
+        db.migrate_up().await.unwrap();
+        let identities: Arc<dyn IdentityStore> = Arc::new(SqlIdentityStore::new(db.clone()));
+        let now = clock.now();
+        let identity = Identity {
+            id: Uuid::new_v4(),
+            schema_id: "default".into(),
+            traits: json!({"email": "clock@example.org"}),
+            state: State::Active,
+            state_changed_at: Some(now),
+            metadata_public: None,
+            metadata_admin: None,
+            external_id: None,
+            organization_id: None,
+            credentials: BTreeMap::new(),
+            verifiable_addresses: Vec::new(),
+            recovery_addresses: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        identities.create(&identity).await.unwrap();
+        let service = SessionService::new(
+            Arc::new(SqlSessionStore::new(db)),
+            identities,
+            clock,
+            settings,
+        );
+        (service, identity)
+    }
+
+    fn device() -> Device {
+        Device {
+            id: Uuid::new_v4(),
+            ip_address: None,
+            user_agent: None,
+            location: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn extend_waits_for_the_window_and_refresh_does_not() {
+        let clock = Arc::new(ManualClock::new(start()));
+        let settings = SessionSettings {
+            lifespan: 24 * HOUR,
+            earliest_possible_extend: HOUR,
+        };
+        let (sessions, identity) = service(clock.clone(), settings).await;
+        let (issued, _) = sessions
+            .issue(&identity, "password", device())
+            .await
+            .unwrap();
+        assert_eq!(issued.expires_at, start() + hours(24));
+
+        // 23h30m left: too early, nothing changes.
+        clock.advance(minutes(30));
+        let early = sessions.extend(issued.id).await.unwrap();
+        assert_eq!(early.expires_at, issued.expires_at);
+        assert_eq!(early.identity.map(|i| i.id), Some(identity.id));
+        let stored = sessions.get(issued.id, false).await.unwrap();
+        assert_eq!(stored.expires_at, issued.expires_at);
+
+        // 30m left: within the hour, a full lifespan from now.
+        clock.advance(hours(23));
+        let extended = sessions.extend(issued.id).await.unwrap();
+        assert_eq!(extended.expires_at, clock.now() + hours(24));
+        let stored = sessions.get(issued.id, false).await.unwrap();
+        assert_eq!(stored.expires_at, extended.expires_at);
+
+        // Right after, it is far from its end again.
+        clock.advance(minutes(1));
+        let again = sessions.extend(issued.id).await.unwrap();
+        assert_eq!(again.expires_at, extended.expires_at);
+
+        // A refresh login renews the expiry whatever the window says.
+        clock.advance(minutes(1));
+        let refreshed = sessions.refresh(&stored, "password").await.unwrap();
+        assert_eq!(refreshed.expires_at, clock.now() + hours(24));
+        let stored = sessions.get(issued.id, false).await.unwrap();
+        assert_eq!(stored.expires_at, refreshed.expires_at);
+        assert_eq!(stored.authenticated_at, clock.now());
+
+        assert!(matches!(
+            sessions.extend(Uuid::new_v4()).await,
+            Err(SessionError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn extend_by_default_always_applies() {
+        let clock = Arc::new(ManualClock::new(start()));
+        let settings = SessionSettings {
+            lifespan: HOUR,
+            earliest_possible_extend: HOUR,
+        };
+        let (sessions, identity) = service(clock.clone(), settings).await;
+        let (issued, _) = sessions
+            .issue(&identity, "password", device())
+            .await
+            .unwrap();
+        clock.advance(chrono::Duration::seconds(1));
+        let extended = sessions.extend(issued.id).await.unwrap();
+        assert_eq!(extended.expires_at, clock.now() + hours(1));
+        assert!(extended.expires_at > issued.expires_at);
     }
 }
