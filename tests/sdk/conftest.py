@@ -32,6 +32,7 @@ from selfservice import Browser
 from support import (
     ALLOWED_RETURN_URL,
     DEFAULT_RETURN_URL,
+    EARLIEST_POSSIBLE_EXTEND,
     PRIVILEGED_SESSION_MAX_AGE,
     SCHEMAS,
     bia_bin,
@@ -202,6 +203,7 @@ def server(request, tmp_path_factory):
                 "default_schema_id": "default",
                 "schemas": [{"id": sid, "url": path.as_uri()} for sid, path in SCHEMAS.items()],
             },
+            "session": {"earliest_possible_extend": EARLIEST_POSSIBLE_EXTEND},
             "selfservice": {
                 "default_browser_return_url": DEFAULT_RETURN_URL,
                 "allowed_return_urls": [ALLOWED_RETURN_URL],

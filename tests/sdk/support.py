@@ -34,6 +34,10 @@ ALLOWED_RETURN_URL = "https://app.example.test/"
 # a test can wait for a session to grow too old for settings changes.
 PRIVILEGED_SESSION_MAX_AGE = 3
 
+# `session.earliest_possible_extend`: with the default 24h lifespan, the admin
+# API extends a session only in its last hour, so fresh sessions stay as they are.
+EARLIEST_POSSIBLE_EXTEND = "1h"
+
 
 def bia_bin() -> str:
     return os.environ.get("BIA_BIN", "/var/tmp/bia-target/debug/bia")

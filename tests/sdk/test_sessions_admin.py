@@ -27,6 +27,7 @@ def test_admin_sessions(identity_api, frontend):
     assert {s.id for s in mine} == {registered.session.id, second.session.id}
 
     extended = identity_api.extend_session(id=registered.session.id)
+    assert extended.id == registered.session.id
     assert extended.expires_at >= registered.session.expires_at
 
     identity_api.disable_session(id=second.session.id)
@@ -41,3 +42,18 @@ def test_admin_sessions(identity_api, frontend):
     expect_error(404, identity_api.get_session, id=UNKNOWN)
     expect_error(404, identity_api.list_identity_sessions, id=UNKNOWN)
     expect_error(404, identity_api.delete_identity_sessions, id=UNKNOWN)
+
+
+def test_extend_waits_for_earliest_possible_extend(identity_api, frontend):
+    # A fresh session has 24 hours left, far outside the last hour
+    # (`session.earliest_possible_extend`): the call answers with the session
+    # as it was and changes nothing.
+    registered = sign_up(frontend, unique_email("extend-window"))
+    extended = identity_api.extend_session(id=registered.session.id)
+    assert extended.id == registered.session.id
+    assert extended.expires_at == registered.session.expires_at
+    assert extended.identity.id == registered.identity.id
+    stored = identity_api.get_session(id=registered.session.id)
+    assert stored.expires_at == registered.session.expires_at
+
+    expect_error(404, identity_api.extend_session, id=UNKNOWN)

@@ -1,6 +1,8 @@
 //! Session endpoints over HTTP (whoami, the caller's sessions, the admin
 //! session API), on every backend.
 
+use bia_server::store::{SessionStore, SqlSessionStore};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::native_flows::{login, public_get, register};
@@ -229,6 +231,143 @@ async fn lifespan_is_configurable(kind: Kind) {
     server.stop().await;
 }
 
+/// Moves a session's expiry in the database: time passing, without waiting.
+async fn expire_at(server: &TestServer, id: &str, at: DateTime<Utc>) {
+    let db = server.db.as_ref().unwrap().migrated().await;
+    let stored = SqlSessionStore::new(db.clone())
+        .set_expiry(id.parse().unwrap(), at, Utc::now())
+        .await
+        .unwrap();
+    assert!(stored);
+    db.close().await;
+}
+
+fn expiry(session: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(session["expires_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Asserts that `at` is `lifespan` after an instant between `before` and now.
+fn assert_lasts_from(at: DateTime<Utc>, before: DateTime<Utc>, lifespan: Duration) {
+    let slack = Duration::seconds(1);
+    assert!(at >= before + lifespan - slack, "{at} vs {before}");
+    assert!(at <= Utc::now() + lifespan + slack, "{at}");
+}
+
+async fn stored(server: &TestServer, id: &str) -> Value {
+    let (status, body) = server.get(&format!("/admin/sessions/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn extend(server: &TestServer, id: &str) -> Value {
+    let (status, body) = server
+        .patch(&format!("/admin/sessions/{id}/extend"), json!(null))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], id, "{body}");
+    body
+}
+
+async fn extension_waits_for_earliest_possible_extend(kind: Kind) {
+    let server = TestServer::start_with(
+        kind,
+        json!({"session": {"lifespan": "24h", "earliest_possible_extend": "1h"}}),
+    )
+    .await;
+    let body = register(&server, "window@example.org", "long enough secret").await;
+    let token = body["session_token"].as_str().unwrap().to_owned();
+    let id = body["session"]["id"].as_str().unwrap().to_owned();
+
+    // A fresh session has 24 hours left: too early, nothing changes.
+    let same = extend(&server, &id).await;
+    assert_eq!(same["expires_at"], body["session"]["expires_at"]);
+    assert_eq!(same["identity"]["id"], body["identity"]["id"]);
+    assert_eq!(
+        stored(&server, &id).await["expires_at"],
+        body["session"]["expires_at"]
+    );
+
+    // Two hours left: still too early.
+    expire_at(&server, &id, Utc::now() + Duration::hours(2)).await;
+    let before = stored(&server, &id).await;
+    let same = extend(&server, &id).await;
+    assert_eq!(same["expires_at"], before["expires_at"]);
+    assert_eq!(
+        stored(&server, &id).await["expires_at"],
+        before["expires_at"]
+    );
+
+    // Thirty minutes left: within the last hour, so a full lifespan from now.
+    expire_at(&server, &id, Utc::now() + Duration::minutes(30)).await;
+    let now = Utc::now();
+    let extended = extend(&server, &id).await;
+    assert_lasts_from(expiry(&extended), now, Duration::hours(24));
+    assert_eq!(
+        stored(&server, &id).await["expires_at"],
+        extended["expires_at"]
+    );
+    let (status, whoami) = public_get(&server, "/sessions/whoami", Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(whoami["expires_at"], extended["expires_at"]);
+
+    // Right after, it is far from its end again: repeated calls change nothing.
+    let same = extend(&server, &id).await;
+    assert_eq!(same["expires_at"], extended["expires_at"]);
+
+    // A refresh login renews the expiry even outside the window.
+    expire_at(&server, &id, Utc::now() + Duration::hours(2)).await;
+    let (status, flow) = public_get(
+        &server,
+        "/self-service/login/api?refresh=true",
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 200, "{flow}");
+    assert_eq!(flow["refresh"], true, "{flow}");
+    let now = Utc::now();
+    let response = server
+        .http
+        .post(format!(
+            "{}/self-service/login?flow={}",
+            server.public,
+            flow["id"].as_str().unwrap()
+        ))
+        .header("X-Session-Token", &token)
+        .json(
+            &json!({"method": "password", "identifier": "window@example.org",
+                      "password": "long enough secret"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, refreshed) = split(response).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(refreshed["session"]["id"], id.as_str());
+    assert_lasts_from(
+        expiry(&stored(&server, &id).await),
+        now,
+        Duration::hours(24),
+    );
+    server.stop().await;
+}
+
+async fn extension_by_default_always_applies(kind: Kind) {
+    // No window configured: it is the lifespan, so any session qualifies.
+    let server = TestServer::start_with(kind, json!({"session": {"lifespan": "1h"}})).await;
+    let body = register(&server, "always@example.org", "long enough secret").await;
+    let id = body["session"]["id"].as_str().unwrap();
+    let issued = expiry(&body["session"]);
+    let now = Utc::now();
+    let extended = extend(&server, id).await;
+    assert!(expiry(&extended) > issued, "{extended}");
+    assert_lasts_from(expiry(&extended), now, Duration::hours(1));
+    let again = extend(&server, id).await;
+    assert!(expiry(&again) > expiry(&extended), "{again}");
+    server.stop().await;
+}
+
 async fn bulk_management(kind: Kind) {
     let server = TestServer::start(kind).await;
     let a = register(&server, "bulk-a@example.org", "long enough secret").await;
@@ -294,5 +433,7 @@ on_every_backend!(
     whoami_refusals,
     admin_sessions,
     my_sessions,
-    lifespan_is_configurable
+    lifespan_is_configurable,
+    extension_waits_for_earliest_possible_extend,
+    extension_by_default_always_applies
 );
