@@ -78,6 +78,17 @@ impl FlowHooks {
             .for_event(HookEvent::After { flow: kind, method })
     }
 
+    /// The hooks after `kind` with `method` that run before its identity is
+    /// stored (`before_persist`: parsing web hooks after a registration), or
+    /// the others. Settings run every hook once the change is stored.
+    fn after_split(&self, kind: FlowKind, method: &str, before_persist: bool) -> Vec<&Hook> {
+        let runs_before = |h: &Hook| kind == FlowKind::Registration && h.runs_before_persist();
+        self.after(kind, method)
+            .iter()
+            .filter(|h| runs_before(h) == before_persist)
+            .collect()
+    }
+
     fn context(&self, flow: &Flow, identity: Option<&Identity>) -> HookContext {
         let mut ctx = HookContext::new((self.render)(Shown::Flow(flow)), "POST", &flow.request_url);
         ctx.identity = identity.map(|i| (self.render)(Shown::Identity(i)));
@@ -86,7 +97,7 @@ impl FlowHooks {
 
     async fn run_web_hooks(
         &self,
-        hooks: &[Hook],
+        hooks: impl IntoIterator<Item = &Hook>,
         flow: &Flow,
         identity: Option<&Identity>,
     ) -> Result<Vec<HookOutcome>, HookStop> {
@@ -106,16 +117,31 @@ impl FlowHooks {
         self.run_web_hooks(hooks, flow, None).await.map(drop)
     }
 
+    /// Runs the after-registration hooks that see the new identity before it
+    /// is stored (web hooks that parse their answer), returning the identity
+    /// changes they asked for.
+    pub async fn before_persist(
+        &self,
+        flow: &Flow,
+        method: &str,
+        identity: &Identity,
+    ) -> Result<Vec<HookOutcome>, HookStop> {
+        let hooks = self.after_split(flow.kind, method, true);
+        self.run_web_hooks(hooks, flow, Some(identity)).await
+    }
+
     /// Runs the after hooks of a completed flow that can stop it (web hooks
-    /// and `require_verified_address`), returning the identity changes that
-    /// parsing web hooks asked for.
+    /// and `require_verified_address`) on its stored identity, returning the
+    /// identity changes that parsing web hooks asked for. After a
+    /// registration these are the hooks [`before_persist`](Self::before_persist)
+    /// did not run.
     pub async fn after_checks(
         &self,
         flow: &Flow,
         method: &str,
         identity: &Identity,
     ) -> Result<Vec<HookOutcome>, HookStop> {
-        let hooks = self.after(flow.kind, method);
+        let hooks = self.after_split(flow.kind, method, false);
         let requires_verified = hooks
             .iter()
             .any(|h| matches!(h, Hook::RequireVerifiedAddress));

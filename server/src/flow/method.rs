@@ -3,11 +3,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::hooks::HookStop;
 use super::model::{Flow, FlowKind};
 use super::ui::{Message, Ui};
 use crate::identity::{Identity, IdentityError};
+use crate::schema::TraitViolation;
 use crate::session::Device;
 
 /// A problem with a submission, shown on a field or on the whole form.
@@ -55,9 +57,77 @@ pub enum MethodError {
         /// How long until an attempt would be accepted.
         retry_after: Duration,
     },
+    /// A hook could not be carried out.
+    #[error("hook failed: {0}")]
+    HookFailed(String),
     /// Something else failed.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+}
+
+impl MethodError {
+    /// How a refused identity write is answered: invalid traits and taken
+    /// identifiers become messages on the form, the rest passes through.
+    pub fn refused_write(error: IdentityError) -> Self {
+        match error {
+            IdentityError::InvalidTraits(violations) => {
+                MethodError::Invalid(trait_problems(&violations))
+            }
+            IdentityError::Conflict => {
+                MethodError::Invalid(vec![Problem::form(Message::duplicate_identifier())])
+            }
+            IdentityError::Busy => MethodError::Busy,
+            other => other.into(),
+        }
+    }
+}
+
+impl From<HookStop> for MethodError {
+    fn from(stop: HookStop) -> Self {
+        match stop {
+            HookStop::Refused(problems) => MethodError::Invalid(problems),
+            HookStop::Failed(reason) => MethodError::HookFailed(reason),
+        }
+    }
+}
+
+/// Trait validation failures as problems on their form fields.
+fn trait_problems(violations: &[TraitViolation]) -> Vec<Problem> {
+    violations
+        .iter()
+        .map(|v| {
+            let field = v.path.trim_start_matches('/').replace('/', ".");
+            let missing = v
+                .message
+                .strip_suffix(" is a required property")
+                .map(|name| name.trim_matches('"').to_owned());
+            match missing {
+                Some(name) => {
+                    let field = if field.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{field}.{name}")
+                    };
+                    Problem::field(&field, Message::missing(&name))
+                }
+                None => Problem::field(
+                    &field,
+                    Message::error(4000001, v.message.clone(), json!({"reason": v.message})),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// What runs on a new identity after its method built it and before the
+/// method stores it: the after-registration hooks that may change or refuse
+/// it (web hooks that parse their answer), handed in by the flow machine.
+/// They see the identity as it will be stored, id included.
+#[async_trait]
+pub trait PrePersist: Send + Sync {
+    /// The identity to store, as the hooks left it, or why the registration
+    /// stops. Nothing is stored either way.
+    async fn run(&self, identity: Identity) -> Result<Identity, MethodError>;
 }
 
 /// An authentication method that takes part in self-service flows. Every
@@ -80,8 +150,14 @@ pub trait Method: Send + Sync {
     ) -> Result<Identity, MethodError> {
         Err(MethodError::Unsupported)
     }
-    /// Checks a registration submission and creates the identity.
-    async fn register(&self, _flow: &Flow, _body: &Value) -> Result<Identity, MethodError> {
+    /// Checks a registration submission, builds the new identity, passes it
+    /// through `pre_persist` and stores what that returns.
+    async fn register(
+        &self,
+        _flow: &Flow,
+        _body: &Value,
+        _pre_persist: &dyn PrePersist,
+    ) -> Result<Identity, MethodError> {
         Err(MethodError::Unsupported)
     }
     /// Applies a settings submission to the identity and returns it updated.

@@ -13,7 +13,7 @@ mod service;
 pub mod ui;
 
 pub use hooks::{FlowHooks, HookStop, Renderer, Shown};
-pub use method::{Method, MethodError, Problem};
+pub use method::{Method, MethodError, PrePersist, Problem};
 pub use model::{ErrorFlow, Flow, FlowKind, FlowType};
 pub use service::{
     CsrfEvidence, FlowError, FlowService, FlowSettings, NewFlow, Outcome, Requester,

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::csrf;
 use super::hooks::{FlowHooks, HookStop};
-use super::method::{Method, MethodError, Problem};
+use super::method::{Method, MethodError, PrePersist, Problem};
 use super::model::{ErrorFlow, Flow, FlowKind, FlowType};
 use super::ui::{Message, Node, Ui};
 use crate::hook::HookOutcome;
@@ -430,12 +431,15 @@ impl FlowService {
             MethodError::Unsupported => FlowError::UnknownMethod,
             MethodError::Busy => FlowError::Busy,
             MethodError::Throttled { retry_after } => FlowError::Throttled { retry_after },
+            MethodError::HookFailed(reason) => FlowError::HookFailed(reason),
             MethodError::Identity(error) => error.into(),
         }
     }
 
     /// Submits a login or registration flow: the method named in the body
-    /// checks it, then a session is issued (or, for a refresh, renewed).
+    /// checks it (a registration's identity passes the hooks that may change
+    /// or refuse it before the method stores it), the after hooks run on the
+    /// stored identity, then a session is issued (or, for a refresh, renewed).
     pub async fn submit(
         &self,
         kind: FlowKind,
@@ -449,7 +453,14 @@ impl FlowService {
         let method = self.method(body)?;
         let result = match kind {
             FlowKind::Login => method.login(&flow, body, &requester.device).await,
-            FlowKind::Registration => method.register(&flow, body).await,
+            FlowKind::Registration => {
+                let pre_persist = RegistrationHooks {
+                    machine: self,
+                    flow: &flow,
+                    method: method.id(),
+                };
+                method.register(&flow, body, &pre_persist).await
+            }
             FlowKind::Settings => Err(MethodError::Unsupported),
         };
         let identity = match result {
@@ -465,12 +476,7 @@ impl FlowService {
         }
         let identity = match self.after_hooks(&flow, method.id(), identity).await {
             Ok(identity) => identity,
-            Err(HookStop::Refused(problems)) => {
-                return Err(self
-                    .refuse(flow, body, MethodError::Invalid(problems))
-                    .await);
-            }
-            Err(HookStop::Failed(reason)) => return Err(FlowError::HookFailed(reason)),
+            Err(stop) => return Err(self.refuse(flow, body, stop.into()).await),
         };
         let current = requester
             .session
@@ -558,26 +564,34 @@ impl FlowService {
         Ok(flow)
     }
 
-    /// Runs the after hooks that can stop a login or registration. A
-    /// registration they stop is undone (the identity was already stored by
-    /// the method); changes from parsing web hooks are applied.
+    /// Runs the after hooks that can stop a login or registration on its
+    /// stored identity and applies the changes parsing web hooks ask for
+    /// after a login. (The hooks that may change or refuse a registration
+    /// ran before its identity was stored: [`RegistrationHooks`].)
     async fn after_hooks(
         &self,
         flow: &Flow,
         method: &str,
         identity: Identity,
     ) -> Result<Identity, HookStop> {
-        let registration = flow.kind == FlowKind::Registration;
-        let outcomes = match self.hooks.after_checks(flow, method, &identity).await {
-            Ok(outcomes) => outcomes,
-            Err(stop) => {
-                if registration {
-                    self.undo_registration(&identity).await;
-                }
-                return Err(stop);
-            }
-        };
-        let mut identity = identity;
+        let outcomes = self.hooks.after_checks(flow, method, &identity).await?;
+        self.apply_patches(identity, outcomes, Stored::Yes)
+            .await
+            .map_err(|error| {
+                HookStop::Failed(format!(
+                    "a web hook's identity changes were refused: {error}"
+                ))
+            })
+    }
+
+    /// Applies the identity changes parsing web hooks answered with, each
+    /// part present replacing the identity's.
+    async fn apply_patches(
+        &self,
+        mut identity: Identity,
+        outcomes: Vec<HookOutcome>,
+        stored: Stored,
+    ) -> Result<Identity, IdentityError> {
         for outcome in outcomes {
             let HookOutcome::PatchIdentity {
                 traits,
@@ -597,25 +611,12 @@ impl FlowService {
                 organization_id: identity.organization_id,
                 ..IdentityDraft::default()
             };
-            match self.identities.update(identity.id, draft).await {
-                Ok(updated) => identity = updated,
-                Err(error) => {
-                    if registration {
-                        self.undo_registration(&identity).await;
-                    }
-                    return Err(HookStop::Failed(format!(
-                        "a web hook's identity changes were refused: {error}"
-                    )));
-                }
-            }
+            identity = match stored {
+                Stored::Yes => self.identities.update(identity.id, draft).await?,
+                Stored::No => self.identities.revise_unsaved(identity, draft).await?,
+            };
         }
         Ok(identity)
-    }
-
-    async fn undo_registration(&self, identity: &Identity) {
-        if let Err(error) = self.identities.delete(identity.id).await {
-            tracing::error!(%error, "could not undo a registration a hook stopped");
-        }
     }
 
     /// Stores an error for the browser's error page and returns its id.
@@ -632,6 +633,39 @@ impl FlowService {
     /// Reads a stored error.
     pub async fn get_error(&self, id: Uuid) -> Result<ErrorFlow, FlowError> {
         self.store.get_error(id).await?.ok_or(FlowError::NotFound)
+    }
+}
+
+/// Whether the identity that hooks change is stored already (after a login)
+/// or not yet (during a registration).
+#[derive(Debug, Clone, Copy)]
+enum Stored {
+    Yes,
+    No,
+}
+
+/// The flow machine's part of a registration between the method building
+/// the identity and storing it: the after-registration hooks that may change
+/// or refuse it. A change that breaks the identity schema refuses the
+/// registration with the problems on the form.
+struct RegistrationHooks<'a> {
+    machine: &'a FlowService,
+    flow: &'a Flow,
+    method: &'static str,
+}
+
+#[async_trait]
+impl PrePersist for RegistrationHooks<'_> {
+    async fn run(&self, identity: Identity) -> Result<Identity, MethodError> {
+        let machine = self.machine;
+        let outcomes = machine
+            .hooks
+            .before_persist(self.flow, self.method, &identity)
+            .await?;
+        machine
+            .apply_patches(identity, outcomes, Stored::No)
+            .await
+            .map_err(MethodError::refused_write)
     }
 }
 

@@ -146,7 +146,31 @@ impl IdentityService {
 
     /// Creates an identity.
     pub async fn create(&self, draft: IdentityDraft) -> Result<Identity, IdentityError> {
-        let identity = self.assemble(None, draft).await?;
+        let identity = self.prepare(draft).await?;
+        self.insert(identity).await
+    }
+
+    /// Builds a new identity from a draft without storing it: traits
+    /// validated, identifiers and addresses derived, password hashed, id
+    /// assigned. [`insert`](Self::insert) stores it.
+    pub async fn prepare(&self, draft: IdentityDraft) -> Result<Identity, IdentityError> {
+        self.assemble(None, draft, self.clock.now()).await
+    }
+
+    /// Applies a draft to an identity that [`prepare`](Self::prepare) built
+    /// and nothing stored yet, as [`update`](Self::update) would to a stored
+    /// one. Its timestamps stay those of its creation.
+    pub async fn revise_unsaved(
+        &self,
+        identity: Identity,
+        draft: IdentityDraft,
+    ) -> Result<Identity, IdentityError> {
+        let created_at = identity.created_at;
+        self.assemble(Some(identity), draft, created_at).await
+    }
+
+    /// Stores an identity that [`prepare`](Self::prepare) built.
+    pub async fn insert(&self, identity: Identity) -> Result<Identity, IdentityError> {
         self.store.create(&identity).await?;
         Ok(identity)
     }
@@ -173,7 +197,9 @@ impl IdentityService {
     /// credentials the draft carries and keeping the others.
     pub async fn update(&self, id: Uuid, draft: IdentityDraft) -> Result<Identity, IdentityError> {
         let current = self.get(id).await?;
-        let identity = self.assemble(Some(current), draft).await?;
+        let identity = self
+            .assemble(Some(current), draft, self.clock.now())
+            .await?;
         self.store.update(&identity).await?;
         Ok(identity)
     }
@@ -260,13 +286,14 @@ impl IdentityService {
         Ok(identity)
     }
 
-    /// Builds the full aggregate from a draft, on top of the stored identity when updating.
+    /// Builds the full aggregate from a draft, on top of `base` when
+    /// updating; what changes is stamped with `now`.
     async fn assemble(
         &self,
         base: Option<Identity>,
         draft: IdentityDraft,
+        now: DateTime<Utc>,
     ) -> Result<Identity, IdentityError> {
-        let now = self.clock.now();
         let registry = self.schemas.current();
         let schema_id = draft
             .schema_id

@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 
 use super::traits;
 use crate::flow::ui::{Message, Node, Ui};
-use crate::flow::{Flow, FlowKind, Method, MethodError, Problem};
+use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
 use crate::identity::{
     CredentialType, CredentialsImport, HashFailure, Identity, IdentityDraft, IdentityError,
     IdentityService, PasswordImport, State,
@@ -260,7 +260,12 @@ impl Method for PasswordMethod {
         }
     }
 
-    async fn register(&self, _flow: &Flow, body: &Value) -> Result<Identity, MethodError> {
+    async fn register(
+        &self,
+        _flow: &Flow,
+        body: &Value,
+        pre_persist: &dyn PrePersist,
+    ) -> Result<Identity, MethodError> {
         let traits = body.get("traits").cloned().unwrap_or_else(|| json!({}));
         let Some(password) = text_field(body, "password") else {
             return Err(MethodError::Invalid(vec![Problem::field(
@@ -285,9 +290,15 @@ impl Method for PasswordMethod {
             },
             ..IdentityDraft::default()
         };
-        match self.identities.create(draft).await {
-            Ok(identity) => Ok(identity),
-            Err(error) => Err(traits::refusal(error)),
-        }
+        let identity = self
+            .identities
+            .prepare(draft)
+            .await
+            .map_err(MethodError::refused_write)?;
+        let identity = pre_persist.run(identity).await?;
+        self.identities
+            .insert(identity)
+            .await
+            .map_err(MethodError::refused_write)
     }
 }

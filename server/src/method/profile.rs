@@ -65,7 +65,7 @@ impl Method for ProfileMethod {
             .await
         {
             Ok(updated) => Ok(updated),
-            Err(error) => Err(traits::refusal(error)),
+            Err(error) => Err(MethodError::refused_write(error)),
         }
     }
 }

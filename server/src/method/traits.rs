@@ -1,11 +1,10 @@
-//! Form nodes and field problems derived from an identity schema's traits,
-//! shared by the methods that collect traits (registration, profile).
+//! Form nodes derived from an identity schema's traits, shared by
+//! the methods that collect traits (registration, profile).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::flow::Problem;
 use crate::flow::ui::{Message, Node};
-use crate::schema::{SchemaHandle, TraitViolation};
+use crate::schema::SchemaHandle;
 
 /// One input node per scalar trait of a schema (the default schema when
 /// `schema_id` is absent), in `group`, filled with `values` when given.
@@ -81,50 +80,5 @@ fn collect(
         }
         let title = property["title"].as_str().unwrap_or(name);
         nodes.push(node.label(Message::info(1070002, title)));
-    }
-}
-
-/// Trait validation failures as problems on their form fields.
-pub fn trait_problems(violations: &[TraitViolation]) -> Vec<Problem> {
-    violations
-        .iter()
-        .map(|v| {
-            let field = v.path.trim_start_matches('/').replace('/', ".");
-            let missing = v
-                .message
-                .strip_suffix(" is a required property")
-                .map(|name| name.trim_matches('"').to_owned());
-            match missing {
-                Some(name) => {
-                    let field = if field.is_empty() {
-                        name.clone()
-                    } else {
-                        format!("{field}.{name}")
-                    };
-                    Problem::field(&field, Message::missing(&name))
-                }
-                None => Problem::field(
-                    &field,
-                    Message::error(4000001, v.message.clone(), json!({"reason": v.message})),
-                ),
-            }
-        })
-        .collect()
-}
-
-/// How a method answers an identity write that failed: invalid traits and
-/// taken identifiers become messages on the form, the rest passes through.
-pub fn refusal(error: crate::identity::IdentityError) -> crate::flow::MethodError {
-    use crate::flow::MethodError;
-    use crate::identity::IdentityError;
-    match error {
-        IdentityError::InvalidTraits(violations) => {
-            MethodError::Invalid(trait_problems(&violations))
-        }
-        IdentityError::Conflict => {
-            MethodError::Invalid(vec![Problem::form(Message::duplicate_identifier())])
-        }
-        IdentityError::Busy => MethodError::Busy,
-        other => other.into(),
     }
 }

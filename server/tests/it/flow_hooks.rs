@@ -1,41 +1,108 @@
-//! Hooks carried out by the flow machine, on every backend: a parsing web
-//! hook that refuses or enriches registrations, the session hook deciding
-//! whether registration signs in, revoke_active_sessions and
-//! require_verified_address after login.
+//! Hooks carried out by the flow machine, on every backend: parsing web
+//! hooks that refuse or change a registration before its identity is stored,
+//! web hooks that run once it is stored, the session hook deciding whether
+//! registration signs in, revoke_active_sessions and require_verified_address
+//! after login.
+
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::native_flows::{login, public_get, public_post};
+use crate::native_flows::{login, node, public_get, public_post};
 use crate::on_every_backend;
 use crate::support::{Kind, TestServer};
 
-/// A web hook target: refuses `blocked@` addresses with a field message,
-/// otherwise patches public metadata.
-async fn hook_target() -> String {
-    let app = axum::Router::new().route(
-        "/registration",
-        post(|Json(ctx): Json<Value>| async move {
-            let email = ctx["identity"]["traits"]["email"].as_str().unwrap_or("").to_owned();
-            if email.starts_with("blocked@") {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    Json(json!({"messages": [{"instance_ptr": "#/traits/email",
-                        "messages": [{"id": 4242, "text": "This address is not welcome.", "type": "error"}]}]})),
-                );
-            }
-            (
-                StatusCode::OK,
-                Json(json!({"identity": {"metadata_public": {"greeted": email}}})),
-            )
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+/// One call a hook target received: which endpoint, the id of the identity
+/// in its context, and what the admin API answered for that id meanwhile.
+#[derive(Debug, Clone, PartialEq)]
+struct Call {
+    path: &'static str,
+    identity_id: String,
+    admin_status: u16,
+}
+
+/// A web hook target that records its calls. `/registration` parses:
+/// it refuses `blocked@` addresses with a field message, answers `broken@`
+/// with traits the schema refuses, renames `rename@` addresses and greets
+/// everyone else in public metadata. `/notify` only answers 204.
+#[derive(Clone, Default)]
+struct Target {
+    url: String,
+    /// The server's admin URL, known once it has started.
+    admin: Arc<OnceLock<String>>,
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+impl Target {
+    async fn start() -> Self {
+        let target = Target::default();
+        let app = axum::Router::new()
+            .route("/registration", post(parse_answer))
+            .route("/notify", post(notify_answer))
+            .with_state(target.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Target { url, ..target }
+    }
+
+    async fn record(&self, path: &'static str, ctx: &Value) {
+        let identity_id = ctx["identity"]["id"].as_str().unwrap_or("").to_owned();
+        let admin = self.admin.get().unwrap();
+        let response = reqwest::get(format!("{admin}/admin/identities/{identity_id}"))
+            .await
+            .unwrap();
+        self.calls.lock().unwrap().push(Call {
+            path,
+            identity_id,
+            admin_status: response.status().as_u16(),
+        });
+    }
+
+    fn take_calls(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+async fn parse_answer(
+    State(target): State<Target>,
+    Json(ctx): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    target.record("/registration", &ctx).await;
+    let email = ctx["identity"]["traits"]["email"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let (status, body) = match email.split('@').next().unwrap_or("") {
+        "blocked" => (
+            StatusCode::BAD_REQUEST,
+            json!({"messages": [{"instance_ptr": "#/traits/email",
+                "messages": [{"id": 4242, "text": "This address is not welcome.", "type": "error"}]}]}),
+        ),
+        "broken" => (
+            StatusCode::OK,
+            json!({"identity": {"traits": {"email": "ab"}}}),
+        ),
+        "rename" => (
+            StatusCode::OK,
+            json!({"identity": {"traits": {"email": "renamed@example.org"},
+                "metadata_admin": {"renamed_from": email}}}),
+        ),
+        _ => (
+            StatusCode::OK,
+            json!({"identity": {"metadata_public": {"greeted": email}}}),
+        ),
+    };
+    (status, Json(body))
+}
+
+async fn notify_answer(State(target): State<Target>, Json(ctx): Json<Value>) -> StatusCode {
+    target.record("/notify", &ctx).await;
+    StatusCode::NO_CONTENT
 }
 
 async fn register(server: &TestServer, email: &str) -> (u16, Value) {
@@ -51,13 +118,22 @@ async fn register(server: &TestServer, email: &str) -> (u16, Value) {
     .await
 }
 
-async fn hooks_shape_registration_and_login(kind: Kind) {
-    let target = hook_target().await;
+async fn identity_count(server: &TestServer) -> usize {
+    let (status, identities) = server.get("/admin/identities").await;
+    assert_eq!(status, 200, "{identities}");
+    identities.as_array().unwrap().len()
+}
+
+/// Registration with a parsing web hook (which runs before the identity is
+/// stored, wherever it is listed) and a plain one (which runs after).
+async fn start_with_registration_hooks(kind: Kind, target: &Target) -> TestServer {
+    let url = &target.url;
     let server = TestServer::start_with(
         kind,
         json!({"selfservice": {"flows": {
             "registration": {"after": {"password": {"hooks": [
-                {"hook": "web_hook", "config": {"url": format!("{target}/registration"), "method": "POST",
+                {"hook": "web_hook", "config": {"url": format!("{url}/notify"), "method": "POST"}},
+                {"hook": "web_hook", "config": {"url": format!("{url}/registration"), "method": "POST",
                     "response": {"parse": true}}},
                 {"hook": "session"}
             ]}}},
@@ -65,20 +141,85 @@ async fn hooks_shape_registration_and_login(kind: Kind) {
         }}}),
     )
     .await;
-    // Refused by the hook: the flow shows the hook's message, nothing is stored.
+    target.admin.set(server.admin.clone()).unwrap();
+    server
+}
+
+async fn parsing_hooks_refuse_before_anything_is_stored(kind: Kind) {
+    let target = Target::start().await;
+    let server = start_with_registration_hooks(kind, &target).await;
+
+    // Refused by the hook: its message on the field; the identity it saw had
+    // an id but was never stored, and the later hook never ran.
     let (status, body) = register(&server, "blocked@example.org").await;
     assert_eq!(status, 400, "{body}");
-    let email_node = body["ui"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["attributes"]["name"] == "traits.email")
-        .unwrap();
-    assert_eq!(email_node["messages"][0]["id"], 4242, "{body}");
-    let (_, identities) = server.get("/admin/identities").await;
-    assert_eq!(identities.as_array().unwrap().len(), 0);
+    assert_eq!(
+        node(&body, "traits.email")["messages"][0]["id"],
+        4242,
+        "{body}"
+    );
+    let calls = target.take_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].path, "/registration");
+    assert!(
+        uuid::Uuid::parse_str(&calls[0].identity_id).is_ok(),
+        "{calls:?}"
+    );
+    assert_eq!(calls[0].admin_status, 404);
+    assert_eq!(identity_count(&server).await, 0);
 
-    // Accepted: the hook's metadata is stored and the session hook signs in.
+    // Changed by the hook into traits the schema refuses: a 400 with the
+    // schema's problem on the field, nothing stored.
+    let (status, body) = register(&server, "broken@example.org").await;
+    assert_eq!(status, 400, "{body}");
+    let message = &node(&body, "traits.email")["messages"][0];
+    assert_eq!(message["id"], 4000001, "{body}");
+    assert_eq!(target.take_calls().len(), 1);
+    assert_eq!(identity_count(&server).await, 0);
+    server.stop().await;
+}
+
+async fn parsing_hooks_shape_the_first_write(kind: Kind) {
+    let target = Target::start().await;
+    let server = start_with_registration_hooks(kind, &target).await;
+
+    let (status, body) = register(&server, "rename@example.org").await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["identity"]["id"].as_str().unwrap().to_owned();
+    assert!(body["session_token"].is_string(), "{body}");
+    // The parsing hook saw the identity, id included, before it was stored;
+    // the plain hook saw it stored.
+    let calls = target.take_calls();
+    let seen = |path: &'static str, admin_status: u16| Call {
+        path,
+        identity_id: id.clone(),
+        admin_status,
+    };
+    assert_eq!(calls, [seen("/registration", 404), seen("/notify", 200)]);
+
+    // What was written first is the patched identity: one write, identifiers
+    // and addresses derived from the new traits.
+    let (_, stored) = server.get(&format!("/admin/identities/{id}")).await;
+    assert_eq!(
+        stored["traits"],
+        json!({"email": "renamed@example.org"}),
+        "{stored}"
+    );
+    assert_eq!(
+        stored["metadata_admin"]["renamed_from"],
+        "rename@example.org"
+    );
+    assert_eq!(stored["created_at"], stored["updated_at"], "{stored}");
+    assert_eq!(
+        stored["verifiable_addresses"][0]["value"],
+        "renamed@example.org"
+    );
+    let (status, _) = login(&server, "rename@example.org", "long enough secret").await;
+    assert_eq!(status, 400);
+    let (status, _) = login(&server, "renamed@example.org", "long enough secret").await;
+    assert_eq!(status, 200);
+
+    // Metadata only: the hook's metadata is stored with the traits as sent.
     let (status, body) = register(&server, "ada@example.org").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -122,6 +263,7 @@ async fn hooks_without_session_or_unverified(kind: Kind) {
 }
 
 on_every_backend!(
-    hooks_shape_registration_and_login,
+    parsing_hooks_refuse_before_anything_is_stored,
+    parsing_hooks_shape_the_first_write,
     hooks_without_session_or_unverified
 );

@@ -52,7 +52,8 @@ pub async fn login(server: &TestServer, identifier: &str, password: &str) -> (u1
     .await
 }
 
-fn node<'a>(flow: &'a Value, name: &str) -> &'a Value {
+/// The UI node of a flow with this name.
+pub fn node<'a>(flow: &'a Value, name: &str) -> &'a Value {
     flow["ui"]["nodes"]
         .as_array()
         .unwrap()
