@@ -201,7 +201,7 @@ impl App {
         }
         let cookies = http::CookieCodec::new(&cookie_secrets, !options.dev, &config);
         let browser = http::BrowserUrls::from_config(&config);
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             identities,
             sessions,
             flows,
@@ -214,7 +214,7 @@ impl App {
             public_base_url: config.public_base_url(),
             admin_base_url: config.admin_base_url(),
             ready: Arc::new(AtomicBool::new(false)),
-        };
+        });
         Ok(Self {
             state,
             auto_migrate: options.dev || dsn.is_memory(),

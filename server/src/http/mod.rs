@@ -21,7 +21,7 @@ pub use browser::BrowserUrls;
 pub use cookies::CookieCodec;
 pub use error::ApiError;
 pub use proxies::TrustedProxies;
-pub use state::AppState;
+pub use state::{AppState, Shared};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};

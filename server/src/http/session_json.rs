@@ -1,7 +1,6 @@
 //! Kratos's JSON shapes for sessions and for the results of native flows.
 
 use serde::Serialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::wire::{IdentityJson, View, identity_json};
@@ -22,7 +21,7 @@ pub struct SessionJson {
     /// The assurance level reached.
     pub authenticator_assurance_level: String,
     /// The steps that authenticated it.
-    pub authentication_methods: Vec<Value>,
+    pub authentication_methods: Vec<MethodJson>,
     /// When it was issued.
     pub issued_at: String,
     /// The identity (when read along).
@@ -30,7 +29,31 @@ pub struct SessionJson {
     pub identity: Option<IdentityJson>,
     /// Devices it was used from (when asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Vec<Value>>,
+    pub devices: Option<Vec<DeviceJson>>,
+}
+
+/// One authentication step of a session.
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodJson {
+    /// The method, e.g. `password`.
+    pub method: String,
+    /// The assurance level it grants.
+    pub aal: String,
+    /// When it was completed.
+    pub completed_at: String,
+}
+
+/// A device a session was used from.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceJson {
+    /// Its id.
+    pub id: Uuid,
+    /// The client address, when known.
+    pub ip_address: Option<String>,
+    /// The user agent, when sent.
+    pub user_agent: Option<String>,
+    /// A location, when known.
+    pub location: Option<String>,
 }
 
 /// Which parts of a session a response shows.
@@ -57,12 +80,10 @@ pub fn session_json(session: &Session, public_base_url: &str, view: SessionView)
         authentication_methods: session
             .methods
             .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "method": m.method,
-                    "aal": m.aal,
-                    "completed_at": time::format(m.completed_at),
-                })
+            .map(|m| MethodJson {
+                method: m.method.clone(),
+                aal: m.aal.clone(),
+                completed_at: time::format(m.completed_at),
             })
             .collect(),
         issued_at: time::format(session.issued_at),
@@ -74,13 +95,11 @@ pub fn session_json(session: &Session, public_base_url: &str, view: SessionView)
             session
                 .devices
                 .iter()
-                .map(|d| {
-                    serde_json::json!({
-                        "id": d.id,
-                        "ip_address": d.ip_address,
-                        "user_agent": d.user_agent,
-                        "location": d.location,
-                    })
+                .map(|d| DeviceJson {
+                    id: d.id,
+                    ip_address: d.ip_address.clone(),
+                    user_agent: d.user_agent.clone(),
+                    location: d.location.clone(),
                 })
                 .collect()
         }),

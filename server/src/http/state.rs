@@ -12,9 +12,28 @@ use crate::schema::SchemaHandle;
 use crate::session::SessionService;
 use crate::store::Database;
 
-/// Shared handler state: domain services and the few settings the edge needs.
+/// Shared handler state, cheap to clone (handlers receive a clone per
+/// request): a reference to [`Shared`].
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Wraps the shared parts.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Domain services and the few settings the edge needs.
+pub struct Shared {
     /// Identity operations.
     pub identities: IdentityService,
     /// Session operations.

@@ -193,3 +193,26 @@ pub struct Identity {
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
 }
+
+impl Identity {
+    /// A new active identity of this schema with these traits and nothing
+    /// else (no credentials, addresses or metadata), created at `now`.
+    pub fn new(schema_id: String, traits: Value, now: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            schema_id,
+            traits,
+            state: State::Active,
+            state_changed_at: Some(now),
+            metadata_public: None,
+            metadata_admin: None,
+            external_id: None,
+            organization_id: None,
+            credentials: BTreeMap::new(),
+            verifiable_addresses: Vec::new(),
+            recovery_addresses: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}

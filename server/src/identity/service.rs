@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::input::{AddressImport, CredentialsImport, IdentityDraft, PasswordImport, ProviderLink};
-use super::{Credential, CredentialType, Identity, RecoveryAddress, State, VerifiableAddress};
+use super::{Credential, CredentialType, Identity, RecoveryAddress, VerifiableAddress};
 use crate::schema::{SchemaHandle, TraitViolation};
 use crate::store::{IdentityPage, IdentityQuery, IdentityStore, StoreError};
 use crate::time::Clock;
@@ -313,22 +313,8 @@ impl IdentityService {
             .map_err(IdentityError::InvalidTraits)?;
         let marked = schema.mark(&traits);
 
-        let mut identity = base.unwrap_or_else(|| Identity {
-            id: Uuid::new_v4(),
-            schema_id: schema_id.clone(),
-            traits: Value::Null,
-            state: State::Active,
-            state_changed_at: Some(now),
-            metadata_public: None,
-            metadata_admin: None,
-            external_id: None,
-            organization_id: None,
-            credentials: BTreeMap::new(),
-            verifiable_addresses: Vec::new(),
-            recovery_addresses: Vec::new(),
-            created_at: now,
-            updated_at: now,
-        });
+        let mut identity =
+            base.unwrap_or_else(|| Identity::new(schema_id.clone(), Value::Null, now));
         identity.schema_id = schema_id;
         identity.traits = traits;
         if let Some(state) = draft.state

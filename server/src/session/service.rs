@@ -355,8 +355,6 @@ impl SessionService {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use chrono::TimeZone;
     use serde_json::json;
 
@@ -420,22 +418,7 @@ mod tests {
         db.migrate_up().await.unwrap();
         let identities: Arc<dyn IdentityStore> = Arc::new(SqlIdentityStore::new(db.clone()));
         let now = clock.now();
-        let identity = Identity {
-            id: Uuid::new_v4(),
-            schema_id: "default".into(),
-            traits: json!({"email": "clock@example.org"}),
-            state: State::Active,
-            state_changed_at: Some(now),
-            metadata_public: None,
-            metadata_admin: None,
-            external_id: None,
-            organization_id: None,
-            credentials: BTreeMap::new(),
-            verifiable_addresses: Vec::new(),
-            recovery_addresses: Vec::new(),
-            created_at: now,
-            updated_at: now,
-        };
+        let identity = Identity::new("default".into(), json!({"email": "clock@example.org"}), now);
         identities.create(&identity).await.unwrap();
         let service = SessionService::new(
             Arc::new(SqlSessionStore::new(db)),

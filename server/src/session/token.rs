@@ -29,8 +29,7 @@ pub fn generate_token() -> String {
 
 /// The hex SHA-256 digest under which a token is stored.
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 #[cfg(test)]

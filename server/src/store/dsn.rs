@@ -46,6 +46,7 @@ pub struct Dsn {
     url: String,
     memory: bool,
     max_connections: u32,
+    file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Dsn {
@@ -78,6 +79,7 @@ impl Dsn {
                 url: "sqlite::memory:".into(),
                 memory: true,
                 max_connections: 1,
+                file: None,
             });
         }
         let (scheme, rest) = text
@@ -132,11 +134,14 @@ impl Dsn {
         if memory {
             max_connections = 1;
         }
+        let file =
+            (backend == Backend::Sqlite && !memory).then(|| std::path::PathBuf::from(&location));
         Ok(Self {
             backend,
             url,
             memory,
             max_connections,
+            file,
         })
     }
 
@@ -153,6 +158,11 @@ impl Dsn {
     /// True for an in-process database that vanishes with the process.
     pub fn is_memory(&self) -> bool {
         self.memory
+    }
+
+    /// The database file of a file-backed SQLite DSN.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
     }
 
     /// Upper bound of the pool.

@@ -9,6 +9,8 @@ mod dsn;
 mod flows;
 mod identities;
 mod sessions;
+mod sqlite_direct;
+mod whoami;
 
 pub use dsn::{Backend, Dsn, DsnError};
 pub use flows::{FlowStore, SqlFlowStore};
@@ -62,6 +64,7 @@ static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/mysql");
 pub struct Database {
     pool: AnyPool,
     backend: Backend,
+    direct: Option<std::sync::Arc<sqlite_direct::DirectReads>>,
 }
 
 /// One applied or pending migration, for `migrate sql status`.
@@ -89,8 +92,11 @@ impl Database {
     pub fn connect_lazy(dsn: &Dsn) -> Result<Self, StoreError> {
         install_default_drivers();
         let backend = dsn.backend();
+        // No liveness round trip before every statement: a broken connection
+        // fails its statement and is dropped, and the next one is opened fresh.
         let mut options = AnyPoolOptions::new()
             .max_connections(dsn.max_connections())
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10));
         if dsn.is_memory() {
             // One connection that never closes: the database lives as long as it does.
@@ -113,7 +119,14 @@ impl Database {
             });
         }
         let pool = options.connect_lazy(&dsn.sqlx_url())?;
-        Ok(Self { pool, backend })
+        let direct = dsn
+            .sqlite_file()
+            .map(|file| std::sync::Arc::new(sqlite_direct::DirectReads::new(file.to_owned())));
+        Ok(Self {
+            pool,
+            backend,
+            direct,
+        })
     }
 
     /// The backend behind this pool.
@@ -124,6 +137,11 @@ impl Database {
     /// The pool, for the store implementations.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Reads on the calling thread, for a file-backed SQLite database.
+    fn direct(&self) -> Option<&sqlite_direct::DirectReads> {
+        self.direct.as_deref()
     }
 
     fn migrator(&self) -> &'static Migrator {

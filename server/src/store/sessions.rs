@@ -1,9 +1,6 @@
 //! The session store. Devices and authentication methods are kept as JSON text
-//! on the session row, so the token lookup (`whoami`) is one statement: the
-//! session joined with its identity, and the identity's addresses appended as
-//! further rows of the same `UNION ALL`.
-
-use std::collections::BTreeMap;
+//! on the session row, so the token lookup (`whoami`, see [`super::whoami`])
+//! is one statement returning one row.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,9 +9,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use super::identities::{get_json, get_opt_text, get_opt_time, get_text, get_time, parse_uuid};
+use super::identities::{get_json, get_text, get_time, parse_uuid};
+use super::whoami::{self, parse_devices, parse_methods};
 use super::{Database, StoreError, placeholders, safe};
-use crate::identity::{Identity, RecoveryAddress, State, VerifiableAddress};
 use crate::session::{AuthMethod, Device, Session};
 use crate::time;
 
@@ -91,35 +88,19 @@ pub trait SessionStore: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct SqlSessionStore {
     db: Database,
+    whoami_sql: String,
 }
 
 impl SqlSessionStore {
     /// A store on this database.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        let whoami_sql = db.sql(&whoami::whoami_sql(db.backend()));
+        Self { db, whoami_sql }
     }
 }
 
 const SESSION_COLUMNS: &str = "id, identity_id, token_hash, active, aal, authentication_methods, \
      devices, issued_at, authenticated_at, expires_at";
-
-/// The token lookup: one row `s` (session and identity), then one row per
-/// verifiable (`v`) and recovery (`r`) address of that identity.
-const WHOAMI_SQL: &str = "\
-SELECT 's' AS kind, s.id AS c1, s.identity_id AS c2, s.aal AS c3, s.authentication_methods AS c4, \
-  s.devices AS c5, s.issued_at AS c6, s.authenticated_at AS c7, s.expires_at AS c8, \
-  i.schema_id AS c9, i.traits AS c10, i.state AS c11, i.state_changed_at AS c12, \
-  i.metadata_public AS c13, i.external_id AS c14, i.organization_id AS c15, \
-  i.created_at AS c16, i.updated_at AS c17, s.active AS n1 \
-FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE s.token_hash = ? \
-UNION ALL \
-SELECT 'v', a.id, a.identity_id, a.via, a.value, a.status, a.verified_at, a.created_at, a.updated_at, \
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, a.verified \
-FROM identity_verifiable_addresses a JOIN sessions s ON s.identity_id = a.identity_id WHERE s.token_hash = ? \
-UNION ALL \
-SELECT 'r', a.id, a.identity_id, a.via, a.value, NULL, NULL, a.created_at, a.updated_at, \
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 \
-FROM identity_recovery_addresses a JOIN sessions s ON s.identity_id = a.identity_id WHERE s.token_hash = ?";
 
 #[async_trait]
 impl SessionStore for SqlSessionStore {
@@ -148,14 +129,24 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn find_by_token(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
-        let sql = self.db.sql(WHOAMI_SQL);
-        let rows = sqlx::query(safe(&sql))
+        if let Some(direct) = self.db.direct() {
+            match direct.whoami(&self.whoami_sql, token_hash) {
+                Ok(row) => {
+                    return row
+                        .map(|row| whoami::session_from_row(row, token_hash))
+                        .transpose();
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "direct session lookup failed; asking the pool")
+                }
+            }
+        }
+        let row = sqlx::query(safe(&self.whoami_sql))
             .bind(token_hash.to_owned())
-            .bind(token_hash.to_owned())
-            .bind(token_hash.to_owned())
-            .fetch_all(self.db.pool())
+            .fetch_optional(self.db.pool())
             .await?;
-        whoami_from_rows(&rows, token_hash)
+        row.map(|row| whoami::session_from_row(whoami_row(&row)?, token_hash))
+            .transpose()
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Session>, StoreError> {
@@ -365,47 +356,23 @@ fn devices_text(devices: &[Device]) -> String {
     .to_string()
 }
 
-fn parse_methods(value: Option<Value>) -> Result<Vec<AuthMethod>, StoreError> {
-    let corrupt = || StoreError::Corrupt("authentication_methods".into());
-    let Some(Value::Array(items)) = value else {
-        return Ok(Vec::new());
-    };
-    items
-        .iter()
-        .map(|m| {
-            let text = |k: &str| m.get(k).and_then(Value::as_str).ok_or_else(corrupt);
-            Ok(AuthMethod {
-                method: text("method")?.to_owned(),
-                aal: text("aal")?.to_owned(),
-                completed_at: time::parse(text("completed_at")?).ok_or_else(corrupt)?,
-            })
-        })
-        .collect()
-}
-
-fn parse_devices(value: Option<Value>) -> Result<Vec<Device>, StoreError> {
-    let Some(Value::Array(items)) = value else {
-        return Ok(Vec::new());
-    };
-    items
-        .iter()
-        .map(|d| {
-            let text = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
-            Ok(Device {
-                id: text("id")
-                    .and_then(|i| Uuid::parse_str(&i).ok())
-                    .ok_or_else(|| StoreError::Corrupt("devices".into()))?,
-                ip_address: text("ip_address"),
-                user_agent: text("user_agent"),
-                location: text("location"),
-            })
-        })
-        .collect()
-}
-
 pub(super) fn get_i64(row: &AnyRow, column: &str) -> Result<i64, StoreError> {
     row.try_get::<i64, _>(column)
         .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// The lookup's row as the driver returns it.
+fn whoami_row(row: &AnyRow) -> Result<whoami::WhoamiRow, StoreError> {
+    let text = (0..whoami::TEXT_COLUMNS)
+        .map(|i| {
+            row.try_get::<Option<String>, _>(i)
+                .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let active = row
+        .try_get::<i64, _>(whoami::TEXT_COLUMNS)
+        .map_err(|e| StoreError::Corrupt(format!("active: {e}")))?;
+    Ok(whoami::WhoamiRow { text, active })
 }
 
 fn session_from_row(row: &AnyRow) -> Result<Session, StoreError> {
@@ -422,75 +389,4 @@ fn session_from_row(row: &AnyRow) -> Result<Session, StoreError> {
         expires_at: get_time(row, "expires_at")?,
         identity: None,
     })
-}
-
-fn whoami_from_rows(rows: &[AnyRow], token_hash: &str) -> Result<Option<Session>, StoreError> {
-    let Some(head) = rows
-        .iter()
-        .find(|r| get_text(r, "kind").is_ok_and(|k| k == "s"))
-    else {
-        return Ok(None);
-    };
-    let identity_id = parse_uuid(head, "c2")?;
-    let state = get_text(head, "c11")?;
-    let mut identity = Identity {
-        id: identity_id,
-        schema_id: get_text(head, "c9")?,
-        traits: get_json(head, "c10")?.unwrap_or(Value::Null),
-        state: state.parse::<State>().map_err(StoreError::Corrupt)?,
-        state_changed_at: get_opt_time(head, "c12")?,
-        metadata_public: get_json(head, "c13")?,
-        metadata_admin: None,
-        external_id: get_opt_text(head, "c14")?,
-        organization_id: get_opt_text(head, "c15")?
-            .map(|o| Uuid::parse_str(&o))
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("organization_id: {e}")))?,
-        credentials: BTreeMap::new(),
-        verifiable_addresses: Vec::new(),
-        recovery_addresses: Vec::new(),
-        created_at: get_time(head, "c16")?,
-        updated_at: get_time(head, "c17")?,
-    };
-    for row in rows {
-        match get_text(row, "kind")?.as_str() {
-            "v" => identity.verifiable_addresses.push(VerifiableAddress {
-                id: parse_uuid(row, "c1")?,
-                via: get_text(row, "c3")?,
-                value: get_text(row, "c4")?,
-                status: get_text(row, "c5")?,
-                verified_at: get_opt_time(row, "c6")?,
-                created_at: get_time(row, "c7")?,
-                updated_at: get_time(row, "c8")?,
-                verified: get_i64(row, "n1")? != 0,
-            }),
-            "r" => identity.recovery_addresses.push(RecoveryAddress {
-                id: parse_uuid(row, "c1")?,
-                via: get_text(row, "c3")?,
-                value: get_text(row, "c4")?,
-                created_at: get_time(row, "c7")?,
-                updated_at: get_time(row, "c8")?,
-            }),
-            _ => {}
-        }
-    }
-    identity
-        .verifiable_addresses
-        .sort_by(|a, b| (a.created_at, &a.value).cmp(&(b.created_at, &b.value)));
-    identity
-        .recovery_addresses
-        .sort_by(|a, b| (a.created_at, &a.value).cmp(&(b.created_at, &b.value)));
-    Ok(Some(Session {
-        id: parse_uuid(head, "c1")?,
-        identity_id,
-        token_hash: token_hash.to_owned(),
-        active: get_i64(head, "n1")? != 0,
-        aal: get_text(head, "c3")?,
-        methods: parse_methods(get_json(head, "c4")?)?,
-        devices: parse_devices(get_json(head, "c5")?)?,
-        issued_at: get_time(head, "c6")?,
-        authenticated_at: get_time(head, "c7")?,
-        expires_at: get_time(head, "c8")?,
-        identity: Some(identity),
-    }))
 }

@@ -12,6 +12,7 @@ mod hooks;
 mod native_flows;
 mod password_policy;
 mod schemas_health;
+mod session_lookup;
 mod sessions_api;
 mod store_conformance;
 mod support;
