@@ -1,8 +1,10 @@
 //! Hot reload: the config files are re-read when their content changes; new
 //! identity schemas are swapped in without a restart and without failing a
-//! request. A change that cannot apply live (listeners, DSN, secrets, hashers,
-//! methods with the password policy, throttle) is named in the log; an invalid change is refused and the last good
-//! configuration keeps serving.
+//! request. Every other change (listeners, DSN, secrets, hashers, sessions,
+//! cookies, self-service flows, methods and hooks, throttle, log) applies at
+//! the next start, and the log names the keys that wait for it; an invalid
+//! change is refused and the last good configuration keeps serving. (Under
+//! the operator, a changed configuration rolls the pods, so everything applies.)
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,11 +40,20 @@ pub fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.hashers != new.hashers {
         keys.push("hashers");
     }
-    if old.selfservice.methods != new.selfservice.methods {
-        keys.push("selfservice.methods");
+    if old.session != new.session {
+        keys.push("session");
+    }
+    if old.cookies != new.cookies {
+        keys.push("cookies");
+    }
+    if old.selfservice != new.selfservice {
+        keys.push("selfservice");
     }
     if old.throttle != new.throttle {
         keys.push("throttle");
+    }
+    if old.log != new.log {
+        keys.push("log");
     }
     keys
 }
@@ -115,15 +126,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn password_policy_and_throttle_changes_need_a_restart() {
+    fn changes_other_than_schemas_are_named_as_waiting_for_a_restart() {
         let old = Config::default();
         let mut new = old.clone();
         assert!(restart_required(&old, &new).is_empty());
+        new.identity.default_schema_id = Some("other".into());
+        assert!(
+            restart_required(&old, &new).is_empty(),
+            "schemas apply live"
+        );
         new.selfservice.methods.password.config.max_breaches = Some(3);
+        new.selfservice.flows.login.ui_url = Some("https://app.example/login".into());
+        new.session.lifespan = Some(crate::hash::GoDuration(std::time::Duration::from_secs(60)));
         new.throttle.enabled = Some(false);
         assert_eq!(
             restart_required(&old, &new),
-            vec!["selfservice.methods", "throttle"]
+            vec!["session", "selfservice", "throttle"]
         );
     }
 }
