@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Database, StoreError, placeholders, safe};
+use super::{Database, StoreError, address_copy, placeholders, safe};
 use crate::identity::{
     Credential, CredentialType, Identity, RecoveryAddress, State, VerifiableAddress,
 };
@@ -97,7 +97,8 @@ impl IdentityStore for SqlIdentityStore {
     async fn create(&self, identity: &Identity) -> Result<(), StoreError> {
         let mut tx = self.db.pool().begin().await?;
         let sql = self.db.sql(&format!(
-            "INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO identities ({IDENTITY_COLUMNS}, addresses) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ));
         sqlx::query(safe(&sql))
             .bind(identity.id.to_string())
@@ -111,6 +112,7 @@ impl IdentityStore for SqlIdentityStore {
             .bind(identity.organization_id.map(|o| o.to_string()))
             .bind(time::format(identity.created_at))
             .bind(time::format(identity.updated_at))
+            .bind(address_copy::to_text(identity)?)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
@@ -124,7 +126,7 @@ impl IdentityStore for SqlIdentityStore {
         let sql = self.db.sql(
             "UPDATE identities SET schema_id = ?, traits = ?, state = ?, state_changed_at = ?, \
              metadata_public = ?, metadata_admin = ?, external_id = ?, organization_id = ?, \
-             updated_at = ? WHERE id = ?",
+             updated_at = ?, addresses = ? WHERE id = ?",
         );
         let result = sqlx::query(safe(&sql))
             .bind(identity.schema_id.clone())
@@ -136,6 +138,7 @@ impl IdentityStore for SqlIdentityStore {
             .bind(identity.external_id.clone())
             .bind(identity.organization_id.map(|o| o.to_string()))
             .bind(time::format(identity.updated_at))
+            .bind(address_copy::to_text(identity)?)
             .bind(identity.id.to_string())
             .execute(&mut *tx)
             .await

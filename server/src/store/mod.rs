@@ -5,6 +5,7 @@
 //! dialect difference the statements see is the placeholder style, which
 //! [`Database::sql`] rewrites. Migrations are kept per backend.
 
+mod address_copy;
 mod dsn;
 mod flows;
 mod identities;

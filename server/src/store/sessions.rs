@@ -94,7 +94,7 @@ pub struct SqlSessionStore {
 impl SqlSessionStore {
     /// A store on this database.
     pub fn new(db: Database) -> Self {
-        let whoami_sql = db.sql(&whoami::whoami_sql(db.backend()));
+        let whoami_sql = db.sql(whoami::WHOAMI_SQL);
         Self { db, whoami_sql }
     }
 }

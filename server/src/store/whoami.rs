@@ -1,20 +1,28 @@
 //! The token lookup behind `whoami`: one statement that finds the session by
-//! its token digest (one index lookup), joins its identity, and gathers the
-//! identity's addresses as two JSON arrays, so the answer is a single row.
-//! Only the aggregate expression differs between the backends.
+//! its token digest (one index lookup) and joins its identity, whose addresses
+//! come along as the JSON copy on its row (see [`super::address_copy`]). The
+//! answer is a single row.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Backend, StoreError};
-use crate::identity::{Identity, RecoveryAddress, State, VerifiableAddress};
+use super::{StoreError, address_copy};
+use crate::identity::{Identity, State};
 use crate::session::{AuthMethod, Device, Session};
 use crate::time;
 
 /// How many text columns the lookup returns before `active`.
-pub(super) const TEXT_COLUMNS: usize = 19;
+pub(super) const TEXT_COLUMNS: usize = 18;
+
+/// The lookup, with `?` for the token digest.
+pub(super) const WHOAMI_SQL: &str = "\
+SELECT s.id, s.identity_id, s.aal, s.authentication_methods, s.devices, s.issued_at, \
+  s.authenticated_at, s.expires_at, i.schema_id, i.traits, i.state, i.state_changed_at, \
+  i.metadata_public, i.external_id, i.organization_id, i.created_at, i.updated_at, \
+  i.addresses, s.active \
+FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE s.token_hash = ?";
 
 /// The lookup's row: [`TEXT_COLUMNS`] text columns in statement order, then
 /// the session's `active` flag.
@@ -25,53 +33,6 @@ pub(super) struct WhoamiRow {
     /// The session's `active` column.
     pub active: i64,
 }
-
-/// The lookup for this backend, with `?` as its one placeholder.
-pub(super) fn whoami_sql(backend: Backend) -> String {
-    let verifiable = aggregate(
-        backend,
-        "a.id, a.via, a.value, a.status, a.verified, a.verified_at, a.created_at, a.updated_at",
-        "identity_verifiable_addresses",
-    );
-    let recovery = aggregate(
-        backend,
-        "a.id, a.via, a.value, a.created_at, a.updated_at",
-        "identity_recovery_addresses",
-    );
-    format!(
-        "SELECT s.id, s.identity_id, s.aal, s.authentication_methods, s.devices, s.issued_at, \
-         s.authenticated_at, s.expires_at, i.schema_id, i.traits, i.state, i.state_changed_at, \
-         i.metadata_public, i.external_id, i.organization_id, i.created_at, i.updated_at, \
-         {verifiable}, {recovery}, s.active \
-         FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE s.token_hash = ?"
-    )
-}
-
-/// A scalar subquery turning an identity's rows of `table` into the text of a
-/// JSON array of arrays (`columns` in order); NULL or `[]` when there are none.
-fn aggregate(backend: Backend, columns: &str, table: &str) -> String {
-    let array = match backend {
-        Backend::Sqlite => format!("json_group_array(json_array({columns}))"),
-        Backend::Postgres => format!("json_agg(json_build_array({columns}))::text"),
-        Backend::MySql => format!("CAST(JSON_ARRAYAGG(JSON_ARRAY({columns})) AS CHAR)"),
-    };
-    format!("(SELECT {array} FROM {table} a WHERE a.identity_id = s.identity_id)")
-}
-
-/// A verifiable address as the lookup aggregates it.
-type VerifiableTuple = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<String>,
-    String,
-    String,
-);
-
-/// A recovery address as the lookup aggregates it.
-type RecoveryTuple = (String, String, String, String, String);
 
 /// Builds the session, with its identity, from the lookup's row.
 pub(super) fn session_from_row(row: WhoamiRow, token_hash: &str) -> Result<Session, StoreError> {
@@ -102,40 +63,8 @@ pub(super) fn session_from_row(row: WhoamiRow, token_hash: &str) -> Result<Sessi
         .transpose()?;
     let created_at = timestamp(&c.required("created_at")?, "created_at")?;
     let updated_at = timestamp(&c.required("updated_at")?, "updated_at")?;
-    let verifiable: Vec<VerifiableTuple> = tuples(c.optional("verifiable")?, "verifiable")?;
-    let recovery: Vec<RecoveryTuple> = tuples(c.optional("recovery")?, "recovery")?;
-    let mut verifiable_addresses = verifiable
-        .into_iter()
-        .map(
-            |(id, via, value, status, verified, verified_at, created, updated)| {
-                Ok(VerifiableAddress {
-                    id: uuid(&id, "verifiable address id")?,
-                    via,
-                    value,
-                    status,
-                    verified: verified != 0,
-                    verified_at: optional_timestamp(verified_at, "verified_at")?,
-                    created_at: timestamp(&created, "created_at")?,
-                    updated_at: timestamp(&updated, "updated_at")?,
-                })
-            },
-        )
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let mut recovery_addresses = recovery
-        .into_iter()
-        .map(|(id, via, value, created, updated)| {
-            Ok(RecoveryAddress {
-                id: uuid(&id, "recovery address id")?,
-                via,
-                value,
-                created_at: timestamp(&created, "created_at")?,
-                updated_at: timestamp(&updated, "updated_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    verifiable_addresses.sort_by(|a, b| (a.created_at, &a.value).cmp(&(b.created_at, &b.value)));
-    recovery_addresses.sort_by(|a, b| (a.created_at, &a.value).cmp(&(b.created_at, &b.value)));
-    let identity = Identity {
+    let addresses = c.required("addresses")?;
+    let mut identity = Identity {
         id: identity_id,
         schema_id,
         traits,
@@ -146,11 +75,12 @@ pub(super) fn session_from_row(row: WhoamiRow, token_hash: &str) -> Result<Sessi
         external_id,
         organization_id,
         credentials: BTreeMap::new(),
-        verifiable_addresses,
-        recovery_addresses,
+        verifiable_addresses: Vec::new(),
+        recovery_addresses: Vec::new(),
         created_at,
         updated_at,
     };
+    address_copy::read_into(&addresses, &mut identity)?;
     Ok(Session {
         id,
         identity_id,
@@ -200,18 +130,6 @@ fn optional_timestamp(
 fn json(text: Option<String>, name: &str) -> Result<Option<Value>, StoreError> {
     text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{name}: {e}"))))
         .transpose()
-}
-
-fn tuples<T: serde::de::DeserializeOwned>(
-    text: Option<String>,
-    name: &str,
-) -> Result<Vec<T>, StoreError> {
-    match text {
-        None => Ok(Vec::new()),
-        Some(text) => {
-            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
-        }
-    }
 }
 
 /// Reads the stored `authentication_methods` JSON.

@@ -1,6 +1,7 @@
 //! The token lookup behind `whoami`, run on SQLite, PostgreSQL and MariaDB:
 //! one statement must bring back the session and its identity with every
-//! address, exactly as the identity store holds them.
+//! address, exactly as the identity store holds them, after every write and
+//! after the migration that introduced the addresses copy.
 
 use std::collections::BTreeMap;
 
