@@ -79,10 +79,11 @@ impl FlowHooks {
     }
 
     /// The hooks after `kind` with `method` that run before its identity is
-    /// stored (`before_persist`: parsing web hooks after a registration), or
-    /// the others. Settings run every hook once the change is stored.
+    /// stored (`before_persist`: parsing web hooks after a registration or a
+    /// settings change), or the others. After a login nothing is stored, so
+    /// every hook runs afterwards.
     fn after_split(&self, kind: FlowKind, method: &str, before_persist: bool) -> Vec<&Hook> {
-        let runs_before = |h: &Hook| kind == FlowKind::Registration && h.runs_before_persist();
+        let runs_before = |h: &Hook| kind != FlowKind::Login && h.runs_before_persist();
         self.after(kind, method)
             .iter()
             .filter(|h| runs_before(h) == before_persist)
@@ -117,9 +118,9 @@ impl FlowHooks {
         self.run_web_hooks(hooks, flow, None).await.map(drop)
     }
 
-    /// Runs the after-registration hooks that see the new identity before it
-    /// is stored (web hooks that parse their answer), returning the identity
-    /// changes they asked for.
+    /// Runs the after-registration or after-settings hooks that see the
+    /// identity before it is stored (web hooks that parse their answer),
+    /// returning the identity changes they asked for.
     pub async fn before_persist(
         &self,
         flow: &Flow,

@@ -119,14 +119,14 @@ fn trait_problems(violations: &[TraitViolation]) -> Vec<Problem> {
         .collect()
 }
 
-/// What runs on a new identity after its method built it and before the
-/// method stores it: the after-registration hooks that may change or refuse
-/// it (web hooks that parse their answer), handed in by the flow machine.
-/// They see the identity as it will be stored, id included.
+/// What runs on an identity after its method built it (a registration or a
+/// settings change) and before the method stores it: the after hooks that
+/// may change or refuse it (web hooks that parse their answer), handed in by
+/// the flow machine. They see the identity as it will be stored, id included.
 #[async_trait]
 pub trait PrePersist: Send + Sync {
-    /// The identity to store, as the hooks left it, or why the registration
-    /// stops. Nothing is stored either way.
+    /// The identity to store, as the hooks left it, or why the flow stops.
+    /// Nothing is stored either way.
     async fn run(&self, identity: Identity) -> Result<Identity, MethodError>;
 }
 
@@ -160,12 +160,14 @@ pub trait Method: Send + Sync {
     ) -> Result<Identity, MethodError> {
         Err(MethodError::Unsupported)
     }
-    /// Applies a settings submission to the identity and returns it updated.
+    /// Checks a settings submission, builds the changed identity, passes it
+    /// through `pre_persist` and stores what that returns.
     async fn update_settings(
         &self,
         _flow: &Flow,
         _identity: &Identity,
         _body: &Value,
+        _pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
         Err(MethodError::Unsupported)
     }

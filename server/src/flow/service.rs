@@ -454,7 +454,7 @@ impl FlowService {
         let result = match kind {
             FlowKind::Login => method.login(&flow, body, &requester.device).await,
             FlowKind::Registration => {
-                let pre_persist = RegistrationHooks {
+                let pre_persist = PersistHooks {
                     machine: self,
                     flow: &flow,
                     method: method.id(),
@@ -537,10 +537,20 @@ impl FlowService {
         let Some(identity) = flow.identity.clone() else {
             return Err(FlowError::NotFound);
         };
-        let updated = match method.update_settings(&flow, &identity, body).await {
+        let pre_persist = PersistHooks {
+            machine: self,
+            flow: &flow,
+            method: method.id(),
+        };
+        let updated = match method
+            .update_settings(&flow, &identity, body, &pre_persist)
+            .await
+        {
             Ok(updated) => updated,
             Err(error) => return Err(self.refuse(flow, body, error).await),
         };
+        // The hooks that may change or refuse the change ran before it was
+        // stored; the others cannot undo it.
         if let Err(stop) = self.hooks.after_checks(&flow, method.id(), &updated).await {
             tracing::warn!(?stop, "an after-settings hook failed; the change is kept");
         }
@@ -567,7 +577,7 @@ impl FlowService {
     /// Runs the after hooks that can stop a login or registration on its
     /// stored identity and applies the changes parsing web hooks ask for
     /// after a login. (The hooks that may change or refuse a registration
-    /// ran before its identity was stored: [`RegistrationHooks`].)
+    /// ran before its identity was stored: [`PersistHooks`].)
     async fn after_hooks(
         &self,
         flow: &Flow,
@@ -637,25 +647,25 @@ impl FlowService {
 }
 
 /// Whether the identity that hooks change is stored already (after a login)
-/// or not yet (during a registration).
+/// or not yet (during a registration or a settings change).
 #[derive(Debug, Clone, Copy)]
 enum Stored {
     Yes,
     No,
 }
 
-/// The flow machine's part of a registration between the method building
-/// the identity and storing it: the after-registration hooks that may change
-/// or refuse it. A change that breaks the identity schema refuses the
-/// registration with the problems on the form.
-struct RegistrationHooks<'a> {
+/// The flow machine's part of a registration or settings change between the
+/// method building the identity and storing it: the after hooks that may
+/// change or refuse it. A change that breaks the identity schema refuses the
+/// submission with the problems on the form.
+struct PersistHooks<'a> {
     machine: &'a FlowService,
     flow: &'a Flow,
     method: &'static str,
 }
 
 #[async_trait]
-impl PrePersist for RegistrationHooks<'_> {
+impl PrePersist for PersistHooks<'_> {
     async fn run(&self, identity: Identity) -> Result<Identity, MethodError> {
         let machine = self.machine;
         let outcomes = machine

@@ -158,9 +158,10 @@ impl Hook {
         }
     }
 
-    /// Whether the hook runs before a new identity is stored (registration):
-    /// a web hook that parses its answer, which may patch the identity or
-    /// refuse it. Every other after hook runs once it is stored.
+    /// Whether the hook runs before an identity is stored (after a
+    /// registration or a settings change): a web hook that parses its answer,
+    /// which may patch the identity or refuse it. Every other after hook runs
+    /// once it is stored.
     pub fn runs_before_persist(&self) -> bool {
         matches!(self, Hook::WebHook(hook) if hook.parses_response())
     }

@@ -157,16 +157,17 @@ impl IdentityService {
         self.assemble(None, draft, self.clock.now()).await
     }
 
-    /// Applies a draft to an identity that [`prepare`](Self::prepare) built
-    /// and nothing stored yet, as [`update`](Self::update) would to a stored
-    /// one. Its timestamps stay those of its creation.
+    /// Applies a draft to an identity that [`prepare`](Self::prepare) or
+    /// [`revise_own`](Self::revise_own) built and nothing stored yet, as
+    /// [`update`](Self::update) would to a stored one. What changes is
+    /// stamped with the time the identity was built.
     pub async fn revise_unsaved(
         &self,
         identity: Identity,
         draft: IdentityDraft,
     ) -> Result<Identity, IdentityError> {
-        let created_at = identity.created_at;
-        self.assemble(Some(identity), draft, created_at).await
+        let built_at = identity.updated_at;
+        self.assemble(Some(identity), draft, built_at).await
     }
 
     /// Stores an identity that [`prepare`](Self::prepare) built.
@@ -204,22 +205,25 @@ impl IdentityService {
         Ok(identity)
     }
 
-    /// A self-service change: new traits and/or a new password, everything
-    /// else (state, metadata, other credentials, address states) kept.
-    pub async fn update_own(
+    /// A self-service change built on the stored identity without storing
+    /// it: new traits and/or a new password, everything else (state,
+    /// metadata, other credentials, address states) kept. [`save`](Self::save)
+    /// stores it.
+    pub async fn revise_own(
         &self,
-        identity: &Identity,
+        id: Uuid,
         traits: Option<Value>,
         password: Option<String>,
     ) -> Result<Identity, IdentityError> {
+        let current = self.get(id).await?;
         let draft = IdentityDraft {
-            schema_id: Some(identity.schema_id.clone()),
-            traits: traits.unwrap_or_else(|| identity.traits.clone()),
-            state: Some(identity.state),
-            metadata_public: identity.metadata_public.clone(),
-            metadata_admin: identity.metadata_admin.clone(),
-            external_id: identity.external_id.clone(),
-            organization_id: identity.organization_id,
+            schema_id: Some(current.schema_id.clone()),
+            traits: traits.unwrap_or_else(|| current.traits.clone()),
+            state: Some(current.state),
+            metadata_public: current.metadata_public.clone(),
+            metadata_admin: current.metadata_admin.clone(),
+            external_id: current.external_id.clone(),
+            organization_id: current.organization_id,
             credentials: CredentialsImport {
                 password: password.map(|password| PasswordImport {
                     password: Some(password),
@@ -229,7 +233,13 @@ impl IdentityService {
             },
             ..IdentityDraft::default()
         };
-        self.update(identity.id, draft).await
+        self.assemble(Some(current), draft, self.clock.now()).await
+    }
+
+    /// Stores a change that [`revise_own`](Self::revise_own) built.
+    pub async fn save(&self, identity: Identity) -> Result<Identity, IdentityError> {
+        self.store.update(&identity).await?;
+        Ok(identity)
     }
 
     /// Deletes an identity.

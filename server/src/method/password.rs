@@ -236,6 +236,7 @@ impl Method for PasswordMethod {
         _flow: &Flow,
         identity: &Identity,
         body: &Value,
+        pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
         let Some(password) = text_field(body, "password") else {
             return Err(MethodError::Invalid(vec![Problem::field(
@@ -249,15 +250,16 @@ impl Method for PasswordMethod {
                 "password", message,
             )]));
         }
-        match self
+        let changed = self
             .identities
-            .update_own(identity, None, Some(password.to_owned()))
+            .revise_own(identity.id, None, Some(password.to_owned()))
             .await
-        {
-            Ok(updated) => Ok(updated),
-            Err(IdentityError::Busy) => Err(MethodError::Busy),
-            Err(other) => Err(other.into()),
-        }
+            .map_err(MethodError::refused_write)?;
+        let changed = pre_persist.run(changed).await?;
+        self.identities
+            .save(changed)
+            .await
+            .map_err(MethodError::refused_write)
     }
 
     async fn register(

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::traits;
 use crate::flow::ui::{Message, Node, Ui};
-use crate::flow::{Flow, Method, MethodError, Problem};
+use crate::flow::{Flow, Method, MethodError, PrePersist, Problem};
 use crate::identity::{Identity, IdentityService};
 use crate::schema::SchemaHandle;
 
@@ -52,6 +52,7 @@ impl Method for ProfileMethod {
         _flow: &Flow,
         identity: &Identity,
         body: &Value,
+        pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
         let Some(new_traits) = body.get("traits").filter(|t| t.is_object()) else {
             return Err(MethodError::Invalid(vec![Problem::field(
@@ -59,13 +60,15 @@ impl Method for ProfileMethod {
                 Message::missing("traits"),
             )]));
         };
-        match self
+        let changed = self
             .identities
-            .update_own(identity, Some(new_traits.clone()), None)
+            .revise_own(identity.id, Some(new_traits.clone()), None)
             .await
-        {
-            Ok(updated) => Ok(updated),
-            Err(error) => Err(MethodError::refused_write(error)),
-        }
+            .map_err(MethodError::refused_write)?;
+        let changed = pre_persist.run(changed).await?;
+        self.identities
+            .save(changed)
+            .await
+            .map_err(MethodError::refused_write)
     }
 }

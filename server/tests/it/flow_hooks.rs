@@ -1,5 +1,6 @@
 //! Hooks carried out by the flow machine, on every backend: parsing web
-//! hooks that refuse or change a registration before its identity is stored,
+//! hooks that refuse or change a registration or a settings change before
+//! it is stored,
 //! web hooks that run once it is stored, the session hook deciding whether
 //! registration signs in, revoke_active_sessions and require_verified_address
 //! after login.
@@ -43,6 +44,7 @@ impl Target {
         let app = axum::Router::new()
             .route("/registration", post(parse_answer))
             .route("/notify", post(notify_answer))
+            .route("/settings", post(parse_answer))
             .with_state(target.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -262,7 +264,101 @@ async fn hooks_without_session_or_unverified(kind: Kind) {
     server.stop().await;
 }
 
+/// Submits a native settings flow of the session behind `token`.
+async fn change_settings(server: &TestServer, token: &str, body: Value) -> (u16, Value) {
+    let (status, flow) = public_get(server, "/self-service/settings/api", Some(token)).await;
+    assert_eq!(status, 200, "{flow}");
+    let response = server
+        .http
+        .post(format!(
+            "{}/self-service/settings?flow={}",
+            server.public,
+            flow["id"].as_str().unwrap()
+        ))
+        .header("X-Session-Token", token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    crate::support::split(response).await
+}
+
+async fn settings_parsing_hooks_decide_before_the_change_is_stored(kind: Kind) {
+    let target = Target::start().await;
+    let url = &target.url;
+    let server = TestServer::start_with(
+        kind,
+        json!({"selfservice": {"flows": {"settings": {"after": {"profile": {"hooks": [
+            {"hook": "web_hook", "config": {"url": format!("{url}/settings"), "method": "POST",
+                "response": {"parse": true}}}
+        ]}}}}}}),
+    )
+    .await;
+    target.admin.set(server.admin.clone()).unwrap();
+    let (status, body) = register(&server, "owner@example.org").await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["session_token"].as_str().unwrap().to_owned();
+    let id = body["identity"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/admin/identities/{id}");
+    let before = server.get(&path).await.1;
+
+    // A refusal shows the hook's message and changes nothing.
+    let (status, body) = change_settings(
+        &server,
+        &token,
+        json!({"method": "profile", "traits": {"email": "blocked@example.org"}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        node(&body, "traits.email")["messages"][0]["id"],
+        4242,
+        "{body}"
+    );
+    assert_eq!(server.get(&path).await.1, before);
+
+    // A patch the schema refuses is refused, and changes nothing either.
+    let (status, body) = change_settings(
+        &server,
+        &token,
+        json!({"method": "profile", "traits": {"email": "broken@example.org"}}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        node(&body, "traits.email")["messages"][0]["id"],
+        4000001,
+        "{body}"
+    );
+    assert_eq!(server.get(&path).await.1, before);
+
+    // A patch is stored with the change itself; the hook ran once, on this
+    // identity.
+    target.take_calls();
+    let (status, body) = change_settings(
+        &server,
+        &token,
+        json!({"method": "profile", "traits": {"email": "rename@example.org"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let after = server.get(&path).await.1;
+    assert_eq!(after["traits"]["email"], "renamed@example.org", "{after}");
+    assert_eq!(
+        after["metadata_admin"],
+        json!({"renamed_from": "rename@example.org"})
+    );
+    assert_eq!(body["identity"]["traits"]["email"], "renamed@example.org");
+    let calls = target.take_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].identity_id, id);
+    let (status, body) = login(&server, "renamed@example.org", "long enough secret").await;
+    assert_eq!(status, 200, "{body}");
+    server.stop().await;
+}
+
 on_every_backend!(
+    settings_parsing_hooks_decide_before_the_change_is_stored,
     parsing_hooks_refuse_before_anything_is_stored,
     parsing_hooks_shape_the_first_write,
     hooks_without_session_or_unverified
