@@ -84,10 +84,16 @@ pub type CipherSecrets = Vec<SecretKeyRef>;
 
 /// Session settings (`session.*`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct SessionSettings {
     /// How long a session lasts, as a Go duration such as `24h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifespan: Option<String>,
+    /// How long before its end a session may be extended by the admin API
+    /// (`session.earliest_possible_extend`), as a Go duration such as `1h`;
+    /// the lifespan when absent, so any session may be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earliest_possible_extend: Option<String>,
     /// Session cookie settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cookie: Option<CookieSettings>,

@@ -110,6 +110,9 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<(Value, Value), RenderError> 
         if let Some(lifespan) = &session.lifespan {
             out.insert("lifespan".into(), json!(lifespan));
         }
+        if let Some(window) = &session.earliest_possible_extend {
+            out.insert("earliest_possible_extend".into(), json!(window));
+        }
         if let Some(cookie) = &session.cookie {
             let mut c = Map::new();
             if let Some(v) = &cookie.name {

@@ -62,6 +62,7 @@ pub fn server() -> IdentityServer {
             admin_base_url: None,
             session: Some(bia_crds::SessionSettings {
                 lifespan: Some("24h".into()),
+                earliest_possible_extend: Some("1h".into()),
                 cookie: Some(bia_crds::CookieSettings {
                     name: None,
                     domain: Some("example.com".into()),
