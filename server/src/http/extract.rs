@@ -213,23 +213,15 @@ impl FromRequestParts<AppState> for Credentials {
 /// token or cookie, anti-CSRF evidence, device, and whether it wants JSON.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The token of `X-Session-Token` or `Authorization: Bearer`.
-    pub token: Option<String>,
-    /// The token inside the session cookie, if the cookie opens.
-    pub cookie_token: Option<String>,
+    /// The session credentials; here the cookie is opened even when a header
+    /// token is sent, since flows compare the two.
+    pub credentials: Credentials,
     /// Anti-CSRF evidence for browser flows.
     pub csrf: CsrfEvidence,
     /// The device.
     pub device: Device,
     /// Whether the client wants JSON rather than pages and redirects.
     pub json: bool,
-}
-
-impl Caller {
-    /// The session token to authenticate with: the header's, else the cookie's.
-    pub fn any_token(&self) -> Option<&str> {
-        self.token.as_deref().or(self.cookie_token.as_deref())
-    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -243,8 +235,10 @@ impl FromRequestParts<AppState> for Caller {
         let from_browser = parts.headers.contains_key(header::COOKIE)
             || parts.headers.contains_key(header::ORIGIN);
         Ok(Caller {
-            token,
-            cookie_token: state.cookies.session_token(&parts.headers),
+            credentials: Credentials {
+                token,
+                cookie_token: state.cookies.session_token(&parts.headers),
+            },
             csrf: CsrfEvidence {
                 cookie_token: state.cookies.csrf_token(&parts.headers),
                 header_token: header_text(parts, "x-csrf-token"),

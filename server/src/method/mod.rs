@@ -6,3 +6,29 @@ mod traits;
 
 pub use password::{PasswordMethod, PasswordSettings};
 pub use profile::ProfileMethod;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::flow::{MethodError, PrePersist};
+use crate::identity::{Identity, IdentityService};
+
+/// A settings change of the identity's own traits and/or password: built on
+/// the stored identity, passed through the flow machine's hooks, stored.
+async fn save_own_change(
+    identities: &IdentityService,
+    id: Uuid,
+    traits: Option<Value>,
+    password: Option<String>,
+    pre_persist: &dyn PrePersist,
+) -> Result<Identity, MethodError> {
+    let changed = identities
+        .revise_own(id, traits, password)
+        .await
+        .map_err(MethodError::refused_write)?;
+    let changed = pre_persist.run(changed).await?;
+    identities
+        .save(changed)
+        .await
+        .map_err(MethodError::refused_write)
+}

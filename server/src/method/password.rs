@@ -250,16 +250,14 @@ impl Method for PasswordMethod {
                 "password", message,
             )]));
         }
-        let changed = self
-            .identities
-            .revise_own(identity.id, None, Some(password.to_owned()))
-            .await
-            .map_err(MethodError::refused_write)?;
-        let changed = pre_persist.run(changed).await?;
-        self.identities
-            .save(changed)
-            .await
-            .map_err(MethodError::refused_write)
+        super::save_own_change(
+            &self.identities,
+            identity.id,
+            None,
+            Some(password.to_owned()),
+            pre_persist,
+        )
+        .await
     }
 
     async fn register(

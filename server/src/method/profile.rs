@@ -60,15 +60,13 @@ impl Method for ProfileMethod {
                 Message::missing("traits"),
             )]));
         };
-        let changed = self
-            .identities
-            .revise_own(identity.id, Some(new_traits.clone()), None)
-            .await
-            .map_err(MethodError::refused_write)?;
-        let changed = pre_persist.run(changed).await?;
-        self.identities
-            .save(changed)
-            .await
-            .map_err(MethodError::refused_write)
+        super::save_own_change(
+            &self.identities,
+            identity.id,
+            Some(new_traits.clone()),
+            None,
+            pre_persist,
+        )
+        .await
     }
 }

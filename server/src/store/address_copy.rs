@@ -5,9 +5,9 @@
 //! transaction. Addresses are arrays of their columns, in this order.
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::StoreError;
+use super::whoami::{timestamp, uuid};
 use crate::identity::{Identity, RecoveryAddress, VerifiableAddress};
 use crate::time;
 
@@ -80,14 +80,16 @@ pub(super) fn read_into(text: &str, identity: &mut Identity) -> Result<(), Store
         .map(
             |(id, via, value, status, verified, verified_at, created, updated)| {
                 Ok(VerifiableAddress {
-                    id: uuid(&id)?,
+                    id: uuid(&id, "address id")?,
                     via,
                     value,
                     status,
                     verified: verified != 0,
-                    verified_at: verified_at.map(|t| timestamp(&t)).transpose()?,
-                    created_at: timestamp(&created)?,
-                    updated_at: timestamp(&updated)?,
+                    verified_at: verified_at
+                        .map(|t| timestamp(&t, "verified_at"))
+                        .transpose()?,
+                    created_at: timestamp(&created, "address created_at")?,
+                    updated_at: timestamp(&updated, "address updated_at")?,
                 })
             },
         )
@@ -97,11 +99,11 @@ pub(super) fn read_into(text: &str, identity: &mut Identity) -> Result<(), Store
         .into_iter()
         .map(|(id, via, value, created, updated)| {
             Ok(RecoveryAddress {
-                id: uuid(&id)?,
+                id: uuid(&id, "address id")?,
                 via,
                 value,
-                created_at: timestamp(&created)?,
-                updated_at: timestamp(&updated)?,
+                created_at: timestamp(&created, "address created_at")?,
+                updated_at: timestamp(&updated, "address updated_at")?,
             })
         })
         .collect::<Result<_, StoreError>>()?;
@@ -112,12 +114,4 @@ pub(super) fn read_into(text: &str, identity: &mut Identity) -> Result<(), Store
         .recovery_addresses
         .sort_by(|a, b| (a.created_at, &a.value).cmp(&(b.created_at, &b.value)));
     Ok(())
-}
-
-fn uuid(text: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("addresses: {e}")))
-}
-
-fn timestamp(text: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
-    time::parse(text).ok_or_else(|| StoreError::Corrupt("addresses: not a timestamp".into()))
 }

@@ -26,7 +26,7 @@ FROM sessions s JOIN identities i ON i.id = s.identity_id WHERE s.token_hash = ?
 
 /// The lookup's row: [`TEXT_COLUMNS`] text columns in statement order, then
 /// the session's `active` flag.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct WhoamiRow {
     /// The text columns; `None` for SQL NULL.
     pub text: Vec<Option<String>>,
@@ -112,11 +112,16 @@ impl Columns {
     }
 }
 
-fn uuid(text: &str, name: &str) -> Result<Uuid, StoreError> {
+/// Reads a stored UUID; `name` says which in the error.
+pub(super) fn uuid(text: &str, name: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
 }
 
-fn timestamp(text: &str, name: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+/// Reads a stored timestamp; `name` says which in the error.
+pub(super) fn timestamp(
+    text: &str,
+    name: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
     time::parse(text).ok_or_else(|| StoreError::Corrupt(format!("{name}: not a timestamp")))
 }
 

@@ -59,9 +59,9 @@ async fn create(
         },
     };
     let token = if browser {
-        caller.cookie_token.as_deref()
+        caller.credentials.cookie_token.as_deref()
     } else {
-        caller.token.as_deref()
+        caller.credentials.token.as_deref()
     };
     let session = match session_of(&state, token).await {
         Ok(session) => session,
@@ -111,7 +111,7 @@ async fn fetch(state: AppState, kind: FlowKind, caller: Caller, query: QueryPair
         .into_response();
     }
     if kind == FlowKind::Settings {
-        let session = match session_of(&state, caller.any_token()).await {
+        let session = match session_of(&state, caller.credentials.any_token()).await {
             Ok(Some(session)) => session,
             Ok(None) => return ApiError::session_inactive().into_response(),
             Err(error) => return error.into_response(),
@@ -160,13 +160,13 @@ async fn submit(
     // Whether a failure should be a page depends on the flow's type, known
     // only once it is read; a browser that does not ask for JSON gets pages.
     let page = !caller.json;
-    let session = match session_of(&state, caller.any_token()).await {
+    let session = match session_of(&state, caller.credentials.any_token()).await {
         Ok(session) => session,
         Err(error) => return error.into_response(),
     };
     let requester = Requester {
         session,
-        session_token: caller.token.clone(),
+        session_token: caller.credentials.token.clone(),
         device: caller.device.clone(),
     };
     match state
@@ -215,7 +215,7 @@ async fn submit_settings_flow(
         Err(error) => return error.into_response(),
     };
     let page = !caller.json;
-    let session = match session_of(&state, caller.any_token()).await {
+    let session = match session_of(&state, caller.credentials.any_token()).await {
         Ok(session) => session,
         Err(error) => return error.into_response(),
     };

@@ -46,6 +46,7 @@ pub async fn logout_browser(
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
     let token = caller
+        .credentials
         .cookie_token
         .as_deref()
         .ok_or_else(ApiError::session_inactive)?;

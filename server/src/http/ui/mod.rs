@@ -126,7 +126,7 @@ pub async fn error(State(state): State<AppState>, query: QueryPairs) -> Response
 
 /// `GET /ui/welcome`: who is signed in, with links to settings and logout.
 pub async fn welcome(State(state): State<AppState>, caller: Caller) -> Response {
-    let session = match caller.cookie_token.as_deref() {
+    let session = match caller.credentials.cookie_token.as_deref() {
         Some(token) => state.sessions.whoami(token).await.ok(),
         None => None,
     };
