@@ -104,7 +104,11 @@ impl PasswordHasher for PooledHasher {
     }
 
     fn max_password_bytes(&self) -> Option<usize> {
-        (self.config.algorithm == crate::hash::Algorithm::Bcrypt).then_some(72)
+        let algorithm_limit = match self.config.algorithm {
+            crate::hash::Algorithm::Bcrypt => 72,
+            crate::hash::Algorithm::Argon2 => crate::hash::MAX_PASSWORD_BYTES,
+        };
+        Some(algorithm_limit.min(crate::hash::MAX_PASSWORD_BYTES))
     }
 }
 
@@ -266,7 +270,7 @@ impl App {
             .serve
             .public
             .request_body_limit
-            .unwrap_or(http::DEFAULT_BODY_LIMIT);
+            .unwrap_or(http::limits::PUBLIC_BODY_LIMIT);
         let limit_admin = self
             .config
             .serve

@@ -27,6 +27,20 @@ pub use pool::{HashPool, PoolError};
 
 use subtle::ConstantTimeEq;
 
+/// Longest password, in bytes, that is hashed or verified at all. It bounds the work one
+/// request can cause: the crypt formats cost time quadratic in the password length, and
+/// every other format at least linear. Registration, settings, login and admin import all
+/// pass through [`hash_password`] or [`verify_password`] (or the pool), which refuse longer ones.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Refuses a password over [`MAX_PASSWORD_BYTES`].
+pub fn check_password_length(password: &[u8]) -> Result<(), HashError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(HashError::PasswordOverCap);
+    }
+    Ok(())
+}
+
 /// Why a password could not be hashed or a stored hash could not be checked.
 ///
 /// A wrong password is not an error: [`verify_password`] returns `Ok(false)`.
@@ -54,6 +68,9 @@ pub enum HashError {
     /// bcrypt only uses the first 72 bytes of a password; longer ones are refused as Kratos does.
     #[error("password is longer than 72 bytes, the bcrypt limit")]
     PasswordTooLong,
+    /// The password is longer than [`MAX_PASSWORD_BYTES`], which no hasher or verifier accepts.
+    #[error("password is longer than {MAX_PASSWORD_BYTES} bytes")]
+    PasswordOverCap,
     /// The hasher configuration is invalid.
     #[error("invalid hasher configuration: {0}")]
     Config(#[from] ConfigError),
@@ -78,6 +95,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// Hashes `password` with the configured algorithm, returning a PHC/MCF string:
 /// `$argon2id$v=19$m=<KiB>,t=<n>,p=<n>$<salt>$<key>` or `$2a$<cost>$<salt+hash>`.
 pub fn hash_password(password: &[u8], config: &HashersConfig) -> Result<String, HashError> {
+    check_password_length(password)?;
     config.validate()?;
     match config.algorithm {
         Algorithm::Argon2 => argon2id::hash(password, &config.argon2, None),
@@ -99,6 +117,7 @@ pub(crate) fn verify_with_memory(
     stored: &str,
     memory: Option<&mut Vec<::argon2::Block>>,
 ) -> Result<bool, HashError> {
+    check_password_length(password)?;
     let format = Format::detect(stored).ok_or(HashError::UnknownFormat)?;
     match format {
         Format::Argon2id | Format::Argon2i => argon2id::verify(password, stored, memory),

@@ -116,6 +116,7 @@ impl HashPool {
 
     /// Hashes `password` with the pool's configuration.
     pub async fn hash(&self, password: Vec<u8>) -> Result<String, PoolError> {
+        super::check_password_length(&password)?;
         let (reply, result) = oneshot::channel();
         self.submit(Job::Hash { password, reply })?;
         Ok(result.await.map_err(|_| PoolError::Closed)??)
@@ -123,6 +124,7 @@ impl HashPool {
 
     /// Verifies `password` against a stored hash of any supported format.
     pub async fn verify(&self, password: Vec<u8>, stored: String) -> Result<bool, PoolError> {
+        super::check_password_length(&password)?;
         let (reply, result) = oneshot::channel();
         self.submit(Job::Verify {
             password,

@@ -47,6 +47,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = body_bytes(request, state).await?;
+        super::limits::check_json_depth(&bytes)?;
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer)
             .map(JsonBody)
@@ -266,11 +267,13 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if !form {
             let JsonBody(value) = JsonBody::<Value>::from_request(request, state).await?;
+            super::limits::check_value_count(&value)?;
             return Ok(Submission(value));
         }
         let bytes = body_bytes(request, state).await?;
         let mut body = Value::Object(serde_json::Map::new());
-        for (key, value) in url::form_urlencoded::parse(&bytes) {
+        for (index, (key, value)) in url::form_urlencoded::parse(&bytes).enumerate() {
+            super::limits::check_form_field(index, &key)?;
             insert_dotted(&mut body, &key, Value::String(value.into_owned()));
         }
         Ok(Submission(body))

@@ -8,6 +8,7 @@ mod extract;
 mod flow_json;
 mod health;
 mod identities;
+pub mod limits;
 mod proxies;
 mod schemas;
 mod selfservice;
@@ -47,8 +48,9 @@ pub fn hook_renderer(public_base_url: String) -> crate::flow::Renderer {
     })
 }
 
-/// Default largest request body: 10 MiB, enough for a batch of 2,000 identities.
-pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+/// Default largest request body of the admin listener: 10 MiB, enough for a
+/// batch of 2,000 identities.
+pub const DEFAULT_BODY_LIMIT: usize = limits::ADMIN_BODY_LIMIT;
 
 fn admin_routes() -> Router<AppState> {
     Router::new()
@@ -164,6 +166,7 @@ pub fn admin_router(state: AppState, body_limit: usize) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(no_cache_on_get))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(limits::limit_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -176,6 +179,7 @@ pub fn public_router(state: AppState, body_limit: usize) -> Router {
         .fallback(redirect_admin_or_404)
         .layer(middleware::from_fn(no_cache_on_get))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(limits::limit_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

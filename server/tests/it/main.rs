@@ -9,6 +9,7 @@ mod config_schema;
 mod config_start;
 mod flow_hooks;
 mod hooks;
+mod input_limits;
 mod native_flows;
 mod password_policy;
 mod schemas_health;
