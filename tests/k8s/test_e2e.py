@@ -111,7 +111,13 @@ def namespace():
     kubectl("create", "namespace", ns)
     operator = None
     try:
-        in_cluster = IN_CLUSTER == "1" if IN_CLUSTER in ("0", "1") else cluster_wide_operator_installed()
+        choice = (IN_CLUSTER or "").strip().lower()
+        if choice in ("1", "true", "yes"):
+            in_cluster = True
+        elif choice in ("0", "false", "no"):
+            in_cluster = False
+        else:
+            in_cluster = cluster_wide_operator_installed()
         if not in_cluster:
             if not os.access(OPERATOR, os.X_OK):
                 pytest.fail(
