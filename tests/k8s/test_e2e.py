@@ -22,8 +22,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 IMAGE = os.environ.get("BIA_IMAGE", "bia:dev")
-DSN = os.environ.get("BIA_DSN", "memory")
-OPERATOR = os.environ.get("BIA_OPERATOR_BIN", str(ROOT / "target" / "debug" / "bia-operator"))
+# A database every server replica can reach; unset: a PostgreSQL deployed in the test namespace.
+EXTERNAL_DSN = os.environ.get("BIA_E2E_DSN")
+POSTGRES_IMAGE = os.environ.get("BIA_E2E_POSTGRES_IMAGE", "postgres:17-alpine")
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+OPERATOR = os.environ.get("BIA_OPERATOR_BIN", str(TARGET / "debug" / "bia-operator"))
+# "1": an operator installed with the chart (clusterWide=true) serves the test namespace;
+# "0": start the local binary; unset: the former when a cluster-wide one is installed.
+IN_CLUSTER = os.environ.get("BIA_OPERATOR_IN_CLUSTER")
 TIMEOUT = os.environ.get("BIA_E2E_TIMEOUT", "180s")
 
 
@@ -46,20 +52,92 @@ def wait(ns, what, condition, timeout=TIMEOUT):
     kubectl("-n", ns, "wait", f"--for={condition}", what, f"--timeout={timeout}")
 
 
+def cluster_wide_operator_installed():
+    """Whether a chart-installed operator watches every namespace (no WATCH_NAMESPACE)."""
+    result = kubectl("get", "deployments", "-A", "-l", "app.kubernetes.io/name=bia-operator", "-o", "json", check=False)
+    if result.returncode != 0:
+        return False
+    for deployment in json.loads(result.stdout)["items"]:
+        if not deployment.get("status", {}).get("availableReplicas"):
+            continue
+        containers = deployment["spec"]["template"]["spec"]["containers"]
+        if not any(e["name"] == "WATCH_NAMESPACE" for c in containers for e in c.get("env", [])):
+            return True
+    return False
+
+
+def deploy_postgres(ns):
+    """A throwaway PostgreSQL (official image, data in an emptyDir) and its DSN."""
+    labels = {"app.kubernetes.io/name": "postgres"}
+    password = uuid.uuid4().hex
+    apply(ns, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "postgres", "labels": labels},
+        "spec": {
+            "replicas": 1, "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {
+                "containers": [{
+                    "name": "postgres", "image": POSTGRES_IMAGE,
+                    "env": [
+                        {"name": "POSTGRES_USER", "value": "bia"},
+                        {"name": "POSTGRES_PASSWORD", "value": password},
+                        {"name": "POSTGRES_DB", "value": "bia"},
+                        {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
+                    ],
+                    "ports": [{"name": "postgres", "containerPort": 5432}],
+                    # Over TCP: during initdb the server listens on its Unix socket only,
+                    # so this answers once the final server is up.
+                    "readinessProbe": {
+                        "exec": {"command": ["pg_isready", "-h", "127.0.0.1", "-U", "bia", "-d", "bia"]},
+                        "periodSeconds": 2,
+                    },
+                    "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql"}],
+                }],
+                "volumes": [{"name": "data", "emptyDir": {}}],
+            }},
+        },
+    })
+    apply(ns, {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "postgres", "labels": labels},
+        "spec": {"selector": labels, "ports": [{"name": "postgres", "port": 5432, "targetPort": "postgres"}]},
+    })
+    kubectl("-n", ns, "rollout", "status", "deployment/postgres", f"--timeout={TIMEOUT}")
+    return f"postgres://bia:{password}@postgres.{ns}.svc:5432/bia?sslmode=disable"
+
+
 @pytest.fixture(scope="module")
 def namespace():
     kubectl("apply", "--server-side", "-f", str(ROOT / "charts" / "bia" / "crds"))
     ns = f"bia-e2e-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", ns)
-    env = dict(os.environ, WATCH_NAMESPACE=ns, LEADER_ELECTION="false", LISTEN_ADDR="127.0.0.1:0", RUST_LOG="info")
     operator = None
-    if not os.environ.get("BIA_OPERATOR_IN_CLUSTER"):
-        operator = subprocess.Popen([OPERATOR], env=env)
-    yield ns
-    if operator is not None:
-        operator.terminate()
-        operator.wait(timeout=30)
-    kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    try:
+        choice = (IN_CLUSTER or "").strip().lower()
+        if choice in ("1", "true", "yes"):
+            in_cluster = True
+        elif choice in ("0", "false", "no"):
+            in_cluster = False
+        else:
+            in_cluster = cluster_wide_operator_installed()
+        if not in_cluster:
+            if not os.access(OPERATOR, os.X_OK):
+                pytest.fail(
+                    f"no operator binary at {OPERATOR}: run `cargo build -p bia-operator`, set "
+                    "BIA_OPERATOR_BIN, or install the chart with clusterWide=true (BIA_OPERATOR_IN_CLUSTER=1)"
+                )
+            env = dict(os.environ, WATCH_NAMESPACE=ns, LEADER_ELECTION="false", LISTEN_ADDR="127.0.0.1:0", RUST_LOG="info")
+            operator = subprocess.Popen([OPERATOR], env=env)
+        yield ns
+    finally:
+        if operator is not None:
+            operator.terminate()
+            operator.wait(timeout=30)
+        kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def dsn(namespace):
+    """The DSN written to the test Secret."""
+    return EXTERNAL_DSN or deploy_postgres(namespace)
 
 
 def secret(ns, name, data):
@@ -94,11 +172,11 @@ def schema(name, schema_id, body):
             "spec": {"schemaId": schema_id, "schema": body, "serverRef": {"name": "bia"}}}
 
 
-def test_server_waits_for_its_schema_and_secret_then_becomes_ready(namespace):
+def test_server_waits_for_its_schema_and_secret_then_becomes_ready(namespace, dsn):
     ns = namespace
     apply(ns, server(ns))
     wait(ns, "identityserver/bia", "condition=Degraded=True", "60s")
-    secret(ns, "bia-secrets", {"dsn": DSN, "cookie": "e2e-cookie-secret-one"})
+    secret(ns, "bia-secrets", {"dsn": dsn, "cookie": "e2e-cookie-secret-one"})
     apply(ns, schema("customer-v1", "customer-v1", json.dumps(SCHEMA)))
     wait(ns, "identityschema/customer-v1", "condition=Accepted=True", "60s")
     wait(ns, "identityserver/bia", "condition=Ready=True")
@@ -121,11 +199,11 @@ def test_schema_is_immutable(namespace):
     assert result.returncode != 0 and "immutable" in result.stderr
 
 
-def test_secret_rotation_rolls_out(namespace):
+def test_secret_rotation_rolls_out(namespace, dsn):
     ns = namespace
     annotation = lambda: get(ns, "deployment", "bia")["spec"]["template"]["metadata"]["annotations"]["bia.dev/config-hash"]
     before = annotation()
-    secret(ns, "bia-secrets", {"dsn": DSN, "cookie": "e2e-cookie-secret-two"})
+    secret(ns, "bia-secrets", {"dsn": dsn, "cookie": "e2e-cookie-secret-two"})
     deadline = time.time() + 60
     while annotation() == before and time.time() < deadline:
         time.sleep(2)
