@@ -37,6 +37,14 @@ pub enum StartError {
     /// A hook is misconfigured.
     #[error(transparent)]
     Hooks(#[from] crate::hook::HookConfigError),
+    /// A listener's CORS settings are invalid.
+    #[error("serve.{listener}.cors.{source}")]
+    Cors {
+        /// `public` or `admin`.
+        listener: &'static str,
+        /// The refused setting.
+        source: http::cors::CorsError,
+    },
     /// The password hasher could not start.
     #[error("password hasher: {0}")]
     Hasher(#[from] PoolError),
@@ -65,6 +73,33 @@ pub struct App {
     state: AppState,
     config: Config,
     auto_migrate: bool,
+    cors: CorsLayers,
+}
+
+/// The CORS layer of each listener, when enabled.
+struct CorsLayers {
+    public: Option<tower_http::cors::CorsLayer>,
+    admin: Option<tower_http::cors::CorsLayer>,
+}
+
+impl CorsLayers {
+    fn from_config(config: &Config) -> Result<Self, StartError> {
+        let layer = |listener: &'static str, cors: Option<&crate::config::Cors>| {
+            http::cors::layer(cors).map_err(|source| StartError::Cors { listener, source })
+        };
+        Ok(Self {
+            public: layer("public", config.serve.public.cors.as_ref())?,
+            admin: layer("admin", config.serve.admin.cors.as_ref())?,
+        })
+    }
+}
+
+/// Puts a listener's CORS layer around its router, outermost, so refusals carry it too.
+fn with_cors(router: axum::Router, cors: Option<tower_http::cors::CorsLayer>) -> axum::Router {
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 /// Adapts the hash worker pool to the identity service's hasher seam.
@@ -222,6 +257,7 @@ impl App {
         Ok(Self {
             state,
             auto_migrate: options.dev || dsn.is_memory(),
+            cors: CorsLayers::from_config(&config)?,
             config,
         })
     }
@@ -283,8 +319,14 @@ impl App {
             shutdown.await;
             let _ = stop_tx.send(true);
         });
-        let public_app = http::public_router(self.state.clone(), limit_public);
-        let admin_app = http::admin_router(self.state.clone(), limit_admin);
+        let public_app = with_cors(
+            http::public_router(self.state.clone(), limit_public),
+            self.cors.public.clone(),
+        );
+        let admin_app = with_cors(
+            http::admin_router(self.state.clone(), limit_admin),
+            self.cors.admin.clone(),
+        );
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };

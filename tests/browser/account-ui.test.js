@@ -3,77 +3,21 @@
 // `bia serve --dev` on SQLite.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const root = resolve(import.meta.dirname, '..', '..');
-const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
-const bin = process.env.BIA_BIN ?? join(target, 'debug', 'bia');
-const browserPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+import { startBia, launchChromium } from './support.js';
 
 let server;
 let browser;
 let base;
-let serverLog = '';
-
-function freePort() {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => done(port));
-    });
-  });
-}
-
-async function waitReady(url) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(url);
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server not ready at ${url}\n${serverLog}`);
-}
 
 before(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bia-browser-'));
-  copyFileSync(join(root, 'config', 'identity.schema.json'), join(dir, 'identity.schema.json'));
-  const [publicPort, adminPort] = [await freePort(), await freePort()];
-  base = `http://127.0.0.1:${publicPort}`;
-  writeFileSync(
-    join(dir, 'bia.yaml'),
-    [
-      `dsn: sqlite://${join(dir, 'bia.sqlite')}?mode=rwc`,
-      'serve:',
-      `  public: {port: ${publicPort}, base_url: "${base}/"}`,
-      `  admin: {port: ${adminPort}, base_url: "http://127.0.0.1:${adminPort}/"}`,
-      'identity:',
-      '  default_schema_id: default',
-      '  schemas:',
-      `    - {id: default, url: "file://${join(dir, 'identity.schema.json')}"}`,
-      'hashers: {algorithm: bcrypt, bcrypt: {cost: 4}}',
-      '',
-    ].join('\n'),
-  );
-  server = spawn(bin, ['serve', '--dev', '-c', join(dir, 'bia.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stdout.on('data', (d) => { serverLog += d; });
-  server.stderr.on('data', (d) => { serverLog += d; });
-  await waitReady(`${base}/health/ready`);
-  browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox'] });
+  server = await startBia();
+  base = server.base;
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
+  server?.stop();
 });
 
 async function submitForm(page, fields, method) {

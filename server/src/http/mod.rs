@@ -3,6 +3,7 @@
 
 mod browser;
 mod cookies;
+pub mod cors;
 mod error;
 mod extract;
 mod flow_json;

@@ -7,6 +7,7 @@ mod browser;
 mod browser_flows;
 mod config_schema;
 mod config_start;
+mod cors;
 mod flow_hooks;
 mod hooks;
 mod input_limits;
