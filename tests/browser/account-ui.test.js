@@ -90,3 +90,24 @@ test('a form posted from another browser is refused and shown on the error page'
   await first.close();
   await other.close();
 });
+
+test('built-in pages carry security headers and still work under them', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const violations = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  const response = await page.goto(`${base}/ui/login`);
+  const headers = response.headers();
+  assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.match(headers['content-security-policy'], /default-src 'none'/);
+  assert.equal(headers['x-frame-options'], 'DENY');
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['referrer-policy'], 'same-origin');
+  // The inline style applies: the body is centred with a maximum width.
+  const maxWidth = await page.evaluate(() => getComputedStyle(document.body).maxWidth);
+  assert.notEqual(maxWidth, 'none');
+  assert.deepEqual(violations, []);
+  await context.close();
+});

@@ -19,6 +19,9 @@ use crate::session::{Device, Session, SessionError, SessionService};
 use crate::store::{FlowStore, StoreError};
 use crate::time::Clock;
 
+/// The state of a login or registration flow that has been completed.
+const PASSED_CHALLENGE: &str = "passed_challenge";
+
 /// Settings of the flow machine.
 #[derive(Debug, Clone)]
 pub struct FlowSettings {
@@ -448,8 +451,15 @@ impl FlowService {
         requester: Requester,
         csrf: &CsrfEvidence,
     ) -> Result<Outcome, FlowError> {
-        let mut flow = self.get(kind, id).await?;
+        let flow = self.get(kind, id).await?;
         Self::check_csrf(&flow, body, csrf)?;
+        if flow.state == PASSED_CHALLENGE {
+            // A completed flow is never replayed into another session.
+            let done = Message::already_completed(kind == FlowKind::Registration);
+            let refusal = MethodError::Invalid(vec![Problem::form(done)]);
+            return Err(self.refuse(flow, body, refusal).await);
+        }
+        let mut flow = flow;
         let method = self.method(body)?;
         let result = match kind {
             FlowKind::Login => method.login(&flow, body, &requester.device).await,
@@ -501,7 +511,7 @@ impl FlowService {
         {
             self.sessions.revoke_others(session).await?;
         }
-        flow.state = "passed_challenge".into();
+        flow.state = PASSED_CHALLENGE.into();
         flow.updated_at = self.clock.now();
         self.store.update(&flow).await?;
         Ok(Outcome {

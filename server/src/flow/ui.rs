@@ -50,6 +50,17 @@ impl Message {
         )
     }
 
+    /// 4010007 (login) or 4040002 (registration): the flow was already
+    /// completed and cannot be submitted again.
+    pub fn already_completed(registration: bool) -> Self {
+        let id = if registration { 4040002 } else { 4010007 };
+        Self::error(
+            id,
+            "The request was already completed successfully and can not be retried.",
+            json!({}),
+        )
+    }
+
     /// 4000006: the credentials are invalid.
     pub fn invalid_credentials() -> Self {
         Self::error(

@@ -13,6 +13,7 @@ mod hooks;
 mod input_limits;
 mod native_flows;
 mod password_policy;
+mod replays;
 mod schemas_health;
 mod session_lookup;
 mod sessions_api;

@@ -8,6 +8,7 @@
 mod render;
 
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::browser::see_other;
@@ -15,6 +16,23 @@ use super::extract::{Caller, QueryPairs};
 use super::state::AppState;
 use crate::flow::{FlowError, FlowKind, FlowService};
 use render::{escape, flow_forms, page};
+
+/// What the pages may load and who may frame them: nothing but their own inline
+/// style, and nobody. Forms may post anywhere, since a completed flow redirects
+/// to the configured return URL.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+     frame-ancestors 'none'; base-uri 'none'";
+
+/// A page with the security headers every built-in page carries.
+fn html(document: String) -> Response {
+    let headers = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ];
+    (headers, Html(document)).into_response()
+}
 
 fn start(state: &AppState, kind: FlowKind) -> Response {
     see_other(
@@ -65,7 +83,7 @@ async fn flow_page(state: AppState, kind: FlowKind, caller: Caller, query: Query
     };
     let mut body = links(&state, kind == FlowKind::Settings);
     body.push_str(&flow_forms(&flow.ui, kind == FlowKind::Settings));
-    Html(page(title, &body)).into_response()
+    html(page(title, &body))
 }
 
 /// `GET /ui/login`
@@ -117,11 +135,10 @@ pub async fn error(State(state): State<AppState>, query: QueryPairs) -> Response
         }
         None => "<p class=\"error\">This error is unknown or no longer available.</p>".to_owned(),
     };
-    Html(page(
+    html(page(
         "Something went wrong",
         &format!("{}{body}", links(&state, false)),
     ))
-    .into_response()
 }
 
 /// `GET /ui/welcome`: who is signed in, with links to settings and logout.
@@ -132,7 +149,7 @@ pub async fn welcome(State(state): State<AppState>, caller: Caller) -> Response 
     };
     let Some(session) = session else {
         let body = format!("{}<p>You are not signed in.</p>", links(&state, false));
-        return Html(page("Welcome", &body)).into_response();
+        return html(page("Welcome", &body));
     };
     let traits = session
         .identity
@@ -155,5 +172,5 @@ pub async fn welcome(State(state): State<AppState>, caller: Caller) -> Response 
         links(&state, true),
         escape(&traits)
     );
-    Html(page("Welcome", &body)).into_response()
+    html(page("Welcome", &body))
 }
