@@ -8,6 +8,7 @@ mod browser_flows;
 mod config_schema;
 mod config_start;
 mod flow_hooks;
+mod function_length;
 mod hooks;
 mod native_flows;
 mod password_policy;
