@@ -3,13 +3,17 @@
 //!
 //! The internal cause of a 5xx is logged here and never sent to the client.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::flow::FlowError;
+use crate::flow::{FlowError, Problem};
 use crate::identity::IdentityError;
+use crate::schema::TraitViolation;
 use crate::session::SessionError;
 use crate::store::StoreError;
 
@@ -176,74 +180,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<IdentityError> for ApiError {
-    fn from(error: IdentityError) -> Self {
-        match error {
-            IdentityError::NotFound => ApiError::not_found("Unable to locate the resource"),
-            IdentityError::UnknownSchema(id) => ApiError::bad_request(format!(
-                "The identity schema {id:?} is not configured on this server."
-            )),
-            IdentityError::InvalidTraits(violations) => {
-                let reason = violations
-                    .iter()
-                    .map(|v| format!("{}: {}", v.path, v.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let mut details = Map::new();
-                details.insert(
-                    "violations".into(),
-                    Value::Array(
-                        violations
-                            .iter()
-                            .map(|v| json!({"path": v.path, "message": v.message}))
-                            .collect(),
-                    ),
-                );
-                ApiError::bad_request(format!(
-                    "The traits do not match the identity schema: {reason}"
-                ))
-                .with_details(details)
-            }
-            IdentityError::BadRequest(reason) => ApiError::bad_request(reason),
-            IdentityError::Conflict => ApiError::new(
-                StatusCode::CONFLICT,
-                "This identity conflicts with another identity that already exists.",
-            ),
-            IdentityError::Busy => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "The password hasher is at capacity; retry shortly.",
-            )
-            .with_retry_after(1),
-            IdentityError::Store(store) => store.into(),
-        }
-    }
-}
-
 impl ApiError {
     /// 401 `session_inactive`: no valid session in the request.
     pub fn session_inactive() -> Self {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "No valid session credentials found in the request.",
-        )
-        .with_id("session_inactive")
-        .with_message("request does not have a valid authentication session")
+        SESSION_INACTIVE.into()
     }
-}
 
-impl ApiError {
     /// 403 `security_csrf_violation`, with a hint on what was wrong.
     pub fn csrf_violation(hint: &str) -> Self {
         let mut details = Map::new();
         details.insert("hint".into(), json!(hint));
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF). \
-             Start the flow again, clearing this site's cookies if it keeps happening.",
-        )
-        .with_id("security_csrf_violation")
-        .with_message("the request was rejected to protect you from Cross-Site-Request-Forgery")
-        .with_details(details)
+        ApiError::from(CSRF_VIOLATION).with_details(details)
     }
 
     /// 400 `self_service_flow_return_to_forbidden`.
@@ -253,14 +200,92 @@ impl ApiError {
     }
 }
 
+/// An answer fixed in advance: status, Kratos's error id, reason, message
+/// (`None`: the status's generic one) and `Retry-After` seconds.
+struct Answer(
+    StatusCode,
+    Option<&'static str>,
+    &'static str,
+    Option<&'static str>,
+    Option<u64>,
+);
+
+impl From<Answer> for ApiError {
+    fn from(Answer(status, id, reason, message, retry_after): Answer) -> Self {
+        ApiError {
+            id,
+            message: message.map(str::to_owned),
+            retry_after,
+            ..ApiError::new(status, reason)
+        }
+    }
+}
+
+/// The answers the domain errors map onto, one a row.
+#[rustfmt::skip]
+mod answers {
+    use axum::http::StatusCode as S;
+
+    use super::Answer as A;
+
+    pub const RESOURCE_NOT_FOUND: A = A(S::NOT_FOUND, None, "Unable to locate the resource", None, None);
+    pub const HASHER_BUSY: A = A(S::TOO_MANY_REQUESTS, None, "The password hasher is at capacity; retry shortly.", None, Some(1));
+    pub const IDENTITY_CONFLICT: A = A(S::CONFLICT, None, "This identity conflicts with another identity that already exists.", None, None);
+    pub const SESSION_INACTIVE: A = A(S::UNAUTHORIZED, Some("session_inactive"), "No valid session credentials found in the request.", Some("request does not have a valid authentication session"), None);
+    pub const CURRENT_SESSION: A = A(S::BAD_REQUEST, None, "You tried to revoke the session you are currently using; use the logout flow instead.", None, None);
+    pub const CSRF_VIOLATION: A = A(S::FORBIDDEN, Some("security_csrf_violation"), "The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF). Start the flow again, clearing this site's cookies if it keeps happening.", Some("the request was rejected to protect you from Cross-Site-Request-Forgery"), None);
+    pub const FLOW_NOT_FOUND: A = A(S::NOT_FOUND, None, "The requested flow could not be found.", None, None);
+    pub const SESSION_ALREADY_AVAILABLE: A = A(S::BAD_REQUEST, Some("session_already_available"), "A valid session was detected and thus this flow is not possible.", Some("A valid session was detected and thus this flow is not possible."), None);
+    pub const SUBMISSION_INVALID: A = A(S::BAD_REQUEST, None, "The submission is invalid.", None, None);
+    pub const REFRESH_REQUIRED: A = A(S::FORBIDDEN, Some("session_refresh_required"), "The login session is too old and thus not allowed to update these fields. Please re-authenticate.", None, None);
+    pub const UNKNOWN_METHOD: A = A(S::BAD_REQUEST, None, "Could not find a strategy to handle the request; check the method field.", None, None);
+    pub const HOOK_FAILED: A = A(S::BAD_GATEWAY, None, "A configured hook could not be carried out.", Some("A hook of this flow failed; try again later."), None);
+    pub const NATIVE_FROM_BROWSER: A = A(S::BAD_REQUEST, None, "This flow was started as a native (api) flow but the request carries cookies or an Origin header, as a browser's does; browsers must use browser flows.", None, None);
+    pub const FLOW_DISABLED: A = A(S::BAD_REQUEST, Some("self_service_flow_disabled"), "This self-service flow is disabled in the configuration.", None, None);
+}
+
+use answers::*;
+
+impl From<IdentityError> for ApiError {
+    fn from(error: IdentityError) -> Self {
+        match error {
+            IdentityError::NotFound => RESOURCE_NOT_FOUND.into(),
+            IdentityError::UnknownSchema(id) => ApiError::bad_request(format!(
+                "The identity schema {id:?} is not configured on this server."
+            )),
+            IdentityError::InvalidTraits(violations) => invalid_traits(&violations),
+            IdentityError::BadRequest(reason) => ApiError::bad_request(reason),
+            IdentityError::Conflict => IDENTITY_CONFLICT.into(),
+            IdentityError::Busy => HASHER_BUSY.into(),
+            IdentityError::Store(store) => store.into(),
+        }
+    }
+}
+
+fn invalid_traits(violations: &[TraitViolation]) -> ApiError {
+    let reason = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.path, v.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let listed = violations
+        .iter()
+        .map(|v| json!({"path": v.path, "message": v.message}))
+        .collect();
+    let mut details = Map::new();
+    details.insert("violations".into(), Value::Array(listed));
+    ApiError::bad_request(format!(
+        "The traits do not match the identity schema: {reason}"
+    ))
+    .with_details(details)
+}
+
 impl From<SessionError> for ApiError {
     fn from(error: SessionError) -> Self {
         match error {
-            SessionError::Inactive => ApiError::session_inactive(),
-            SessionError::NotFound => ApiError::not_found("Unable to locate the resource"),
-            SessionError::CurrentSession => ApiError::bad_request(
-                "You tried to revoke the session you are currently using; use the logout flow instead.",
-            ),
+            SessionError::Inactive => SESSION_INACTIVE.into(),
+            SessionError::NotFound => RESOURCE_NOT_FOUND.into(),
+            SessionError::CurrentSession => CURRENT_SESSION.into(),
             SessionError::Store(store) => store.into(),
         }
     }
@@ -269,89 +294,79 @@ impl From<SessionError> for ApiError {
 impl From<FlowError> for ApiError {
     fn from(error: FlowError) -> Self {
         match error {
-            FlowError::NotFound => ApiError::not_found("The requested flow could not be found."),
+            FlowError::NotFound => FLOW_NOT_FOUND.into(),
             FlowError::Expired {
                 new_flow,
                 expired_at,
-            } => {
-                let minutes = (chrono::Utc::now() - expired_at).num_seconds().max(0) as f64 / 60.0;
-                let mut extra = Map::new();
-                extra.insert("use_flow_id".into(), json!(new_flow.id));
-                extra.insert("expired_at".into(), json!(crate::time::format(expired_at)));
-                extra.insert("since".into(), json!((minutes * 60e9) as i64));
-                ApiError::new(
-                    StatusCode::GONE,
-                    format!(
-                        "The self-service flow expired {minutes:.2} minutes ago, initialize a new one."
-                    ),
-                )
-                .with_id("self_service_flow_expired")
-                .with_message("self-service flow expired")
-                .with_extra(extra)
-            }
-            FlowError::Invalid(_) => ApiError::bad_request("The submission is invalid."),
-            FlowError::UnknownMethod => ApiError::bad_request(
-                "Could not find a strategy to handle the request; check the method field.",
-            ),
-            FlowError::SessionAlreadyAvailable => ApiError::bad_request(
-                "A valid session was detected and thus this flow is not possible.",
-            )
-            .with_id("session_already_available")
-            .with_message("A valid session was detected and thus this flow is not possible."),
-            FlowError::Busy => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "The password hasher is at capacity; retry shortly.",
-            )
-            .with_retry_after(1),
-            FlowError::Inactive | FlowError::NoSession => ApiError::session_inactive(),
-            FlowError::IdentityMismatch { submitted } => ApiError::new(
-                if submitted {
-                    StatusCode::BAD_REQUEST
-                } else {
-                    StatusCode::FORBIDDEN
-                },
-                "The flow belongs to another identity than the current session.",
-            )
-            .with_id("security_identity_mismatch"),
-            FlowError::RefreshRequired(_) => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "The login session is too old and thus not allowed to update these fields. Please re-authenticate.",
-            )
-            .with_id("session_refresh_required"),
+            } => flow_expired(new_flow.id, expired_at),
+            FlowError::Invalid(_) => SUBMISSION_INVALID.into(),
+            FlowError::UnknownMethod => UNKNOWN_METHOD.into(),
+            FlowError::SessionAlreadyAvailable => SESSION_ALREADY_AVAILABLE.into(),
+            FlowError::Busy => HASHER_BUSY.into(),
+            FlowError::Inactive | FlowError::NoSession => SESSION_INACTIVE.into(),
+            FlowError::IdentityMismatch { submitted } => identity_mismatch(submitted),
+            FlowError::RefreshRequired(_) => REFRESH_REQUIRED.into(),
             FlowError::Csrf(hint) => ApiError::csrf_violation(hint),
-            FlowError::NativeFromBrowser => ApiError::bad_request(
-                "This flow was started as a native (api) flow but the request carries cookies or \
-                 an Origin header, as a browser's does; browsers must use browser flows.",
-            ),
-            FlowError::HookRefused(problems) => ApiError::bad_request(format!(
-                "A web hook refused the flow: {}",
-                problems
-                    .iter()
-                    .map(|p| p.message.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )),
+            FlowError::NativeFromBrowser => NATIVE_FROM_BROWSER.into(),
+            FlowError::HookRefused(problems) => hook_refused(&problems),
             FlowError::HookFailed(reason) => {
                 tracing::warn!(%reason, "hook failed");
-                ApiError::new(StatusCode::BAD_GATEWAY, "A configured hook could not be carried out.")
-                    .with_message("A hook of this flow failed; try again later.")
+                HOOK_FAILED.into()
             }
-            FlowError::Disabled => {
-                ApiError::bad_request("This self-service flow is disabled in the configuration.")
-                    .with_id("self_service_flow_disabled")
-            }
-            FlowError::Throttled { retry_after } => {
-                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Too many attempts to sign in; retry later.",
-                )
-                .with_retry_after(seconds.max(1))
-            }
+            FlowError::Disabled => FLOW_DISABLED.into(),
+            FlowError::Throttled { retry_after } => throttled(retry_after),
             FlowError::Identity(error) => error.into(),
             FlowError::Store(error) => error.into(),
         }
     }
+}
+
+/// 410 `self_service_flow_expired`, naming the flow that replaces it.
+fn flow_expired(new_flow: uuid::Uuid, expired_at: DateTime<Utc>) -> ApiError {
+    let minutes = (Utc::now() - expired_at).num_seconds().max(0) as f64 / 60.0;
+    let mut extra = Map::new();
+    extra.insert("use_flow_id".into(), json!(new_flow));
+    extra.insert("expired_at".into(), json!(crate::time::format(expired_at)));
+    extra.insert("since".into(), json!((minutes * 60e9) as i64));
+    ApiError::new(
+        StatusCode::GONE,
+        format!("The self-service flow expired {minutes:.2} minutes ago, initialize a new one."),
+    )
+    .with_id("self_service_flow_expired")
+    .with_message("self-service flow expired")
+    .with_extra(extra)
+}
+
+/// `security_identity_mismatch`: 400 on a submission, 403 on a read.
+fn identity_mismatch(submitted: bool) -> ApiError {
+    let status = if submitted {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    ApiError::new(
+        status,
+        "The flow belongs to another identity than the current session.",
+    )
+    .with_id("security_identity_mismatch")
+}
+
+fn hook_refused(problems: &[Problem]) -> ApiError {
+    let messages: Vec<&str> = problems.iter().map(|p| p.message.text.as_str()).collect();
+    ApiError::bad_request(format!(
+        "A web hook refused the flow: {}",
+        messages.join(" ")
+    ))
+}
+
+/// 429 with `Retry-After` in whole seconds, at least one.
+fn throttled(retry_after: Duration) -> ApiError {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts to sign in; retry later.",
+    )
+    .with_retry_after(seconds.max(1))
 }
 
 #[cfg(test)]

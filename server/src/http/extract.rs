@@ -64,6 +64,11 @@ where
     }
 }
 
+/// The id of a resource in a path; one that is no UUID names nothing: 404.
+pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::not_found("Unable to locate the resource"))
+}
+
 /// The query string as ordered pairs; keys may repeat (`ids=a&ids=b`).
 #[derive(Debug, Clone, Default)]
 pub struct QueryPairs(pub Vec<(String, String)>);

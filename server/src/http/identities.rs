@@ -3,27 +3,22 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{JsonBody, QueryPairs};
+use super::extract::{JsonBody, QueryPairs, parse_id};
+use super::paging::Paging;
 use super::state::AppState;
 use super::wire::{
-    CreateIdentityBody, IdentityJson, UpdateIdentityBody, VerifiableAddressJson, View,
-    identity_json, parse_state,
+    BatchBody, CreateIdentityBody, IdentityJson, PatchedIdentity, UpdateIdentityBody, View,
+    batch_json, identity_json,
 };
-use crate::identity::{AddressImport, CredentialType, Identity, IdentityDraft};
+use crate::identity::{CredentialType, Identity, IdentityDraft};
 use crate::store::IdentityQuery;
 
-/// Default and largest page sizes, as Kratos has them.
-const DEFAULT_PAGE_SIZE: u64 = 250;
-const MAX_PAGE_SIZE: u64 = 1000;
-/// Most identities one batch request may create.
-const MAX_BATCH: usize = 2000;
 /// JSON-Patch paths that may not be changed.
 const DENIED_PATCH_PATHS: [&str; 6] = [
     "/id",
@@ -33,10 +28,6 @@ const DENIED_PATCH_PATHS: [&str; 6] = [
     "/updated_at",
     "/schema_url",
 ];
-
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::not_found("Unable to locate the resource"))
-}
 
 fn view_for(query: &QueryPairs) -> Result<View, ApiError> {
     let mut view = View::admin();
@@ -68,6 +59,51 @@ fn created(state: &AppState, identity: &Identity) -> Response {
     response
 }
 
+/// A query parameter that must be a UUID when given and not empty.
+fn uuid_param(query: &QueryPairs, name: &str) -> Result<Option<Uuid>, ApiError> {
+    query
+        .first(name)
+        .filter(|s| !s.is_empty())
+        .map(|value| {
+            Uuid::parse_str(value)
+                .map_err(|_| ApiError::bad_request(format!("{name}: {value:?} is not a UUID")))
+        })
+        .transpose()
+}
+
+/// The filters of `GET /admin/identities` besides paging.
+fn list_filter(query: &QueryPairs, paging: &Paging) -> Result<IdentityQuery, ApiError> {
+    let ids = query
+        .all("ids")
+        .into_iter()
+        .map(|id| {
+            Uuid::parse_str(id)
+                .map_err(|_| ApiError::bad_request(format!("ids: {id:?} is not a UUID")))
+        })
+        .collect::<Result<_, _>>()?;
+    let text = |name: &str| query.first(name).filter(|s| !s.is_empty());
+    let filter = IdentityQuery {
+        page_size: paging.limit(),
+        after: paging.after,
+        offset: paging.offset(),
+        ids,
+        credentials_identifier: text("credentials_identifier")
+            .map(crate::schema::extension::normalize_identifier),
+        identifier_similar: text("preview_credentials_identifier_similar").map(str::to_owned),
+        organization_id: None,
+    };
+    if filter.credentials_identifier.is_some() && filter.identifier_similar.is_some() {
+        return Err(ApiError::bad_request(
+            "credentials_identifier and preview_credentials_identifier_similar cannot be used together",
+        ));
+    }
+    let organization_id = uuid_param(query, "organization_id")?;
+    Ok(IdentityQuery {
+        organization_id,
+        ..filter
+    })
+}
+
 /// `GET /admin/identities`
 pub async fn list(
     State(state): State<AppState>,
@@ -76,83 +112,18 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let mut view = view_for(&query)?;
     view.credentials = !view.include_config.is_empty();
-    let legacy = query.first("page_token").is_none()
-        && (query.first("page").is_some() || query.first("per_page").is_some());
-    let page_size = if legacy {
-        query.number("per_page")?
-    } else {
-        query.number("page_size")?
-    }
-    .unwrap_or(DEFAULT_PAGE_SIZE)
-    .clamp(1, MAX_PAGE_SIZE);
-    let mut filter = IdentityQuery {
-        page_size: page_size as u32,
-        ..IdentityQuery::default()
-    };
-    if legacy {
-        let page = query.number("page")?.unwrap_or(1).max(1);
-        filter.offset = Some((page - 1) * page_size);
-    } else if let Some(token) = query.first("page_token").filter(|t| !t.is_empty()) {
-        filter.after = Some(Uuid::parse_str(token).map_err(|_| {
-            ApiError::bad_request(
-                "page_token: the page token is invalid; use the one from the Link header",
-            )
-        })?);
-    }
-    for id in query.all("ids") {
-        filter.ids.push(
-            Uuid::parse_str(id)
-                .map_err(|_| ApiError::bad_request(format!("ids: {id:?} is not a UUID")))?,
-        );
-    }
-    filter.credentials_identifier = query
-        .first("credentials_identifier")
-        .filter(|s| !s.is_empty())
-        .map(crate::schema::extension::normalize_identifier);
-    filter.identifier_similar = query
-        .first("preview_credentials_identifier_similar")
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    if filter.credentials_identifier.is_some() && filter.identifier_similar.is_some() {
-        return Err(ApiError::bad_request(
-            "credentials_identifier and preview_credentials_identifier_similar cannot be used together",
-        ));
-    }
-    if let Some(organization) = query.first("organization_id").filter(|s| !s.is_empty()) {
-        filter.organization_id = Some(Uuid::parse_str(organization).map_err(|_| {
-            ApiError::bad_request(format!("organization_id: {organization:?} is not a UUID"))
-        })?);
-    }
-    let page = state.identities.list(&filter).await?;
+    let paging = Paging::keyset_or_legacy(&query)?;
+    let page = state
+        .identities
+        .list(&list_filter(&query, &paging)?)
+        .await?;
     let body: Vec<IdentityJson> = page
         .identities
         .iter()
         .map(|i| render(&state, i, &view))
         .collect();
-    let mut headers = HeaderMap::new();
-    let path = uri.path();
-    let mut links = vec![if legacy {
-        format!("<{path}?page=1&per_page={page_size}>; rel=\"first\"")
-    } else {
-        format!("<{path}?page_size={page_size}>; rel=\"first\"")
-    }];
-    if page.has_more
-        && let Some(last) = page.identities.last()
-    {
-        links.push(if legacy {
-            let next = query.number("page")?.unwrap_or(1).max(1) + 1;
-            format!("<{path}?page={next}&per_page={page_size}>; rel=\"next\"")
-        } else {
-            format!(
-                "<{path}?page_size={page_size}&page_token={}>; rel=\"next\"",
-                last.id
-            )
-        });
-    }
-    if let Ok(value) = HeaderValue::from_str(&links.join(",")) {
-        headers.insert(header::LINK, value);
-    }
-    Ok((headers, Json(body)).into_response())
+    let last = page.identities.last().map(|i| i.id);
+    Ok(paging.respond(uri.path(), page.has_more, last, body))
 }
 
 /// `GET /admin/identities/{id}`
@@ -197,25 +168,6 @@ pub async fn update(
     Ok(Json(render(&state, &identity, &View::admin())))
 }
 
-/// The fields of an identity a JSON Patch may change.
-#[derive(Debug, Deserialize)]
-struct PatchedIdentity {
-    schema_id: Option<String>,
-    #[serde(default)]
-    traits: Value,
-    state: Option<String>,
-    #[serde(default)]
-    metadata_public: Option<Value>,
-    #[serde(default)]
-    metadata_admin: Option<Value>,
-    #[serde(default)]
-    external_id: Option<String>,
-    #[serde(default)]
-    organization_id: Option<Uuid>,
-    #[serde(default)]
-    verifiable_addresses: Vec<VerifiableAddressJson>,
-}
-
 /// `PATCH /admin/identities/{id}` with a JSON Patch document.
 pub async fn patch(
     State(state): State<AppState>,
@@ -223,6 +175,15 @@ pub async fn patch(
     JsonBody(operations): JsonBody<json_patch::Patch>,
 ) -> Result<Json<IdentityJson>, ApiError> {
     let id = parse_id(&id)?;
+    refuse_denied_paths(&operations)?;
+    let current = state.identities.get(id).await?;
+    let draft = patched_draft(render(&state, &current, &View::admin()), &operations)?;
+    let identity = state.identities.update(id, draft).await?;
+    Ok(Json(render(&state, &identity, &View::admin())))
+}
+
+/// A JSON Patch may not change ids, credentials or timestamps.
+fn refuse_denied_paths(operations: &json_patch::Patch) -> Result<(), ApiError> {
     for operation in &operations.0 {
         let path = operation_path(operation);
         if let Some(denied) = DENIED_PATCH_PATHS
@@ -234,30 +195,21 @@ pub async fn patch(
             )));
         }
     }
-    let current = state.identities.get(id).await?;
-    let mut document = serde_json::to_value(render(&state, &current, &View::admin()))
-        .map_err(|e| ApiError::internal(&e))?;
-    json_patch::patch(&mut document, &operations)
+    Ok(())
+}
+
+/// Applies a JSON Patch to an identity's API document and reads the result
+/// back as a replacement.
+fn patched_draft(
+    current: IdentityJson,
+    operations: &json_patch::Patch,
+) -> Result<IdentityDraft, ApiError> {
+    let mut document: Value = serde_json::to_value(current).map_err(|e| ApiError::internal(&e))?;
+    json_patch::patch(&mut document, operations)
         .map_err(|e| ApiError::bad_request(format!("The JSON Patch could not be applied: {e}")))?;
     let patched: PatchedIdentity = serde_json::from_value(document)
         .map_err(|e| ApiError::bad_request(format!("The patched identity is invalid: {e}")))?;
-    let draft = IdentityDraft {
-        schema_id: patched.schema_id,
-        traits: patched.traits,
-        state: parse_state(patched.state.as_deref())?,
-        metadata_public: patched.metadata_public,
-        metadata_admin: patched.metadata_admin,
-        external_id: patched.external_id,
-        organization_id: patched.organization_id,
-        verifiable_addresses: patched
-            .verifiable_addresses
-            .into_iter()
-            .map(AddressImport::from)
-            .collect(),
-        ..IdentityDraft::default()
-    };
-    let identity = state.identities.update(id, draft).await?;
-    Ok(Json(render(&state, &identity, &View::admin())))
+    Ok(patched.into_draft()?)
 }
 
 fn operation_path(operation: &json_patch::PatchOperation) -> String {
@@ -296,54 +248,11 @@ pub async fn delete_credential(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// One entry of a batch request.
-#[derive(Debug, Deserialize)]
-pub struct BatchEntry {
-    create: Option<CreateIdentityBody>,
-    patch_id: Option<Uuid>,
-}
-
-/// The body of `PATCH /admin/identities`.
-#[derive(Debug, Deserialize)]
-pub struct BatchBody {
-    identities: Vec<BatchEntry>,
-}
-
 /// `PATCH /admin/identities`: create many identities, each on its own.
 pub async fn batch(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<BatchBody>,
 ) -> Result<Json<Value>, ApiError> {
-    if body.identities.len() > MAX_BATCH {
-        return Err(ApiError::bad_request(format!(
-            "A batch may hold at most {MAX_BATCH} identities, got {}.",
-            body.identities.len()
-        )));
-    }
-    let mut results = Vec::with_capacity(body.identities.len());
-    for entry in body.identities {
-        let mut result = serde_json::Map::new();
-        if let Some(patch_id) = entry.patch_id {
-            result.insert("patch_id".into(), json!(patch_id));
-        }
-        let outcome = match entry.create {
-            Some(create) => match create.into_draft() {
-                Ok(draft) => state.identities.create(draft).await.map_err(ApiError::from),
-                Err(error) => Err(error),
-            },
-            None => Err(ApiError::bad_request("Each patch needs a create body.")),
-        };
-        match outcome {
-            Ok(identity) => {
-                result.insert("action".into(), json!("create"));
-                result.insert("identity".into(), json!(identity.id));
-            }
-            Err(error) => {
-                result.insert("action".into(), json!("error"));
-                result.insert("error".into(), error.body()["error"].clone());
-            }
-        }
-        results.push(Value::Object(result));
-    }
-    Ok(Json(json!({ "identities": results })))
+    let results = state.identities.create_batch(body.into_entries()).await?;
+    Ok(Json(batch_json(results)))
 }

@@ -10,6 +10,7 @@ mod flow_json;
 mod health;
 mod identities;
 pub mod limits;
+mod paging;
 mod proxies;
 mod schemas;
 mod selfservice;
@@ -25,13 +26,16 @@ pub use error::ApiError;
 pub use proxies::TrustedProxies;
 pub use state::{AppState, Shared};
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
+use axum::{Extension, Router};
 use tower_http::trace::TraceLayer;
+
+use crate::flow::{FlowKind, FlowType};
+use selfservice::FlowRoute;
 
 /// What hooks show of flows and identities: the API's own JSON shapes.
 pub fn hook_renderer(public_base_url: String) -> crate::flow::Renderer {
@@ -89,7 +93,7 @@ fn admin_routes() -> Router<AppState> {
 }
 
 fn self_service_routes() -> Router<AppState> {
-    Router::new()
+    let router = Router::new()
         .route("/sessions/whoami", get(sessions::whoami))
         .route(
             "/sessions",
@@ -97,56 +101,39 @@ fn self_service_routes() -> Router<AppState> {
         )
         .route("/sessions/{id}", delete(sessions::revoke_one_of_mine))
         .route(
-            "/self-service/login/api",
-            get(selfservice::create_login_api),
-        )
-        .route(
-            "/self-service/login/browser",
-            get(selfservice::create_login_browser),
-        )
-        .route("/self-service/login/flows", get(selfservice::get_login))
-        .route("/self-service/login", post(selfservice::submit_login))
-        .route(
-            "/self-service/registration/api",
-            get(selfservice::create_registration_api),
-        )
-        .route(
-            "/self-service/registration/browser",
-            get(selfservice::create_registration_browser),
-        )
-        .route(
-            "/self-service/registration/flows",
-            get(selfservice::get_registration),
-        )
-        .route(
-            "/self-service/registration",
-            post(selfservice::submit_registration),
-        )
-        .route(
-            "/self-service/settings/api",
-            get(selfservice::create_settings_api),
-        )
-        .route(
-            "/self-service/settings/browser",
-            get(selfservice::create_settings_browser),
-        )
-        .route(
-            "/self-service/settings/flows",
-            get(selfservice::get_settings),
-        )
-        .route("/self-service/settings", post(selfservice::submit_settings))
-        .route(
             "/self-service/logout/browser",
             get(selfservice::logout_browser),
         )
         .route("/self-service/logout", get(selfservice::logout_with_token))
-        .route("/self-service/errors", get(selfservice::get_error))
-        .route("/ui/login", get(ui::login))
-        .route("/ui/registration", get(ui::registration))
-        .route("/ui/settings", get(ui::settings))
-        .route("/ui/error", get(ui::error))
-        .route("/ui/welcome", get(ui::welcome))
         .route("/self-service/logout/api", delete(selfservice::logout_api))
+        .route("/self-service/errors", get(selfservice::get_error))
+        .route("/ui/error", get(ui::error))
+        .route("/ui/welcome", get(ui::welcome));
+    FLOW_KINDS.into_iter().fold(router, flow_routes)
+}
+
+/// The flows whose routes are all alike: one handler per operation, told
+/// the kind (and, to create, the type) by an extension on the route.
+const FLOW_KINDS: [FlowKind; 3] = [FlowKind::Login, FlowKind::Registration, FlowKind::Settings];
+
+/// `/self-service/<kind>/{api,browser,flows}`, `/self-service/<kind>` and
+/// `/ui/<kind>`.
+fn flow_routes(router: Router<AppState>, kind: FlowKind) -> Router<AppState> {
+    let path = |suffix: &str| format!("/self-service/{}{suffix}", kind.as_str());
+    let create =
+        |flow_type| get(selfservice::create).layer(Extension(FlowRoute { kind, flow_type }));
+    router
+        .route(&path("/api"), create(FlowType::Api))
+        .route(&path("/browser"), create(FlowType::Browser))
+        .route(
+            &path("/flows"),
+            get(selfservice::fetch).layer(Extension(kind)),
+        )
+        .route(&path(""), post(selfservice::submit).layer(Extension(kind)))
+        .route(
+            &format!("/ui/{}", kind.as_str()),
+            get(ui::flow_page).layer(Extension(kind)),
+        )
 }
 
 fn shared_routes() -> Router<AppState> {

@@ -65,6 +65,19 @@ pub struct SessionView {
     pub admin: bool,
 }
 
+impl SessionView {
+    /// The owner's view: devices, no admin metadata.
+    pub const OWNER: Self = Self {
+        devices: true,
+        admin: false,
+    };
+    /// The admin view: devices, admin metadata.
+    pub const ADMIN: Self = Self {
+        devices: true,
+        admin: true,
+    };
+}
+
 /// Renders a session.
 pub fn session_json(session: &Session, public_base_url: &str, view: SessionView) -> SessionJson {
     let identity_view = View {

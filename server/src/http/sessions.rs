@@ -3,42 +3,21 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{Credentials, QueryPairs};
+use super::extract::{Credentials, QueryPairs, parse_id};
+use super::paging::Paging;
 use super::session_json::{SessionJson, SessionView, session_json};
 use super::state::AppState;
 use crate::session::{BulkTarget, Session};
 use crate::store::{SessionPage, SessionQuery};
 
-const DEFAULT_PAGE_SIZE: u64 = 250;
-const MAX_PAGE_SIZE: u64 = 1000;
-
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::not_found("Unable to locate the resource"))
-}
-
-fn page_query(query: &QueryPairs) -> Result<SessionQuery, ApiError> {
-    let page_size = query
-        .number("page_size")?
-        .or(query.number("per_page")?)
-        .unwrap_or(DEFAULT_PAGE_SIZE)
-        .clamp(1, MAX_PAGE_SIZE);
-    let after = query
-        .first("page_token")
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            Uuid::parse_str(t).map_err(|_| {
-                ApiError::bad_request(
-                    "page_token: the page token is invalid; use the one from the Link header",
-                )
-            })
-        })
-        .transpose()?;
+fn page_query(query: &QueryPairs) -> Result<(Paging, SessionQuery), ApiError> {
+    let paging = Paging::keyset_only(query)?;
     let active = match query.first("active").filter(|a| !a.is_empty()) {
         None => None,
         Some("true") => Some(true),
@@ -49,15 +28,18 @@ fn page_query(query: &QueryPairs) -> Result<SessionQuery, ApiError> {
             )));
         }
     };
-    Ok(SessionQuery {
-        page_size: page_size as u32,
-        after,
+    let filter = SessionQuery {
+        page_size: paging.limit(),
+        after: paging.after,
         active,
         ..SessionQuery::default()
-    })
+    };
+    Ok((paging, filter))
 }
 
-fn expand(query: &QueryPairs) -> Result<(bool, bool), ApiError> {
+/// `expand`: whether to load the identity, and the admin view with or
+/// without devices.
+fn expand(query: &QueryPairs) -> Result<(bool, SessionView), ApiError> {
     let mut identity = false;
     let mut devices = false;
     for value in query.all("expand") {
@@ -71,13 +53,21 @@ fn expand(query: &QueryPairs) -> Result<(bool, bool), ApiError> {
             }
         }
     }
-    Ok((identity, devices))
+    let view = SessionView {
+        devices,
+        admin: true,
+    };
+    Ok((identity, view))
+}
+
+fn render(state: &AppState, session: &Session, view: SessionView) -> Json<SessionJson> {
+    Json(session_json(session, &state.public_base_url, view))
 }
 
 fn render_page(
     state: &AppState,
     path: &str,
-    query: &SessionQuery,
+    paging: &Paging,
     page: &SessionPage,
     view: SessionView,
 ) -> Response {
@@ -86,23 +76,8 @@ fn render_page(
         .iter()
         .map(|s| session_json(s, &state.public_base_url, view))
         .collect();
-    let mut links = vec![format!(
-        "<{path}?page_size={}>; rel=\"first\"",
-        query.page_size
-    )];
-    if page.has_more
-        && let Some(last) = page.sessions.last()
-    {
-        links.push(format!(
-            "<{path}?page_size={}&page_token={}>; rel=\"next\"",
-            query.page_size, last.id
-        ));
-    }
-    let mut headers = HeaderMap::new();
-    if let Ok(value) = HeaderValue::from_str(&links.join(",")) {
-        headers.insert(header::LINK, value);
-    }
-    (headers, Json(body)).into_response()
+    let last = page.sessions.last().map(|s| s.id);
+    paging.respond(path, page.has_more, last, body)
 }
 
 async fn current(state: &AppState, caller: Credentials) -> Result<Session, ApiError> {
@@ -116,11 +91,7 @@ pub async fn whoami(
     caller: Credentials,
 ) -> Result<Response, ApiError> {
     let session = current(&state, caller).await?;
-    let view = SessionView {
-        devices: true,
-        admin: false,
-    };
-    let mut response = Json(session_json(&session, &state.public_base_url, view)).into_response();
+    let mut response = render(&state, &session, SessionView::OWNER).into_response();
     if let Ok(value) = HeaderValue::from_str(&session.identity_id.to_string()) {
         response
             .headers_mut()
@@ -137,13 +108,15 @@ pub async fn list_mine(
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
     let session = current(&state, caller).await?;
-    let filter = page_query(&query)?;
-    let page = state.sessions.list_mine(&session, filter.clone()).await?;
-    let view = SessionView {
-        devices: true,
-        admin: false,
-    };
-    Ok(render_page(&state, uri.path(), &filter, &page, view))
+    let (paging, filter) = page_query(&query)?;
+    let page = state.sessions.list_mine(&session, filter).await?;
+    Ok(render_page(
+        &state,
+        uri.path(),
+        &paging,
+        &page,
+        SessionView::OWNER,
+    ))
 }
 
 /// `DELETE /sessions`: revokes the caller's other sessions.
@@ -173,14 +146,10 @@ pub async fn list(
     OriginalUri(uri): OriginalUri,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
-    let filter = page_query(&query)?;
-    let (identity, devices) = expand(&query)?;
+    let (paging, filter) = page_query(&query)?;
+    let (identity, view) = expand(&query)?;
     let page = state.sessions.list(&filter, identity).await?;
-    let view = SessionView {
-        devices,
-        admin: true,
-    };
-    Ok(render_page(&state, uri.path(), &filter, &page, view))
+    Ok(render_page(&state, uri.path(), &paging, &page, view))
 }
 
 /// `GET /admin/sessions/{id}`
@@ -189,13 +158,9 @@ pub async fn get(
     Path(id): Path<String>,
     query: QueryPairs,
 ) -> Result<Json<SessionJson>, ApiError> {
-    let (identity, devices) = expand(&query)?;
+    let (identity, view) = expand(&query)?;
     let session = state.sessions.get(parse_id(&id)?, identity).await?;
-    let view = SessionView {
-        devices,
-        admin: true,
-    };
-    Ok(Json(session_json(&session, &state.public_base_url, view)))
+    Ok(render(&state, &session, view))
 }
 
 /// `DELETE /admin/sessions/{id}`: deactivates the session.
@@ -214,11 +179,7 @@ pub async fn extend(
     Path(id): Path<String>,
 ) -> Result<Json<SessionJson>, ApiError> {
     let session = state.sessions.extend(parse_id(&id)?).await?;
-    let view = SessionView {
-        devices: true,
-        admin: true,
-    };
-    Ok(Json(session_json(&session, &state.public_base_url, view)))
+    Ok(render(&state, &session, SessionView::ADMIN))
 }
 
 /// `GET /admin/identities/{id}/sessions`
@@ -228,16 +189,18 @@ pub async fn list_for_identity(
     Path(id): Path<String>,
     query: QueryPairs,
 ) -> Result<Response, ApiError> {
-    let filter = page_query(&query)?;
+    let (paging, filter) = page_query(&query)?;
     let page = state
         .sessions
-        .list_for_identity(parse_id(&id)?, filter.clone())
+        .list_for_identity(parse_id(&id)?, filter)
         .await?;
-    let view = SessionView {
-        devices: true,
-        admin: true,
-    };
-    Ok(render_page(&state, uri.path(), &filter, &page, view))
+    Ok(render_page(
+        &state,
+        uri.path(),
+        &paging,
+        &page,
+        SessionView::ADMIN,
+    ))
 }
 
 /// `DELETE /admin/identities/{id}/sessions`

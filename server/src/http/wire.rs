@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::identity::{
-    AddressImport, Credential, CredentialType, CredentialsImport, Identity, IdentityDraft,
-    PasswordImport, ProviderLink, State,
+    AddressImport, BatchEntry, BatchResult, Credential, CredentialType, CredentialsImport,
+    Identity, IdentityDraft, IdentityError, PasswordImport, ProviderLink, RecoveryAddress, State,
+    VerifiableAddress,
 };
 use crate::schema::path_id;
 use crate::time;
@@ -156,21 +157,9 @@ impl View {
 
 /// Renders an identity for the API.
 pub fn identity_json(identity: &Identity, public_base_url: &str, view: &View) -> IdentityJson {
-    let credentials = view.credentials.then(|| {
-        identity
-            .credentials
-            .values()
-            .map(|c| {
-                (
-                    c.kind.as_str().to_owned(),
-                    credential_json(c, view.include_config.contains(&c.kind)),
-                )
-            })
-            .collect()
-    });
     IdentityJson {
         id: identity.id,
-        credentials,
+        credentials: view.credentials.then(|| credentials_json(identity, view)),
         schema_id: identity.schema_id.clone(),
         schema_url: format!("{public_base_url}schemas/{}", path_id(&identity.schema_id)),
         state: identity.state.as_str().to_owned(),
@@ -179,28 +168,9 @@ pub fn identity_json(identity: &Identity, public_base_url: &str, view: &View) ->
         verifiable_addresses: identity
             .verifiable_addresses
             .iter()
-            .map(|a| VerifiableAddressJson {
-                id: Some(a.id),
-                value: a.value.clone(),
-                verified: a.verified,
-                via: a.via.clone(),
-                status: Some(a.status.clone()),
-                verified_at: a.verified_at.map(time::format),
-                created_at: Some(time::format(a.created_at)),
-                updated_at: Some(time::format(a.updated_at)),
-            })
+            .map(Into::into)
             .collect(),
-        recovery_addresses: identity
-            .recovery_addresses
-            .iter()
-            .map(|a| RecoveryAddressJson {
-                id: Some(a.id),
-                value: a.value.clone(),
-                via: a.via.clone(),
-                created_at: Some(time::format(a.created_at)),
-                updated_at: Some(time::format(a.updated_at)),
-            })
-            .collect(),
+        recovery_addresses: identity.recovery_addresses.iter().map(Into::into).collect(),
         metadata_public: identity.metadata_public.clone().unwrap_or(Value::Null),
         metadata_admin: view
             .admin
@@ -210,6 +180,44 @@ pub fn identity_json(identity: &Identity, public_base_url: &str, view: &View) ->
         updated_at: time::format(identity.updated_at),
         organization_id: identity.organization_id,
     }
+}
+
+impl From<&VerifiableAddress> for VerifiableAddressJson {
+    fn from(address: &VerifiableAddress) -> Self {
+        Self {
+            id: Some(address.id),
+            value: address.value.clone(),
+            verified: address.verified,
+            via: address.via.clone(),
+            status: Some(address.status.clone()),
+            verified_at: address.verified_at.map(time::format),
+            created_at: Some(time::format(address.created_at)),
+            updated_at: Some(time::format(address.updated_at)),
+        }
+    }
+}
+
+impl From<&RecoveryAddress> for RecoveryAddressJson {
+    fn from(address: &RecoveryAddress) -> Self {
+        Self {
+            id: Some(address.id),
+            value: address.value.clone(),
+            via: address.via.clone(),
+            created_at: Some(time::format(address.created_at)),
+            updated_at: Some(time::format(address.updated_at)),
+        }
+    }
+}
+
+fn credentials_json(identity: &Identity, view: &View) -> BTreeMap<String, CredentialJson> {
+    identity
+        .credentials
+        .values()
+        .map(|c| {
+            let with_config = view.include_config.contains(&c.kind);
+            (c.kind.as_str().to_owned(), credential_json(c, with_config))
+        })
+        .collect()
 }
 
 fn credential_json(credential: &Credential, with_config: bool) -> CredentialJson {
@@ -284,20 +292,26 @@ pub struct UpdateIdentityBody {
     pub credentials: Option<Map<String, Value>>,
 }
 
+/// A request the identity service refuses as malformed: conversions from
+/// the wire fail the way the service's own checks do.
+fn bad_request(reason: impl Into<String>) -> IdentityError {
+    IdentityError::BadRequest(reason.into())
+}
+
 /// Parses `state`.
-pub fn parse_state(state: Option<&str>) -> Result<Option<State>, ApiError> {
+pub fn parse_state(state: Option<&str>) -> Result<Option<State>, IdentityError> {
     state
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<State>()
-                .map_err(|e| ApiError::bad_request(format!("state: {e}")))
+                .map_err(|e| bad_request(format!("state: {e}")))
         })
         .transpose()
 }
 
 impl CreateIdentityBody {
     /// Converts to a domain draft, checking credential types and shapes.
-    pub fn into_draft(self) -> Result<IdentityDraft, ApiError> {
+    pub fn into_draft(self) -> Result<IdentityDraft, IdentityError> {
         Ok(IdentityDraft {
             schema_id: self.schema_id,
             traits: self.traits,
@@ -330,12 +344,12 @@ impl CreateIdentityBody {
 
 impl UpdateIdentityBody {
     /// Converts to a domain draft; `state` and `traits` are required as in Kratos.
-    pub fn into_draft(self) -> Result<IdentityDraft, ApiError> {
+    pub fn into_draft(self) -> Result<IdentityDraft, IdentityError> {
         let state = parse_state(self.state.as_deref())?
-            .ok_or_else(|| ApiError::bad_request("state: this field is required"))?;
+            .ok_or_else(|| bad_request("state: this field is required"))?;
         let traits = self
             .traits
-            .ok_or_else(|| ApiError::bad_request("traits: this field is required"))?;
+            .ok_or_else(|| bad_request("traits: this field is required"))?;
         Ok(IdentityDraft {
             schema_id: self.schema_id,
             traits,
@@ -351,71 +365,77 @@ impl UpdateIdentityBody {
     }
 }
 
-fn credentials_import(body: Option<Map<String, Value>>) -> Result<CredentialsImport, ApiError> {
+fn credentials_import(
+    body: Option<Map<String, Value>>,
+) -> Result<CredentialsImport, IdentityError> {
     let mut import = CredentialsImport::default();
     for (name, value) in body.unwrap_or_default() {
         let kind: CredentialType = name.parse().map_err(|_| {
-            ApiError::bad_request(format!(
+            bad_request(format!(
                 "credentials.{name}: unknown credential type; expected one of password, oidc, \
                  saml, totp, lookup_secret, webauthn, passkey"
             ))
         })?;
-        if value.is_null() {
-            continue;
-        }
-        let config = value.get("config").cloned().unwrap_or(Value::Null);
-        match kind {
-            CredentialType::Password => {
-                let field = |key: &str| -> Result<Option<String>, ApiError> {
-                    match config.get(key) {
-                        None | Some(Value::Null) => Ok(None),
-                        Some(Value::String(s)) => Ok(Some(s.clone())),
-                        Some(_) => Err(ApiError::bad_request(format!(
-                            "credentials.password.config.{key}: must be a string"
-                        ))),
-                    }
-                };
-                import.password = Some(PasswordImport {
-                    password: field("password")?,
-                    hashed_password: field("hashed_password")?,
-                    use_password_migration_hook: config
-                        .get("use_password_migration_hook")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                });
-            }
-            CredentialType::Oidc | CredentialType::Saml => {
-                let links = provider_links(&name, &config)?;
-                if kind == CredentialType::Oidc {
-                    import.oidc = links;
-                } else {
-                    import.saml = links;
-                }
-            }
-            CredentialType::Code => {
-                return Err(ApiError::bad_request(
-                    "credentials.code: code credentials are derived from the traits and cannot be imported",
-                ));
-            }
-            other => {
-                if !config.is_object() {
-                    return Err(ApiError::bad_request(format!(
-                        "credentials.{name}.config: must be an object"
-                    )));
-                }
-                import.raw.insert(other, config);
-            }
+        if !value.is_null() {
+            let config = value.get("config").cloned().unwrap_or(Value::Null);
+            import_credential(&mut import, kind, &name, config)?;
         }
     }
     Ok(import)
 }
 
-fn provider_links(name: &str, config: &Value) -> Result<Vec<ProviderLink>, ApiError> {
+/// Adds one credential's configuration to an import.
+fn import_credential(
+    import: &mut CredentialsImport,
+    kind: CredentialType,
+    name: &str,
+    config: Value,
+) -> Result<(), IdentityError> {
+    match kind {
+        CredentialType::Password => import.password = Some(password_import(&config)?),
+        CredentialType::Oidc => import.oidc = provider_links(name, &config)?,
+        CredentialType::Saml => import.saml = provider_links(name, &config)?,
+        CredentialType::Code => {
+            return Err(bad_request(
+                "credentials.code: code credentials are derived from the traits and cannot be imported",
+            ));
+        }
+        _ if !config.is_object() => {
+            return Err(bad_request(format!(
+                "credentials.{name}.config: must be an object"
+            )));
+        }
+        other => {
+            import.raw.insert(other, config);
+        }
+    }
+    Ok(())
+}
+
+fn password_import(config: &Value) -> Result<PasswordImport, IdentityError> {
+    let field = |key: &str| match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad_request(format!(
+            "credentials.password.config.{key}: must be a string"
+        ))),
+    };
+    Ok(PasswordImport {
+        password: field("password")?,
+        hashed_password: field("hashed_password")?,
+        use_password_migration_hook: config
+            .get("use_password_migration_hook")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
+fn provider_links(name: &str, config: &Value) -> Result<Vec<ProviderLink>, IdentityError> {
     let providers = config
         .get("providers")
         .and_then(Value::as_array)
         .ok_or_else(|| {
-            ApiError::bad_request(format!(
+            bad_request(format!(
                 "credentials.{name}.config.providers: must be a list"
             ))
         })?;
@@ -435,10 +455,105 @@ fn provider_links(name: &str, config: &Value) -> Result<Vec<ProviderLink>, ApiEr
                     subject,
                     organization: text("organization"),
                 }),
-                _ => Err(ApiError::bad_request(format!(
+                _ => Err(bad_request(format!(
                     "credentials.{name}.config.providers.{n}: provider and subject are required"
                 ))),
             }
         })
         .collect()
+}
+
+/// The fields of an identity's API document a JSON Patch may change, read
+/// back after the patch.
+#[derive(Debug, Deserialize)]
+pub struct PatchedIdentity {
+    schema_id: Option<String>,
+    #[serde(default)]
+    traits: Value,
+    state: Option<String>,
+    #[serde(default)]
+    metadata_public: Option<Value>,
+    #[serde(default)]
+    metadata_admin: Option<Value>,
+    #[serde(default)]
+    external_id: Option<String>,
+    #[serde(default)]
+    organization_id: Option<Uuid>,
+    #[serde(default)]
+    verifiable_addresses: Vec<VerifiableAddressJson>,
+}
+
+impl PatchedIdentity {
+    /// Converts to a domain draft that replaces the identity: what a create
+    /// body with these fields would be, without credentials or recovery
+    /// addresses (those follow the traits).
+    pub fn into_draft(self) -> Result<IdentityDraft, IdentityError> {
+        let body = CreateIdentityBody {
+            schema_id: self.schema_id,
+            traits: self.traits,
+            state: self.state,
+            metadata_public: self.metadata_public,
+            metadata_admin: self.metadata_admin,
+            external_id: self.external_id,
+            organization_id: self.organization_id,
+            verifiable_addresses: Some(self.verifiable_addresses),
+            ..CreateIdentityBody::default()
+        };
+        body.into_draft()
+    }
+}
+
+/// One entry of `PATCH /admin/identities`.
+#[derive(Debug, Deserialize)]
+pub struct BatchEntryJson {
+    create: Option<CreateIdentityBody>,
+    patch_id: Option<Uuid>,
+}
+
+/// The body of `PATCH /admin/identities`.
+#[derive(Debug, Deserialize)]
+pub struct BatchBody {
+    identities: Vec<BatchEntryJson>,
+}
+
+impl BatchBody {
+    /// The entries as the identity service takes them; an entry that cannot
+    /// be read fails on its own.
+    pub fn into_entries(self) -> Vec<BatchEntry> {
+        self.identities
+            .into_iter()
+            .map(|entry| BatchEntry {
+                patch_id: entry.patch_id,
+                create: entry.create.map(CreateIdentityBody::into_draft),
+            })
+            .collect()
+    }
+}
+
+/// The answer to `PATCH /admin/identities`: for each entry the identity it
+/// created or its error, in Kratos's error shape.
+pub fn batch_json(results: Vec<BatchResult>) -> Value {
+    let results: Vec<Value> = results.into_iter().map(batch_result_json).collect();
+    json!({ "identities": results })
+}
+
+fn batch_result_json(result: BatchResult) -> Value {
+    let mut entry = Map::new();
+    if let Some(patch_id) = result.patch_id {
+        entry.insert("patch_id".into(), json!(patch_id));
+    }
+    match result.outcome {
+        Ok(id) => {
+            entry.insert("action".into(), json!("create"));
+            entry.insert("identity".into(), json!(id));
+        }
+        Err(error) => {
+            entry.insert("action".into(), json!("error"));
+            entry.insert(
+                "error".into(),
+                ApiError::from(error).body()["error"].clone(),
+            );
+        }
+    }
+    Value::Object(entry)
 }

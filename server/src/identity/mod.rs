@@ -1,10 +1,12 @@
 //! Identities: the model, what admins hand in, and the operations on them
-//! (create, update, delete, credential removal), independent of HTTP.
+//! (create, update, delete, credential removal, batches), independent of HTTP.
 
+mod batch;
 mod input;
 mod model;
 mod service;
 
+pub use batch::{BatchEntry, BatchResult, MAX_BATCH};
 pub use input::{AddressImport, CredentialsImport, IdentityDraft, PasswordImport, ProviderLink};
 pub use model::{Credential, CredentialType, Identity, RecoveryAddress, State, VerifiableAddress};
 pub use service::{HashFailure, IdentityError, IdentityService, PasswordHasher};

@@ -9,6 +9,7 @@ mod config_schema;
 mod config_start;
 mod cors;
 mod flow_hooks;
+mod function_length;
 mod hooks;
 mod input_limits;
 mod native_flows;

@@ -1,11 +1,13 @@
 //! Login, registration and settings flows: create (browser or native),
-//! fetch and submit.
+//! fetch and submit. One handler per operation serves every flow kind; the
+//! route says which kind through an extension ([`FlowRoute`] to create).
 
-use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::super::browser::{add_cookies, see_other};
 use super::super::error::ApiError;
@@ -14,9 +16,21 @@ use super::super::flow_json::outcome_json;
 use super::super::session_json::{SessionView, session_json};
 use super::super::state::AppState;
 use super::super::wire::{View, identity_json};
-use super::respond::{error_page, flow_failure, flow_id, flow_response, request_url};
-use crate::flow::{FlowError, FlowKind, FlowService, FlowType, NewFlow, Outcome, Requester, csrf};
+use super::respond::{flow_failure, flow_id, flow_response, refuse, request_url};
+use crate::flow::{
+    Flow, FlowError, FlowKind, FlowService, FlowType, NewFlow, Outcome, Requester, csrf,
+};
 use crate::session::{Session, SessionError};
+
+/// The flow a creation route makes, attached to the route as an extension
+/// (fetch and submit routes carry only the [`FlowKind`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FlowRoute {
+    /// Login, registration or settings.
+    pub kind: FlowKind,
+    /// Native app or browser.
+    pub flow_type: FlowType,
+}
 
 /// The valid session a request carries, if any.
 async fn session_of(state: &AppState, token: Option<&str>) -> Result<Option<Session>, ApiError> {
@@ -30,18 +44,14 @@ async fn session_of(state: &AppState, token: Option<&str>) -> Result<Option<Sess
     }
 }
 
-async fn create(
-    state: AppState,
-    kind: FlowKind,
-    uri: Uri,
-    caller: Caller,
-    query: QueryPairs,
-    flow_type: FlowType,
-) -> Response {
-    let browser = flow_type == FlowType::Browser;
-    let page = browser && !caller.json;
-    // A browser keeps its anti-CSRF token; a new browser gets one in a cookie.
-    let (csrf_token, cookies) = match (browser, caller.csrf.cookie_token.clone()) {
+/// A browser keeps its anti-CSRF token; a new browser gets one in a cookie.
+/// Native flows have none.
+fn csrf_token(
+    state: &AppState,
+    browser: bool,
+    caller: &Caller,
+) -> (Option<String>, Vec<HeaderValue>) {
+    match (browser, caller.csrf.cookie_token.clone()) {
         (false, _) => (None, Vec::new()),
         (true, Some(token)) => (Some(token), Vec::new()),
         (true, None) => {
@@ -49,53 +59,95 @@ async fn create(
             let cookie = state.cookies.csrf_cookie(&token);
             (Some(token), cookie.into_iter().collect())
         }
+    }
+}
+
+/// `return_to`, when given, checked against the allow list.
+fn return_to(state: &AppState, query: &QueryPairs) -> Result<Option<String>, ApiError> {
+    query
+        .first("return_to")
+        .filter(|r| !r.is_empty())
+        .map(|requested| state.browser.check_return_to(requested))
+        .transpose()
+}
+
+/// `GET /self-service/{login,registration,settings}/{api,browser}`
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(route): Extension<FlowRoute>,
+    OriginalUri(uri): OriginalUri,
+    caller: Caller,
+    query: QueryPairs,
+) -> Response {
+    let browser = route.flow_type == FlowType::Browser;
+    let page = browser && !caller.json;
+    let (csrf_token, cookies) = csrf_token(&state, browser, &caller);
+    let return_to = match return_to(&state, &query) {
+        Ok(return_to) => return_to,
+        Err(error) => return refuse(&state, error, page, cookies).await,
     };
-    let return_to = match query.first("return_to").filter(|r| !r.is_empty()) {
-        None => None,
-        Some(requested) => match state.browser.check_return_to(requested) {
-            Ok(url) => Some(url),
-            Err(error) if page => return error_page(&state, error, cookies).await,
-            Err(error) => return add_cookies(error.into_response(), cookies),
-        },
+    let new = NewFlow {
+        kind: route.kind,
+        flow_type: route.flow_type,
+        request_url: request_url(&state, &uri),
+        return_to,
+        refresh: query.first("refresh") == Some("true"),
+        csrf_token,
     };
+    let requester = match creator(&state, browser, caller).await {
+        Ok(requester) => requester,
+        Err(error) => return error.into_response(),
+    };
+    let (kind, return_to) = (new.kind, new.return_to.clone());
+    let created = state.flows.create(new, &requester).await;
+    created_response(&state, kind, return_to, page, created, cookies).await
+}
+
+/// Who creates a flow: a browser by its session cookie, a native app by its
+/// session token.
+async fn creator(state: &AppState, browser: bool, caller: Caller) -> Result<Requester, ApiError> {
     let token = if browser {
         caller.credentials.cookie_token.as_deref()
     } else {
         caller.credentials.token.as_deref()
     };
-    let session = match session_of(&state, token).await {
-        Ok(session) => session,
-        Err(error) => return error.into_response(),
-    };
-    let new = NewFlow {
-        kind,
-        flow_type,
-        request_url: request_url(&state, &uri),
-        return_to: return_to.clone(),
-        refresh: query.first("refresh") == Some("true"),
-        csrf_token,
-    };
-    let requester = Requester {
-        session,
+    Ok(Requester {
+        session: session_of(state, token).await?,
         session_token: None,
         device: caller.device,
-    };
-    match state.flows.create(new, &requester).await {
+    })
+}
+
+async fn created_response(
+    state: &AppState,
+    kind: FlowKind,
+    return_to: Option<String>,
+    page: bool,
+    created: Result<Flow, FlowError>,
+    cookies: Vec<HeaderValue>,
+) -> Response {
+    match created {
         Ok(flow) if page => see_other(&state.browser.flow_page(kind, flow.id), cookies),
-        Ok(flow) => add_cookies(flow_response(&state, StatusCode::OK, &flow), cookies),
+        Ok(flow) => add_cookies(flow_response(state, StatusCode::OK, &flow), cookies),
         Err(FlowError::SessionAlreadyAvailable) if page => {
-            let target = return_to.unwrap_or_else(|| state.browser.after(kind).to_owned());
-            see_other(&target, cookies)
+            let after = || state.browser.after(kind).to_owned();
+            see_other(&return_to.unwrap_or_else(after), cookies)
         }
         Err(FlowError::NoSession) if page => {
             let login = format!("{}self-service/login/browser", state.public_base_url);
             see_other(&login, cookies)
         }
-        Err(error) => flow_failure(&state, error, page, cookies).await,
+        Err(error) => flow_failure(state, error, page, cookies).await,
     }
 }
 
-async fn fetch(state: AppState, kind: FlowKind, caller: Caller, query: QueryPairs) -> Response {
+/// `GET /self-service/{login,registration,settings}/flows?id=`
+pub async fn fetch(
+    State(state): State<AppState>,
+    Extension(kind): Extension<FlowKind>,
+    caller: Caller,
+    query: QueryPairs,
+) -> Response {
     let id = match flow_id(&query) {
         Ok(id) => id,
         Err(error) => return error.into_response(),
@@ -104,54 +156,44 @@ async fn fetch(state: AppState, kind: FlowKind, caller: Caller, query: QueryPair
         Ok(flow) => flow,
         Err(error) => return flow_failure(&state, error, false, Vec::new()).await,
     };
-    if !FlowService::csrf_cookie_matches(&flow, caller.csrf.cookie_token.as_deref()) {
-        return ApiError::csrf_violation(
-            "The anti-CSRF cookie of this browser does not belong to the flow; start a new flow.",
-        )
-        .into_response();
+    match may_read(&state, kind, &caller, &flow).await {
+        Ok(()) => flow_response(&state, StatusCode::OK, &flow),
+        Err(error) => error.into_response(),
     }
-    if kind == FlowKind::Settings {
-        let session = match session_of(&state, caller.credentials.any_token()).await {
-            Ok(Some(session)) => session,
-            Ok(None) => return ApiError::session_inactive().into_response(),
-            Err(error) => return error.into_response(),
-        };
-        if flow.identity_id != Some(session.identity_id) {
-            return ApiError::from(FlowError::IdentityMismatch { submitted: false })
-                .into_response();
-        }
-    }
-    flow_response(&state, StatusCode::OK, &flow)
 }
 
-fn success_json(state: &AppState, kind: FlowKind, outcome: &Outcome) -> Value {
-    let view = SessionView {
-        devices: true,
-        admin: false,
-    };
-    let session = outcome.session.as_ref().map(|session| {
-        serde_json::to_value(session_json(session, &state.public_base_url, view))
-            .unwrap_or(Value::Null)
-    });
-    let identity = (kind == FlowKind::Registration).then(|| {
-        serde_json::to_value(identity_json(
-            &outcome.identity,
-            &state.public_base_url,
-            &View::default(),
-        ))
-        .unwrap_or(Value::Null)
-    });
-    let native = outcome.flow.flow_type == FlowType::Api;
-    let token = outcome.token.as_deref().filter(|_| native);
-    outcome_json(identity, session, token)
-}
-
-async fn submit(
-    state: AppState,
+/// A flow is shown to the browser whose anti-CSRF cookie it carries, and a
+/// settings flow only to its owner.
+async fn may_read(
+    state: &AppState,
     kind: FlowKind,
+    caller: &Caller,
+    flow: &Flow,
+) -> Result<(), ApiError> {
+    if !FlowService::csrf_cookie_matches(flow, caller.csrf.cookie_token.as_deref()) {
+        return Err(ApiError::csrf_violation(
+            "The anti-CSRF cookie of this browser does not belong to the flow; start a new flow.",
+        ));
+    }
+    if kind != FlowKind::Settings {
+        return Ok(());
+    }
+    let session = session_of(state, caller.credentials.any_token())
+        .await?
+        .ok_or_else(ApiError::session_inactive)?;
+    if flow.identity_id != Some(session.identity_id) {
+        return Err(FlowError::IdentityMismatch { submitted: false }.into());
+    }
+    Ok(())
+}
+
+/// `POST /self-service/{login,registration,settings}?flow=`
+pub async fn submit(
+    State(state): State<AppState>,
+    Extension(kind): Extension<FlowKind>,
     query: QueryPairs,
     caller: Caller,
-    body: Value,
+    Submission(body): Submission,
 ) -> Response {
     let id = match flow_id(&query) {
         Ok(id) => id,
@@ -164,39 +206,9 @@ async fn submit(
         Ok(session) => session,
         Err(error) => return error.into_response(),
     };
-    let requester = Requester {
-        session,
-        session_token: caller.credentials.token.clone(),
-        device: caller.device.clone(),
-    };
-    match state
-        .flows
-        .submit(kind, id, &body, requester, &caller.csrf)
-        .await
-    {
-        Ok(outcome) => {
-            let browser = outcome.flow.flow_type == FlowType::Browser;
-            let cookies: Vec<HeaderValue> = match (&outcome.token, browser) {
-                (Some(token), true) => state
-                    .cookies
-                    .session_cookie(token, state.sessions.lifespan())
-                    .into_iter()
-                    .collect(),
-                _ => Vec::new(),
-            };
-            if browser && page {
-                let target = outcome
-                    .flow
-                    .return_to
-                    .clone()
-                    .unwrap_or_else(|| state.browser.after(kind).to_owned());
-                return see_other(&target, cookies);
-            }
-            add_cookies(
-                Json(success_json(&state, kind, &outcome)).into_response(),
-                cookies,
-            )
-        }
+    let answer = submit_to(&state, kind, id, &body, session, &caller, page).await;
+    match answer {
+        Ok(response) => response,
         Err(error) => {
             let page = page && state.flows.flow_type(kind, id).await == Some(FlowType::Browser);
             flow_failure(&state, error, page, Vec::new()).await
@@ -204,187 +216,85 @@ async fn submit(
     }
 }
 
-async fn submit_settings_flow(
-    state: AppState,
-    query: QueryPairs,
-    caller: Caller,
-    body: Value,
-) -> Response {
-    let id = match flow_id(&query) {
-        Ok(id) => id,
-        Err(error) => return error.into_response(),
-    };
-    let page = !caller.json;
-    let session = match session_of(&state, caller.credentials.any_token()).await {
-        Ok(session) => session,
-        Err(error) => return error.into_response(),
-    };
-    match state
-        .flows
-        .submit_settings(id, &body, session.as_ref(), &caller.csrf)
-        .await
-    {
-        Ok(flow) if page && flow.flow_type == FlowType::Browser => {
-            let target = flow
-                .return_to
-                .clone()
-                .unwrap_or_else(|| state.browser.after(FlowKind::Settings).to_owned());
-            see_other(&target, Vec::new())
-        }
-        Ok(flow) => flow_response(&state, StatusCode::OK, &flow),
-        Err(error) => {
-            let page = page
-                && state.flows.flow_type(FlowKind::Settings, id).await == Some(FlowType::Browser);
-            flow_failure(&state, error, page, Vec::new()).await
-        }
+/// Hands a submission to the flow machine and renders its success.
+async fn submit_to(
+    state: &AppState,
+    kind: FlowKind,
+    id: Uuid,
+    body: &Value,
+    session: Option<Session>,
+    caller: &Caller,
+    page: bool,
+) -> Result<Response, FlowError> {
+    if kind == FlowKind::Settings {
+        let flow = state
+            .flows
+            .submit_settings(id, body, session.as_ref(), &caller.csrf)
+            .await?;
+        return Ok(settings_saved(state, page, &flow));
     }
+    let requester = Requester {
+        session,
+        session_token: caller.credentials.token.clone(),
+        device: caller.device.clone(),
+    };
+    let outcome = state
+        .flows
+        .submit(kind, id, body, requester, &caller.csrf)
+        .await?;
+    Ok(signed_in(state, kind, page, &outcome))
 }
 
-/// `GET /self-service/login/api`
-pub async fn create_login_api(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    create(state, FlowKind::Login, uri, caller, query, FlowType::Api).await
+/// Where a browser goes once a flow is done: its `return_to`, else the
+/// flow's default.
+fn after(state: &AppState, kind: FlowKind, flow: &Flow) -> String {
+    flow.return_to
+        .clone()
+        .unwrap_or_else(|| state.browser.after(kind).to_owned())
 }
 
-/// `GET /self-service/login/browser`
-pub async fn create_login_browser(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    create(
-        state,
-        FlowKind::Login,
-        uri,
-        caller,
-        query,
-        FlowType::Browser,
-    )
-    .await
+fn settings_saved(state: &AppState, page: bool, flow: &Flow) -> Response {
+    if page && flow.flow_type == FlowType::Browser {
+        return see_other(&after(state, FlowKind::Settings, flow), Vec::new());
+    }
+    flow_response(state, StatusCode::OK, flow)
 }
 
-/// `GET /self-service/registration/api`
-pub async fn create_registration_api(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    create(
-        state,
-        FlowKind::Registration,
-        uri,
-        caller,
-        query,
-        FlowType::Api,
-    )
-    .await
+fn signed_in(state: &AppState, kind: FlowKind, page: bool, outcome: &Outcome) -> Response {
+    let browser = outcome.flow.flow_type == FlowType::Browser;
+    let cookies: Vec<HeaderValue> = match (&outcome.token, browser) {
+        (Some(token), true) => state
+            .cookies
+            .session_cookie(token, state.sessions.lifespan())
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    if browser && page {
+        return see_other(&after(state, kind, &outcome.flow), cookies);
+    }
+    let body = Json(success_json(state, kind, outcome));
+    add_cookies(body.into_response(), cookies)
 }
 
-/// `GET /self-service/registration/browser`
-pub async fn create_registration_browser(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    create(
-        state,
-        FlowKind::Registration,
-        uri,
-        caller,
-        query,
-        FlowType::Browser,
-    )
-    .await
-}
-
-/// `GET /self-service/settings/api`
-pub async fn create_settings_api(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    create(state, FlowKind::Settings, uri, caller, query, FlowType::Api).await
-}
-
-/// `GET /self-service/settings/browser`
-pub async fn create_settings_browser(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    create(
-        state,
-        FlowKind::Settings,
-        uri,
-        caller,
-        query,
-        FlowType::Browser,
-    )
-    .await
-}
-
-/// `GET /self-service/login/flows?id=`
-pub async fn get_login(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    fetch(state, FlowKind::Login, caller, query).await
-}
-
-/// `GET /self-service/registration/flows?id=`
-pub async fn get_registration(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    fetch(state, FlowKind::Registration, caller, query).await
-}
-
-/// `GET /self-service/settings/flows?id=`
-pub async fn get_settings(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    fetch(state, FlowKind::Settings, caller, query).await
-}
-
-/// `POST /self-service/login?flow=`
-pub async fn submit_login(
-    State(state): State<AppState>,
-    query: QueryPairs,
-    caller: Caller,
-    Submission(body): Submission,
-) -> Response {
-    submit(state, FlowKind::Login, query, caller, body).await
-}
-
-/// `POST /self-service/registration?flow=`
-pub async fn submit_registration(
-    State(state): State<AppState>,
-    query: QueryPairs,
-    caller: Caller,
-    Submission(body): Submission,
-) -> Response {
-    submit(state, FlowKind::Registration, query, caller, body).await
-}
-
-/// `POST /self-service/settings?flow=`
-pub async fn submit_settings(
-    State(state): State<AppState>,
-    query: QueryPairs,
-    caller: Caller,
-    Submission(body): Submission,
-) -> Response {
-    submit_settings_flow(state, query, caller, body).await
+fn success_json(state: &AppState, kind: FlowKind, outcome: &Outcome) -> Value {
+    let session = outcome.session.as_ref().map(|session| {
+        serde_json::to_value(session_json(
+            session,
+            &state.public_base_url,
+            SessionView::OWNER,
+        ))
+        .unwrap_or(Value::Null)
+    });
+    let identity = (kind == FlowKind::Registration).then(|| {
+        serde_json::to_value(identity_json(
+            &outcome.identity,
+            &state.public_base_url,
+            &View::default(),
+        ))
+        .unwrap_or(Value::Null)
+    });
+    let native = outcome.flow.flow_type == FlowType::Api;
+    let token = outcome.token.as_deref().filter(|_| native);
+    outcome_json(identity, session, token)
 }

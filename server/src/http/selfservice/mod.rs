@@ -10,9 +10,5 @@ mod logout;
 mod respond;
 
 pub use errors::get_error;
-pub use flows::{
-    create_login_api, create_login_browser, create_registration_api, create_registration_browser,
-    create_settings_api, create_settings_browser, get_login, get_registration, get_settings,
-    submit_login, submit_registration, submit_settings,
-};
+pub use flows::{FlowRoute, create, fetch, submit};
 pub use logout::{logout_api, logout_browser, logout_with_token};

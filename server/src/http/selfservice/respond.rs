@@ -51,6 +51,21 @@ pub async fn error_page(state: &AppState, error: ApiError, cookies: Vec<HeaderVa
     }
 }
 
+/// Answers an error: with the error page when the client wants pages, else
+/// as JSON.
+pub async fn refuse(
+    state: &AppState,
+    error: ApiError,
+    page: bool,
+    cookies: Vec<HeaderValue>,
+) -> Response {
+    if page {
+        error_page(state, error, cookies).await
+    } else {
+        add_cookies(error.into_response(), cookies)
+    }
+}
+
 /// Answers a failed flow operation. `page` is true for browser flows whose
 /// client wants pages rather than JSON.
 pub async fn flow_failure(
@@ -84,7 +99,6 @@ pub async fn flow_failure(
             let error = ApiError::from(FlowError::RefreshRequired(flow)).with_extra(extra);
             add_cookies(error.into_response(), cookies)
         }
-        other if page => error_page(state, ApiError::from(other), cookies).await,
-        other => add_cookies(ApiError::from(other).into_response(), cookies),
+        other => refuse(state, ApiError::from(other), page, cookies).await,
     }
 }

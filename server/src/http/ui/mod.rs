@@ -7,6 +7,7 @@
 
 mod render;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -58,7 +59,13 @@ fn links(state: &AppState, signed_in: bool) -> String {
     }
 }
 
-async fn flow_page(state: AppState, kind: FlowKind, caller: Caller, query: QueryPairs) -> Response {
+/// `GET /ui/{login,registration,settings}?flow=`: the route names the kind.
+pub async fn flow_page(
+    Extension(kind): Extension<FlowKind>,
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryPairs,
+) -> Response {
     let Some(id) = query
         .first("flow")
         .and_then(|id| uuid::Uuid::parse_str(id).ok())
@@ -84,29 +91,6 @@ async fn flow_page(state: AppState, kind: FlowKind, caller: Caller, query: Query
     let mut body = links(&state, kind == FlowKind::Settings);
     body.push_str(&flow_forms(&flow.ui, kind == FlowKind::Settings));
     html(page(title, &body))
-}
-
-/// `GET /ui/login`
-pub async fn login(State(state): State<AppState>, caller: Caller, query: QueryPairs) -> Response {
-    flow_page(state, FlowKind::Login, caller, query).await
-}
-
-/// `GET /ui/registration`
-pub async fn registration(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    flow_page(state, FlowKind::Registration, caller, query).await
-}
-
-/// `GET /ui/settings`
-pub async fn settings(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    flow_page(state, FlowKind::Settings, caller, query).await
 }
 
 /// `GET /ui/error?id=`

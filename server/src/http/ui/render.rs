@@ -66,55 +66,50 @@ fn node_html(node: &Node) -> String {
         .label
         .as_ref()
         .map_or_else(|| a.name.clone(), |l| l.text.clone());
-    let mut html = String::new();
-    match a.input_type.as_str() {
-        "hidden" => {
-            let _ = writeln!(
-                html,
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                escape(&a.name),
-                escape(&value_text(&a.value))
-            );
-        }
-        "submit" | "button" => {
-            let _ = writeln!(
-                html,
-                "<button type=\"submit\" name=\"{}\" value=\"{}\">{}</button>",
-                escape(&a.name),
-                escape(&value_text(&a.value)),
-                escape(&label)
-            );
-        }
-        input_type => {
-            let id = format!("field-{}", a.name.replace('.', "-"));
-            let checked = input_type == "checkbox" && a.value == Some(Value::Bool(true));
-            let _ = writeln!(
-                html,
-                "<label for=\"{id}\">{}</label><input id=\"{id}\" type=\"{}\" name=\"{}\" value=\"{}\"{}{}{}{}>",
-                escape(&label),
-                escape(input_type),
-                escape(&a.name),
-                escape(&if input_type == "checkbox" {
-                    "true".to_owned()
-                } else {
-                    value_text(&a.value)
-                }),
-                if a.required == Some(true) {
-                    " required"
-                } else {
-                    ""
-                },
-                if a.disabled { " disabled" } else { "" },
-                if checked { " checked" } else { "" },
-                a.autocomplete
-                    .as_ref()
-                    .map(|h| format!(" autocomplete=\"{}\"", escape(h)))
-                    .unwrap_or_default(),
-            );
-        }
-    }
+    let mut html = match a.input_type.as_str() {
+        "hidden" => format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+            escape(&a.name),
+            escape(&value_text(&a.value))
+        ),
+        "submit" | "button" => format!(
+            "<button type=\"submit\" name=\"{}\" value=\"{}\">{}</button>\n",
+            escape(&a.name),
+            escape(&value_text(&a.value)),
+            escape(&label)
+        ),
+        input_type => input_html(node, input_type, &label),
+    };
     html.push_str(&messages(&node.messages));
     html
+}
+
+/// A labelled input field.
+fn input_html(node: &Node, input_type: &str, label: &str) -> String {
+    let a = &node.attributes;
+    let id = format!("field-{}", a.name.replace('.', "-"));
+    let checkbox = input_type == "checkbox";
+    let value = if checkbox {
+        "true".to_owned()
+    } else {
+        value_text(&a.value)
+    };
+    let flag = |on: bool, text: &'static str| if on { text } else { "" };
+    let autocomplete = a
+        .autocomplete
+        .as_ref()
+        .map(|h| format!(" autocomplete=\"{}\"", escape(h)))
+        .unwrap_or_default();
+    format!(
+        "<label for=\"{id}\">{}</label><input id=\"{id}\" type=\"{}\" name=\"{}\" value=\"{}\"{}{}{}{autocomplete}>\n",
+        escape(label),
+        escape(input_type),
+        escape(&a.name),
+        escape(&value),
+        flag(a.required == Some(true), " required"),
+        flag(a.disabled, " disabled"),
+        flag(checkbox && a.value == Some(Value::Bool(true)), " checked"),
+    )
 }
 
 fn form(ui: &Ui, nodes: &[&Node]) -> String {
