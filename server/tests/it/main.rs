@@ -10,6 +10,7 @@ mod config_start;
 mod flow_hooks;
 mod hooks;
 mod native_flows;
+mod openapi;
 mod password_policy;
 mod schemas_health;
 mod session_lookup;
