@@ -60,8 +60,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 .build(),
         )
         .tags(Some([
-            tag("identity", "Identities, sessions and schemas (mostly admin)."),
-            tag("frontend", "Self-service flows and the caller's sessions (public)."),
+            tag(
+                "identity",
+                "Identities, sessions and schemas (mostly admin).",
+            ),
+            tag(
+                "frontend",
+                "Self-service flows and the caller's sessions (public).",
+            ),
             tag("metadata", "Health and version."),
             tag("bia", "Bia's own endpoints, not part of the Kratos API."),
         ]))
@@ -88,14 +94,48 @@ fn tag(name: &str, description: &str) -> utoipa::openapi::tag::Tag {
 
 /// The document as the committed file holds it: pretty JSON and a newline.
 pub fn document_json() -> String {
-    let mut text = document()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned());
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    headers_not_nullable(&mut doc);
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
     text.push('\n');
     text
 }
 
+/// An optional header is absent, never null: utoipa types optional header
+/// parameters as `[string, null]`, which would invite clients to send
+/// `null` as text.
+fn headers_not_nullable(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let parameters = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("parameters"))
+        .filter_map(|list| list.as_array_mut())
+        .flatten();
+    for parameter in parameters {
+        if parameter["in"] != "header" {
+            continue;
+        }
+        if let Some(types) = parameter
+            .pointer_mut("/schema/type")
+            .and_then(|t| t.as_array_mut())
+        {
+            types.retain(|t| t != "null");
+            if let [only] = types.as_slice() {
+                let only = only.clone();
+                parameter["schema"]["type"] = only;
+            }
+        }
+    }
+}
+
 /// `GET /admin/bia/openapi.json`
 pub async fn serve() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], document_json())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_json(),
+    )
 }

@@ -166,8 +166,9 @@ fn openapi_documents_exactly_the_routes_of_both_routers() {
 fn kratos_reference() -> Option<Value> {
     let path = match std::env::var_os("BIA_KRATOS_REFERENCE") {
         Some(dir) => PathBuf::from(dir).join("api.json"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/reference/kratos/api.json"),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/kratos/api.json")
+        }
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).unwrap()),
@@ -229,10 +230,14 @@ fn openapi_matches_kratos_for_every_shared_operation() {
         let key = (method.as_str(), path.as_str());
         if BIA_ONLY.contains(&key) {
             if theirs.contains_key(&(method.clone(), path.clone())) {
-                problems.push(format!("{method} {path}: listed as Bia-only but Kratos has it"));
+                problems.push(format!(
+                    "{method} {path}: listed as Bia-only but Kratos has it"
+                ));
             }
             if operation["tags"] != serde_json::json!(["bia"]) {
-                problems.push(format!("{method} {path}: Bia-only operations carry the bia tag"));
+                problems.push(format!(
+                    "{method} {path}: Bia-only operations carry the bia tag"
+                ));
             }
             continue;
         }
@@ -322,7 +327,10 @@ fn openapi_document_is_well_formed() {
             .flatten()
             .filter(|p| p["in"] == "path")
             .map(|p| {
-                assert_eq!(p["required"], true, "{method} {path}: path parameters are required");
+                assert_eq!(
+                    p["required"], true,
+                    "{method} {path}: path parameters are required"
+                );
                 p["name"].as_str().unwrap()
             })
             .collect();
