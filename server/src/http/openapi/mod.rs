@@ -45,8 +45,9 @@ operations carry the `bia` tag.
 
 Two listeners: public (4433 by default) serves `/self-service/...`, `/sessions...` and \
 `/ui/...`; admin (4434) serves `/admin/...`. Both serve `/health/...`, `/version` and \
-`/schemas...`. The admin listener also serves every `/admin/...` path without the `/admin` \
-prefix, as Kratos does; the public listener answers `/admin/...` with a 307 to the admin one.";
+`/schemas...`. The admin listener also serves the Kratos `/admin/...` paths without the \
+`/admin` prefix, as Kratos does; the public listener answers `/admin/...` with a 307 to the \
+admin one.";
 
 /// The document, built from every area's declarations.
 pub fn document() -> utoipa::openapi::OpenApi {
