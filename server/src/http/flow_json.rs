@@ -10,7 +10,8 @@ use crate::flow::{Flow, FlowKind};
 use crate::time;
 
 /// A self-service flow as the API sends it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Flow)]
 pub struct FlowJson {
     /// Id.
     pub id: Uuid,
@@ -27,6 +28,7 @@ pub struct FlowJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_to: Option<String>,
     /// The form.
+    #[schema(value_type = super::openapi::components::UiContainer)]
     pub ui: Ui,
     /// Where the flow stands.
     pub state: String,
@@ -34,6 +36,7 @@ pub struct FlowJson {
     pub organization_id: Option<Uuid>,
     /// Settings only: the identity being changed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<super::wire::IdentityJson>)]
     pub identity: Option<Value>,
     /// Login only: whether this is a re-authentication.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,7 @@ mod flow_json;
 mod health;
 mod identities;
 pub mod limits;
+mod openapi;
 mod paging;
 mod proxies;
 mod schemas;
@@ -145,12 +146,26 @@ fn shared_routes() -> Router<AppState> {
         .route("/schemas/{id}", get(schemas::get))
 }
 
-/// The admin router: admin routes with and without the `/admin` prefix.
-pub fn admin_router(state: AppState, body_limit: usize) -> Router {
+/// Every route of the admin listener: admin routes with and without the
+/// `/admin` prefix, the shared ones and the OpenAPI document.
+fn admin_table() -> Router<AppState> {
     Router::new()
         .nest("/admin", admin_routes())
         .merge(admin_routes())
         .merge(shared_routes())
+        .route(openapi::DOCUMENT_PATH, get(openapi::serve))
+}
+
+/// Every route of the public listener.
+fn public_table() -> Router<AppState> {
+    Router::new()
+        .merge(shared_routes())
+        .merge(self_service_routes())
+}
+
+/// The admin router: admin routes with and without the `/admin` prefix.
+pub fn admin_router(state: AppState, body_limit: usize) -> Router {
+    admin_table()
         .fallback(not_found)
         .layer(middleware::from_fn(no_cache_on_get))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -161,9 +176,7 @@ pub fn admin_router(state: AppState, body_limit: usize) -> Router {
 
 /// The public router; admin paths answer with a 307 to the admin listener.
 pub fn public_router(state: AppState, body_limit: usize) -> Router {
-    Router::new()
-        .merge(shared_routes())
-        .merge(self_service_routes())
+    public_table()
         .fallback(redirect_admin_or_404)
         .layer(middleware::from_fn(no_cache_on_get))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -8,7 +8,8 @@ use crate::session::Session;
 use crate::time;
 
 /// A session as the API sends it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 pub struct SessionJson {
     /// Id.
     pub id: Uuid,
@@ -33,7 +34,8 @@ pub struct SessionJson {
 }
 
 /// One authentication step of a session.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = SessionAuthenticationMethod)]
 pub struct MethodJson {
     /// The method, e.g. `password`.
     pub method: String,
@@ -44,7 +46,8 @@ pub struct MethodJson {
 }
 
 /// A device a session was used from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = SessionDevice)]
 pub struct DeviceJson {
     /// Its id.
     pub id: Uuid,

@@ -16,7 +16,8 @@ use crate::schema::path_id;
 use crate::time;
 
 /// An identity as the API sends it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = Identity)]
 pub struct IdentityJson {
     /// Id.
     pub id: Uuid,
@@ -59,7 +60,8 @@ pub struct IdentityJson {
 }
 
 /// A credential as the API sends it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = IdentityCredential)]
 pub struct CredentialJson {
     /// Its type.
     #[serde(rename = "type")]
@@ -78,7 +80,8 @@ pub struct CredentialJson {
 }
 
 /// A verifiable address as the API sends and accepts it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = VerifiableAddress)]
 pub struct VerifiableAddressJson {
     /// Id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,7 +119,8 @@ impl From<VerifiableAddressJson> for AddressImport {
 }
 
 /// A recovery address as the API sends and accepts it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = RecoveryAddress)]
 pub struct RecoveryAddressJson {
     /// Id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -232,7 +236,7 @@ fn credential_json(credential: &Credential, with_config: bool) -> CredentialJson
 }
 
 /// The body of `POST /admin/identities` (and of each batch create).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct CreateIdentityBody {
     /// Schema id.
     #[serde(default)]
@@ -267,16 +271,18 @@ pub struct CreateIdentityBody {
 }
 
 /// The body of `PUT /admin/identities/{id}`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct UpdateIdentityBody {
     /// Schema id (unchanged when absent).
     #[serde(default)]
     pub schema_id: Option<String>,
-    /// Traits.
+    /// Traits (required).
     #[serde(default)]
+    #[schema(required = true, value_type = Object)]
     pub traits: Option<Value>,
-    /// State (required).
+    /// State (required): `active` or `inactive`.
     #[serde(default)]
+    #[schema(required = true, value_type = String)]
     pub state: Option<String>,
     /// Public metadata.
     #[serde(default)]

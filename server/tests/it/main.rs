@@ -13,6 +13,7 @@ mod function_length;
 mod hooks;
 mod input_limits;
 mod native_flows;
+mod openapi;
 mod password_policy;
 mod replays;
 mod schemas_health;

@@ -1,0 +1,142 @@
+//! The OpenAPI document of the API, generated from the code and committed as
+//! `server/openapi.json`.
+//!
+//! The declarations are documentation-only items, one file per area, so the
+//! handlers stay free of documentation attributes; the wire types derive
+//! their schemas. Tests keep the document honest: it equals the committed
+//! file, it lists exactly the routes the routers register, it matches
+//! Kratos's `api.json` for every operation both implement, and real
+//! responses validate against it.
+
+// The area modules' functions exist only to carry path declarations, and
+// the component types only to describe JSON the handlers build as values:
+// none is ever called or constructed.
+#[allow(dead_code)]
+pub mod components;
+#[allow(dead_code)]
+mod health;
+#[allow(dead_code)]
+mod identities;
+#[allow(dead_code)]
+mod schemas;
+#[allow(dead_code)]
+mod selfservice;
+#[allow(dead_code)]
+mod sessions;
+#[allow(dead_code)]
+mod ui;
+
+#[cfg(test)]
+mod tests;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApiBuilder;
+use utoipa::openapi::tag::TagBuilder;
+
+/// Where the admin listener serves the document.
+pub const DOCUMENT_PATH: &str = "/admin/bia/openapi.json";
+
+const DESCRIPTION: &str = "\
+Bia speaks the Ory Kratos REST API: paths, methods, parameters, JSON fields, status codes \
+and error envelopes as in Kratos. Operations Bia does not implement are absent; Bia's own \
+operations carry the `bia` tag.
+
+Two listeners: public (4433 by default) serves `/self-service/...`, `/sessions...` and \
+`/ui/...`; admin (4434) serves `/admin/...`. Both serve `/health/...`, `/version` and \
+`/schemas...`. The admin listener also serves the Kratos `/admin/...` paths without the \
+`/admin` prefix, as Kratos does; the public listener answers `/admin/...` with a 307 to the \
+admin one.";
+
+/// The document, built from every area's declarations.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("Bia")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(DESCRIPTION))
+                .license(Some(utoipa::openapi::License::new("Apache-2.0")))
+                .build(),
+        )
+        .tags(Some([
+            tag(
+                "identity",
+                "Identities, sessions and schemas (mostly admin).",
+            ),
+            tag(
+                "frontend",
+                "Self-service flows and the caller's sessions (public).",
+            ),
+            tag("metadata", "Health and version."),
+            tag("bia", "Bia's own endpoints, not part of the Kratos API."),
+        ]))
+        .build();
+    for area in [
+        identities::Api::openapi(),
+        sessions::Api::openapi(),
+        selfservice::Api::openapi(),
+        schemas::Api::openapi(),
+        health::Api::openapi(),
+        ui::Api::openapi(),
+    ] {
+        doc.merge(area);
+    }
+    doc
+}
+
+fn tag(name: &str, description: &str) -> utoipa::openapi::tag::Tag {
+    TagBuilder::new()
+        .name(name)
+        .description(Some(description))
+        .build()
+}
+
+/// The document as the committed file holds it: pretty JSON and a newline.
+pub fn document_json() -> String {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    headers_not_nullable(&mut doc);
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_owned());
+    text.push('\n');
+    text
+}
+
+/// An optional header is absent, never null: utoipa types optional header
+/// parameters as `[string, null]`, which would invite clients to send
+/// `null` as text.
+fn headers_not_nullable(doc: &mut serde_json::Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    let parameters = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("parameters"))
+        .filter_map(|list| list.as_array_mut())
+        .flatten();
+    for parameter in parameters {
+        if parameter["in"] != "header" {
+            continue;
+        }
+        if let Some(types) = parameter
+            .pointer_mut("/schema/type")
+            .and_then(|t| t.as_array_mut())
+        {
+            types.retain(|t| t != "null");
+            if let [only] = types.as_slice() {
+                let only = only.clone();
+                parameter["schema"]["type"] = only;
+            }
+        }
+    }
+}
+
+/// `GET /admin/bia/openapi.json`
+pub async fn serve() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_json(),
+    )
+}
