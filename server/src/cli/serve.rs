@@ -5,6 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use bia_server::app::{App, ServeOptions};
 use bia_server::config::{self, Mode};
+use bia_server::store::DRIVER_LOG_FILTER;
 
 use super::ServeArgs;
 
@@ -36,7 +37,7 @@ fn init_logging(config: &config::Config) {
         other => other,
     };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{level},sqlx=warn,tower_http=info")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("{level},{DRIVER_LOG_FILTER},tower_http=info")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -165,9 +165,7 @@ impl From<StoreError> for ApiError {
                 StatusCode::CONFLICT,
                 "This resource conflicts with one that exists already.",
             ),
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            ) => {
+            StoreError::Unavailable(_) => {
                 tracing::error!(error = %error, "database unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -1,28 +1,28 @@
 CREATE TABLE identities (
     id VARCHAR(36) NOT NULL PRIMARY KEY,
     schema_id VARCHAR(255) NOT NULL,
-    traits LONGTEXT NOT NULL,
+    traits ${long_text} NOT NULL,
     state VARCHAR(16) NOT NULL,
     state_changed_at VARCHAR(32),
-    metadata_public LONGTEXT,
-    metadata_admin LONGTEXT,
+    metadata_public ${long_text},
+    metadata_admin ${long_text},
     external_id VARCHAR(255) UNIQUE,
     organization_id VARCHAR(36),
     available_aal VARCHAR(8),
     created_at VARCHAR(32) NOT NULL,
     updated_at VARCHAR(32) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+)${table_options};
 
 CREATE TABLE identity_credentials (
     id VARCHAR(36) NOT NULL PRIMARY KEY,
     identity_id VARCHAR(36) NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
     type VARCHAR(32) NOT NULL,
-    config LONGTEXT NOT NULL,
+    config ${long_text} NOT NULL,
     version BIGINT NOT NULL,
     created_at VARCHAR(32) NOT NULL,
     updated_at VARCHAR(32) NOT NULL,
     UNIQUE (identity_id, type)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+)${table_options};
 
 CREATE TABLE identity_credential_identifiers (
     id VARCHAR(36) NOT NULL PRIMARY KEY,
@@ -33,7 +33,7 @@ CREATE TABLE identity_credential_identifiers (
     created_at VARCHAR(32) NOT NULL,
     updated_at VARCHAR(32) NOT NULL,
     UNIQUE (type, identifier)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+)${table_options};
 CREATE INDEX identity_credential_identifiers_identity ON identity_credential_identifiers (identity_id);
 CREATE INDEX identity_credential_identifiers_identifier ON identity_credential_identifiers (identifier);
 
@@ -48,7 +48,7 @@ CREATE TABLE identity_verifiable_addresses (
     created_at VARCHAR(32) NOT NULL,
     updated_at VARCHAR(32) NOT NULL,
     UNIQUE (via, value)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+)${table_options};
 CREATE INDEX identity_verifiable_addresses_identity ON identity_verifiable_addresses (identity_id);
 
 CREATE TABLE identity_recovery_addresses (
@@ -59,5 +59,5 @@ CREATE TABLE identity_recovery_addresses (
     created_at VARCHAR(32) NOT NULL,
     updated_at VARCHAR(32) NOT NULL,
     UNIQUE (via, value)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+)${table_options};
 CREATE INDEX identity_recovery_addresses_identity ON identity_recovery_addresses (identity_id);

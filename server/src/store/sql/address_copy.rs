@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
-use super::whoami::{timestamp, uuid};
+use super::rows::{parse_time, parse_uuid};
 use crate::identity::{Identity, RecoveryAddress, VerifiableAddress};
+use crate::store::StoreError;
 use crate::time;
 
 /// A verifiable address: id, via, value, status, verified (0 or 1),
@@ -80,16 +80,16 @@ pub(super) fn read_into(text: &str, identity: &mut Identity) -> Result<(), Store
         .map(
             |(id, via, value, status, verified, verified_at, created, updated)| {
                 Ok(VerifiableAddress {
-                    id: uuid(&id, "address id")?,
+                    id: parse_uuid(&id, "address id")?,
                     via,
                     value,
                     status,
                     verified: verified != 0,
                     verified_at: verified_at
-                        .map(|t| timestamp(&t, "verified_at"))
+                        .map(|t| parse_time(&t, "verified_at"))
                         .transpose()?,
-                    created_at: timestamp(&created, "address created_at")?,
-                    updated_at: timestamp(&updated, "address updated_at")?,
+                    created_at: parse_time(&created, "address created_at")?,
+                    updated_at: parse_time(&updated, "address updated_at")?,
                 })
             },
         )
@@ -99,11 +99,11 @@ pub(super) fn read_into(text: &str, identity: &mut Identity) -> Result<(), Store
         .into_iter()
         .map(|(id, via, value, created, updated)| {
             Ok(RecoveryAddress {
-                id: uuid(&id, "address id")?,
+                id: parse_uuid(&id, "address id")?,
                 via,
                 value,
-                created_at: timestamp(&created, "address created_at")?,
-                updated_at: timestamp(&updated, "address updated_at")?,
+                created_at: parse_time(&created, "address created_at")?,
+                updated_at: parse_time(&updated, "address updated_at")?,
             })
         })
         .collect::<Result<_, StoreError>>()?;

@@ -4,14 +4,14 @@ CREATE TABLE sessions (
     token_hash VARCHAR(64) NOT NULL UNIQUE,
     active BIGINT NOT NULL,
     aal VARCHAR(8) NOT NULL,
-    authentication_methods LONGTEXT NOT NULL,
-    devices LONGTEXT NOT NULL,
+    authentication_methods ${long_text} NOT NULL,
+    devices ${long_text} NOT NULL,
     issued_at VARCHAR(32) NOT NULL,
     authenticated_at VARCHAR(32) NOT NULL,
     expires_at VARCHAR(32) NOT NULL,
     created_at VARCHAR(32) NOT NULL,
     updated_at VARCHAR(32) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+)${table_options};
 CREATE INDEX sessions_identity ON sessions (identity_id, id);
 
 CREATE TABLE selfservice_flows (
@@ -19,22 +19,22 @@ CREATE TABLE selfservice_flows (
     kind VARCHAR(32) NOT NULL,
     flow_type VARCHAR(16) NOT NULL,
     state VARCHAR(32) NOT NULL,
-    request_url LONGTEXT NOT NULL,
-    return_to LONGTEXT NULL,
+    request_url ${long_text} NOT NULL,
+    return_to ${long_text} NULL,
     refresh BIGINT NOT NULL,
     csrf_token VARCHAR(128) NOT NULL,
     identity_id VARCHAR(36) NULL,
-    ui LONGTEXT NOT NULL,
+    ui ${long_text} NOT NULL,
     issued_at VARCHAR(32) NOT NULL,
     expires_at VARCHAR(32) NOT NULL,
     created_at VARCHAR(32) NOT NULL,
     updated_at VARCHAR(32) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+)${table_options};
 CREATE INDEX selfservice_flows_expires ON selfservice_flows (expires_at);
 
 CREATE TABLE selfservice_errors (
     id VARCHAR(36) NOT NULL PRIMARY KEY,
-    error LONGTEXT NOT NULL,
+    error ${long_text} NOT NULL,
     created_at VARCHAR(32) NOT NULL,
     updated_at VARCHAR(32) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+)${table_options};

@@ -13,9 +13,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use super::whoami::{TEXT_COLUMNS, WhoamiRow};
+use super::rows::{Cell, OwnedRow};
 
 /// Most idle connections kept; more are closed after use.
 const MAX_IDLE: usize = 16;
@@ -40,22 +41,21 @@ impl DirectReads {
         }
     }
 
-    /// Runs the session lookup (`sql`, one `?` for the token digest).
-    pub(super) fn whoami(
+    /// Runs a statement with one text parameter that answers at most one row,
+    /// whose cells are named by `columns` (the statement's select list).
+    pub(super) fn query_row(
         &self,
         sql: &str,
-        token_hash: &str,
-    ) -> Result<Option<WhoamiRow>, rusqlite::Error> {
+        parameter: &str,
+        columns: &'static [&'static str],
+    ) -> Result<Option<OwnedRow>, rusqlite::Error> {
         self.with_connection(|conn| {
             conn.prepare_cached(sql)?
-                .query_row([token_hash], |row| {
-                    let text = (0..TEXT_COLUMNS)
-                        .map(|i| row.get::<_, Option<String>>(i))
+                .query_row([parameter], |row| {
+                    let cells = (0..columns.len())
+                        .map(|n| cell(row.get_ref(n)?, n))
                         .collect::<Result<Vec<_>, _>>()?;
-                    Ok(WhoamiRow {
-                        text,
-                        active: row.get(TEXT_COLUMNS)?,
-                    })
+                    Ok(OwnedRow::new(columns, cells))
                 })
                 .optional()
         })
@@ -92,6 +92,22 @@ impl DirectReads {
         // into each connection's cache by a system call.
         conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         Ok(conn)
+    }
+}
+
+/// A cell of the tables' portable types: text, integers and NULL.
+fn cell(value: ValueRef<'_>, column: usize) -> Result<Cell, rusqlite::Error> {
+    match value {
+        ValueRef::Null => Ok(Cell::Null),
+        ValueRef::Integer(value) => Ok(Cell::Int(value)),
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+            .map(|text| Cell::Text(text.to_owned()))
+            .map_err(|e| rusqlite::Error::Utf8Error(column, e)),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            column,
+            String::new(),
+            other.data_type(),
+        )),
     }
 }
 
@@ -170,6 +186,10 @@ mod tests {
             assert_eq!(store.find_by_token(&"e".repeat(64)).await.unwrap(), None);
         }
         let unreadable = DirectReads::new(dir.path().join("missing.db"));
-        assert!(unreadable.whoami("SELECT 1", "x").is_err());
+        assert!(
+            unreadable
+                .query_row("SELECT 1 AS one", "x", &["one"])
+                .is_err()
+        );
     }
 }

@@ -1,0 +1,271 @@
+//! The migrations: rendered per backend at build time from one source per
+//! schema change (`server/migrations/`, see [`render`] for the format),
+//! embedded in the binary, and run through sqlx's migrator.
+//!
+//! sqlx records the SHA-384 of every applied migration and refuses to run
+//! when the embedded SQL of an applied one differs, so a released migration's
+//! rendered SQL never changes: the tests below hold every checksum fixed.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use sqlx::SqlStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use super::{Backend, Database};
+use crate::store::StoreError;
+
+#[cfg(test)]
+mod render;
+
+/// One migration rendered for one backend by the build script.
+struct Rendered {
+    /// The backend it is for, as `Backend` prints it.
+    dialect: &'static str,
+    version: i64,
+    description: &'static str,
+    /// True for the forward migration, false for its revert.
+    up: bool,
+    sql: &'static str,
+}
+
+static RENDERED: &[Rendered] = &include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator_for(Backend::Sqlite));
+static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| migrator_for(Backend::Postgres));
+static MYSQL: LazyLock<Migrator> = LazyLock::new(|| migrator_for(Backend::MySql));
+
+fn migrator_for(backend: Backend) -> Migrator {
+    let dialect = backend.to_string();
+    Migrator::with_migrations(
+        RENDERED
+            .iter()
+            .filter(|rendered| rendered.dialect == dialect)
+            .map(|rendered| {
+                let kind = if rendered.up {
+                    MigrationType::ReversibleUp
+                } else {
+                    MigrationType::ReversibleDown
+                };
+                Migration::new(
+                    rendered.version,
+                    Cow::Borrowed(rendered.description),
+                    kind,
+                    SqlStr::from_static(rendered.sql),
+                    // As `sqlx::migrate!` reads a migration that opts out of its transaction.
+                    rendered.sql.starts_with("-- no-transaction"),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// One applied or pending migration, for `migrate sql status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// The migration's version number.
+    pub version: i64,
+    /// Its description.
+    pub description: String,
+    /// Whether it has been applied.
+    pub applied: bool,
+}
+
+/// The embedded migrations of a backend.
+fn migrator(backend: Backend) -> &'static Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+        Backend::MySql => &MYSQL,
+    }
+}
+
+impl Database {
+    fn migrator(&self) -> &'static Migrator {
+        migrator(self.backend)
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate_up(&self) -> Result<(), StoreError> {
+        self.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Reverts the most recent migration (all of them when `all`).
+    pub async fn migrate_down(&self, all: bool) -> Result<(), StoreError> {
+        let migrator = self.migrator();
+        let target = if all {
+            0
+        } else {
+            let applied = self.applied_versions().await?;
+            let mut versions: Vec<i64> = applied.into_iter().collect();
+            versions.sort_unstable();
+            versions.iter().rev().nth(1).copied().unwrap_or(0)
+        };
+        migrator.undo(&self.pool, target).await?;
+        Ok(())
+    }
+
+    async fn applied_versions(&self) -> Result<Vec<i64>, StoreError> {
+        // Before the first migration the bookkeeping table does not exist yet.
+        let versions = sqlx::query_scalar::<_, i64>(
+            "SELECT version FROM _sqlx_migrations WHERE success = TRUE",
+        )
+        .fetch_all(&self.pool)
+        .await;
+        match versions {
+            Ok(versions) => Ok(versions),
+            Err(sqlx::Error::Database(_)) => Ok(Vec::new()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Lists every migration the binary knows with whether it is applied.
+    pub async fn migration_status(&self) -> Result<Vec<MigrationStatus>, StoreError> {
+        let applied = self.applied_versions().await?;
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| MigrationStatus {
+                version: m.version,
+                description: m.description.to_string(),
+                applied: applied.contains(&m.version),
+            })
+            .collect())
+    }
+
+    /// True when every known migration has been applied.
+    pub async fn is_migrated(&self) -> Result<bool, StoreError> {
+        Ok(self.migration_status().await?.iter().all(|m| m.applied))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::render::{DIALECTS, parse_file_name, render};
+    use super::*;
+
+    /// The SHA-384 sqlx recorded for each forward migration as released.
+    /// Databases migrated by earlier builds hold these; a migration whose
+    /// rendered SQL no longer matches would make sqlx refuse them. Add a line
+    /// for each new migration; never change one.
+    const RELEASED: [(&str, i64, &str); 9] = [
+        (
+            "sqlite",
+            20261128000001,
+            "6e381893719f824db38159dd64e1d4e90adbf3db077aef23aea0e768efc0f5407bcf98532c7730420e17fc7f129efe0d",
+        ),
+        (
+            "sqlite",
+            20261128000002,
+            "82e5207eeb207f63136ae513d1e615215bb359d493e8bf42bd4819c1ca6953754c2ce4752c4531a985eaab4f23b9c0b1",
+        ),
+        (
+            "sqlite",
+            20261128000003,
+            "0a0e1a56fb8e752fa65ef6d577e3b1baee6899018439c6364733eaa83b3e7df275af15222d4c5c664426615668ee80dd",
+        ),
+        (
+            "postgres",
+            20261128000001,
+            "6e381893719f824db38159dd64e1d4e90adbf3db077aef23aea0e768efc0f5407bcf98532c7730420e17fc7f129efe0d",
+        ),
+        (
+            "postgres",
+            20261128000002,
+            "82e5207eeb207f63136ae513d1e615215bb359d493e8bf42bd4819c1ca6953754c2ce4752c4531a985eaab4f23b9c0b1",
+        ),
+        (
+            "postgres",
+            20261128000003,
+            "0734e16ac7d117f3f7a1926779a710286eba6af1328fde669e7da873c001266c057b0a4d8b837b5958d9f9db971e87cf",
+        ),
+        (
+            "mysql",
+            20261128000001,
+            "ef5772375c5f4bfb4363474ec67293cf2883536b76554e852b602a4c91f45972571e2bd50e1e51216be46edfa981236a",
+        ),
+        (
+            "mysql",
+            20261128000002,
+            "e76c9cee7f5d4698fb9aaf3547b2d1c9b69af196634bf0d20bfc38bcf293b012e0c202c457ef91f2be086e8da34de1cc",
+        ),
+        (
+            "mysql",
+            20261128000003,
+            "5f761d52fb30f9fc5eb0ab898eeb2c031b7c1fa0c5c99cb8546621c5b3c9f4d4462f04803088eab3cb562d2fa77ef2a1",
+        ),
+    ];
+
+    const BACKENDS: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::MySql];
+
+    #[test]
+    fn every_backend_renders_to_what_is_embedded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut sources: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        sources.sort();
+        assert!(!sources.is_empty());
+        for backend in BACKENDS {
+            let dialect = DIALECTS
+                .into_iter()
+                .find(|d| d.name == backend.to_string())
+                .unwrap();
+            let embedded: Vec<_> = migrator(backend).iter().collect();
+            assert_eq!(
+                embedded.len(),
+                sources.len(),
+                "{backend}: rebuild the server"
+            );
+            for path in &sources {
+                let file = path.file_name().unwrap().to_str().unwrap();
+                let name = parse_file_name(file).unwrap();
+                let sql = render(&std::fs::read_to_string(path).unwrap(), &dialect).unwrap();
+                let found = embedded
+                    .iter()
+                    .find(|m| {
+                        m.version == name.version && m.migration_type.is_up_migration() == name.up
+                    })
+                    .unwrap_or_else(|| panic!("{backend}: {file} is not embedded"));
+                assert_eq!(found.sql.as_str(), sql, "{backend}: {file}");
+                assert_eq!(found.description, name.description, "{backend}: {file}");
+            }
+        }
+    }
+
+    #[test]
+    fn released_migrations_keep_their_checksums() {
+        for backend in BACKENDS {
+            for migration in migrator(backend).iter() {
+                if !migration.migration_type.is_up_migration() {
+                    continue;
+                }
+                let released = RELEASED
+                    .iter()
+                    .find(|(name, version, _)| {
+                        *name == backend.to_string() && *version == migration.version
+                    })
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{backend} {}: add its checksum {} to RELEASED",
+                            migration.version,
+                            hex::encode(&migration.checksum)
+                        )
+                    });
+                assert_eq!(
+                    hex::encode(&migration.checksum),
+                    released.2,
+                    "{backend} {}: the rendered SQL of a released migration changed; \
+                     databases migrated by earlier builds would be refused",
+                    migration.version
+                );
+            }
+        }
+    }
+}

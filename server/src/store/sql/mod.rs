@@ -1,0 +1,181 @@
+//! The SQL implementation of the store traits, for SQLite, PostgreSQL and
+//! MySQL/MariaDB alike; the only module that talks to sqlx.
+//!
+//! Every table stores portable values only (text, 64-bit integers), so one set of
+//! statements runs on all three backends through sqlx's `Any` driver. The only
+//! dialect difference the statements see is the placeholder style, which
+//! [`Database::sql`] rewrites. Rows are decoded in [`decode`] alone; sqlx's
+//! errors become [`StoreError`]s in [`error`]. Migrations are rendered per
+//! backend from one source per schema change ([`migrations`]).
+
+mod address_copy;
+mod decode;
+mod dsn;
+mod error;
+mod flows;
+mod identities;
+mod migrations;
+mod rows;
+mod sessions;
+mod sqlite_direct;
+mod whoami;
+
+pub use dsn::{Backend, Dsn, DsnError};
+pub use flows::SqlFlowStore;
+pub use identities::SqlIdentityStore;
+pub use migrations::MigrationStatus;
+pub use sessions::SqlSessionStore;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+use crate::store::StoreError;
+
+/// The log filter directive that keeps the driver's per-statement logs out
+/// of the server's log unless they are warnings.
+pub const DRIVER_LOG_FILTER: &str = "sqlx=warn";
+
+/// A connection pool and the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+    direct: Option<std::sync::Arc<sqlite_direct::DirectReads>>,
+}
+
+impl Database {
+    /// Opens a pool for a parsed DSN and checks that the database answers.
+    /// Does not run migrations.
+    pub async fn connect(dsn: &Dsn) -> Result<Self, StoreError> {
+        let db = Self::connect_lazy(dsn)?;
+        db.ping().await?;
+        Ok(db)
+    }
+
+    /// Prepares a pool without touching the database; connections are made
+    /// when first needed, so a server can start while its database is down.
+    pub fn connect_lazy(dsn: &Dsn) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let backend = dsn.backend();
+        // No liveness round trip before every statement: a broken connection
+        // fails its statement and is dropped, and the next one is opened fresh.
+        let mut options = AnyPoolOptions::new()
+            .max_connections(dsn.max_connections())
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(10));
+        if dsn.is_memory() {
+            // One connection that never closes: the database lives as long as it does.
+            options = options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                         PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect_lazy(&dsn.sqlx_url())?;
+        let direct = dsn
+            .sqlite_file()
+            .map(|file| std::sync::Arc::new(sqlite_direct::DirectReads::new(file.to_owned())));
+        Ok(Self {
+            pool,
+            backend,
+            direct,
+        })
+    }
+
+    /// The backend behind this pool.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for the store implementations.
+    fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Reads on the calling thread, for a file-backed SQLite database.
+    fn direct(&self) -> Option<&sqlite_direct::DirectReads> {
+        self.direct.as_deref()
+    }
+
+    /// Answers when the database answers a trivial statement.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Rewrites `?` placeholders into the backend's style (`$1`, `$2`, ... on PostgreSQL).
+    pub fn sql(&self, statement: &str) -> String {
+        rewrite_placeholders(statement, self.backend)
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Rewrites `?` placeholders for a backend; quoted text is left alone.
+fn rewrite_placeholders(statement: &str, backend: Backend) -> String {
+    if backend != Backend::Postgres {
+        return statement.to_owned();
+    }
+    let mut out = String::with_capacity(statement.len() + 16);
+    let mut index = 0;
+    let mut in_quote = false;
+    for ch in statement.chars() {
+        match ch {
+            '\'' => {
+                in_quote = !in_quote;
+                out.push(ch);
+            }
+            '?' if !in_quote => {
+                index += 1;
+                out.push('$');
+                out.push_str(&index.to_string());
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Marks a statement built by this module as safe to send: every statement is
+/// assembled from constant text and placeholders, never from input values.
+fn safe(sql: &str) -> sqlx::AssertSqlSafe<&str> {
+    sqlx::AssertSqlSafe(sql)
+}
+
+/// `?, ?, ?` for an `IN (...)` list of `count` values.
+fn placeholders(count: usize) -> String {
+    vec!["?"; count].join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres_only() {
+        let sql = "SELECT a FROM t WHERE b = ? AND c = '?' AND d IN (?, ?)";
+        assert_eq!(
+            rewrite_placeholders(sql, Backend::Postgres),
+            "SELECT a FROM t WHERE b = $1 AND c = '?' AND d IN ($2, $3)"
+        );
+        assert_eq!(rewrite_placeholders(sql, Backend::MySql), sql);
+        assert_eq!(placeholders(3), "?, ?, ?");
+    }
+}
