@@ -60,6 +60,32 @@ pub(super) const JOINED_IDENTITY_COLUMNS: [&str; 10] = [
     "addresses",
 ];
 
+/// The columns of `identity_credentials` that [`credential`] reads.
+pub(super) const CREDENTIAL_COLUMNS: [&str; 6] = [
+    "id",
+    "type",
+    "config",
+    "version",
+    "created_at",
+    "updated_at",
+];
+
+/// The columns of `identity_verifiable_addresses` that [`verifiable_address`] reads.
+pub(super) const VERIFIABLE_ADDRESS_COLUMNS: [&str; 8] = [
+    "id",
+    "via",
+    "value",
+    "verified",
+    "status",
+    "verified_at",
+    "created_at",
+    "updated_at",
+];
+
+/// The columns of `identity_recovery_addresses` that [`recovery_address`] reads.
+pub(super) const RECOVERY_ADDRESS_COLUMNS: [&str; 5] =
+    ["id", "via", "value", "created_at", "updated_at"];
+
 /// The columns of `selfservice_flows` that [`flow`] reads.
 pub(super) const FLOW_COLUMNS: [&str; 13] = [
     "id",
@@ -137,7 +163,8 @@ pub(super) fn identity(row: &impl Row, columns: IdentityColumns) -> Result<Ident
     Ok(identity)
 }
 
-/// Reads a row of `identity_credentials`; its identifiers stay empty.
+/// Reads [`CREDENTIAL_COLUMNS`] of `identity_credentials`; the identifiers
+/// stay empty.
 pub(super) fn credential(row: &impl Row) -> Result<Credential, StoreError> {
     Ok(Credential {
         id: row.uuid("id")?,
@@ -150,21 +177,29 @@ pub(super) fn credential(row: &impl Row) -> Result<Credential, StoreError> {
     })
 }
 
-/// Reads a row of `identity_verifiable_addresses`.
+/// Reads [`VERIFIABLE_ADDRESS_COLUMNS`] of `identity_verifiable_addresses`.
 pub(super) fn verifiable_address(row: &impl Row) -> Result<VerifiableAddress, StoreError> {
+    // The columns both address tables share.
+    let RecoveryAddress {
+        id,
+        value,
+        via,
+        created_at,
+        updated_at,
+    } = recovery_address(row)?;
     Ok(VerifiableAddress {
-        id: row.uuid("id")?,
-        value: row.text("value")?,
+        id,
+        value,
         verified: row.flag("verified")?,
-        via: row.text("via")?,
+        via,
         status: row.text("status")?,
         verified_at: row.opt_time("verified_at")?,
-        created_at: row.time("created_at")?,
-        updated_at: row.time("updated_at")?,
+        created_at,
+        updated_at,
     })
 }
 
-/// Reads a row of `identity_recovery_addresses`.
+/// Reads [`RECOVERY_ADDRESS_COLUMNS`] of `identity_recovery_addresses`.
 pub(super) fn recovery_address(row: &impl Row) -> Result<RecoveryAddress, StoreError> {
     Ok(RecoveryAddress {
         id: row.uuid("id")?,

@@ -9,9 +9,13 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
-use super::decode::{self, IDENTITY_COLUMNS, IdentityColumns};
+use super::decode::{
+    self, CREDENTIAL_COLUMNS, IDENTITY_COLUMNS, IdentityColumns, RECOVERY_ADDRESS_COLUMNS,
+    VERIFIABLE_ADDRESS_COLUMNS,
+};
+use super::page::{Filter, PageSpec};
 use super::rows::Row;
-use super::{Database, address_copy, placeholders, safe};
+use super::{Database, address_copy, insert_statement, placeholders, safe};
 use crate::identity::{Credential, CredentialType, Identity};
 use crate::store::{IdentityPage, IdentityQuery, IdentityStore, StoreError};
 use crate::time;
@@ -40,11 +44,8 @@ const CHILD_TABLES: [&str; 4] = [
 impl IdentityStore for SqlIdentityStore {
     async fn create(&self, identity: &Identity) -> Result<(), StoreError> {
         let mut tx = self.db.pool().begin().await?;
-        let sql = self.db.sql(&format!(
-            "INSERT INTO identities ({}, addresses) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            IDENTITY_COLUMNS.join(", ")
-        ));
+        let columns = [&IDENTITY_COLUMNS[..], &["addresses"]].concat();
+        let sql = self.db.sql(&insert_statement("identities", &columns));
         sqlx::query(safe(&sql))
             .bind(identity.id.to_string())
             .bind(identity.schema_id.clone())
@@ -124,59 +125,42 @@ impl IdentityStore for SqlIdentityStore {
     }
 
     async fn list(&self, query: &IdentityQuery) -> Result<IdentityPage, StoreError> {
-        let mut conditions = Vec::new();
-        let mut binds: Vec<String> = Vec::new();
+        let mut filter = Filter::default();
         if !query.ids.is_empty() {
-            conditions.push(format!("id IN ({})", placeholders(query.ids.len())));
-            binds.extend(query.ids.iter().map(Uuid::to_string));
+            filter.and(
+                format!("id IN ({})", placeholders(query.ids.len())),
+                query.ids.iter().map(Uuid::to_string),
+            );
         }
         if let Some(after) = query.after {
-            conditions.push("id > ?".to_owned());
-            binds.push(after.to_string());
+            filter.and("id > ?", [after.to_string()]);
         }
         if let Some(identifier) = &query.credentials_identifier {
-            conditions.push(
-                "id IN (SELECT identity_id FROM identity_credential_identifiers WHERE identifier = ?)"
-                    .to_owned(),
+            filter.and(
+                "id IN (SELECT identity_id FROM identity_credential_identifiers WHERE identifier = ?)",
+                [identifier.clone()],
             );
-            binds.push(identifier.clone());
         }
         if let Some(similar) = &query.identifier_similar {
-            conditions.push(
+            filter.and(
                 "id IN (SELECT identity_id FROM identity_credential_identifiers \
-                 WHERE LOWER(identifier) LIKE ?)"
-                    .to_owned(),
+                 WHERE LOWER(identifier) LIKE ?)",
+                [format!("%{}%", escape_like(&similar.to_lowercase()))],
             );
-            binds.push(format!("%{}%", escape_like(&similar.to_lowercase())));
         }
         if let Some(organization) = query.organization_id {
-            conditions.push("organization_id = ?".to_owned());
-            binds.push(organization.to_string());
+            filter.and("organization_id = ?", [organization.to_string()]);
         }
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
+        let spec = PageSpec {
+            size: query.page_size,
+            offset: query.offset,
         };
-        let limit = u64::from(query.page_size.max(1)) + 1;
-        let offset = query
-            .offset
-            .map(|o| format!(" OFFSET {o}"))
-            .unwrap_or_default();
-        let sql = self.db.sql(&format!(
-            "SELECT {} FROM identities {filter} ORDER BY id LIMIT {limit}{offset}",
-            IDENTITY_COLUMNS.join(", ")
-        ));
-        let mut statement = sqlx::query(safe(&sql));
-        for value in binds {
-            statement = statement.bind(value);
-        }
-        let rows = statement.fetch_all(self.db.pool()).await?;
-        let has_more = rows.len() as u64 == limit;
-        let rows = &rows[..rows.len().min(query.page_size.max(1) as usize)];
-        let identities = self.hydrate(rows).await?;
+        let (rows, has_more) = self
+            .db
+            .page("identities", &IDENTITY_COLUMNS, filter, spec)
+            .await?;
         Ok(IdentityPage {
-            identities,
+            identities: self.hydrate(&rows).await?,
             has_more,
         })
     }
@@ -325,44 +309,19 @@ impl SqlIdentityStore {
             .iter()
             .map(|row| decode::identity(row, IdentityColumns::Own))
             .collect::<Result<Vec<_>, _>>()?;
-        let ids: Vec<String> = identities.iter().map(|i| i.id.to_string()).collect();
-        let index: HashMap<Uuid, usize> = identities
-            .iter()
-            .enumerate()
-            .map(|(n, i)| (i.id, n))
-            .collect();
-        let list = placeholders(ids.len());
+        let owners = Owners::new(&identities);
 
-        let credential_rows = self
-            .fetch_children(
-                &format!(
-                    "SELECT id, identity_id, type, config, version, created_at, updated_at \
-                     FROM identity_credentials WHERE identity_id IN ({list})"
-                ),
-                &ids,
-            )
-            .await?;
         let mut credentials_by_id: HashMap<Uuid, (usize, Credential)> = HashMap::new();
-        for row in &credential_rows {
-            let credential = decode::credential(row)?;
-            let owner = row.uuid("identity_id")?;
-            if let Some(&n) = index.get(&owner) {
-                credentials_by_id.insert(credential.id, (n, credential));
-            }
+        let credentials = CREDENTIALS.read(self, &owners, decode::credential);
+        for (n, credential) in credentials.await? {
+            credentials_by_id.insert(credential.id, (n, credential));
         }
-        let identifier_rows = self
-            .fetch_children(
-                &format!(
-                    "SELECT credential_id, identifier FROM identity_credential_identifiers \
-                     WHERE identity_id IN ({list}) ORDER BY identifier"
-                ),
-                &ids,
-            )
-            .await?;
-        for row in &identifier_rows {
-            let credential_id = row.uuid("credential_id")?;
+        let identifiers = IDENTIFIERS.read(self, &owners, |row| {
+            Ok((row.uuid("credential_id")?, row.text("identifier")?))
+        });
+        for (_, (credential_id, identifier)) in identifiers.await? {
             if let Some((_, credential)) = credentials_by_id.get_mut(&credential_id) {
-                credential.identifiers.push(row.text("identifier")?);
+                credential.identifiers.push(identifier);
             }
         }
         for (_, (n, credential)) in credentials_by_id {
@@ -370,51 +329,95 @@ impl SqlIdentityStore {
                 .credentials
                 .insert(credential.kind, credential);
         }
-
-        let verifiable_rows = self
-            .fetch_children(
-                &format!(
-                    "SELECT id, identity_id, via, value, verified, status, verified_at, created_at, updated_at \
-                     FROM identity_verifiable_addresses WHERE identity_id IN ({list}) ORDER BY created_at, value"
-                ),
-                &ids,
-            )
-            .await?;
-        for row in &verifiable_rows {
-            let owner = row.uuid("identity_id")?;
-            if let Some(&n) = index.get(&owner) {
-                identities[n]
-                    .verifiable_addresses
-                    .push(decode::verifiable_address(row)?);
-            }
+        let verifiable = VERIFIABLE_ADDRESSES.read(self, &owners, decode::verifiable_address);
+        for (n, address) in verifiable.await? {
+            identities[n].verifiable_addresses.push(address);
         }
-        let recovery_rows = self
-            .fetch_children(
-                &format!(
-                    "SELECT id, identity_id, via, value, created_at, updated_at \
-                     FROM identity_recovery_addresses WHERE identity_id IN ({list}) ORDER BY created_at, value"
-                ),
-                &ids,
-            )
-            .await?;
-        for row in &recovery_rows {
-            let owner = row.uuid("identity_id")?;
-            if let Some(&n) = index.get(&owner) {
-                identities[n]
-                    .recovery_addresses
-                    .push(decode::recovery_address(row)?);
-            }
+        let recovery = RECOVERY_ADDRESSES.read(self, &owners, decode::recovery_address);
+        for (n, address) in recovery.await? {
+            identities[n].recovery_addresses.push(address);
         }
         Ok(identities)
     }
+}
 
-    async fn fetch_children(&self, sql: &str, ids: &[String]) -> Result<Vec<AnyRow>, StoreError> {
-        let sql = self.db.sql(sql);
+/// The identities being read: their ids, and each one's place in the answer.
+struct Owners {
+    ids: Vec<String>,
+    index: HashMap<Uuid, usize>,
+}
+
+impl Owners {
+    fn new(identities: &[Identity]) -> Self {
+        Self {
+            ids: identities.iter().map(|i| i.id.to_string()).collect(),
+            index: identities
+                .iter()
+                .enumerate()
+                .map(|(n, i)| (i.id, n))
+                .collect(),
+        }
+    }
+}
+
+/// A table of rows that belong to an identity (`identity_id`).
+struct ChildTable {
+    table: &'static str,
+    columns: &'static [&'static str],
+    order: &'static str,
+}
+
+const CREDENTIALS: ChildTable = ChildTable {
+    table: "identity_credentials",
+    columns: &CREDENTIAL_COLUMNS,
+    order: "id",
+};
+
+const IDENTIFIERS: ChildTable = ChildTable {
+    table: "identity_credential_identifiers",
+    columns: &["credential_id", "identifier"],
+    order: "identifier",
+};
+
+const VERIFIABLE_ADDRESSES: ChildTable = ChildTable {
+    table: "identity_verifiable_addresses",
+    columns: &VERIFIABLE_ADDRESS_COLUMNS,
+    order: "created_at, value",
+};
+
+const RECOVERY_ADDRESSES: ChildTable = ChildTable {
+    table: "identity_recovery_addresses",
+    columns: &RECOVERY_ADDRESS_COLUMNS,
+    order: "created_at, value",
+};
+
+impl ChildTable {
+    /// Reads the rows of these owners in one statement, each decoded and
+    /// paired with its owner's place in the answer.
+    async fn read<T>(
+        &self,
+        store: &SqlIdentityStore,
+        owners: &Owners,
+        decode: impl Fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Vec<(usize, T)>, StoreError> {
+        let sql = store.db.sql(&format!(
+            "SELECT identity_id, {} FROM {} WHERE identity_id IN ({}) ORDER BY {}",
+            self.columns.join(", "),
+            self.table,
+            placeholders(owners.ids.len()),
+            self.order
+        ));
         let mut statement = sqlx::query(safe(&sql));
-        for id in ids {
+        for id in &owners.ids {
             statement = statement.bind(id.clone());
         }
-        Ok(statement.fetch_all(self.db.pool()).await?)
+        let mut children = Vec::new();
+        for row in statement.fetch_all(store.db.pool()).await? {
+            if let Some(&n) = owners.index.get(&row.uuid("identity_id")?) {
+                children.push((n, decode(&row)?));
+            }
+        }
+        Ok(children)
     }
 }
 

@@ -15,6 +15,7 @@ mod error;
 mod flows;
 mod identities;
 mod migrations;
+mod page;
 mod rows;
 mod sessions;
 mod sqlite_direct;
@@ -159,6 +160,15 @@ fn safe(sql: &str) -> sqlx::AssertSqlSafe<&str> {
     sqlx::AssertSqlSafe(sql)
 }
 
+/// `INSERT INTO table (a, b, ...) VALUES (?, ?, ...)` for these columns.
+fn insert_statement(table: &str, columns: &[&str]) -> String {
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        columns.join(", "),
+        placeholders(columns.len())
+    )
+}
+
 /// `?, ?, ?` for an `IN (...)` list of `count` values.
 fn placeholders(count: usize) -> String {
     vec!["?"; count].join(", ")
@@ -177,5 +187,9 @@ mod tests {
         );
         assert_eq!(rewrite_placeholders(sql, Backend::MySql), sql);
         assert_eq!(placeholders(3), "?, ?, ?");
+        assert_eq!(
+            insert_statement("t", &["a", "b"]),
+            "INSERT INTO t (a, b) VALUES (?, ?)"
+        );
     }
 }

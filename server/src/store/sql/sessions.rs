@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::decode::{self, SESSION_COLUMNS};
+use super::page::{Filter, PageSpec};
 use super::rows::Row;
-use super::{Database, placeholders, safe, whoami};
+use super::{Database, insert_statement, placeholders, safe, whoami};
 use crate::session::{AuthMethod, Device, Session};
 use crate::store::{SessionPage, SessionQuery, SessionStore, StoreError};
 use crate::time;
@@ -32,11 +33,8 @@ impl SqlSessionStore {
 #[async_trait]
 impl SessionStore for SqlSessionStore {
     async fn create(&self, session: &Session) -> Result<(), StoreError> {
-        let sql = self.db.sql(&format!(
-            "INSERT INTO sessions ({}, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            SESSION_COLUMNS.join(", ")
-        ));
+        let columns = [&SESSION_COLUMNS[..], &["created_at", "updated_at"]].concat();
+        let sql = self.db.sql(&insert_statement("sessions", &columns));
         sqlx::query(safe(&sql))
             .bind(session.id.to_string())
             .bind(session.identity_id.to_string())
@@ -84,44 +82,29 @@ impl SessionStore for SqlSessionStore {
     }
 
     async fn list(&self, query: &SessionQuery) -> Result<SessionPage, StoreError> {
-        let mut conditions = Vec::new();
-        let mut binds: Vec<String> = Vec::new();
+        let mut filter = Filter::default();
         if let Some(identity) = query.identity_id {
-            conditions.push("identity_id = ?");
-            binds.push(identity.to_string());
+            filter.and("identity_id = ?", [identity.to_string()]);
         }
         if let Some(after) = query.after {
-            conditions.push("id > ?");
-            binds.push(after.to_string());
+            filter.and("id > ?", [after.to_string()]);
         }
         if let Some(except) = query.except {
-            conditions.push("id <> ?");
-            binds.push(except.to_string());
+            filter.and("id <> ?", [except.to_string()]);
         }
-        match query.active {
-            Some(true) => conditions.push("active = 1"),
-            Some(false) => conditions.push("active = 0"),
-            None => {}
+        if let Some(active) = query.active {
+            filter.and(format!("active = {}", i64::from(active)), []);
         }
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
+        let spec = PageSpec {
+            size: query.page_size,
+            offset: None,
         };
-        let limit = u64::from(query.page_size.max(1)) + 1;
-        let sql = self.db.sql(&format!(
-            "SELECT {} FROM sessions {filter} ORDER BY id LIMIT {limit}",
-            SESSION_COLUMNS.join(", ")
-        ));
-        let mut statement = sqlx::query(safe(&sql));
-        for value in binds {
-            statement = statement.bind(value);
-        }
-        let rows = statement.fetch_all(self.db.pool()).await?;
-        let has_more = rows.len() as u64 == limit;
+        let (rows, has_more) = self
+            .db
+            .page("sessions", &SESSION_COLUMNS, filter, spec)
+            .await?;
         let sessions = rows
             .iter()
-            .take(query.page_size.max(1) as usize)
             .map(decode::session)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SessionPage { sessions, has_more })
