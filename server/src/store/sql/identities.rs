@@ -44,23 +44,14 @@ const CHILD_TABLES: [&str; 4] = [
 impl IdentityStore for SqlIdentityStore {
     async fn create(&self, identity: &Identity) -> Result<(), StoreError> {
         let mut tx = self.db.pool().begin().await?;
-        let columns = [&IDENTITY_COLUMNS[..], &["addresses"]].concat();
+        let row = identity_row(identity)?;
+        let columns: Vec<&str> = row.iter().map(|(column, _)| *column).collect();
         let sql = self.db.sql(&insert_statement("identities", &columns));
-        sqlx::query(safe(&sql))
-            .bind(identity.id.to_string())
-            .bind(identity.schema_id.clone())
-            .bind(identity.traits.to_string())
-            .bind(identity.state.as_str())
-            .bind(identity.state_changed_at.map(time::format))
-            .bind(identity.metadata_public.as_ref().map(Value::to_string))
-            .bind(identity.metadata_admin.as_ref().map(Value::to_string))
-            .bind(identity.external_id.clone())
-            .bind(identity.organization_id.map(|o| o.to_string()))
-            .bind(time::format(identity.created_at))
-            .bind(time::format(identity.updated_at))
-            .bind(address_copy::to_text(identity)?)
-            .execute(&mut *tx)
-            .await?;
+        let mut statement = sqlx::query(safe(&sql));
+        for (_, value) in row {
+            statement = statement.bind(value);
+        }
+        statement.execute(&mut *tx).await?;
         self.insert_children(&mut tx, identity).await?;
         tx.commit().await?;
         Ok(())
@@ -68,22 +59,24 @@ impl IdentityStore for SqlIdentityStore {
 
     async fn update(&self, identity: &Identity) -> Result<(), StoreError> {
         let mut tx = self.db.pool().begin().await?;
-        let sql = self.db.sql(
-            "UPDATE identities SET schema_id = ?, traits = ?, state = ?, state_changed_at = ?, \
-             metadata_public = ?, metadata_admin = ?, external_id = ?, organization_id = ?, \
-             updated_at = ?, addresses = ? WHERE id = ?",
-        );
-        let result = sqlx::query(safe(&sql))
-            .bind(identity.schema_id.clone())
-            .bind(identity.traits.to_string())
-            .bind(identity.state.as_str())
-            .bind(identity.state_changed_at.map(time::format))
-            .bind(identity.metadata_public.as_ref().map(Value::to_string))
-            .bind(identity.metadata_admin.as_ref().map(Value::to_string))
-            .bind(identity.external_id.clone())
-            .bind(identity.organization_id.map(|o| o.to_string()))
-            .bind(time::format(identity.updated_at))
-            .bind(address_copy::to_text(identity)?)
+        // Every column but the id and the creation time.
+        let row: Vec<_> = identity_row(identity)?
+            .into_iter()
+            .filter(|(column, _)| !matches!(*column, "id" | "created_at"))
+            .collect();
+        let assignments: Vec<String> = row
+            .iter()
+            .map(|(column, _)| format!("{column} = ?"))
+            .collect();
+        let sql = self.db.sql(&format!(
+            "UPDATE identities SET {} WHERE id = ?",
+            assignments.join(", ")
+        ));
+        let mut statement = sqlx::query(safe(&sql));
+        for (_, value) in row {
+            statement = statement.bind(value);
+        }
+        let result = statement
             .bind(identity.id.to_string())
             .execute(&mut *tx)
             .await?;
@@ -339,6 +332,33 @@ impl SqlIdentityStore {
         }
         Ok(identities)
     }
+}
+
+/// The `identities` row of an identity: [`IDENTITY_COLUMNS`] and the address
+/// copy, each with its value.
+fn identity_row(identity: &Identity) -> Result<Vec<(&'static str, Option<String>)>, StoreError> {
+    let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
+    let row = vec![
+        ("id", Some(identity.id.to_string())),
+        ("schema_id", Some(identity.schema_id.clone())),
+        ("traits", Some(identity.traits.to_string())),
+        ("state", Some(identity.state.as_str().to_owned())),
+        (
+            "state_changed_at",
+            identity.state_changed_at.map(time::format),
+        ),
+        ("metadata_public", json(&identity.metadata_public)),
+        ("metadata_admin", json(&identity.metadata_admin)),
+        ("external_id", identity.external_id.clone()),
+        (
+            "organization_id",
+            identity.organization_id.map(|o| o.to_string()),
+        ),
+        ("created_at", Some(time::format(identity.created_at))),
+        ("updated_at", Some(time::format(identity.updated_at))),
+        ("addresses", Some(address_copy::to_text(identity)?)),
+    ];
+    Ok(row)
 }
 
 /// The identities being read: their ids, and each one's place in the answer.
