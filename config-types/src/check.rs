@@ -29,7 +29,7 @@ impl Problems {
     }
 }
 
-/// Every structural problem of `config`, in key order.
+/// Every structural problem of `config`, section by section.
 pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     let mut problems = Problems::default();
     listeners(config, &mut problems);
