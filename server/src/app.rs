@@ -84,7 +84,7 @@ struct CorsLayers {
 
 impl CorsLayers {
     fn from_config(config: &Config) -> Result<Self, StartError> {
-        let layer = |listener: &'static str, cors: Option<&crate::config::Cors>| {
+        let layer = |listener: &'static str, cors: Option<&bia_config::Cors>| {
             http::cors::layer(cors).map_err(|source| StartError::Cors { listener, source })
         };
         Ok(Self {

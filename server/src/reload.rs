@@ -79,7 +79,7 @@ impl ConfigWatcher {
             return false;
         }
         self.seen = now;
-        let loaded = match config::load(&self.files, std::env::vars(), self.mode) {
+        let loaded = match config::load(&self.files, bia_config::env::process_vars(), self.mode) {
             Ok(loaded) => loaded,
             Err(error) => {
                 tracing::error!(%error, "config change refused; the last good configuration keeps serving");

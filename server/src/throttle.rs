@@ -1,7 +1,7 @@
 //! Brute-force throttling of credential checks, in the memory of each replica.
 //!
 //! Two rules (configured in the `throttle` section, see
-//! [`crate::config::ThrottleConfig`]):
+//! [`bia_config::ThrottleConfig`]):
 //! - per identifier: failed checks of the submitted identifier, known or not,
 //!   so the answer is the same for accounts that exist and those that do not.
 //!   Every check takes its place when admitted and a success gives it back, so
@@ -20,8 +20,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::bounded::ExpiringMap;
-use crate::config::ThrottleConfig;
 use crate::schema::extension::normalize_identifier;
+use bia_config::ThrottleConfig;
 
 /// A check refused for now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 mod client;
 mod serve;
+mod validate;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,18 @@ enum Command {
         #[command(subcommand)]
         what: HashersCommand,
     },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Load config files exactly as `serve` does and report every problem with
+    /// its key; exits non-zero on errors (and, with --strict, on unsupported keys).
+    Validate(validate::ValidateArgs),
 }
 
 /// Options of `serve`.
@@ -237,6 +250,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                         },
                 },
         } => calibrate(&duration, &memory, parallelism),
+        Command::Config {
+            what: ConfigCommand::Validate(args),
+        } => validate::run(args).await,
     }
 }
 
@@ -258,7 +274,11 @@ async fn migrate(args: MigrateArgs) -> Result<()> {
     } else if args.from_env {
         std::env::var("DSN").context("-e was given but the DSN environment variable is not set")?
     } else if !args.config.is_empty() {
-        let loaded = config::load(&args.config, std::env::vars(), Mode { dev: true })?;
+        let loaded = config::load(
+            &args.config,
+            bia_config::env::process_vars(),
+            Mode { dev: true },
+        )?;
         loaded.config.dsn().to_owned()
     } else {
         bail!("give the DSN as an argument, with -e (DSN variable) or with -c (config file)");

@@ -11,7 +11,7 @@ use super::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     let mode = Mode { dev: args.dev };
-    let loaded = config::load(&args.config, std::env::vars(), mode)?;
+    let loaded = config::load(&args.config, bia_config::env::process_vars(), mode)?;
     init_logging(&loaded.config);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");

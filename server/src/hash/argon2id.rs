@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::Rng as _;
 
-use super::config::Argon2Config;
+use super::Argon2Config;
 use super::{HashError, ct_eq, malformed, out_of_bounds};
 
 /// Largest memory a stored or configured argon2 hash may use: 1 GiB (as Kratos).

@@ -7,7 +7,7 @@ use argon2::{Algorithm, Params};
 
 use super::HashError;
 use super::argon2id::{self, MAX_WORK_KIB_ITERATIONS};
-use super::config::{Argon2Config, ByteSize, HashersConfig};
+use super::{Argon2Config, ByteSize, HashersConfig};
 
 /// Result of [`calibrate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub fn calibrate(
         },
         ..HashersConfig::default()
     };
-    config.validate()?;
+    super::validate_config(&config)?;
     let memory_kib = u32::try_from(config.argon2.memory_kib())
         .map_err(|_| HashError::Internal("argon2 memory too large"))?;
     let max_iterations =

@@ -18,10 +18,10 @@ mod pbkdf2;
 mod pool;
 mod scrypt;
 
+pub use bia_config::hashers::{Algorithm, Argon2Config, BcryptConfig, HashersConfig};
+pub use bia_config::units::{ByteSize, GoDuration};
 pub use calibrate::{Calibration, calibrate};
-pub use config::{
-    Algorithm, Argon2Config, BcryptConfig, ByteSize, ConfigError, GoDuration, HashersConfig,
-};
+pub use config::{ConfigError, validate_config};
 pub use format::Format;
 pub use pool::{HashPool, PoolError};
 
@@ -96,7 +96,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// `$argon2id$v=19$m=<KiB>,t=<n>,p=<n>$<salt>$<key>` or `$2a$<cost>$<salt+hash>`.
 pub fn hash_password(password: &[u8], config: &HashersConfig) -> Result<String, HashError> {
     check_password_length(password)?;
-    config.validate()?;
+    validate_config(config)?;
     match config.algorithm {
         Algorithm::Argon2 => argon2id::hash(password, &config.argon2, None),
         Algorithm::Bcrypt => bcrypt::hash(password, config.bcrypt.cost),

@@ -76,7 +76,7 @@ impl HashPool {
         workers: usize,
         queue_capacity: usize,
     ) -> Result<Self, PoolError> {
-        config.validate().map_err(HashError::from)?;
+        super::validate_config(&config).map_err(HashError::from)?;
         let workers = workers.max(1);
         let (sender, receiver) = sync_channel::<Job>(queue_capacity);
         let receiver = Arc::new(Mutex::new(receiver));

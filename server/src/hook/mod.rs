@@ -208,7 +208,7 @@ impl Hooks {
     /// Bodies are loaded (remote ones fetched) and parsed now; errors name
     /// the config key.
     pub async fn load(
-        config: &crate::config::Config,
+        config: &bia_config::Config,
         options: &HookOptions,
     ) -> Result<Hooks, HookConfigError> {
         let flows = &config.selfservice.flows;
@@ -322,7 +322,7 @@ impl Builder {
                 HookConfig::RequireVerifiedAddress => Hook::RequireVerifiedAddress,
                 HookConfig::WebHook(web) => Hook::WebHook(Arc::new(
                     WebHook::load(
-                        &format!("{key}.{n}.config"),
+                        &format!("{key}[{n}].config"),
                         web,
                         self.client.clone(),
                         self.limits,
@@ -425,7 +425,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.key,
-            "selfservice.flows.login.after.password.hooks.0.hook"
+            "selfservice.flows.login.after.password.hooks[0].hook"
         );
         let (before, after) =
             hooks_from(json!({"before": {"hooks": [{"hook": "revoke_active_sessions"}]}}));
@@ -439,7 +439,7 @@ mod tests {
             )
             .await
             .unwrap_err();
-        assert_eq!(err.key, "x.before.hooks.0.hook");
+        assert_eq!(err.key, "x.before.hooks[0].hook");
     }
 
     #[test]

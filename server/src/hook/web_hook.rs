@@ -72,7 +72,7 @@ impl WebHook {
     /// Builds a web hook from its `config`, loading the body program (fetched
     /// with `client` when it is an `http(s)://` URL) and parsing it. `key`
     /// names the `config` section in errors, e.g.
-    /// `selfservice.flows.login.before.hooks.0.config`.
+    /// `selfservice.flows.login.before.hooks[0].config`.
     pub async fn load(
         key: &str,
         config: &WebHookConfig,

@@ -7,8 +7,8 @@ use url::Url;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::config::Config;
 use crate::flow::FlowKind;
+use bia_config::Config;
 
 /// The pages of the account UI and where browsers go after each flow.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
-use crate::config::Config;
+use bia_config::Config;
 
 const LOGOUT_PREFIX: &str = "ory_lo_";
 const MAC_BYTES: usize = 16;

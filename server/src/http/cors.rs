@@ -17,7 +17,7 @@ use std::time::Duration;
 use axum::http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::config::Cors;
+use bia_config::Cors;
 
 const DEFAULT_METHODS: [&str; 5] = ["POST", "GET", "PUT", "PATCH", "DELETE"];
 const DEFAULT_HEADERS: [&str; 6] = [

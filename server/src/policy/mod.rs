@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::config::PasswordConfig;
 use crate::flow::ui::Message;
+use bia_config::PasswordConfig;
 
 pub use breach::{BreachCheck, BreachLookup, LookupError, PwnedPasswords};
 

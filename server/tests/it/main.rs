@@ -7,6 +7,7 @@ mod browser;
 mod browser_flows;
 mod config_schema;
 mod config_start;
+mod config_validate;
 mod cors;
 mod flow_hooks;
 mod function_length;

@@ -2,14 +2,20 @@
 //!
 //! Only sections of features the server has are typed here; any other key is
 //! reported as a warning when the file is loaded and otherwise ignored.
+//!
+//! Every section has a `Default` (nothing set) and public fields, so a program
+//! can build a configuration and serialize it: sections and values left at
+//! their default are not written.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use std::time::Duration;
 
-use crate::hash::{GoDuration, HashersConfig};
-use crate::hook::{AfterHooks, BeforeHooks};
+use crate::hashers::HashersConfig;
+use crate::hooks::{AfterHooks, BeforeHooks};
+use crate::is_default;
+use crate::units::GoDuration;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -22,22 +28,31 @@ pub struct Config {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dsn: Option<String>,
     /// Listeners.
+    #[serde(skip_serializing_if = "is_default")]
     pub serve: Serve,
     /// Secrets for cookies and encryption.
+    #[serde(skip_serializing_if = "is_default")]
     pub secrets: Secrets,
     /// Password hashers.
+    #[serde(skip_serializing_if = "is_default")]
     pub hashers: HashersConfig,
     /// Identity schemas.
+    #[serde(skip_serializing_if = "is_default")]
     pub identity: IdentityConfig,
     /// Logging.
+    #[serde(skip_serializing_if = "is_default")]
     pub log: Log,
     /// Sessions.
+    #[serde(skip_serializing_if = "is_default")]
     pub session: SessionConfig,
     /// Self-service flows and methods.
+    #[serde(skip_serializing_if = "is_default")]
     pub selfservice: SelfServiceConfig,
     /// Settings of every cookie but the session cookie (CSRF).
+    #[serde(skip_serializing_if = "is_default")]
     pub cookies: CookiesConfig,
     /// Brute-force throttling of credential checks (Bia's own section).
+    #[serde(skip_serializing_if = "is_default")]
     pub throttle: ThrottleConfig,
 }
 
@@ -91,6 +106,7 @@ pub struct SessionConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest_possible_extend: Option<GoDuration>,
     /// The session cookie.
+    #[serde(skip_serializing_if = "is_default")]
     pub cookie: SessionCookieConfig,
 }
 
@@ -119,8 +135,10 @@ pub struct SelfServiceConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_return_urls: Vec<String>,
     /// Flow settings.
+    #[serde(skip_serializing_if = "is_default")]
     pub flows: FlowsConfig,
     /// Method settings.
+    #[serde(skip_serializing_if = "is_default")]
     pub methods: MethodsConfig,
 }
 
@@ -129,14 +147,19 @@ pub struct SelfServiceConfig {
 #[serde(default)]
 pub struct FlowsConfig {
     /// Login flows.
+    #[serde(skip_serializing_if = "is_default")]
     pub login: FlowConfig,
     /// Registration flows.
+    #[serde(skip_serializing_if = "is_default")]
     pub registration: FlowConfig,
     /// Settings flows.
+    #[serde(skip_serializing_if = "is_default")]
     pub settings: SettingsFlowConfig,
     /// Logout.
+    #[serde(skip_serializing_if = "is_default")]
     pub logout: LogoutFlowConfig,
     /// Error pages.
+    #[serde(skip_serializing_if = "is_default")]
     pub error: ErrorFlowConfig,
 }
 
@@ -166,6 +189,7 @@ impl SettingsFlowConfig {
 #[serde(default)]
 pub struct LogoutFlowConfig {
     /// What happens after logout.
+    #[serde(skip_serializing_if = "is_default")]
     pub after: AfterConfig,
 }
 
@@ -201,8 +225,10 @@ pub struct FlowConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Hooks run when a flow is created.
+    #[serde(skip_serializing_if = "is_default")]
     pub before: BeforeHooks,
     /// Hooks run when a flow completes, and where browsers go next.
+    #[serde(skip_serializing_if = "is_default")]
     pub after: AfterHooks,
 }
 
@@ -218,8 +244,10 @@ impl FlowConfig {
 #[serde(default)]
 pub struct MethodsConfig {
     /// Identifier and password.
+    #[serde(skip_serializing_if = "is_default")]
     pub password: PasswordMethodConfig,
     /// Editing one's own traits in settings.
+    #[serde(skip_serializing_if = "is_default")]
     pub profile: ProfileMethodConfig,
 }
 
@@ -240,6 +268,7 @@ pub struct PasswordMethodConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Password policy.
+    #[serde(skip_serializing_if = "is_default")]
     pub config: PasswordConfig,
 }
 
@@ -347,8 +376,10 @@ pub struct ThrottleConfig {
     pub enabled: Option<bool>,
     /// Failed sign-ins per identifier (the submitted one, known or not); a
     /// successful sign-in does not count, and does not clear earlier failures.
+    #[serde(skip_serializing_if = "is_default")]
     pub per_identifier: ThrottleRule,
     /// Sign-in attempts per client address, failed or not.
+    #[serde(skip_serializing_if = "is_default")]
     pub per_ip: ThrottleRule,
     /// Most identifiers and most addresses tracked at once, each (100000 by
     /// default); past it, the entries closest to expiry are dropped first.
@@ -406,8 +437,10 @@ impl ThrottleRule {
 #[serde(default)]
 pub struct Serve {
     /// The public API listener.
+    #[serde(skip_serializing_if = "is_default")]
     pub public: Listener,
     /// The admin API listener.
+    #[serde(skip_serializing_if = "is_default")]
     pub admin: Listener,
 }
 

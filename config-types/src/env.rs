@@ -5,8 +5,16 @@
 //! Key names may contain underscores themselves (`default_schema_id`), so a
 //! variable name cannot be split blindly: it is resolved against the config's
 //! own JSON Schema, property by property.
+//!
+//! A variable that names no key (`PATH`, `HOME`) is left alone.
 
 use serde_json::{Map, Value};
+
+use crate::error::{ConfigError, key};
+
+/// The largest list index a variable may address (`IDENTITY_SCHEMAS_63_URL`):
+/// a list is padded up to the index, so a huge one would exhaust memory.
+pub const MAX_INDEX: usize = 255;
 
 /// One path step into the config tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,9 +25,16 @@ pub enum Step {
     Index(usize),
 }
 
+/// The variables of this process, without those whose name or value is not
+/// UTF-8 (no config key has such a name, and `std::env::vars` would panic).
+pub fn process_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+}
+
 /// Applies every environment variable that names a config key to `tree`.
-/// Returns the dotted keys that were set.
-pub fn apply<I>(tree: &mut Value, schema: &Value, vars: I) -> Result<Vec<String>, String>
+/// Returns the keys that were set; an error names the variable and its key.
+pub fn apply<I>(tree: &mut Value, schema: &Value, vars: I) -> Result<Vec<String>, ConfigError>
 where
     I: IntoIterator<Item = (String, String)>,
 {
@@ -35,23 +50,33 @@ where
         let Some((path, leaf)) = resolve(schema, schema, &tokens) else {
             continue;
         };
-        let value = convert(&raw, leaf, schema)
-            .map_err(|reason| format!("environment variable {name}: {reason}"))?;
+        let key = key_of(&path);
+        let error = |reason: String| ConfigError::Environment {
+            variable: name.clone(),
+            key: key.clone(),
+            reason,
+        };
+        if let Some(index) = path.iter().find_map(|step| match step {
+            Step::Index(n) if *n > MAX_INDEX => Some(*n),
+            _ => None,
+        }) {
+            return Err(error(format!(
+                "list index {index} is larger than {MAX_INDEX}"
+            )));
+        }
+        let value = convert(&raw, leaf, schema).map_err(error)?;
         set(tree, &path, value);
-        applied.push(dotted(&path));
+        applied.push(key);
     }
     Ok(applied)
 }
 
-/// The dotted form of a path (`identity.schemas.0.url`).
-pub fn dotted(path: &[Step]) -> String {
-    path.iter()
-        .map(|s| match s {
-            Step::Key(k) => k.clone(),
-            Step::Index(i) => i.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+/// The key of a path (`identity.schemas[0].url`).
+pub fn key_of(path: &[Step]) -> String {
+    path.iter().fold(String::new(), |parent, step| match step {
+        Step::Key(name) => key::field(&parent, name),
+        Step::Index(n) => key::index(&parent, *n),
+    })
 }
 
 fn deref<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
@@ -211,12 +236,13 @@ fn set(tree: &mut Value, path: &[Step], value: Value) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn schema() -> Value {
-        serde_json::to_value(schemars::schema_for!(crate::config::Config)).unwrap()
+        crate::json_schema()
     }
 
     fn run(vars: &[(&str, &str)]) -> Value {
@@ -281,6 +307,33 @@ mod tests {
             [("SERVE_ADMIN_PORT".to_string(), "many".to_string())],
         )
         .unwrap_err();
-        assert!(err.contains("SERVE_ADMIN_PORT"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "environment variable SERVE_ADMIN_PORT (config key serve.admin.port): \
+             expected an integer, got \"many\""
+        );
+    }
+
+    #[test]
+    fn huge_list_indices_are_refused() {
+        let mut tree = json!({});
+        let err = apply(
+            &mut tree,
+            &schema(),
+            [(
+                "IDENTITY_SCHEMAS_99999999999_URL".to_string(),
+                "file:///x".to_string(),
+            )],
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), Some("identity.schemas[99999999999].url"));
+        let applied = apply(
+            &mut tree,
+            &schema(),
+            [("SECRETS_COOKIE_2".to_string(), "x".to_string())],
+        )
+        .unwrap();
+        assert_eq!(applied, ["secrets.cookie[2]"]);
+        assert_eq!(tree["secrets"]["cookie"], json!([null, null, "x"]));
     }
 }
