@@ -144,8 +144,9 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<(Value, Value), RenderError> 
         }
     }
 
+    let caps = inputs.capabilities;
     let mut courier = Map::new();
-    if let Some(settings) = &spec.courier {
+    if let Some(settings) = spec.courier.as_ref().filter(|_| caps.courier) {
         let mut smtp = Map::new();
         smtp.insert(
             "connection_uri".into(),
@@ -172,7 +173,7 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<(Value, Value), RenderError> 
     }
     root.insert("identity".into(), Value::Object(identity));
 
-    let mut templates: Vec<_> = inputs.templates.iter().collect();
+    let mut templates: Vec<_> = inputs.templates.iter().filter(|_| caps.courier).collect();
     templates.sort_by_key(|t| (t.spec.template_type, t.spec.variant, t.spec.channel));
     let mut tree = Map::new();
     for t in templates {
@@ -204,7 +205,11 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<(Value, Value), RenderError> 
         root.insert("courier".into(), Value::Object(courier));
     }
 
-    let mut providers: Vec<_> = inputs.providers.iter().collect();
+    let mut providers: Vec<_> = inputs
+        .providers
+        .iter()
+        .filter(|_| caps.social_sign_in)
+        .collect();
     providers.sort_by(|a, b| a.spec.provider_id.cmp(&b.spec.provider_id));
     let mut provider_list = Vec::new();
     for p in providers {
@@ -236,12 +241,14 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<(Value, Value), RenderError> 
         out.insert("mapper_url".into(), json!(base64_url(&s.mapper)));
         provider_list.push(Value::Object(out));
     }
-    let oidc = if provider_list.is_empty() {
-        json!({"enabled": false})
-    } else {
-        json!({"enabled": true, "config": {"providers": provider_list}})
-    };
-    root.insert("selfservice".into(), json!({"methods": {"oidc": oidc}}));
+    if caps.social_sign_in {
+        let oidc = if provider_list.is_empty() {
+            json!({"enabled": false})
+        } else {
+            json!({"enabled": true, "config": {"providers": provider_list}})
+        };
+        root.insert("selfservice".into(), json!({"methods": {"oidc": oidc}}));
+    }
 
     Ok((Value::Object(root), Value::Object(restart)))
 }

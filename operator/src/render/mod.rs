@@ -11,6 +11,8 @@ mod objects;
 use std::collections::BTreeMap;
 
 use bia_crds::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider, SecretKeyRef};
+
+use crate::capabilities::ServerCapabilities;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -90,6 +92,9 @@ pub struct Inputs<'a> {
     pub templates: &'a [CourierTemplate],
     /// Values of every referenced Secret key.
     pub secrets: &'a SecretValues,
+    /// What the server supports: providers, templates and `spec.courier` are rendered
+    /// only when it acts on them.
+    pub capabilities: ServerCapabilities,
 }
 
 /// What [`render`] produces.

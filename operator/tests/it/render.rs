@@ -1,6 +1,7 @@
 //! Golden files of the rendered config and children (fixed inputs, deterministic output).
 
 use bia_crds::TemplateType;
+use bia_operator::capabilities::ServerCapabilities;
 use bia_operator::render::{Inputs, SecretValues, render};
 
 use crate::fixtures::*;
@@ -13,6 +14,10 @@ fn values() -> SecretValues {
 }
 
 fn rendered() -> bia_operator::render::Rendered {
+    rendered_with(ServerCapabilities::CURRENT)
+}
+
+fn rendered_with(capabilities: ServerCapabilities) -> bia_operator::render::Rendered {
     let server = server();
     let schemas = vec![
         schema("customer-v1", "customer-v1", GOOD_SCHEMA),
@@ -41,6 +46,7 @@ fn rendered() -> bia_operator::render::Rendered {
         providers: &providers,
         templates: &templates,
         secrets: &secrets,
+        capabilities,
     })
     .unwrap()
 }
@@ -48,6 +54,28 @@ fn rendered() -> bia_operator::render::Rendered {
 #[test]
 fn config_golden() {
     insta::assert_snapshot!("kratos_yml", rendered().config);
+}
+
+#[test]
+fn unsupported_features_stay_out_until_their_switch_is_on() {
+    let config = rendered().config;
+    for key in ["courier", "selfservice", "oidc", "s3cr3t"] {
+        assert!(!config.contains(key), "{key} in {config}");
+    }
+    let social = rendered_with(ServerCapabilities {
+        social_sign_in: true,
+        courier: false,
+    })
+    .config;
+    assert!(social.contains("selfservice:") && social.contains("- id: corp-sso"));
+    assert!(!social.contains("courier"));
+    let mail = rendered_with(ServerCapabilities {
+        social_sign_in: false,
+        courier: true,
+    })
+    .config;
+    assert!(mail.contains("courier:") && mail.contains("recovery_code:"));
+    assert!(!mail.contains("selfservice"));
 }
 
 #[test]
@@ -84,6 +112,7 @@ fn rendering_is_deterministic_and_order_independent() {
         providers: &[],
         templates: &[],
         secrets: &secrets,
+        capabilities: ServerCapabilities::CURRENT,
     })
     .unwrap();
     let r2 = render(Inputs {
@@ -92,6 +121,7 @@ fn rendering_is_deterministic_and_order_independent() {
         providers: &[],
         templates: &[],
         secrets: &secrets,
+        capabilities: ServerCapabilities::CURRENT,
     })
     .unwrap();
     assert_eq!(r1.config, r2.config);
