@@ -30,7 +30,7 @@ fn secret(
 }
 
 /// Renders the config as a JSON value (keys in Kratos order), and the part of it that
-/// needs a restart when it changes (the config without schemas, providers and templates).
+/// needs a restart when it changes ([`restart_part`]).
 pub fn render_config(inputs: Inputs<'_>) -> Result<(Value, Value), RenderError> {
     let server = inputs.server;
     let spec = &server.spec;
@@ -163,11 +163,6 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<(Value, Value), RenderError> 
         courier.insert("smtp".into(), Value::Object(smtp));
     }
 
-    // Everything up to here needs a restart when it changes; what follows is reloaded.
-    let mut restart = root.clone();
-    restart.insert("identity".into(), Value::Object(identity.clone()));
-    restart.insert("courier".into(), Value::Object(courier.clone()));
-
     if !schema_list.is_empty() {
         identity.insert("schemas".into(), Value::Array(schema_list));
     }
@@ -250,7 +245,21 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<(Value, Value), RenderError> 
         root.insert("selfservice".into(), json!({"methods": {"oidc": oidc}}));
     }
 
-    Ok((Value::Object(root), Value::Object(restart)))
+    let restart = restart_part(&root);
+    Ok((Value::Object(root), restart))
+}
+
+/// The top-level keys the running server applies from a changed file without a restart,
+/// as the server states them (`HOT_RELOADED_KEYS` in `server/src/reload.rs`; a test
+/// checks every key here is there). They are left out of the restart hash; a change to
+/// anything else rolls the pods.
+pub const HOT_RELOADED_KEYS: &[&str] = &["identity"];
+
+/// The part of the config whose change needs a restart: all but [`HOT_RELOADED_KEYS`].
+pub fn restart_part(config: &Map<String, Value>) -> Value {
+    let mut restart = config.clone();
+    restart.retain(|key, _| !HOT_RELOADED_KEYS.contains(&key.as_str()));
+    Value::Object(restart)
 }
 
 /// Compact JSON of a schema text (the text itself when it does not parse).

@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use sha2::{Digest, Sha256};
 
-pub use config::render_config;
+pub use config::{HOT_RELOADED_KEYS, render_config, restart_part};
 pub use objects::{ChildNames, child_labels, names};
 
 /// Public API port (`serve.public.port`).
@@ -104,8 +104,8 @@ pub struct Rendered {
     pub config: String,
     /// sha256 of the whole config, for status.
     pub config_hash: String,
-    /// sha256 of the parts that need a restart (everything but schemas, providers and templates,
-    /// which the server reloads), put on the pod template.
+    /// sha256 of the parts that need a restart (everything but [`HOT_RELOADED_KEYS`], which
+    /// the server applies from the changed file), put on the pod template.
     pub restart_hash: String,
     /// The config Secret.
     pub secret: Secret,

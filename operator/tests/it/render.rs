@@ -156,3 +156,105 @@ fn secrets_live_only_in_the_config_secret() {
     }
     assert!(r.config.contains("cookie-secret-one"));
 }
+
+/// The keys the operator leaves out of the restart hash must be keys the server really
+/// applies without a restart. The server states them once, as `HOT_RELOADED_KEYS` in
+/// `server/src/reload.rs` (it derives its own "needs a restart" list from it); the
+/// operator does not depend on the server crate, so the list is read from the source.
+#[test]
+fn keys_left_out_of_the_restart_hash_are_reloaded_by_the_server() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src/reload.rs");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let line = source
+        .lines()
+        .find(|l| l.starts_with("pub const HOT_RELOADED_KEYS: &[&str] = &["))
+        .expect("server/src/reload.rs states HOT_RELOADED_KEYS on one line");
+    let list = line
+        .split_once("= &[")
+        .unwrap()
+        .1
+        .split_once(']')
+        .unwrap()
+        .0;
+    let server_keys: Vec<&str> = list
+        .split(',')
+        .map(|k| k.trim().trim_matches('"'))
+        .filter(|k| !k.is_empty())
+        .collect();
+    assert!(!server_keys.is_empty(), "{line}");
+    for key in bia_operator::render::HOT_RELOADED_KEYS {
+        assert!(
+            server_keys.contains(key),
+            "the operator leaves {key:?} out of the restart hash, but the server does not reload it \
+             (server/src/reload.rs: {server_keys:?})"
+        );
+    }
+}
+
+fn render_with(
+    server: &bia_crds::IdentityServer,
+    schemas: &[bia_crds::IdentitySchema],
+    providers: &[bia_crds::OIDCProvider],
+    templates: &[bia_crds::CourierTemplate],
+    secrets: &SecretValues,
+) -> bia_operator::render::Rendered {
+    render(Inputs {
+        server,
+        schemas,
+        providers,
+        templates,
+        secrets,
+        capabilities: ServerCapabilities {
+            social_sign_in: true,
+            courier: true,
+        },
+    })
+    .unwrap()
+}
+
+/// Every change reaches the server: what it reloads through the file, the rest by
+/// rolling the pods (the restart hash on the pod template changes).
+#[test]
+fn every_change_takes_effect_by_reload_or_by_restart() {
+    let server = server();
+    let schemas = vec![schema("customer-v1", "customer-v1", GOOD_SCHEMA)];
+    let providers = vec![provider("corp", "corp-sso", 0)];
+    let templates = vec![template(
+        "recovery",
+        TemplateType::RecoveryCode,
+        "Code: {{ .RecoveryCode }}",
+    )];
+    let secrets = values();
+    let base = render_with(&server, &schemas, &providers, &templates, &secrets);
+
+    // Reloaded: a new schema changes the file, not the pods.
+    let more = vec![
+        schemas[0].clone(),
+        schema("admin-v1", "admin-v1", GOOD_SCHEMA),
+    ];
+    let r = render_with(&server, &more, &providers, &templates, &secrets);
+    assert_ne!(r.config_hash, base.config_hash);
+    assert_eq!(r.restart_hash, base.restart_hash);
+
+    // Restarted: a provider, a template, a provider's Secret, a server field.
+    let mut changed = providers.clone();
+    changed[0].spec.scopes = Some(vec!["openid".into()]);
+    let r = render_with(&server, &schemas, &changed, &templates, &secrets);
+    assert_ne!(r.restart_hash, base.restart_hash, "provider");
+    let mut changed = templates.clone();
+    changed[0].spec.subject = Some("Another subject".into());
+    let r = render_with(&server, &schemas, &providers, &changed, &secrets);
+    assert_ne!(r.restart_hash, base.restart_hash, "template");
+    let mut rotated = secrets.clone();
+    rotated.insert(NS, "oauth", "client-secret", "rotated");
+    let r = render_with(&server, &schemas, &providers, &templates, &rotated);
+    assert_ne!(r.restart_hash, base.restart_hash, "provider Secret");
+    let mut rotated = secrets.clone();
+    rotated.insert(NS, "bia-secrets", "cookie", "a-new-cookie-secret");
+    let r = render_with(&server, &schemas, &providers, &templates, &rotated);
+    assert_ne!(r.restart_hash, base.restart_hash, "server Secret");
+    let mut longer = server.clone();
+    longer.spec.session.as_mut().unwrap().lifespan = Some("48h".into());
+    let r = render_with(&longer, &schemas, &providers, &templates, &secrets);
+    assert_ne!(r.restart_hash, base.restart_hash, "session");
+}
