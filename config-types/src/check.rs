@@ -1,0 +1,215 @@
+//! Structural checks: everything that can be said about a value without the
+//! feature that uses it (URLs are URLs, secrets are long enough, the default
+//! schema is listed, ...). Every problem names its key; all are reported, not
+//! only the first.
+//!
+//! Sections that a feature interprets (the DSN, trusted proxies, hooks,
+//! hasher costs) are checked by that feature when the server loads them.
+
+use crate::Mode;
+use crate::error::{ConfigError, key};
+use crate::types::{Config, PasswordConfig, ThrottleConfig};
+
+#[derive(Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    fn push(&mut self, key: impl Into<String>, reason: impl Into<String>) {
+        self.0.push(ConfigError::invalid(key, reason));
+    }
+
+    /// An absolute `http://` or `https://` URL.
+    fn web_url(&mut self, key: &str, value: Option<&str>) {
+        let Some(value) = value else { return };
+        match url::Url::parse(value) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+            Ok(_) => self.push(key, "must be an http:// or https:// URL"),
+            Err(e) => self.push(key, format!("{value:?}: {e}")),
+        }
+    }
+}
+
+/// Every structural problem of `config`, in key order.
+pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
+    let mut problems = Problems::default();
+    listeners(config, &mut problems);
+    browser_urls(config, &mut problems);
+    cookies(config, &mut problems);
+    secrets(config, mode, &mut problems);
+    identity(config, &mut problems);
+    password(&config.selfservice.methods.password.config, &mut problems);
+    throttle(&config.throttle, &mut problems);
+    log(config, &mut problems);
+    problems.0
+}
+
+fn listeners(config: &Config, problems: &mut Problems) {
+    for (name, listener) in [
+        ("serve.public", &config.serve.public),
+        ("serve.admin", &config.serve.admin),
+    ] {
+        problems.web_url(&key::field(name, "base_url"), listener.base_url.as_deref());
+    }
+}
+
+/// Every configured browser URL must be an absolute http(s) URL; return URLs
+/// may use an app's own scheme (`exp://`, `myapp://`).
+fn browser_urls(config: &Config, problems: &mut Problems) {
+    let selfservice = &config.selfservice;
+    let flows = &selfservice.flows;
+    problems.web_url(
+        "selfservice.default_browser_return_url",
+        selfservice.default_browser_return_url.as_deref(),
+    );
+    for (n, url) in selfservice.allowed_return_urls.iter().enumerate() {
+        if let Err(e) = url::Url::parse(url) {
+            problems.push(
+                key::index("selfservice.allowed_return_urls", n),
+                format!("{url:?}: {e}"),
+            );
+        }
+    }
+    for (name, flow) in [
+        ("login", &flows.login),
+        ("registration", &flows.registration),
+        ("settings", &flows.settings.flow),
+    ] {
+        let prefix = format!("selfservice.flows.{name}");
+        problems.web_url(&key::field(&prefix, "ui_url"), flow.ui_url.as_deref());
+        problems.web_url(
+            &key::field(&prefix, "after.default_browser_return_url"),
+            flow.after.default_browser_return_url.as_deref(),
+        );
+    }
+    problems.web_url(
+        "selfservice.flows.error.ui_url",
+        flows.error.ui_url.as_deref(),
+    );
+    problems.web_url(
+        "selfservice.flows.logout.after.default_browser_return_url",
+        flows.logout.after.default_browser_return_url.as_deref(),
+    );
+}
+
+fn cookies(config: &Config, problems: &mut Problems) {
+    for (key, same_site) in [
+        ("cookies.same_site", &config.cookies.same_site),
+        ("session.cookie.same_site", &config.session.cookie.same_site),
+    ] {
+        if let Some(value) = same_site
+            && !matches!(value.as_str(), "Lax" | "Strict" | "None")
+        {
+            problems.push(key, format!("{value:?} is not Lax, Strict or None"));
+        }
+    }
+}
+
+fn secrets(config: &Config, mode: Mode, problems: &mut Problems) {
+    let secrets = &config.secrets;
+    let cookie = secrets.cookie_secrets();
+    if cookie.is_empty() && !mode.dev {
+        problems.push(
+            "secrets.cookie",
+            "no cookie secret is set (secrets.cookie or secrets.default); every replica must \
+             share one, so the server refuses to invent one outside --dev",
+        );
+    }
+    let list = if secrets.cookie.is_empty() {
+        "secrets.default"
+    } else {
+        "secrets.cookie"
+    };
+    for (n, secret) in cookie.iter().enumerate() {
+        if secret.len() < 16 {
+            problems.push(key::index(list, n), "must be at least 16 characters long");
+        }
+    }
+    for (n, secret) in secrets.cipher.iter().enumerate() {
+        if secret.len() != 32 {
+            problems.push(
+                key::index("secrets.cipher", n),
+                "must be exactly 32 characters long",
+            );
+        }
+    }
+}
+
+fn identity(config: &Config, problems: &mut Problems) {
+    let schemas = &config.identity.schemas;
+    if schemas.is_empty() {
+        problems.push(
+            "identity.schemas",
+            "at least one identity schema is required",
+        );
+        return;
+    }
+    for (n, schema) in schemas.iter().enumerate() {
+        let entry = key::index("identity.schemas", n);
+        if schema.id.is_empty() {
+            problems.push(key::field(&entry, "id"), "must not be empty");
+        } else if schemas[..n].iter().any(|s| s.id == schema.id) {
+            problems.push(
+                key::field(&entry, "id"),
+                format!("{:?} is listed twice", schema.id),
+            );
+        }
+        if schema.url.is_empty() {
+            problems.push(key::field(&entry, "url"), "must not be empty");
+        }
+    }
+    let default_id = config.default_schema_id();
+    if !schemas.iter().any(|s| s.id == default_id) {
+        problems.push(
+            "identity.default_schema_id",
+            format!("no schema with id {default_id:?} is listed in identity.schemas"),
+        );
+    }
+}
+
+fn password(password: &PasswordConfig, problems: &mut Problems) {
+    const KEY: &str = "selfservice.methods.password.config";
+    if password.min_password_length() < 6 {
+        problems.push(key::field(KEY, "min_password_length"), "must be at least 6");
+    }
+    if password.max_breaches() > 100 {
+        problems.push(key::field(KEY, "max_breaches"), "must be at most 100");
+    }
+    let base = password.haveibeenpwned_base_url();
+    match url::Url::parse(&base) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+        _ => problems.push(
+            key::field(KEY, "haveibeenpwned_host"),
+            format!("{base:?} is neither a host name nor an http(s):// base URL"),
+        ),
+    }
+}
+
+fn throttle(throttle: &ThrottleConfig, problems: &mut Problems) {
+    for (key, (_, window)) in [
+        ("throttle.per_identifier.window", throttle.per_identifier()),
+        ("throttle.per_ip.window", throttle.per_ip()),
+    ] {
+        if window.is_zero() {
+            problems.push(key, "must be longer than zero");
+        }
+    }
+    if throttle.max_tracked_keys() == 0 {
+        problems.push("throttle.max_tracked_keys", "must be at least 1");
+    }
+}
+
+fn log(config: &Config, problems: &mut Problems) {
+    if let Some(level) = &config.log.level
+        && !matches!(
+            level.as_str(),
+            "trace" | "debug" | "info" | "warn" | "warning" | "error" | "fatal" | "panic"
+        )
+    {
+        problems.push("log.level", format!("unknown level {level:?}"));
+    }
+    if let Some(format) = &config.log.format
+        && !matches!(format.as_str(), "text" | "json")
+    {
+        problems.push("log.format", format!("{format:?} is neither text nor json"));
+    }
+}

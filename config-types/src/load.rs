@@ -1,0 +1,354 @@
+//! Reading the configuration: files merged in order (later files win), then
+//! environment overrides, then the typed tree, with a warning for every key
+//! this version does not read.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::error::{ConfigError, Warning, key};
+use crate::types::Config;
+
+/// The largest config file read, in bytes. A Kratos config, even with its
+/// schemas inlined as `base64://`, is far smaller; past this the file is
+/// refused rather than parsed.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads one file: YAML, or JSON when its name ends in `.json`. An empty file
+/// is an empty mapping.
+pub fn read_file(path: &Path) -> Result<Value, ConfigError> {
+    let refuse = |reason: String| ConfigError::Read {
+        path: path.to_owned(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| refuse(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| refuse(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(refuse(format!(
+            "the file is larger than {} MiB",
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| refuse("the file is not UTF-8".into()))?;
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    let value = if is_json {
+        serde_json::from_str(&text).map_err(|e| refuse(e.to_string()))?
+    } else {
+        parse_yaml(&text).map_err(refuse)?
+    };
+    match value {
+        Value::Null => Ok(Value::Object(Default::default())),
+        Value::Object(_) => Ok(value),
+        _ => Err(refuse("the top level must be a mapping of keys".into())),
+    }
+}
+
+/// The deepest nesting of flow collections (`[`, `{`) accepted in YAML. The
+/// deepest key of a configuration is about ten levels down; the parser's
+/// work per token grows with the depth.
+pub const MAX_FLOW_DEPTH: usize = 32;
+
+/// The deepest indentation accepted, in columns (block indicators `- ` and
+/// `? ` count as indentation): block nesting can go no deeper.
+pub const MAX_INDENT: usize = 1000;
+
+/// Parses YAML text. Hostile input ends in an error: nesting is measured
+/// before parsing (the parser's time grows with the square of the depth), and
+/// the parser refuses aliases that expand too far.
+pub fn parse_yaml(text: &str) -> Result<Value, String> {
+    check_nesting(text)?;
+    yaml_serde::from_str(text).map_err(|e| e.to_string())
+}
+
+/// A conservative scan of YAML text for its nesting: flow brackets outside
+/// quotes and comments, and indentation. It may overcount (a bracket in a
+/// plain scalar) but never lets deeper nesting through to the parser.
+fn check_nesting(text: &str) -> Result<(), String> {
+    for (n, line) in text.lines().enumerate() {
+        let indent = line
+            .chars()
+            .take_while(|c| matches!(c, ' ' | '\t' | '-' | '?'))
+            .count();
+        if indent > MAX_INDENT {
+            return Err(format!(
+                "line {}: indented deeper than {MAX_INDENT} columns",
+                n + 1
+            ));
+        }
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut escaped = false;
+    let mut previous = '\n';
+    for (n, c) in text.chars().enumerate() {
+        if c == '\n' {
+            // Quoted scalars may span lines; ending the quote here can only
+            // make the scan count more brackets, never fewer.
+            (quote, comment, escaped) = (None, false, false);
+        } else if comment {
+        } else if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '#' if previous.is_whitespace() => comment = true,
+                '"' | '\'' if previous.is_whitespace() || "[{,:".contains(previous) => {
+                    quote = Some(c)
+                }
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Err(format!(
+                            "recursion limit exceeded: collections nested deeper than \
+                             {MAX_FLOW_DEPTH} levels (character {n})"
+                        ));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        previous = c;
+    }
+    Ok(())
+}
+
+/// Reads and merges files in order.
+pub fn read_files(files: &[impl AsRef<Path>]) -> Result<Value, ConfigError> {
+    let mut tree = Value::Object(Default::default());
+    for path in files {
+        merge(&mut tree, read_file(path.as_ref())?);
+    }
+    Ok(tree)
+}
+
+/// Deep-merges `layer` into `base`: mappings merge key by key, anything else
+/// (lists included) is replaced.
+pub fn merge(base: &mut Value, layer: Value) {
+    match (base, layer) {
+        (Value::Object(base), Value::Object(layer)) => {
+            for (key, value) in layer {
+                match base.get_mut(&key) {
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        merge(existing, value)
+                    }
+                    _ => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, layer) => *base = layer,
+    }
+}
+
+/// Turns a merged tree into the typed configuration, with a warning for every
+/// key it does not read. A value of the wrong kind is an error naming its key.
+pub fn parse(tree: &Value) -> Result<(Config, Vec<Warning>), ConfigError> {
+    let mut warnings = Vec::new();
+    let config = {
+        let mut on_ignored = |path: serde_ignored::Path<'_>| {
+            warnings.push(Warning::unsupported(ignored_key(&path)));
+        };
+        let ignored = serde_ignored::Deserializer::new(tree, &mut on_ignored);
+        serde_path_to_error::deserialize(ignored).map_err(|e| {
+            let key = e
+                .path()
+                .iter()
+                .fold(String::new(), |parent, segment| match segment {
+                    serde_path_to_error::Segment::Seq { index } => key::index(&parent, *index),
+                    serde_path_to_error::Segment::Map { key: name }
+                    | serde_path_to_error::Segment::Enum { variant: name } => {
+                        key::field(&parent, name)
+                    }
+                    serde_path_to_error::Segment::Unknown => parent,
+                });
+            ConfigError::invalid(
+                if key.is_empty() { ".".into() } else { key },
+                e.into_inner().to_string(),
+            )
+        })?
+    };
+    Ok((config, warnings))
+}
+
+fn ignored_key(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => key::index(&ignored_key(parent), *index),
+        Path::Map { parent, key: name } => key::field(&ignored_key(parent), name),
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_key(parent),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn later_layers_win() {
+        let mut tree = json!({"serve": {"public": {"port": 1, "host": "a"}}});
+        merge(&mut tree, json!({"serve": {"public": {"port": 2}}}));
+        assert_eq!(tree, json!({"serve": {"public": {"port": 2, "host": "a"}}}));
+    }
+
+    #[test]
+    fn unknown_keys_warn_with_their_key() {
+        let tree = json!({
+            "courier": {"smtp": {}},
+            "identity": {"schemas": [{"id": "a", "url": "file:///a", "extra": 1}]},
+            "serve": {"public": {"port": 4455}}
+        });
+        let (config, warnings) = parse(&tree).unwrap();
+        assert_eq!(config.public_port(), 4455);
+        let keys: Vec<&str> = warnings.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(keys, ["courier", "identity.schemas[0].extra"]);
+    }
+
+    #[test]
+    fn wrong_kinds_name_the_key() {
+        let err = parse(&json!({"identity": {"schemas": [{"id": "a", "url": 5}]}})).unwrap_err();
+        assert_eq!(err.key(), Some("identity.schemas[0].url"), "{err}");
+        let err = parse(&json!({"session": {"lifespan": "soon"}})).unwrap_err();
+        assert_eq!(err.key(), Some("session.lifespan"), "{err}");
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, body: &[u8]) -> std::path::PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    #[test]
+    fn hostile_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = format!("a: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep_map = format!("{}1{}", "{a: ".repeat(50_000), "}".repeat(50_000));
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for n in 1..12 {
+            let prev = if n == 1 {
+                "a".to_owned()
+            } else {
+                format!("a{}", n - 1)
+            };
+            bomb.push_str(&format!(
+                "a{n}: &a{n} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        let cases: Vec<(std::path::PathBuf, &str)> = vec![
+            (write(&dir, "deep.yml", deep.as_bytes()), "recursion limit"),
+            (
+                write(&dir, "deep-map.yml", deep_map.as_bytes()),
+                "recursion limit",
+            ),
+            (
+                write(
+                    &dir,
+                    "deep.json",
+                    format!("{{\"a\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000)).as_bytes(),
+                ),
+                "recursion limit",
+            ),
+            (write(&dir, "bomb.yml", bomb.as_bytes()), "repetition limit"),
+            (
+                write(&dir, "huge.yml", &vec![b'#'; MAX_FILE_BYTES as usize + 1]),
+                "larger than",
+            ),
+            (write(&dir, "binary.yml", &[0xff, 0xfe, 0x00]), "UTF-8"),
+            (write(&dir, "list.yml", b"- a\n- b\n"), "mapping"),
+            (
+                write(
+                    &dir,
+                    "indented.yml",
+                    format!("a:\n{}b: 1\n", " ".repeat(MAX_INDENT + 1)).as_bytes(),
+                ),
+                "indented deeper",
+            ),
+            (
+                write(
+                    &dir,
+                    "dashes.yml",
+                    format!("{}1\n", "- ".repeat(MAX_INDENT)).as_bytes(),
+                ),
+                "indented deeper",
+            ),
+            (
+                write(
+                    &dir,
+                    "block.yml",
+                    (0..MAX_INDENT)
+                        .map(|n| format!("{}k:\n", " ".repeat(n)))
+                        .collect::<String>()
+                        .as_bytes(),
+                ),
+                "recursion limit",
+            ),
+        ];
+        for (path, expected) in cases {
+            let started = std::time::Instant::now();
+            let err = read_file(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{}: {err}", path.display());
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{}: {:?}",
+                path.display(),
+                started.elapsed()
+            );
+        }
+    }
+
+    #[test]
+    fn a_large_file_at_the_deepest_nesting_reads_quickly() {
+        let dir = tempfile::tempdir().unwrap();
+        let wide = format!(
+            "a: {}{}{}",
+            "[".repeat(MAX_FLOW_DEPTH),
+            "1,".repeat(500_000),
+            "]".repeat(MAX_FLOW_DEPTH)
+        );
+        let path = write(&dir, "wide.yml", wide.as_bytes());
+        let started = std::time::Instant::now();
+        read_file(&path).unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn legitimate_nesting_and_quotes_pass_the_scan() {
+        let text = "a: \"[[[[ # not a comment\"\nb: 'it''s [ {'\nc: [1, [2, {d: \"x\"}]] # [[[\ne: |\n  local f(x) = { a: [x] };\n  f(1)\nf: it's [a\n";
+        check_nesting(text).unwrap();
+        let deep_enough = format!(
+            "a: {}1{}",
+            "[".repeat(MAX_FLOW_DEPTH - 1),
+            "]".repeat(MAX_FLOW_DEPTH - 1)
+        );
+        check_nesting(&deep_enough).unwrap();
+        let too_deep = format!(
+            "a: {}1{}",
+            "[".repeat(MAX_FLOW_DEPTH + 1),
+            "]".repeat(MAX_FLOW_DEPTH + 1)
+        );
+        assert!(check_nesting(&too_deep).is_err());
+        // A quote that is never closed does not hide brackets on later lines.
+        let hidden = format!("a: |\n  'x\nb: {}", "[".repeat(MAX_FLOW_DEPTH + 1));
+        assert!(check_nesting(&hidden).is_err());
+    }
+}

@@ -1,0 +1,256 @@
+//! Loading, checking and writing whole configurations.
+
+use super::*;
+use serde_json::json;
+
+fn no_vars() -> Vec<(String, String)> {
+    Vec::new()
+}
+
+fn base() -> Value {
+    json!({
+        "dsn": "memory",
+        "secrets": {"cookie": ["a-very-long-cookie-secret"]},
+        "identity": {"default_schema_id": "default", "schemas": [{"id": "default", "url": "file:///x.json"}]}
+    })
+}
+
+fn with(layer: Value) -> Value {
+    let mut tree = base();
+    merge(&mut tree, layer);
+    tree
+}
+
+fn keys(tree: Value, mode: Mode) -> Vec<String> {
+    let loaded = parse(&tree).unwrap();
+    check(&loaded.config, mode)
+        .iter()
+        .map(|e| e.key().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_good_config_has_no_problem() {
+    assert!(keys(base(), Mode::default()).is_empty());
+}
+
+#[test]
+fn every_problem_names_its_key() {
+    for (layer, key) in [
+        (
+            json!({"secrets": {"cookie": ["short"]}}),
+            "secrets.cookie[0]",
+        ),
+        (
+            json!({"secrets": {"cookie": [], "default": ["ok-long-enough-secret", "short"]}}),
+            "secrets.default[1]",
+        ),
+        (
+            json!({"secrets": {"cipher": ["short"]}}),
+            "secrets.cipher[0]",
+        ),
+        (
+            json!({"identity": {"default_schema_id": "other"}}),
+            "identity.default_schema_id",
+        ),
+        (
+            json!({"identity": {"schemas": [{"id": "default", "url": ""}]}}),
+            "identity.schemas[0].url",
+        ),
+        (
+            json!({"identity": {"schemas": [{"id": "default", "url": "file:///a"}, {"id": "default", "url": "file:///b"}]}}),
+            "identity.schemas[1].id",
+        ),
+        (json!({"identity": {"schemas": []}}), "identity.schemas"),
+        (
+            json!({"serve": {"admin": {"base_url": "ftp://x/"}}}),
+            "serve.admin.base_url",
+        ),
+        (
+            json!({"selfservice": {"flows": {"login": {"ui_url": "/login"}}}}),
+            "selfservice.flows.login.ui_url",
+        ),
+        (
+            json!({"selfservice": {"allowed_return_urls": ["https://a/", "no scheme"]}}),
+            "selfservice.allowed_return_urls[1]",
+        ),
+        (
+            json!({"session": {"cookie": {"same_site": "lax"}}}),
+            "session.cookie.same_site",
+        ),
+        (
+            json!({"selfservice": {"methods": {"password": {"config": {"min_password_length": 5}}}}}),
+            "selfservice.methods.password.config.min_password_length",
+        ),
+        (
+            json!({"selfservice": {"methods": {"password": {"config": {"max_breaches": 101}}}}}),
+            "selfservice.methods.password.config.max_breaches",
+        ),
+        (
+            json!({"selfservice": {"methods": {"password": {"config": {"haveibeenpwned_host": "ftp://x"}}}}}),
+            "selfservice.methods.password.config.haveibeenpwned_host",
+        ),
+        (
+            json!({"throttle": {"per_ip": {"window": "0s"}}}),
+            "throttle.per_ip.window",
+        ),
+        (
+            json!({"throttle": {"max_tracked_keys": 0}}),
+            "throttle.max_tracked_keys",
+        ),
+        (json!({"log": {"level": "loud"}}), "log.level"),
+        (json!({"log": {"format": "xml"}}), "log.format"),
+    ] {
+        assert_eq!(keys(with(layer.clone()), Mode::default()), [key], "{layer}");
+    }
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let tree = with(json!({
+        "secrets": {"cookie": ["short"]},
+        "log": {"level": "loud"},
+        "throttle": {"max_tracked_keys": 0}
+    }));
+    assert_eq!(
+        keys(tree, Mode::default()),
+        [
+            "secrets.cookie[0]",
+            "throttle.max_tracked_keys",
+            "log.level"
+        ]
+    );
+}
+
+#[test]
+fn a_cookie_secret_is_required_outside_dev() {
+    let mut tree = base();
+    tree["secrets"] = json!({});
+    assert_eq!(keys(tree.clone(), Mode::default()), ["secrets.cookie"]);
+    assert!(keys(tree, Mode { dev: true }).is_empty());
+}
+
+#[test]
+fn files_and_environment_load_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.yml");
+    let two = dir.path().join("two.json");
+    std::fs::write(
+        &one,
+        "secrets:\n  cookie: [a-very-long-cookie-secret]\nidentity:\n  schemas:\n    - id: default\n      url: file:///x\nserve:\n  public:\n    port: 1\n    host: a\n",
+    )
+    .unwrap();
+    std::fs::write(&two, r#"{"serve": {"public": {"port": 2}}}"#).unwrap();
+    let loaded = load(
+        &[&one, &two],
+        [("SERVE_ADMIN_PORT".to_string(), "3".to_string())],
+        Mode::default(),
+    )
+    .unwrap();
+    assert_eq!(loaded.config.serve.public.port, Some(2));
+    assert_eq!(loaded.config.serve.public.host.as_deref(), Some("a"));
+    assert_eq!(loaded.config.serve.admin.port, Some(3));
+    let err = load(&[&one], no_vars(), Mode { dev: false });
+    assert!(err.is_ok());
+    let err = read(&[&one], [("SERVE_ADMIN_PORT".to_string(), "x".to_string())]).unwrap_err();
+    assert_eq!(err.key(), Some("serve.admin.port"));
+    let missing = dir.path().join("missing.yml");
+    let err = read(&[&missing], no_vars()).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+}
+
+#[test]
+fn password_policy_and_throttle_defaults() {
+    let config = parse(&base()).unwrap().config;
+    let password = &config.selfservice.methods.password.config;
+    assert_eq!(password.min_password_length(), 8);
+    assert!(password.identifier_similarity_check_enabled());
+    assert!(password.haveibeenpwned_enabled());
+    assert!(password.ignore_network_errors());
+    assert_eq!(password.max_breaches(), 0);
+    assert_eq!(
+        password.haveibeenpwned_base_url(),
+        "https://api.pwnedpasswords.com"
+    );
+    let custom = PasswordConfig {
+        haveibeenpwned_host: Some("http://127.0.0.1:8080/".into()),
+        ..PasswordConfig::default()
+    };
+    assert_eq!(custom.haveibeenpwned_base_url(), "http://127.0.0.1:8080");
+    assert!(config.throttle.is_enabled());
+    assert_eq!(
+        config.throttle.per_identifier(),
+        (10, std::time::Duration::from_secs(300))
+    );
+    assert_eq!(
+        config.throttle.per_ip(),
+        (100, std::time::Duration::from_secs(60))
+    );
+}
+
+#[test]
+fn the_session_extension_window_defaults_to_the_lifespan() {
+    let hour = std::time::Duration::from_secs(3600);
+    let config = parse(&base()).unwrap().config;
+    assert_eq!(config.session.earliest_possible_extend(), 24 * hour);
+    let config = parse(&with(json!({"session": {"lifespan": "2h"}})))
+        .unwrap()
+        .config;
+    assert_eq!(config.session.earliest_possible_extend(), 2 * hour);
+    let config = parse(&with(
+        json!({"session": {"lifespan": "2h", "earliest_possible_extend": "1h"}}),
+    ))
+    .unwrap()
+    .config;
+    assert_eq!(config.session.earliest_possible_extend(), hour);
+}
+
+#[test]
+fn a_default_config_serializes_to_an_empty_mapping() {
+    assert_eq!(serde_json::to_value(Config::default()).unwrap(), json!({}));
+}
+
+#[test]
+fn a_config_built_in_code_round_trips_through_yaml() {
+    let mut config = Config {
+        dsn: Some("postgres://bia@db/bia".into()),
+        ..Config::default()
+    };
+    config.serve.public.base_url = Some("https://id.example.org/".into());
+    config.serve.public.port = Some(4433);
+    config.serve.public.trusted_proxies = vec!["10.0.0.0/8".into()];
+    config.secrets.cookie = vec!["a-very-long-cookie-secret".into()];
+    config.identity.default_schema_id = Some("customer".into());
+    config.identity.schemas = vec![SchemaEntry {
+        id: "customer".into(),
+        url: "base64://e30=".into(),
+    }];
+    config.session.lifespan = Some(GoDuration(std::time::Duration::from_secs(7200)));
+    config.session.cookie.same_site = Some("Strict".into());
+    config.hashers.bcrypt.cost = 10;
+    config.selfservice.flows.registration.after.hooks = vec![HookConfig::Session];
+    config.selfservice.flows.login.before.hooks = vec![HookConfig::WebHook(WebHookConfig {
+        id: None,
+        url: "https://hooks.example.org/login".into(),
+        method: Some("POST".into()),
+        headers: Default::default(),
+        body: None,
+        auth: None,
+        response: WebHookResponse::default(),
+        can_interrupt: None,
+        emit_analytics_event: None,
+    })];
+    let yaml = config.to_yaml().unwrap();
+    assert!(!yaml.contains("argon2"), "defaults are left out:\n{yaml}");
+    assert!(!yaml.contains("throttle"), "defaults are left out:\n{yaml}");
+    let tree = parse_yaml(&yaml).unwrap();
+    assert_eq!(
+        tree["selfservice"]["flows"]["registration"]["after"]["hooks"],
+        json!([{"hook": "session"}])
+    );
+    assert_eq!(tree["session"]["lifespan"], "7200s");
+    let loaded = parse(&tree).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.config, config);
+    assert!(check(&loaded.config, Mode::default()).is_empty());
+}
