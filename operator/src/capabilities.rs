@@ -4,8 +4,10 @@
 //! feature the operator can express but the server may lack has one switch here; while it
 //! is off, resources of that kind are validated as usual and then refused with reason
 //! [`UNSUPPORTED`], and nothing of theirs reaches the server config. Turning a feature on
-//! is flipping its switch in [`ServerCapabilities::CURRENT`] once the server (and its
-//! typed config) has the section.
+//! is flipping its switch in [`ServerCapabilities::CURRENT`] once the server has it, with
+//! its section in the shared config types (`bia_config::Config`) and its rendering in
+//! `render::config`; until then a switch turned on makes rendering fail
+//! (`RenderError::NotInConfigTypes`) rather than accept a resource and drop it.
 
 use crate::validate::Refusal;
 

@@ -78,6 +78,11 @@ fn the_examples_render() {
     );
     assert!(config.contains("change-me-to-a-long-random-string"));
     assert!(!config.contains("courier") && !config.contains("selfservice"));
+    // The server's loader reads it without a warning and its checks pass.
+    let loaded = bia_config::parse(&bia_config::parse_yaml(config).unwrap()).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let problems = bia_config::check(&loaded.config, bia_config::Mode::default());
+    assert!(problems.is_empty(), "{problems:?}");
     // The verdicts the controller would write.
     let accepted = |doc: &Value| {
         let c = &doc["status"]["conditions"][0];

@@ -2,7 +2,7 @@
 
 use bia_crds::TemplateType;
 use bia_operator::capabilities::ServerCapabilities;
-use bia_operator::render::{Inputs, SecretValues, render};
+use bia_operator::render::{Inputs, RenderError, SecretValues, render};
 
 use crate::fixtures::*;
 
@@ -57,25 +57,69 @@ fn config_golden() {
 }
 
 #[test]
-fn unsupported_features_stay_out_until_their_switch_is_on() {
+fn unsupported_features_stay_out_until_the_config_types_have_them() {
     let config = rendered().config;
     for key in ["courier", "selfservice", "oidc", "s3cr3t"] {
         assert!(!config.contains(key), "{key} in {config}");
     }
-    let social = rendered_with(ServerCapabilities {
-        social_sign_in: true,
-        courier: false,
+    // A switch turned on before the server's config types have the section is an error,
+    // never a resource reported as accepted and silently dropped.
+    let server = server();
+    let secrets = values();
+    for capabilities in [
+        ServerCapabilities {
+            social_sign_in: true,
+            courier: false,
+        },
+        ServerCapabilities {
+            social_sign_in: false,
+            courier: true,
+        },
+    ] {
+        let error = render(Inputs {
+            server: &server,
+            schemas: &[],
+            providers: &[],
+            templates: &[],
+            secrets: &secrets,
+            capabilities,
+        })
+        .unwrap_err();
+        assert!(matches!(error, RenderError::NotInConfigTypes(_)), "{error}");
+    }
+}
+
+#[test]
+fn the_config_is_what_the_server_loader_reads_without_a_warning() {
+    let config = rendered().config;
+    let tree = bia_config::parse_yaml(&config).unwrap();
+    let loaded = bia_config::parse(&tree).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let problems = bia_config::check(&loaded.config, bia_config::Mode::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(loaded.config.identity.schemas.len(), 2);
+    assert_eq!(loaded.config.to_yaml().unwrap(), config, "reads back equal");
+}
+
+#[test]
+fn an_invalid_duration_is_refused_before_it_reaches_the_server() {
+    let mut server = server();
+    server.spec.session.as_mut().unwrap().lifespan = Some("one day".into());
+    let error = render(Inputs {
+        server: &server,
+        schemas: &[],
+        providers: &[],
+        templates: &[],
+        secrets: &values(),
+        capabilities: ServerCapabilities::CURRENT,
     })
-    .config;
-    assert!(social.contains("selfservice:") && social.contains("- id: corp-sso"));
-    assert!(!social.contains("courier"));
-    let mail = rendered_with(ServerCapabilities {
-        social_sign_in: false,
-        courier: true,
-    })
-    .config;
-    assert!(mail.contains("courier:") && mail.contains("recovery_code:"));
-    assert!(!mail.contains("selfservice"));
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("spec.session.lifespan: invalid duration"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -194,20 +238,15 @@ fn keys_left_out_of_the_restart_hash_are_reloaded_by_the_server() {
 fn render_with(
     server: &bia_crds::IdentityServer,
     schemas: &[bia_crds::IdentitySchema],
-    providers: &[bia_crds::OIDCProvider],
-    templates: &[bia_crds::CourierTemplate],
     secrets: &SecretValues,
 ) -> bia_operator::render::Rendered {
     render(Inputs {
         server,
         schemas,
-        providers,
-        templates,
+        providers: &[],
+        templates: &[],
         secrets,
-        capabilities: ServerCapabilities {
-            social_sign_in: true,
-            courier: true,
-        },
+        capabilities: ServerCapabilities::CURRENT,
     })
     .unwrap()
 }
@@ -218,43 +257,31 @@ fn render_with(
 fn every_change_takes_effect_by_reload_or_by_restart() {
     let server = server();
     let schemas = vec![schema("customer-v1", "customer-v1", GOOD_SCHEMA)];
-    let providers = vec![provider("corp", "corp-sso", 0)];
-    let templates = vec![template(
-        "recovery",
-        TemplateType::RecoveryCode,
-        "Code: {{ .RecoveryCode }}",
-    )];
     let secrets = values();
-    let base = render_with(&server, &schemas, &providers, &templates, &secrets);
+    let base = render_with(&server, &schemas, &secrets);
 
     // Reloaded: a new schema changes the file, not the pods.
     let more = vec![
         schemas[0].clone(),
         schema("admin-v1", "admin-v1", GOOD_SCHEMA),
     ];
-    let r = render_with(&server, &more, &providers, &templates, &secrets);
+    let r = render_with(&server, &more, &secrets);
     assert_ne!(r.config_hash, base.config_hash);
     assert_eq!(r.restart_hash, base.restart_hash);
 
-    // Restarted: a provider, a template, a provider's Secret, a server field.
-    let mut changed = providers.clone();
-    changed[0].spec.scopes = Some(vec!["openid".into()]);
-    let r = render_with(&server, &schemas, &changed, &templates, &secrets);
-    assert_ne!(r.restart_hash, base.restart_hash, "provider");
-    let mut changed = templates.clone();
-    changed[0].spec.subject = Some("Another subject".into());
-    let r = render_with(&server, &schemas, &providers, &changed, &secrets);
-    assert_ne!(r.restart_hash, base.restart_hash, "template");
-    let mut rotated = secrets.clone();
-    rotated.insert(NS, "oauth", "client-secret", "rotated");
-    let r = render_with(&server, &schemas, &providers, &templates, &rotated);
-    assert_ne!(r.restart_hash, base.restart_hash, "provider Secret");
+    // Restarted: a referenced Secret, a server field.
     let mut rotated = secrets.clone();
     rotated.insert(NS, "bia-secrets", "cookie", "a-new-cookie-secret");
-    let r = render_with(&server, &schemas, &providers, &templates, &rotated);
+    let r = render_with(&server, &schemas, &rotated);
     assert_ne!(r.restart_hash, base.restart_hash, "server Secret");
     let mut longer = server.clone();
     longer.spec.session.as_mut().unwrap().lifespan = Some("48h".into());
-    let r = render_with(&longer, &schemas, &providers, &templates, &secrets);
+    let r = render_with(&longer, &schemas, &secrets);
     assert_ne!(r.restart_hash, base.restart_hash, "session");
+
+    // Providers and templates, once the server has them, live under keys the server does
+    // not reload: a change to them (or to a provider's Secret) will roll the pods.
+    for key in ["selfservice", "courier"] {
+        assert!(!bia_operator::render::HOT_RELOADED_KEYS.contains(&key));
+    }
 }
