@@ -10,6 +10,7 @@ use bia_crds::{
     IdentityServerSpec, OIDCProvider, OIDCProviderSpec, ProviderKind, SecretKeyRef, ServerRef,
     ServerSecrets, TemplateBody, TemplateChannel, TemplateType, TemplateVariant,
 };
+use bia_operator::capabilities::ServerCapabilities;
 use bia_operator::render::{Inputs, SecretValues, render};
 use bia_operator::validate::plan;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -147,13 +148,21 @@ fn main() {
     secrets.insert("bench", "oauth", "secret", "s3cr3t");
 
     let run = || {
-        let p = plan(&server, &schemas, &providers, &templates, &secrets);
+        let p = plan(
+            &server,
+            &schemas,
+            &providers,
+            &templates,
+            &secrets,
+            ServerCapabilities::CURRENT,
+        );
         let r = render(Inputs {
             server: &server,
             schemas: &p.schemas,
             providers: &p.providers,
             templates: &p.templates,
             secrets: &secrets,
+            capabilities: ServerCapabilities::CURRENT,
         })
         .unwrap();
         black_box(r);
@@ -171,13 +180,21 @@ fn main() {
     samples.sort();
     let median = samples[samples.len() / 2];
     let worst = samples[samples.len() - 1];
-    let p = plan(&server, &schemas, &providers, &templates, &secrets);
+    let p = plan(
+        &server,
+        &schemas,
+        &providers,
+        &templates,
+        &secrets,
+        ServerCapabilities::CURRENT,
+    );
     let r = render(Inputs {
         server: &server,
         schemas: &p.schemas,
         providers: &p.providers,
         templates: &p.templates,
         secrets: &secrets,
+        capabilities: ServerCapabilities::CURRENT,
     })
     .unwrap();
     println!(

@@ -4,14 +4,18 @@
 //! Layers: [`render`] is a pure function from resources to the config and child objects;
 //! [`validate`] decides which attached resources are accepted; [`controller`] does the
 //! Kubernetes I/O around them; [`run`] wires the controllers, leader election and the
-//! HTTP endpoints together.
+//! HTTP endpoints together. [`offline`] runs validation and rendering on files for
+//! `bia-operator render`; [`capabilities`] says what the deployed server version supports.
 
+pub mod capabilities;
 pub mod controller;
 pub mod gotemplate;
 pub mod http;
 pub mod identities;
 pub mod leader;
 pub mod metrics;
+pub mod offline;
 pub mod render;
 pub mod run;
+pub mod status;
 pub mod validate;

@@ -7,6 +7,7 @@ use bia_crds::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider};
 use kube::ResourceExt;
 use serde_json::Value;
 
+use crate::capabilities::ServerCapabilities;
 use crate::gotemplate;
 use crate::render::SecretValues;
 
@@ -140,6 +141,17 @@ pub enum Verdict {
     Refused(Refusal),
 }
 
+/// Whether an attached resource's `serverRef` names this server.
+pub fn refers_to<K: kube::Resource>(
+    obj: &K,
+    server_ref: &bia_crds::ServerRef,
+    server: &IdentityServer,
+) -> bool {
+    let own = obj.meta().namespace.as_deref().unwrap_or_default();
+    server_ref.name == server.name_any()
+        && Some(server_ref.namespace_or(own)) == server.metadata.namespace.as_deref()
+}
+
 /// Key of an attached object: kind, namespace, name.
 pub type ObjectKey = (&'static str, String, String);
 
@@ -156,6 +168,8 @@ pub struct Plan {
     pub verdicts: BTreeMap<ObjectKey, Verdict>,
     /// Problems of the server itself; nothing is rolled out while there are any.
     pub server_problems: Vec<Refusal>,
+    /// Fields of the server this server version ignores (they do not stop a rollout).
+    pub server_notes: Vec<String>,
 }
 
 fn key<K: kube::Resource<DynamicType = ()>>(obj: &K) -> ObjectKey {
@@ -188,12 +202,17 @@ fn age_order<K: kube::Resource>(a: &K, b: &K) -> std::cmp::Ordering {
 }
 
 /// Decides what goes into the config. Pure: everything it needs is passed in.
+///
+/// Each resource is checked in the same order: its own content, then conflicts with
+/// older resources, then whether the server version supports it (`capabilities`), so
+/// an invalid resource always says what is wrong with it.
 pub fn plan(
     server: &IdentityServer,
     schemas: &[IdentitySchema],
     providers: &[OIDCProvider],
     templates: &[CourierTemplate],
     secrets: &SecretValues,
+    capabilities: ServerCapabilities,
 ) -> Plan {
     let mut plan = Plan::default();
 
@@ -229,11 +248,11 @@ pub fn plan(
 
     let mut providers: Vec<_> = providers.iter().collect();
     providers.sort_by(|a, b| age_order(*a, *b));
+    let mut valid_providers: Vec<&OIDCProvider> = Vec::new();
     for p in providers {
         let verdict = match validate_provider(p, secrets) {
             Err(r) => Verdict::Refused(r),
-            Ok(()) => match plan
-                .providers
+            Ok(()) => match valid_providers
                 .iter()
                 .find(|a| a.spec.provider_id == p.spec.provider_id)
             {
@@ -247,8 +266,14 @@ pub fn plan(
                     ),
                 )),
                 None => {
-                    plan.providers.push(p.clone());
-                    Verdict::Accepted
+                    valid_providers.push(p);
+                    match capabilities.refuse_provider() {
+                        Some(r) => Verdict::Refused(r),
+                        None => {
+                            plan.providers.push(p.clone());
+                            Verdict::Accepted
+                        }
+                    }
                 }
             },
         };
@@ -259,11 +284,12 @@ pub fn plan(
 
     let mut templates: Vec<_> = templates.iter().collect();
     templates.sort_by(|a, b| age_order(*a, *b));
+    let mut valid_templates: Vec<&CourierTemplate> = Vec::new();
     for t in templates {
         let slot = |x: &CourierTemplate| (x.spec.template_type, x.spec.variant, x.spec.channel);
         let verdict = match validate_template(t) {
             Err(r) => Verdict::Refused(r),
-            Ok(()) => match plan.templates.iter().find(|a| slot(a) == slot(t)) {
+            Ok(()) => match valid_templates.iter().find(|a| slot(a) == slot(t)) {
                 Some(winner) => Verdict::Refused(refuse(
                     "DuplicateTemplate",
                     format!(
@@ -275,8 +301,14 @@ pub fn plan(
                     ),
                 )),
                 None => {
-                    plan.templates.push(t.clone());
-                    Verdict::Accepted
+                    valid_templates.push(t);
+                    match capabilities.refuse_template() {
+                        Some(r) => Verdict::Refused(r),
+                        None => {
+                            plan.templates.push(t.clone());
+                            Verdict::Accepted
+                        }
+                    }
                 }
             },
         };
@@ -284,6 +316,7 @@ pub fn plan(
     }
 
     plan.server_problems = server_problems(server, &plan, secrets);
+    plan.server_notes = capabilities.ignored_server_fields(server);
     plan
 }
 

@@ -9,6 +9,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::app::load_schemas;
 use crate::config::{self, Config, Mode};
 use crate::schema::SchemaHandle;
@@ -25,36 +27,32 @@ pub struct ConfigWatcher {
     seen: Vec<Option<Vec<u8>>>,
 }
 
-/// The keys whose change needs a restart, comparing two configurations.
-pub fn restart_required(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut keys = Vec::new();
-    if old.dsn != new.dsn {
-        keys.push("dsn");
-    }
-    if old.serve != new.serve {
-        keys.push("serve");
-    }
-    if old.secrets != new.secrets {
-        keys.push("secrets");
-    }
-    if old.hashers != new.hashers {
-        keys.push("hashers");
-    }
-    if old.session != new.session {
-        keys.push("session");
-    }
-    if old.cookies != new.cookies {
-        keys.push("cookies");
-    }
-    if old.selfservice != new.selfservice {
-        keys.push("selfservice");
-    }
-    if old.throttle != new.throttle {
-        keys.push("throttle");
-    }
-    if old.log != new.log {
-        keys.push("log");
-    }
+/// The top-level config keys a running server applies without a restart when its
+/// file changes: `identity` (the schemas and the default schema id, swapped in by
+/// [`ConfigWatcher::check`]). Every other key waits for a restart. The operator leaves
+/// exactly these keys out of the hash that rolls its pods; a test of the operator reads
+/// this list, so keep it a single-line list of string literals.
+pub const HOT_RELOADED_KEYS: &[&str] = &["identity"];
+
+/// Keys that change nothing at run time (`version` is informational).
+const INERT_KEYS: &[&str] = &["version"];
+
+/// The top-level keys whose change needs a restart, comparing two configurations:
+/// every changed key that is neither hot reloaded nor inert, in file order.
+pub fn restart_required(old: &Config, new: &Config) -> Vec<String> {
+    let (Ok(Value::Object(old)), Ok(Value::Object(new))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return vec!["(unreadable configuration)".into()];
+    };
+    let mut keys: Vec<String> = old.keys().chain(new.keys()).cloned().collect();
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|k| seen.insert(k.clone()));
+    keys.retain(|key| {
+        !HOT_RELOADED_KEYS.contains(&key.as_str())
+            && !INERT_KEYS.contains(&key.as_str())
+            && old.get(key) != new.get(key)
+    });
     keys
 }
 
@@ -143,5 +141,20 @@ mod tests {
             restart_required(&old, &new),
             vec!["session", "selfservice", "throttle"]
         );
+    }
+
+    #[test]
+    fn every_top_level_key_is_either_reloaded_or_waits_for_a_restart() {
+        let schema = crate::config::json_schema();
+        let keys = schema["properties"].as_object().unwrap();
+        for key in HOT_RELOADED_KEYS {
+            assert!(keys.contains_key(*key), "{key} is not a config key");
+        }
+        // A change to any other key is named: here, the log level and a listener.
+        let old = Config::default();
+        let mut new = old.clone();
+        new.log.level = Some("debug".into());
+        new.serve.public.port = Some(1);
+        assert_eq!(restart_required(&old, &new), vec!["serve", "log"]);
     }
 }

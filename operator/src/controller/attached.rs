@@ -220,13 +220,10 @@ async fn missing_server_status<K: Attached>(
                 r.name
             ),
         )),
-        None => Some((
-            "ServerNotFound",
-            format!(
-                "IdentityServer {server_ns}/{} does not exist; this resource waits for it",
-                r.name
-            ),
-        )),
+        None => {
+            let refusal = crate::status::server_not_found(server_ns, &r.name);
+            Some((refusal.reason, refusal.message))
+        }
         Some(s) if !admitted(ctx, obj, s).await? => Some((
             "NamespaceNotAllowed",
             format!(

@@ -97,6 +97,8 @@ pub struct Context {
     /// Whether the operator watches the whole cluster; namespace selectors on servers
     /// are honoured only then (a namespaced Role cannot list other namespaces).
     pub cluster_wide: bool,
+    /// What the deployed server version supports.
+    pub capabilities: crate::capabilities::ServerCapabilities,
 }
 
 impl Context {
@@ -115,6 +117,7 @@ impl Context {
             backoffs: Backoffs::default(),
             resync: Duration::from_secs(300),
             cluster_wide: true,
+            capabilities: crate::capabilities::ServerCapabilities::CURRENT,
         }
     }
 

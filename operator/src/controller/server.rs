@@ -26,6 +26,7 @@ use serde_json::json;
 use super::util::{object_key, publish, requeue_after_error, set_finalizer};
 use super::{Context, Error, MANAGER, SERVER_FINALIZER, selector};
 use crate::render::{self, Inputs, SecretValues, names};
+use crate::status;
 use crate::validate::{self, Plan, Verdict};
 
 /// Reconciles one IdentityServer.
@@ -117,17 +118,6 @@ fn ignore_missing<T>(r: Result<T, kube::Error>) -> Result<Option<T>, Error> {
     }
 }
 
-/// Whether an attached resource's `serverRef` names this server.
-fn refers_to<K: Resource>(
-    obj: &K,
-    server_ref: &bia_crds::ServerRef,
-    server: &IdentityServer,
-) -> bool {
-    let own = obj.meta().namespace.as_deref().unwrap_or_default();
-    server_ref.name == server.name_any()
-        && Some(server_ref.namespace_or(own)) == server.metadata.namespace.as_deref()
-}
-
 /// Lists the resources of one kind attached to the server, honouring its namespace selector.
 async fn list_attached<K>(
     ctx: &Context,
@@ -150,7 +140,7 @@ where
     };
     let mut out = Vec::new();
     for obj in api.list(&ListParams::default()).await?.items {
-        if !refers_to(&obj, server_ref(&obj), server) {
+        if !validate::refers_to(&obj, server_ref(&obj), server) {
             continue;
         }
         let obj_ns = obj.namespace().unwrap_or_default();
@@ -245,7 +235,14 @@ async fn apply(
         }
     }
 
-    let plan = validate::plan(server, &schemas, &providers, &templates, &values);
+    let plan = validate::plan(
+        server,
+        &schemas,
+        &providers,
+        &templates,
+        &values,
+        ctx.capabilities,
+    );
     write_attached_statuses(ctx, server, &plan, &schemas, &providers, &templates).await?;
 
     let previous = server.status.clone().unwrap_or_default();
@@ -256,28 +253,7 @@ async fn apply(
         courier_templates: i32::try_from(plan.templates.len()).unwrap_or(i32::MAX),
     };
 
-    if let Some(first) = plan.server_problems.first() {
-        let message = plan
-            .server_problems
-            .iter()
-            .map(|p| p.message.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let conditions = vec![
-            Condition::new(
-                "Ready",
-                ConditionStatus::False,
-                first.reason,
-                message.clone(),
-            ),
-            Condition::new(
-                "Progressing",
-                ConditionStatus::False,
-                first.reason,
-                "nothing is rolled out until this is fixed",
-            ),
-            Condition::new("Degraded", ConditionStatus::True, first.reason, message),
-        ];
+    if let Some(conditions) = status::problem_conditions(&plan.server_problems) {
         let status = IdentityServerStatus {
             observed_generation: generation,
             conditions: stamp(&previous.conditions, conditions, generation, &ctx.now()),
@@ -295,6 +271,7 @@ async fn apply(
         providers: &plan.providers,
         templates: &plan.templates,
         secrets: &values,
+        capabilities: ctx.capabilities,
     })?;
     let pp = PatchParams::apply(MANAGER).force();
     let child = names(server).ok_or(Error::Unnamed)?;
@@ -341,13 +318,15 @@ async fn apply(
         && dep_status.updated_replicas.unwrap_or(0) >= desired
         && ready_replicas >= desired
         && dep_status.replicas.unwrap_or(0) <= desired;
+    // Fields this server version ignores are named where a user looks: the Ready message.
+    let ignored: String = plan.server_notes.iter().map(|n| format!("; {n}")).collect();
     let conditions = if rolled {
         vec![
             Condition::new(
                 "Ready",
                 ConditionStatus::True,
                 "Available",
-                format!("{ready_replicas}/{desired} replicas ready"),
+                format!("{ready_replicas}/{desired} replicas ready{ignored}"),
             ),
             Condition::new(
                 "Progressing",
@@ -363,7 +342,7 @@ async fn apply(
                 "Ready",
                 ConditionStatus::False,
                 "RollingOut",
-                format!("{ready_replicas}/{desired} replicas ready"),
+                format!("{ready_replicas}/{desired} replicas ready{ignored}"),
             ),
             Condition::new(
                 "Progressing",
@@ -468,28 +447,6 @@ async fn write_server_status(
     Ok(())
 }
 
-/// The Accepted condition of a verdict.
-fn accepted_condition(verdict: &Verdict, server: &IdentityServer) -> Condition {
-    match verdict {
-        Verdict::Accepted => Condition::new(
-            "Accepted",
-            ConditionStatus::True,
-            "Accepted",
-            format!(
-                "part of the config of IdentityServer {}/{}",
-                server.namespace().unwrap_or_default(),
-                server.name_any()
-            ),
-        ),
-        Verdict::Refused(r) => Condition::new(
-            "Accepted",
-            ConditionStatus::False,
-            r.reason,
-            r.message.clone(),
-        ),
-    }
-}
-
 async fn write_attached_statuses(
     ctx: &Context,
     server: &IdentityServer,
@@ -515,7 +472,7 @@ async fn write_attached_statuses(
             observed_generation: s.metadata.generation,
             conditions: stamp(
                 &previous.conditions,
-                vec![accepted_condition(verdict, server)],
+                vec![status::accepted_condition(verdict, server)],
                 s.metadata.generation,
                 &now,
             ),
@@ -579,7 +536,7 @@ where
         observed_generation: generation,
         conditions: stamp(
             &previous.conditions,
-            vec![accepted_condition(verdict, server)],
+            vec![status::accepted_condition(verdict, server)],
             generation,
             now,
         ),

@@ -1,5 +1,6 @@
 //! Rendering: a pure function from a server, its accepted attachments and the Secret
-//! values they reference to the Kratos-format config and the child objects.
+//! values they reference to the Kratos-format config and the child objects. The config
+//! is built from the server's own types (`bia_config::Config`), never from string keys.
 //!
 //! Invariants: no I/O, no clock, no randomness; the same input always gives the same
 //! bytes (attachments are sorted by id, maps keep insertion order). Secret values only
@@ -11,12 +12,14 @@ mod objects;
 use std::collections::BTreeMap;
 
 use bia_crds::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider, SecretKeyRef};
+
+use crate::capabilities::ServerCapabilities;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use sha2::{Digest, Sha256};
 
-pub use config::render_config;
+pub use config::{HOT_RELOADED_KEYS, render_config, restart_part};
 pub use objects::{ChildNames, child_labels, names};
 
 /// Public API port (`serve.public.port`).
@@ -90,6 +93,9 @@ pub struct Inputs<'a> {
     pub templates: &'a [CourierTemplate],
     /// Values of every referenced Secret key.
     pub secrets: &'a SecretValues,
+    /// What the server supports: providers, templates and `spec.courier` are rendered
+    /// only when it acts on them.
+    pub capabilities: ServerCapabilities,
 }
 
 /// What [`render`] produces.
@@ -99,8 +105,8 @@ pub struct Rendered {
     pub config: String,
     /// sha256 of the whole config, for status.
     pub config_hash: String,
-    /// sha256 of the parts that need a restart (everything but schemas, providers and templates,
-    /// which the server reloads), put on the pod template.
+    /// sha256 of the parts that need a restart (everything but [`HOT_RELOADED_KEYS`], which
+    /// the server applies from the changed file), put on the pod template.
     pub restart_hash: String,
     /// The config Secret.
     pub secret: Secret,
@@ -130,6 +136,17 @@ pub enum RenderError {
     /// The resource has no namespace or name.
     #[error("the IdentityServer has no namespace or name")]
     Unnamed,
+    /// A field's value is not what the server accepts.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The resource field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A capability is switched on that the server's config types cannot express yet.
+    #[error("{0} is switched on in ServerCapabilities, but the server config has no place for it")]
+    NotInConfigTypes(&'static str),
     /// Serialization failed.
     #[error("cannot serialize the config: {0}")]
     Serialize(String),
@@ -137,18 +154,18 @@ pub enum RenderError {
 
 /// Renders the config and every child object.
 pub fn render(inputs: Inputs<'_>) -> Result<Rendered, RenderError> {
-    let (config_value, restart_value) = config::render_config(inputs)?;
-    let config =
-        yaml_serde::to_string(&config_value).map_err(|e| RenderError::Serialize(e.to_string()))?;
-    let restart =
-        serde_json::to_vec(&restart_value).map_err(|e| RenderError::Serialize(e.to_string()))?;
+    let typed = config::render_config(inputs)?;
+    let config = typed.to_yaml().map_err(RenderError::Serialize)?;
+    let tree = match serde_json::to_value(&typed) {
+        Ok(serde_json::Value::Object(tree)) => tree,
+        Ok(_) => serde_json::Map::new(),
+        Err(e) => return Err(RenderError::Serialize(e.to_string())),
+    };
+    let restart = serde_json::to_vec(&config::restart_part(&tree))
+        .map_err(|e| RenderError::Serialize(e.to_string()))?;
     let config_hash = sha256_hex(config.as_bytes());
     let restart_hash = sha256_hex(&restart);
-    let dsn = config_value
-        .get("dsn")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let dsn = typed.dsn.clone().unwrap_or_default();
     let objects = objects::render_objects(inputs.server, &config, &dsn, &restart_hash)?;
     Ok(Rendered {
         config,

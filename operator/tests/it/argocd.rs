@@ -76,5 +76,10 @@ fn attached_health() {
             health(script, with("True", "DeletionBlocked")).0,
             "Suspended"
         );
+        // Valid but unsupported by the server version: not Healthy, and says why.
+        assert_eq!(
+            health(script, with("False", "Unsupported")),
+            ("Degraded".into(), "Unsupported".into())
+        );
     }
 }

@@ -6,5 +6,6 @@ mod argocd;
 mod fake_api;
 mod fixtures;
 mod leader;
+mod offline;
 mod reconcile;
 mod render;

@@ -206,17 +206,101 @@ async fn update_changes_the_deployment_without_a_restart_hash_change() {
         let s: IdentityServer = fake.get(NS, "bia").unwrap();
         assert_eq!(s.status.unwrap().observed_generation, Some(2));
 
-        // A new template is reloaded by the server: config changes, the restart hash does not.
+        // A new schema is reloaded by the server: config changes, the restart hash does not.
         let config_before = config_of(&fake);
+        fake.put(&schema("admin-v1", "admin-v1", GOOD_SCHEMA));
+        reconcile_server(&fake, &ctx).await;
+        assert_ne!(config_of(&fake), config_before);
+        assert_eq!(pod_hash(&fake), before);
+        assert_eq!(accepted::<IdentitySchema>(&fake, "admin-v1").0, "True");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn providers_and_templates_the_server_cannot_use_are_unsupported() {
+    within(async {
+        let fake = seeded();
+        fake.put(&provider("google", "google", 100));
         fake.put(&template(
             "recovery",
             TemplateType::RecoveryCode,
             "Code: {{ .RecoveryCode }}",
         ));
+        let ctx = context(&fake);
         reconcile_server(&fake, &ctx).await;
-        assert_ne!(config_of(&fake), config_before);
-        assert_eq!(pod_hash(&fake), before);
-        assert_eq!(accepted::<CourierTemplate>(&fake, "recovery").0, "True");
+
+        let p: OIDCProvider = fake.get(NS, "google").unwrap();
+        let c = &p.status.unwrap().conditions[0];
+        assert_eq!(
+            (c.status, c.reason.as_str()),
+            (ConditionStatus::False, "Unsupported")
+        );
+        assert!(
+            c.message
+                .contains("no social sign-in (selfservice.methods.oidc)"),
+            "{}",
+            c.message
+        );
+        let t: CourierTemplate = fake.get(NS, "recovery").unwrap();
+        let c = &t.status.unwrap().conditions[0];
+        assert_eq!(
+            (c.status, c.reason.as_str()),
+            (ConditionStatus::False, "Unsupported")
+        );
+        assert!(
+            c.message.contains("no courier (courier.templates)"),
+            "{}",
+            c.message
+        );
+
+        // Nothing of theirs, nor the server's spec.courier, reaches the config.
+        let config = config_of(&fake);
+        for key in [
+            "courier",
+            "selfservice",
+            "oidc",
+            "s3cr3t",
+            "client-google",
+            "smtps://",
+        ] {
+            assert!(!config.contains(key), "{key} in {config}");
+        }
+        // The server says what it ignores; the counts say what is in the config.
+        let s: IdentityServer = fake.get(NS, "bia").unwrap();
+        let status = s.status.unwrap();
+        let ready = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert!(
+            ready.message.contains("spec.courier is not applied"),
+            "{}",
+            ready.message
+        );
+        let counts = status.attached.unwrap();
+        assert_eq!(
+            (
+                counts.schemas,
+                counts.oidc_providers,
+                counts.courier_templates
+            ),
+            (1, 0, 0)
+        );
+        let warnings: Vec<_> = fake
+            .events()
+            .into_iter()
+            .filter(|e| e["type"] == "Warning")
+            .collect();
+        assert_eq!(
+            warnings
+                .iter()
+                .filter(|e| e["reason"] == "Unsupported")
+                .count(),
+            2,
+            "{warnings:?}"
+        );
     })
     .await;
 }
@@ -291,7 +375,11 @@ async fn provider_conflict_and_missing_secret() {
         fake.put(&lost);
         let ctx = context(&fake);
         reconcile_server(&fake, &ctx).await;
-        assert_eq!(accepted::<OIDCProvider>(&fake, "github-a").0, "True");
+        // Content and conflicts are checked before support: each says what is wrong with it.
+        assert_eq!(
+            accepted::<OIDCProvider>(&fake, "github-a"),
+            ("False".into(), "Unsupported".into())
+        );
         assert_eq!(
             accepted::<OIDCProvider>(&fake, "github-b"),
             ("False".into(), "DuplicateProviderId".into())
@@ -301,14 +389,18 @@ async fn provider_conflict_and_missing_secret() {
             ("False".into(), "SecretMissing".into())
         );
         let config = config_of(&fake);
-        assert_eq!(config.matches("- id: github").count(), 1, "{config}");
-        assert!(config.contains("client-github-a") && !config.contains("client-github-b"));
-        assert!(!config.contains("gitlab"));
+        assert!(
+            !config.contains("github") && !config.contains("gitlab"),
+            "{config}"
+        );
 
-        // The Secret appears: the provider waits no more.
+        // The Secret appears: the provider is valid, and still unsupported.
         fake.put(&secret("nowhere", &[("client-secret", "x")]));
         reconcile_server(&fake, &ctx).await;
-        assert_eq!(accepted::<OIDCProvider>(&fake, "gitlab").0, "True");
+        assert_eq!(
+            accepted::<OIDCProvider>(&fake, "gitlab"),
+            ("False".into(), "Unsupported".into())
+        );
     })
     .await;
 }
@@ -525,9 +617,12 @@ async fn providers_from_selected_namespaces_attach() {
         }
         let ctx = context(&fake);
         reconcile_server(&fake, &ctx).await;
-        let config = config_of(&fake);
-        assert!(config.contains("id: sso-team-a"), "{config}");
-        assert!(!config.contains("sso-team-b"));
+        // The selected namespace's provider reaches validation (and is unsupported by this
+        // server version); the other one never attaches.
+        let p: OIDCProvider = fake.get("team-a", "sso-team-a").unwrap();
+        assert_eq!(p.status.unwrap().conditions[0].reason, "Unsupported");
+        let p: OIDCProvider = fake.get("team-b", "sso-team-b").unwrap();
+        assert!(p.status.is_none());
 
         // The provider in the namespace that is not selected is told why.
         let p: OIDCProvider = fake.get("team-b", "sso-team-b").unwrap();

@@ -1,7 +1,8 @@
 //! Golden files of the rendered config and children (fixed inputs, deterministic output).
 
 use bia_crds::TemplateType;
-use bia_operator::render::{Inputs, SecretValues, render};
+use bia_operator::capabilities::ServerCapabilities;
+use bia_operator::render::{Inputs, RenderError, SecretValues, render};
 
 use crate::fixtures::*;
 
@@ -13,6 +14,10 @@ fn values() -> SecretValues {
 }
 
 fn rendered() -> bia_operator::render::Rendered {
+    rendered_with(ServerCapabilities::CURRENT)
+}
+
+fn rendered_with(capabilities: ServerCapabilities) -> bia_operator::render::Rendered {
     let server = server();
     let schemas = vec![
         schema("customer-v1", "customer-v1", GOOD_SCHEMA),
@@ -41,6 +46,7 @@ fn rendered() -> bia_operator::render::Rendered {
         providers: &providers,
         templates: &templates,
         secrets: &secrets,
+        capabilities,
     })
     .unwrap()
 }
@@ -48,6 +54,72 @@ fn rendered() -> bia_operator::render::Rendered {
 #[test]
 fn config_golden() {
     insta::assert_snapshot!("kratos_yml", rendered().config);
+}
+
+#[test]
+fn unsupported_features_stay_out_until_the_config_types_have_them() {
+    let config = rendered().config;
+    for key in ["courier", "selfservice", "oidc", "s3cr3t"] {
+        assert!(!config.contains(key), "{key} in {config}");
+    }
+    // A switch turned on before the server's config types have the section is an error,
+    // never a resource reported as accepted and silently dropped.
+    let server = server();
+    let secrets = values();
+    for capabilities in [
+        ServerCapabilities {
+            social_sign_in: true,
+            courier: false,
+        },
+        ServerCapabilities {
+            social_sign_in: false,
+            courier: true,
+        },
+    ] {
+        let error = render(Inputs {
+            server: &server,
+            schemas: &[],
+            providers: &[],
+            templates: &[],
+            secrets: &secrets,
+            capabilities,
+        })
+        .unwrap_err();
+        assert!(matches!(error, RenderError::NotInConfigTypes(_)), "{error}");
+    }
+}
+
+#[test]
+fn the_config_is_what_the_server_loader_reads_without_a_warning() {
+    let config = rendered().config;
+    let tree = bia_config::parse_yaml(&config).unwrap();
+    let loaded = bia_config::parse(&tree).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let problems = bia_config::check(&loaded.config, bia_config::Mode::default());
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(loaded.config.identity.schemas.len(), 2);
+    assert_eq!(loaded.config.to_yaml().unwrap(), config, "reads back equal");
+}
+
+#[test]
+fn an_invalid_duration_is_refused_before_it_reaches_the_server() {
+    let mut server = server();
+    server.spec.session.as_mut().unwrap().lifespan = Some("one day".into());
+    let error = render(Inputs {
+        server: &server,
+        schemas: &[],
+        providers: &[],
+        templates: &[],
+        secrets: &values(),
+        capabilities: ServerCapabilities::CURRENT,
+    })
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("spec.session.lifespan: invalid duration"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -84,6 +156,7 @@ fn rendering_is_deterministic_and_order_independent() {
         providers: &[],
         templates: &[],
         secrets: &secrets,
+        capabilities: ServerCapabilities::CURRENT,
     })
     .unwrap();
     let r2 = render(Inputs {
@@ -92,6 +165,7 @@ fn rendering_is_deterministic_and_order_independent() {
         providers: &[],
         templates: &[],
         secrets: &secrets,
+        capabilities: ServerCapabilities::CURRENT,
     })
     .unwrap();
     assert_eq!(r1.config, r2.config);
@@ -125,4 +199,89 @@ fn secrets_live_only_in_the_config_secret() {
         }
     }
     assert!(r.config.contains("cookie-secret-one"));
+}
+
+/// The keys the operator leaves out of the restart hash must be keys the server really
+/// applies without a restart. The server states them once, as `HOT_RELOADED_KEYS` in
+/// `server/src/reload.rs` (it derives its own "needs a restart" list from it); the
+/// operator does not depend on the server crate, so the list is read from the source.
+#[test]
+fn keys_left_out_of_the_restart_hash_are_reloaded_by_the_server() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src/reload.rs");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let line = source
+        .lines()
+        .find(|l| l.starts_with("pub const HOT_RELOADED_KEYS: &[&str] = &["))
+        .expect("server/src/reload.rs states HOT_RELOADED_KEYS on one line");
+    let list = line
+        .split_once("= &[")
+        .unwrap()
+        .1
+        .split_once(']')
+        .unwrap()
+        .0;
+    let server_keys: Vec<&str> = list
+        .split(',')
+        .map(|k| k.trim().trim_matches('"'))
+        .filter(|k| !k.is_empty())
+        .collect();
+    assert!(!server_keys.is_empty(), "{line}");
+    for key in bia_operator::render::HOT_RELOADED_KEYS {
+        assert!(
+            server_keys.contains(key),
+            "the operator leaves {key:?} out of the restart hash, but the server does not reload it \
+             (server/src/reload.rs: {server_keys:?})"
+        );
+    }
+}
+
+fn render_with(
+    server: &bia_crds::IdentityServer,
+    schemas: &[bia_crds::IdentitySchema],
+    secrets: &SecretValues,
+) -> bia_operator::render::Rendered {
+    render(Inputs {
+        server,
+        schemas,
+        providers: &[],
+        templates: &[],
+        secrets,
+        capabilities: ServerCapabilities::CURRENT,
+    })
+    .unwrap()
+}
+
+/// Every change reaches the server: what it reloads through the file, the rest by
+/// rolling the pods (the restart hash on the pod template changes).
+#[test]
+fn every_change_takes_effect_by_reload_or_by_restart() {
+    let server = server();
+    let schemas = vec![schema("customer-v1", "customer-v1", GOOD_SCHEMA)];
+    let secrets = values();
+    let base = render_with(&server, &schemas, &secrets);
+
+    // Reloaded: a new schema changes the file, not the pods.
+    let more = vec![
+        schemas[0].clone(),
+        schema("admin-v1", "admin-v1", GOOD_SCHEMA),
+    ];
+    let r = render_with(&server, &more, &secrets);
+    assert_ne!(r.config_hash, base.config_hash);
+    assert_eq!(r.restart_hash, base.restart_hash);
+
+    // Restarted: a referenced Secret, a server field.
+    let mut rotated = secrets.clone();
+    rotated.insert(NS, "bia-secrets", "cookie", "a-new-cookie-secret");
+    let r = render_with(&server, &schemas, &rotated);
+    assert_ne!(r.restart_hash, base.restart_hash, "server Secret");
+    let mut longer = server.clone();
+    longer.spec.session.as_mut().unwrap().lifespan = Some("48h".into());
+    let r = render_with(&longer, &schemas, &secrets);
+    assert_ne!(r.restart_hash, base.restart_hash, "session");
+
+    // Providers and templates, once the server has them, live under keys the server does
+    // not reload: a change to them (or to a provider's Secret) will roll the pods.
+    for key in ["selfservice", "courier"] {
+        assert!(!bia_operator::render::HOT_RELOADED_KEYS.contains(&key));
+    }
 }

@@ -1,0 +1,71 @@
+//! What the server version this operator deploys can do with the resources attached to it.
+//!
+//! A resource is `Accepted=True` only when the server acts on what it configures. Each
+//! feature the operator can express but the server may lack has one switch here; while it
+//! is off, resources of that kind are validated as usual and then refused with reason
+//! [`UNSUPPORTED`], and nothing of theirs reaches the server config. Turning a feature on
+//! is flipping its switch in [`ServerCapabilities::CURRENT`] once the server has it, with
+//! its section in the shared config types (`bia_config::Config`) and its rendering in
+//! `render::config`; until then a switch turned on makes rendering fail
+//! (`RenderError::NotInConfigTypes`) rather than accept a resource and drop it.
+
+use crate::validate::Refusal;
+
+/// The `Accepted` reason of a valid resource the server cannot act on.
+pub const UNSUPPORTED: &str = "Unsupported";
+
+/// The features of a server version that attached resources and server fields configure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerCapabilities {
+    /// Social sign-in (`selfservice.methods.oidc`): `OIDCProvider` resources.
+    pub social_sign_in: bool,
+    /// Sending messages (`courier`): `CourierTemplate` resources and
+    /// `IdentityServer.spec.courier`.
+    pub courier: bool,
+}
+
+impl ServerCapabilities {
+    /// The server version this operator deploys: no social sign-in, no courier yet.
+    pub const CURRENT: Self = Self {
+        social_sign_in: false,
+        courier: false,
+    };
+
+    /// Why an `OIDCProvider` cannot be accepted, if it cannot.
+    pub fn refuse_provider(&self) -> Option<Refusal> {
+        (!self.social_sign_in).then(|| Refusal {
+            reason: UNSUPPORTED,
+            message: "this server version has no social sign-in (selfservice.methods.oidc); \
+                      the provider is valid but is left out of the server config"
+                .into(),
+        })
+    }
+
+    /// Why a `CourierTemplate` cannot be accepted, if it cannot.
+    pub fn refuse_template(&self) -> Option<Refusal> {
+        (!self.courier).then(|| Refusal {
+            reason: UNSUPPORTED,
+            message: "this server version has no courier (courier.templates); \
+                      the template is valid but is left out of the server config"
+                .into(),
+        })
+    }
+
+    /// What the server's own spec asks for that this version ignores, one note each.
+    pub fn ignored_server_fields(&self, server: &bia_crds::IdentityServer) -> Vec<String> {
+        let mut notes = Vec::new();
+        if server.spec.courier.is_some() && !self.courier {
+            notes.push(
+                "spec.courier is not applied: this server version has no courier (courier.smtp)"
+                    .to_owned(),
+            );
+        }
+        notes
+    }
+}
+
+impl Default for ServerCapabilities {
+    fn default() -> Self {
+        Self::CURRENT
+    }
+}
