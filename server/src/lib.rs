@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod bounded;
+pub mod cleanup;
 pub mod config;
 pub mod flow;
 pub mod hash;

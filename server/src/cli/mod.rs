@@ -1,5 +1,6 @@
 //! Command-line interface: argument types and dispatch.
 
+mod cleanup;
 mod client;
 mod serve;
 mod validate;
@@ -61,6 +62,17 @@ enum Command {
         #[command(subcommand)]
         what: ConfigCommand,
     },
+    /// Remove expired data.
+    Cleanup {
+        #[command(subcommand)]
+        what: CleanupCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CleanupCommand {
+    /// Delete expired flows, error records and sessions from the database.
+    Sql(cleanup::CleanupArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,6 +228,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Migrate {
             what: MigrateCommand::Sql(args),
         } => migrate(args).await,
+        Command::Cleanup {
+            what: CleanupCommand::Sql(args),
+        } => cleanup::run(args).await,
         Command::Import {
             what: ImportCommand::Identities { files, endpoint },
         } => client::import_identities(&files, &endpoint).await,
@@ -269,20 +284,7 @@ async fn migrate(args: MigrateArgs) -> Result<()> {
         }
         _ => bail!("expected `migrate sql [up|down|status] [DSN]`"),
     };
-    let dsn = if let Some(dsn) = dsn {
-        dsn
-    } else if args.from_env {
-        std::env::var("DSN").context("-e was given but the DSN environment variable is not set")?
-    } else if !args.config.is_empty() {
-        let loaded = config::load(
-            &args.config,
-            bia_config::env::process_vars(),
-            Mode { dev: true },
-        )?;
-        loaded.config.dsn().to_owned()
-    } else {
-        bail!("give the DSN as an argument, with -e (DSN variable) or with -c (config file)");
-    };
+    let dsn = resolve_dsn(dsn, args.from_env, &args.config)?;
     let dsn = Dsn::parse(&dsn)?;
     if dsn.is_memory() {
         bail!(
@@ -314,6 +316,23 @@ async fn migrate(args: MigrateArgs) -> Result<()> {
     }
     db.close().await;
     Ok(())
+}
+
+/// The DSN a database command works on: given as an argument, read from the
+/// `DSN` variable (`-e`), or from config files (`-c`), in that order.
+fn resolve_dsn(given: Option<String>, from_env: bool, config: &[PathBuf]) -> Result<String> {
+    if let Some(dsn) = given {
+        return Ok(dsn);
+    }
+    if from_env {
+        return std::env::var("DSN")
+            .context("-e was given but the DSN environment variable is not set");
+    }
+    if config.is_empty() {
+        bail!("give the DSN as an argument, with -e (DSN variable) or with -c (config file)");
+    }
+    let loaded = config::load(config, bia_config::env::process_vars(), Mode { dev: true })?;
+    Ok(loaded.config.dsn().to_owned())
 }
 
 fn calibrate(duration: &str, memory: &str, parallelism: u32) -> Result<()> {

@@ -6,17 +6,19 @@
 //! talks to the database driver; the types it exports for building the stores
 //! (a [`Database`], a parsed [`Dsn`]) are re-exported here.
 
+pub mod cleanup;
 mod error;
 mod flows;
 mod identities;
 mod sessions;
 pub mod sql;
 
+pub use cleanup::{CleanupStore, Expired};
 pub use error::{BoxError, StoreError};
 pub use flows::FlowStore;
 pub use identities::{IdentityPage, IdentityQuery, IdentityStore};
 pub use sessions::{SessionPage, SessionQuery, SessionStore};
 pub use sql::{
-    Backend, DRIVER_LOG_FILTER, Database, Dsn, DsnError, MigrationStatus, SqlFlowStore,
-    SqlIdentityStore, SqlSessionStore,
+    Backend, DRIVER_LOG_FILTER, Database, Dsn, DsnError, MigrationStatus, SqlCleanupStore,
+    SqlFlowStore, SqlIdentityStore, SqlSessionStore,
 };

@@ -5,6 +5,7 @@
 mod admin_identities;
 mod browser;
 mod browser_flows;
+mod cleanup;
 mod config_schema;
 mod config_start;
 mod config_validate;

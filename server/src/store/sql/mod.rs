@@ -9,6 +9,7 @@
 //! backend from one source per schema change ([`migrations`]).
 
 mod address_copy;
+mod cleanup;
 mod decode;
 mod dsn;
 mod error;
@@ -21,6 +22,7 @@ mod sessions;
 mod sqlite_direct;
 mod whoami;
 
+pub use cleanup::SqlCleanupStore;
 pub use dsn::{Backend, Dsn, DsnError};
 pub use flows::SqlFlowStore;
 pub use identities::SqlIdentityStore;
