@@ -190,6 +190,9 @@ impl App {
                 earliest_possible_extend: config.session.earliest_possible_extend(),
             },
         );
+        let throttle = Arc::new(Throttle::new(ThrottleSettings::from_config(
+            &config.throttle,
+        )));
         let mut methods: Vec<Arc<dyn Method>> = Vec::new();
         let password = &config.selfservice.methods.password;
         if password.is_enabled() {
@@ -198,9 +201,7 @@ impl App {
                 schemas.clone(),
                 PasswordSettings {
                     policy: Arc::new(PasswordPolicy::from_config(&password.config)?),
-                    throttle: Arc::new(Throttle::new(ThrottleSettings::from_config(
-                        &config.throttle,
-                    ))),
+                    throttle: throttle.clone(),
                 },
             )));
         }
@@ -224,6 +225,7 @@ impl App {
                 privileged_session_max_age: flows_config.settings.privileged_session_max_age(),
                 registration_enabled: flows_config.registration.enabled.unwrap_or(true),
                 public_base_url: config.public_base_url(),
+                throttle: Some(throttle),
             },
         );
         let hooks = crate::hook::Hooks::load(&config, &crate::hook::HookOptions::default()).await?;

@@ -16,6 +16,7 @@
 //!
 //! Invariant: a refused check is refused before any hash is verified.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -135,6 +136,19 @@ impl Limiter {
     }
 }
 
+/// The key an address is counted under: an IPv6 client usually holds a whole
+/// /64, so its addresses share one bucket; IPv4 addresses (also when mapped into
+/// IPv6) and anything that does not parse count on their own.
+fn address_bucket(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => format!("{}/64", Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        },
+        _ => ip.to_owned(),
+    }
+}
+
 /// The throttle of credential checks, shared by the methods that check them.
 #[derive(Debug)]
 pub struct Throttle {
@@ -177,10 +191,19 @@ impl Throttle {
         now: Instant,
     ) -> Result<(), Throttled> {
         if let Some(ip) = ip.filter(|ip| !ip.is_empty()) {
-            self.addresses.take(ip, now)?;
+            self.addresses.take(&address_bucket(ip), now)?;
         }
         self.identifiers
             .take(&normalize_identifier(identifier), now)
+    }
+
+    /// Before a registration: counts the attempt against the client address
+    /// alone, or refuses it when the address is over its limit.
+    pub fn admit_address(&self, ip: Option<&str>) -> Result<(), Throttled> {
+        match ip.filter(|ip| !ip.is_empty()) {
+            Some(ip) => self.addresses.take(&address_bucket(ip), Instant::now()),
+            None => Ok(()),
+        }
     }
 
     /// After a successful check of `identifier`: its attempt does not count.
@@ -198,6 +221,31 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_count_per_64() {
+        assert_eq!(address_bucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            address_bucket("2001:db8:1:2:ffff:1:2:3"),
+            "2001:db8:1:2::/64"
+        );
+        assert_ne!(address_bucket("2001:db8:1:3::1"), "2001:db8:1:2::/64");
+        assert_eq!(address_bucket("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_bucket("192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_bucket("unknown"), "unknown");
+        let throttle = Throttle::new(ThrottleSettings {
+            ip_attempts: 2,
+            ..settings()
+        });
+        let now = Instant::now();
+        assert!(throttle.admit_at("a", Some("2001:db8::1"), now).is_ok());
+        assert!(throttle.admit_at("b", Some("2001:db8::2"), now).is_ok());
+        assert!(
+            throttle.admit_at("c", Some("2001:db8::3"), now).is_err(),
+            "a third address of the same /64 is over the per-address limit"
+        );
+        assert!(throttle.admit_at("d", Some("2001:db9::1"), now).is_ok());
+    }
 
     fn settings() -> ThrottleSettings {
         ThrottleSettings {

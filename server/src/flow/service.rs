@@ -37,6 +37,9 @@ pub struct FlowSettings {
     pub registration_enabled: bool,
     /// The public base URL, ending in `/`, for form actions.
     pub public_base_url: String,
+    /// Counts registration attempts per client address (the same limit as
+    /// credential checks); `None` leaves registration unthrottled.
+    pub throttle: Option<Arc<crate::throttle::Throttle>>,
 }
 
 /// What the client asks for when it starts a flow.
@@ -458,6 +461,16 @@ impl FlowService {
             let done = Message::already_completed(kind == FlowKind::Registration);
             let refusal = MethodError::Invalid(vec![Problem::form(done)]);
             return Err(self.refuse(flow, body, refusal).await);
+        }
+        if kind == FlowKind::Registration
+            && let Some(throttle) = &self.settings.throttle
+        {
+            let ip = requester.device.ip_address.as_deref();
+            throttle
+                .admit_address(ip)
+                .map_err(|t| FlowError::Throttled {
+                    retry_after: t.retry_after,
+                })?;
         }
         let mut flow = flow;
         let method = self.method(body)?;

@@ -163,15 +163,14 @@ fn device_of(parts: &Parts, proxies: &TrustedProxies) -> Device {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     // Forwarded headers count only when a trusted proxy sent them.
-    let forwarded = peer.filter(|p| proxies.trusts(*p)).and_then(|_| {
-        header_text(parts, "true-client-ip").or_else(|| {
-            header_text(parts, "x-forwarded-for")
-                .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
-        })
+    let client = peer.map(|peer| {
+        let true_client_ip = header_text(parts, "true-client-ip");
+        let forwarded_for = header_text(parts, "x-forwarded-for");
+        proxies.client_address(peer, true_client_ip.as_deref(), forwarded_for.as_deref())
     });
     Device {
         id: Uuid::new_v4(),
-        ip_address: forwarded.or(peer.map(|p| p.to_string())),
+        ip_address: client.map(|ip| ip.to_string()),
         user_agent: header_text(parts, "user-agent"),
         location: None,
     }

@@ -36,6 +36,37 @@ impl TrustedProxies {
         Ok(Self { ranges })
     }
 
+    /// The client's address. From an untrusted peer, the peer itself. From a
+    /// trusted proxy, its `True-Client-IP`, else the `X-Forwarded-For` chain
+    /// walked from the right: each hop a trusted proxy appended is skipped, and
+    /// the first address no trusted proxy holds is the client (a client can
+    /// prepend anything, but cannot append after its own proxy). A malformed hop
+    /// ends the walk at the last hop that could be believed.
+    pub fn client_address(
+        &self,
+        peer: IpAddr,
+        true_client_ip: Option<&str>,
+        forwarded_for: Option<&str>,
+    ) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        if let Some(ip) = true_client_ip.and_then(|v| v.trim().parse().ok()) {
+            return ip;
+        }
+        let mut client = peer;
+        for hop in forwarded_for.unwrap_or_default().rsplit(',') {
+            let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+                break;
+            };
+            client = ip;
+            if !self.trusts(ip) {
+                break;
+            }
+        }
+        client
+    }
+
     /// Whether a peer is one of the trusted proxies.
     pub fn trusts(&self, peer: IpAddr) -> bool {
         self.ranges
@@ -77,5 +108,43 @@ mod tests {
         assert!(!TrustedProxies::default().trusts("127.0.0.1".parse().unwrap()));
         let everyone = TrustedProxies::parse(&["0.0.0.0/0".into()]).unwrap();
         assert!(everyone.trusts("8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn forwarded_chains_are_walked_from_the_right() {
+        let proxies = TrustedProxies::parse(&["10.0.0.0/8".into()]).unwrap();
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // A spoofed first hop is ignored: the proxy appended the real client.
+        let chain = Some("6.6.6.6, 203.0.113.9");
+        assert_eq!(
+            proxies.client_address(proxy, None, chain),
+            ip("203.0.113.9")
+        );
+        // Hops appended by trusted proxies are skipped.
+        let chain = Some("203.0.113.9, 10.0.0.7, 10.1.2.3");
+        assert_eq!(
+            proxies.client_address(proxy, None, chain),
+            ip("203.0.113.9")
+        );
+        // Every hop trusted: the leftmost is the client.
+        assert_eq!(
+            proxies.client_address(proxy, None, Some("10.9.9.9")),
+            ip("10.9.9.9")
+        );
+        // Garbage stops the walk at the last hop that could be believed.
+        let chain = Some("203.0.113.9, not-an-ip, 10.0.0.7");
+        assert_eq!(proxies.client_address(proxy, None, chain), ip("10.0.0.7"));
+        assert_eq!(proxies.client_address(proxy, None, None), proxy);
+        assert_eq!(
+            proxies.client_address(proxy, Some("2001:db8::1"), chain),
+            ip("2001:db8::1")
+        );
+        // An untrusted peer is the client, whatever it claims.
+        let stranger = ip("198.51.100.4");
+        assert_eq!(
+            proxies.client_address(stranger, Some("1.1.1.1"), chain),
+            stranger
+        );
     }
 }

@@ -17,6 +17,7 @@ mod input_limits;
 mod native_flows;
 mod openapi;
 mod password_policy;
+mod registration_throttle;
 mod replays;
 mod schemas_health;
 mod session_lookup;
