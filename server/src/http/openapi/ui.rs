@@ -8,41 +8,45 @@ use utoipa::OpenApi;
 #[openapi(paths(login_page, registration_page, settings_page, error_page, welcome_page))]
 pub struct Api;
 
-#[utoipa::path(
-    get, path = "/ui/login", operation_id = "biaUiLogin", tag = "bia",
+/// Declares the page of a flow: it takes the flow's id and answers the page,
+/// or a redirect to a new or replacement flow.
+macro_rules! flow_page {
+    (
+        fn $name:ident, path = $path:literal, operation_id = $op:literal,
+        summary = $summary:literal,
+        flow = $flow:literal,
+    ) => {
+        #[utoipa::path(
+            get, path = $path, operation_id = $op, tag = "bia",
+            summary = $summary,
+            params(("flow" = Option<String>, Query, description = $flow)),
+            responses(
+                (status = 200, description = "The page.", body = String, content_type = "text/html"),
+                (status = 303, description = "To a new or replacement flow.",
+                    headers(("Location" = String, description = "The next page."))),
+            ),
+        )]
+        fn $name() {}
+    };
+}
+
+flow_page! {
+    fn login_page, path = "/ui/login", operation_id = "biaUiLogin",
     summary = "The sign-in page",
-    params(("flow" = Option<String>, Query, description = "The login flow; without a usable one a new flow is started.")),
-    responses(
-        (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 303, description = "To a new or replacement flow.",
-            headers(("Location" = String, description = "The next page."))),
-    ),
-)]
-fn login_page() {}
+    flow = "The login flow; without a usable one a new flow is started.",
+}
 
-#[utoipa::path(
-    get, path = "/ui/registration", operation_id = "biaUiRegistration", tag = "bia",
+flow_page! {
+    fn registration_page, path = "/ui/registration", operation_id = "biaUiRegistration",
     summary = "The sign-up page",
-    params(("flow" = Option<String>, Query, description = "The registration flow; without a usable one a new flow is started.")),
-    responses(
-        (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 303, description = "To a new or replacement flow.",
-            headers(("Location" = String, description = "The next page."))),
-    ),
-)]
-fn registration_page() {}
+    flow = "The registration flow; without a usable one a new flow is started.",
+}
 
-#[utoipa::path(
-    get, path = "/ui/settings", operation_id = "biaUiSettings", tag = "bia",
+flow_page! {
+    fn settings_page, path = "/ui/settings", operation_id = "biaUiSettings",
     summary = "The account settings page",
-    params(("flow" = Option<String>, Query, description = "The settings flow; without a usable one a new flow is started.")),
-    responses(
-        (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 303, description = "To a new or replacement flow.",
-            headers(("Location" = String, description = "The next page."))),
-    ),
-)]
-fn settings_page() {}
+    flow = "The settings flow; without a usable one a new flow is started.",
+}
 
 #[utoipa::path(
     get, path = "/ui/error", operation_id = "biaUiError", tag = "bia",
