@@ -35,15 +35,14 @@ use crate::http::flow_json::FlowJson;
 ))]
 pub struct Api;
 
-/// Declares `GET /self-service/<flow>/flows`, which reads a flow by its id:
+/// Declares each `GET /self-service/<flow>/flows`, which reads a flow by its id:
 /// the headers that authorize the read, and the answers between the flow
 /// (200) and the ones every flow shares (404, 410, default).
 macro_rules! get_flow {
-    (
-        fn $name:ident, path = $path:literal, operation_id = $op:literal,
-        summary = $summary:literal, headers = $headers:ident,
-        before_404 = [$($before_404:tt)*],
-    ) => {
+    ($(
+        fn $name:ident($path:literal, $op:literal, $summary:literal, $headers:ident)
+            before_404 [$($before_404:tt)*];
+    )*) => {$(
         #[utoipa::path(
             get, path = $path, operation_id = $op, tag = "frontend",
             summary = $summary,
@@ -60,21 +59,19 @@ macro_rules! get_flow {
             ),
         )]
         fn $name() {}
-    };
+    )*};
 }
 
-/// Declares `POST /self-service/<flow>`, which submits a flow as JSON or a
+/// Declares each `POST /self-service/<flow>`, which submits a flow as JSON or a
 /// form: the headers, the success answer (description and body), the
 /// browser redirect's description, and the answers between the shared 400
 /// and the shared 410, 422 and default.
 macro_rules! update_flow {
-    (
-        fn $name:ident, path = $path:literal, operation_id = $op:literal,
-        summary = $summary:literal, headers = $headers:ident,
-        ok = ($ok:literal, $ok_body:ident),
-        redirect = $redirect:literal,
-        before_410 = [$($before_410:tt)*],
-    ) => {
+    ($(
+        fn $name:ident($path:literal, $op:literal, $summary:literal, $headers:ident)
+            ok ($ok:literal, $ok_body:ident) redirect $redirect:literal
+            before_410 [$($before_410:tt)*];
+    )*) => {$(
         #[utoipa::path(
             post, path = $path, operation_id = $op, tag = "frontend",
             summary = $summary,
@@ -98,7 +95,25 @@ macro_rules! update_flow {
             ),
         )]
         fn $name() {}
-    };
+    )*};
+}
+
+get_flow! {
+    fn get_login_flow("/self-service/login/flows", "getLoginFlow", "Get a login flow", CookieHeader)
+        before_404 [(status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),];
+    fn get_registration_flow("/self-service/registration/flows", "getRegistrationFlow", "Get a registration flow", CookieHeader)
+        before_404 [(status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),];
+    fn get_settings_flow("/self-service/settings/flows", "getSettingsFlow", "Get a settings flow", SessionHeaders)
+        before_404 [(status = 401, description = "No valid session.", body = ErrorEnvelope), (status = 403, description = "The flow belongs to another identity, or the anti-CSRF cookie does not match.", body = ErrorEnvelope),];
+}
+
+update_flow! {
+    fn update_login_flow("/self-service/login", "updateLoginFlow", "Submit a login flow", SessionHeaders)
+        ok ("Signed in.", SuccessfulLogin) redirect "Browser flows: onwards after signing in, or back to the form." before_410 [];
+    fn update_registration_flow("/self-service/registration", "updateRegistrationFlow", "Submit a registration flow", CookieHeader)
+        ok ("Registered (and signed in when the `session` hook runs).", SuccessfulRegistration) redirect "Browser flows: onwards after registering, or back to the form." before_410 [];
+    fn update_settings_flow("/self-service/settings", "updateSettingsFlow", "Submit a settings flow", SessionHeaders)
+        ok ("The flow after the change (state `success`).", FlowJson) redirect "Browser flows: onwards after the change, back to the form, or to a refresh login." before_410 [(status = 401, description = "No valid session.", body = ErrorEnvelope), (status = 403, description = "The session is too old (`session_refresh_required`), or the flow belongs to another identity.", body = ErrorEnvelope),];
 }
 
 #[utoipa::path(
@@ -146,22 +161,6 @@ fn create_native_login_flow() {}
 )]
 fn create_browser_login_flow() {}
 
-get_flow! {
-    fn get_login_flow, path = "/self-service/login/flows", operation_id = "getLoginFlow",
-    summary = "Get a login flow", headers = CookieHeader,
-    before_404 = [
-        (status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),
-    ],
-}
-
-update_flow! {
-    fn update_login_flow, path = "/self-service/login", operation_id = "updateLoginFlow",
-    summary = "Submit a login flow", headers = SessionHeaders,
-    ok = ("Signed in.", SuccessfulLogin),
-    redirect = "Browser flows: onwards after signing in, or back to the form.",
-    before_410 = [],
-}
-
 #[utoipa::path(
     get, path = "/self-service/registration/api", operation_id = "createNativeRegistrationFlow", tag = "frontend",
     summary = "Start a registration flow for a native app",
@@ -199,22 +198,6 @@ fn create_native_registration_flow() {}
 )]
 fn create_browser_registration_flow() {}
 
-get_flow! {
-    fn get_registration_flow, path = "/self-service/registration/flows", operation_id = "getRegistrationFlow",
-    summary = "Get a registration flow", headers = CookieHeader,
-    before_404 = [
-        (status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),
-    ],
-}
-
-update_flow! {
-    fn update_registration_flow, path = "/self-service/registration", operation_id = "updateRegistrationFlow",
-    summary = "Submit a registration flow", headers = CookieHeader,
-    ok = ("Registered (and signed in when the `session` hook runs).", SuccessfulRegistration),
-    redirect = "Browser flows: onwards after registering, or back to the form.",
-    before_410 = [],
-}
-
 #[utoipa::path(
     get, path = "/self-service/settings/api", operation_id = "createNativeSettingsFlow", tag = "frontend",
     summary = "Start a settings flow for a native app",
@@ -249,26 +232,6 @@ fn create_native_settings_flow() {}
     ),
 )]
 fn create_browser_settings_flow() {}
-
-get_flow! {
-    fn get_settings_flow, path = "/self-service/settings/flows", operation_id = "getSettingsFlow",
-    summary = "Get a settings flow", headers = SessionHeaders,
-    before_404 = [
-        (status = 401, description = "No valid session.", body = ErrorEnvelope),
-        (status = 403, description = "The flow belongs to another identity, or the anti-CSRF cookie does not match.", body = ErrorEnvelope),
-    ],
-}
-
-update_flow! {
-    fn update_settings_flow, path = "/self-service/settings", operation_id = "updateSettingsFlow",
-    summary = "Submit a settings flow", headers = SessionHeaders,
-    ok = ("The flow after the change (state `success`).", FlowJson),
-    redirect = "Browser flows: onwards after the change, back to the form, or to a refresh login.",
-    before_410 = [
-        (status = 401, description = "No valid session.", body = ErrorEnvelope),
-        (status = 403, description = "The session is too old (`session_refresh_required`), or the flow belongs to another identity.", body = ErrorEnvelope),
-    ],
-}
 
 #[utoipa::path(
     get, path = "/self-service/logout/browser", operation_id = "createBrowserLogoutFlow", tag = "frontend",

@@ -8,14 +8,12 @@ use utoipa::OpenApi;
 #[openapi(paths(login_page, registration_page, settings_page, error_page, welcome_page))]
 pub struct Api;
 
-/// Declares the page of a flow: it takes the flow's id and answers the page,
+/// Declares each page of a flow: it takes the flow's id and answers the page,
 /// or a redirect to a new or replacement flow.
 macro_rules! flow_page {
-    (
-        fn $name:ident, path = $path:literal, operation_id = $op:literal,
-        summary = $summary:literal,
-        flow = $flow:literal,
-    ) => {
+    ($(
+        fn $name:ident($path:literal, $op:literal, $summary:literal) flow $flow:literal;
+    )*) => {$(
         #[utoipa::path(
             get, path = $path, operation_id = $op, tag = "bia",
             summary = $summary,
@@ -27,25 +25,16 @@ macro_rules! flow_page {
             ),
         )]
         fn $name() {}
-    };
+    )*};
 }
 
 flow_page! {
-    fn login_page, path = "/ui/login", operation_id = "biaUiLogin",
-    summary = "The sign-in page",
-    flow = "The login flow; without a usable one a new flow is started.",
-}
-
-flow_page! {
-    fn registration_page, path = "/ui/registration", operation_id = "biaUiRegistration",
-    summary = "The sign-up page",
-    flow = "The registration flow; without a usable one a new flow is started.",
-}
-
-flow_page! {
-    fn settings_page, path = "/ui/settings", operation_id = "biaUiSettings",
-    summary = "The account settings page",
-    flow = "The settings flow; without a usable one a new flow is started.",
+    fn login_page("/ui/login", "biaUiLogin", "The sign-in page")
+        flow "The login flow; without a usable one a new flow is started.";
+    fn registration_page("/ui/registration", "biaUiRegistration", "The sign-up page")
+        flow "The registration flow; without a usable one a new flow is started.";
+    fn settings_page("/ui/settings", "biaUiSettings", "The account settings page")
+        flow "The settings flow; without a usable one a new flow is started.";
 }
 
 #[utoipa::path(
