@@ -147,6 +147,14 @@ impl Node {
         }
     }
 
+    /// The submit button of a method: in the method's group, named `method`,
+    /// with the method's id as its value.
+    pub fn submit(method: &str, label: Message) -> Self {
+        Self::input(method, "method", "submit")
+            .value(Value::String(method.into()))
+            .label(label)
+    }
+
     /// Marks the field required.
     pub fn required(mut self) -> Self {
         self.attributes.required = Some(true);

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use rand::Rng as _;
 
 use super::Argon2Config;
-use super::{HashError, ct_eq, malformed, out_of_bounds};
+use super::{HashError, ct_eq, decode_salt_and_hash, malformed, out_of_bounds};
 
 /// Largest memory a stored or configured argon2 hash may use: 1 GiB (as Kratos).
 pub(crate) const MAX_MEMORY_KIB: u64 = 1 << 20;
@@ -96,12 +96,7 @@ pub(crate) fn parse(stored: &str) -> Result<Parsed, HashError> {
     if parallelism == 0 || parallelism > MAX_PARALLELISM {
         return Err(out_of_bounds(NAME, "p must be between 1 and 255"));
     }
-    let salt = STANDARD_NO_PAD
-        .decode(salt)
-        .map_err(|_| malformed(NAME, "salt is not unpadded base64"))?;
-    let key = STANDARD_NO_PAD
-        .decode(key)
-        .map_err(|_| malformed(NAME, "hash is not unpadded base64"))?;
+    let (salt, key) = decode_salt_and_hash(NAME, salt, key)?;
     if salt.len() < argon2::MIN_SALT_LEN {
         return Err(malformed(NAME, "salt shorter than 8 bytes"));
     }
@@ -204,6 +199,7 @@ pub(crate) fn memory_for(cfg: &Argon2Config) -> Vec<Block> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::hash::tests::assert_malformed;
     use crate::hash::{ByteSize, HashersConfig, hash_password, needs_rehash, verify_password};
 
     // From Kratos's import test; password "123456".
@@ -260,22 +256,17 @@ mod tests {
 
     #[test]
     fn malformed_and_bounds() {
-        for bad in [
-            "$argon2id$v=19$m=16,t=2,p=1$bVI1aE1SaTV6SGQ3bzdXdw",
-            "$argon2id$v=16$m=16,t=2,p=1$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",
-            "$argon2id$v=19$m=16,t=2$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",
-            "$argon2id$v=19$m=x,t=2,p=1$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",
-            "$argon2id$v=19$m=16,t=2,p=1$bVI1aE1S!!!6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",
-            "$argon2id$v=19$m=16,t=2,p=1$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg==",
-        ] {
-            assert!(
-                matches!(
-                    verify_password(b"123456", bad),
-                    Err(HashError::Malformed { .. })
-                ),
-                "{bad}"
-            );
-        }
+        assert_malformed(
+            b"123456",
+            &[
+                "$argon2id$v=19$m=16,t=2,p=1$bVI1aE1SaTV6SGQ3bzdXdw",
+                "$argon2id$v=16$m=16,t=2,p=1$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",
+                "$argon2id$v=19$m=16,t=2$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",
+                "$argon2id$v=19$m=x,t=2,p=1$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",
+                "$argon2id$v=19$m=16,t=2,p=1$bVI1aE1S!!!6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",
+                "$argon2id$v=19$m=16,t=2,p=1$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg==",
+            ],
+        );
         for huge in [
             "$argon2id$v=19$m=4194304,t=2,p=1$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",
             "$argon2id$v=19$m=1048576,t=11,p=1$bVI1aE1SaTV6SGQ3bzdXdw$fnjCcZYmEPOUOjYXsT92Cg",

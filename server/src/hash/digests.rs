@@ -180,18 +180,8 @@ pub(crate) fn verify_md5(password: &[u8], stored: &str) -> Result<bool, HashErro
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::apply_pattern;
-    use crate::hash::{HashError, verify_password};
-
-    fn check(stored: &str, password: &str) {
-        assert!(
-            verify_password(password.as_bytes(), stored).unwrap(),
-            "{stored}"
-        );
-        assert!(
-            !verify_password(b"wrong password", stored).unwrap(),
-            "{stored}"
-        );
-    }
+    use crate::hash::tests::assert_malformed;
+    use crate::hash::tests::check;
 
     #[test]
     fn ssha_vectors_from_kratos() {
@@ -252,26 +242,21 @@ mod tests {
 
     #[test]
     fn malformed() {
-        for bad in [
-            "{SSHA}JFZFs0oHzxbMwkSJmYVeI8MnTDy",
-            "{SSHA}!!!!",
-            "$sha1$pf=$NW9wbWtnejAzcg==$2qU2SGWP8viTM1md3FiI3+rjWXQ=",
-            "$sha1$$NW9wbWtnejAzcg==$2qU2SGWP8viTM1md3FiI3+rjWXQ=",
-            "$sha1$NW9wbWtnejAzcg==$2qU2SGWP8viTM1md3FiI3+rjWXQ=",
-            "$sha1$pf=e1NBTFR9e1BBU1NXT1JEfQ==$5opmkgz03r$2qU2SGWP8viTM1md3FiI3+rjWXQ=",
-            "$md5$pf=$$",
-            "$md5$pf=MTIz$Z$",
-            "$md5$pf=MTIz$MTIz$Z",
-            "$md5$a$b",
-        ] {
-            assert!(
-                matches!(
-                    verify_password(b"test", bad),
-                    Err(HashError::Malformed { .. })
-                ),
-                "{bad}"
-            );
-        }
+        assert_malformed(
+            b"test",
+            &[
+                "{SSHA}JFZFs0oHzxbMwkSJmYVeI8MnTDy",
+                "{SSHA}!!!!",
+                "$sha1$pf=$NW9wbWtnejAzcg==$2qU2SGWP8viTM1md3FiI3+rjWXQ=",
+                "$sha1$$NW9wbWtnejAzcg==$2qU2SGWP8viTM1md3FiI3+rjWXQ=",
+                "$sha1$NW9wbWtnejAzcg==$2qU2SGWP8viTM1md3FiI3+rjWXQ=",
+                "$sha1$pf=e1NBTFR9e1BBU1NXT1JEfQ==$5opmkgz03r$2qU2SGWP8viTM1md3FiI3+rjWXQ=",
+                "$md5$pf=$$",
+                "$md5$pf=MTIz$Z$",
+                "$md5$pf=MTIz$MTIz$Z",
+                "$md5$a$b",
+            ],
+        );
     }
 
     #[test]

@@ -87,6 +87,23 @@ pub(crate) fn out_of_bounds(format: &'static str, reason: &'static str) -> HashE
     HashError::ParametersOutOfBounds { format, reason }
 }
 
+/// Decodes the salt and the hash of a PHC string, both unpadded base64.
+pub(crate) fn decode_salt_and_hash(
+    format: &'static str,
+    salt: &str,
+    hash: &str,
+) -> Result<(Vec<u8>, Vec<u8>), HashError> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    let salt = STANDARD_NO_PAD
+        .decode(salt)
+        .map_err(|_| malformed(format, "salt is not unpadded base64"))?;
+    let hash = STANDARD_NO_PAD
+        .decode(hash)
+        .map_err(|_| malformed(format, "hash is not unpadded base64"))?;
+    Ok((salt, hash))
+}
+
 /// Constant-time equality of two byte strings (length is not secret).
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))

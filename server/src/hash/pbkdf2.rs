@@ -3,10 +3,7 @@
 //! `sha224` and `sha384` (SHA3-224 and SHA3-384, a Kratos quirk kept for compatibility); any
 //! other `sha<n>` falls back to SHA-256 as in Kratos.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
-
-use super::{HashError, ct_eq, malformed, out_of_bounds};
+use super::{HashError, ct_eq, decode_salt_and_hash, malformed, out_of_bounds};
 
 const NAME: &str = "pbkdf2";
 /// Largest iteration count accepted in a stored hash (as Kratos).
@@ -56,12 +53,7 @@ pub(crate) fn parse(stored: &str) -> Result<Parsed, HashError> {
     if iterations == 0 || iterations > MAX_ITERATIONS {
         return Err(out_of_bounds(NAME, "i must be between 1 and 10000000"));
     }
-    let salt = STANDARD_NO_PAD
-        .decode(salt)
-        .map_err(|_| malformed(NAME, "salt is not unpadded base64"))?;
-    let key = STANDARD_NO_PAD
-        .decode(key)
-        .map_err(|_| malformed(NAME, "hash is not unpadded base64"))?;
+    let (salt, key) = decode_salt_and_hash(NAME, salt, key)?;
     if key.is_empty() || key.len() > 1024 {
         return Err(malformed(NAME, "hash must be between 1 and 1024 bytes"));
     }
@@ -101,6 +93,7 @@ pub(crate) fn verify(password: &[u8], stored: &str) -> Result<bool, HashError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
+    use crate::hash::tests::assert_malformed;
     use crate::hash::{HashError, verify_password};
 
     #[test]
@@ -144,21 +137,16 @@ mod tests {
 
     #[test]
     fn malformed() {
-        for bad in [
-            "$pbkdf2-sha256$e8/arsEf4cvQihdNgqj0Nw$5xQQKNTyeTHx2Ld5/JDE7A",
-            "$pbkdf2-sha256$aaaa$e8/arsEf4cvQihdNgqj0Nw$5xQQKNTyeTHx2Ld5/JDE7A",
-            "$pbkdf2-sha256$I=1000,l=128$e8/arsEf4cvQihdNgqj0Nw$5xQQKNTyeTHx2Ld5/JDE7A",
-            "$pbkdf2-sha256$i=1000,l=128$e8/arsEf4cvQihdNgqj0Nx$5xQQKNTyeTHx2Ld5/JDE7A",
-            "$pbkdf2-sha256$i=1000,l=128$e8/arsEf4cvQihdNgqj0Nw$5xQQKNTyeTHx2Ld5/JDE7A==",
-        ] {
-            assert!(
-                matches!(
-                    verify_password(b"123456", bad),
-                    Err(HashError::Malformed { .. })
-                ),
-                "{bad}"
-            );
-        }
+        assert_malformed(
+            b"123456",
+            &[
+                "$pbkdf2-sha256$e8/arsEf4cvQihdNgqj0Nw$5xQQKNTyeTHx2Ld5/JDE7A",
+                "$pbkdf2-sha256$aaaa$e8/arsEf4cvQihdNgqj0Nw$5xQQKNTyeTHx2Ld5/JDE7A",
+                "$pbkdf2-sha256$I=1000,l=128$e8/arsEf4cvQihdNgqj0Nw$5xQQKNTyeTHx2Ld5/JDE7A",
+                "$pbkdf2-sha256$i=1000,l=128$e8/arsEf4cvQihdNgqj0Nx$5xQQKNTyeTHx2Ld5/JDE7A",
+                "$pbkdf2-sha256$i=1000,l=128$e8/arsEf4cvQihdNgqj0Nw$5xQQKNTyeTHx2Ld5/JDE7A==",
+            ],
+        );
         assert!(matches!(
             verify_password(
                 b"123456",

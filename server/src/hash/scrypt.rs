@@ -154,7 +154,8 @@ pub(crate) fn verify_firebase(password: &[u8], stored: &str) -> Result<bool, Has
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use crate::hash::{HashError, verify_password};
+    use crate::hash::tests::{assert_malformed, assert_out_of_bounds};
+    use crate::hash::verify_password;
 
     // Kratos import test, password "123456" (N = 16384).
     const KRATOS_SCRYPT: &str = "$scrypt$ln=16384,r=8,p=1$ZtQva9xCHzlSELH/mA7Kj5KjH2tCrkbwYzdxknkL0QQ=$pnTcXKaWVT+FwFDdk3vO1K0J7ZgOxdSU1tCJNYmn8zI=";
@@ -183,32 +184,25 @@ mod tests {
 
     #[test]
     fn malformed_and_bounds() {
-        for bad in [
-            "$scrypt$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
-            "$scrypt$ln=1000,r=8,p=1$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
-            "$scrypt$ln=abc,r=8,p=1$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
-            "$scrypt$ln=1024,r=8,p=1$(c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
-            "$firescrypt$ln=10,r=8,p=1$ZmlyZS1zYWx0$lhaa$Bw==",
-            "$firescrypt$ln=10,r=8,p=1$ZmlyZS1zYWx0$lhaa!!$Bw==$AAEC",
-        ] {
-            assert!(
-                matches!(verify_password(b"x", bad), Err(HashError::Malformed { .. })),
-                "{bad}"
-            );
-        }
-        for huge in [
-            "$scrypt$ln=262144,r=8,p=1$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
-            "$scrypt$ln=1024,r=9,p=1$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
-            "$firescrypt$ln=18,r=8,p=1$ZmlyZS1zYWx0$lhaa$Bw==$AAEC",
-            "$firescrypt$ln=10,r=8,p=11$ZmlyZS1zYWx0$lhaa$Bw==$AAEC",
-        ] {
-            assert!(
-                matches!(
-                    verify_password(b"x", huge),
-                    Err(HashError::ParametersOutOfBounds { .. })
-                ),
-                "{huge}"
-            );
-        }
+        assert_malformed(
+            b"x",
+            &[
+                "$scrypt$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
+                "$scrypt$ln=1000,r=8,p=1$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
+                "$scrypt$ln=abc,r=8,p=1$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
+                "$scrypt$ln=1024,r=8,p=1$(c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
+                "$firescrypt$ln=10,r=8,p=1$ZmlyZS1zYWx0$lhaa$Bw==",
+                "$firescrypt$ln=10,r=8,p=1$ZmlyZS1zYWx0$lhaa!!$Bw==$AAEC",
+            ],
+        );
+        assert_out_of_bounds(
+            b"x",
+            &[
+                "$scrypt$ln=262144,r=8,p=1$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
+                "$scrypt$ln=1024,r=9,p=1$c2NyeXB0LXNhbHQtMTIzNA==$4vwLZg2sCkiiTzm/Bs/VJlwaNHawRaxqwFsxRdoSz/w=",
+                "$firescrypt$ln=18,r=8,p=1$ZmlyZS1zYWx0$lhaa$Bw==$AAEC",
+                "$firescrypt$ln=10,r=8,p=11$ZmlyZS1zYWx0$lhaa$Bw==$AAEC",
+            ],
+        );
     }
 }

@@ -2,6 +2,45 @@
 
 use super::*;
 
+/// Asserts that `password` verifies against `stored` and another does not.
+pub(super) fn check(stored: &str, password: &str) {
+    assert!(
+        verify_password(password.as_bytes(), stored).unwrap(),
+        "{stored}"
+    );
+    assert!(
+        !verify_password(b"wrong password", stored).unwrap(),
+        "{stored}"
+    );
+}
+
+/// Asserts that verifying `password` against each of `stored` fails as malformed.
+pub(super) fn assert_malformed(password: &[u8], stored: &[&str]) {
+    for bad in stored {
+        assert!(
+            matches!(
+                verify_password(password, bad),
+                Err(HashError::Malformed { .. })
+            ),
+            "{bad}"
+        );
+    }
+}
+
+/// Asserts that verifying `password` against each of `stored` fails with
+/// parameters out of bounds.
+pub(super) fn assert_out_of_bounds(password: &[u8], stored: &[&str]) {
+    for huge in stored {
+        assert!(
+            matches!(
+                verify_password(password, huge),
+                Err(HashError::ParametersOutOfBounds { .. })
+            ),
+            "{huge}"
+        );
+    }
+}
+
 /// The hashes Kratos's admin import test stores (the snapshots redact them); the password is
 /// "123456" except for the SSHA family ("test123"), as in that test.
 const KRATOS_IMPORT: [(&str, &str, &str); 10] = [

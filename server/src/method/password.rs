@@ -104,6 +104,15 @@ impl PasswordMethod {
     }
 }
 
+/// The required password input, with the browser's autocomplete hint
+/// (`current-password` to sign in, `new-password` to choose one).
+fn password_node(autocomplete: &str) -> Node {
+    Node::input("password", "password", "password")
+        .required()
+        .autocomplete(autocomplete)
+        .label(Message::info(1070001, "Password"))
+}
+
 fn text_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
     body.get(name)
         .and_then(Value::as_str)
@@ -126,32 +135,18 @@ impl Method for PasswordMethod {
                         .required()
                         .label(Message::info(1070004, "ID")),
                 );
-                ui.nodes.push(
-                    Node::input("password", "password", "password")
-                        .required()
-                        .autocomplete("current-password")
-                        .label(Message::info(1070001, "Password")),
-                );
-                ui.nodes.push(
-                    Node::input("password", "method", "submit")
-                        .value(Value::String("password".into()))
-                        .label(Message::info(1010022, "Sign in with password")),
-                );
+                ui.nodes.push(password_node("current-password"));
+                ui.nodes.push(Node::submit(
+                    "password",
+                    Message::info(1010022, "Sign in with password"),
+                ));
             }
             FlowKind::Registration => {
                 ui.nodes
                     .extend(traits::trait_nodes(&self.schemas, None, "default", None));
-                ui.nodes.push(
-                    Node::input("password", "password", "password")
-                        .required()
-                        .autocomplete("new-password")
-                        .label(Message::info(1070001, "Password")),
-                );
-                ui.nodes.push(
-                    Node::input("password", "method", "submit")
-                        .value(Value::String("password".into()))
-                        .label(Message::info(1040001, "Sign up")),
-                );
+                ui.nodes.push(password_node("new-password"));
+                ui.nodes
+                    .push(Node::submit("password", Message::info(1040001, "Sign up")));
             }
             FlowKind::Settings => {}
         }
@@ -218,17 +213,9 @@ impl Method for PasswordMethod {
     }
 
     fn populate_settings(&self, _identity: &Identity, ui: &mut Ui) {
-        ui.nodes.push(
-            Node::input("password", "password", "password")
-                .required()
-                .autocomplete("new-password")
-                .label(Message::info(1070001, "Password")),
-        );
-        ui.nodes.push(
-            Node::input("password", "method", "submit")
-                .value(Value::String("password".into()))
-                .label(Message::info(1070003, "Save")),
-        );
+        ui.nodes.push(password_node("new-password"));
+        ui.nodes
+            .push(Node::submit("password", Message::info(1070003, "Save")));
     }
 
     async fn update_settings(

@@ -40,11 +40,8 @@ impl Method for ProfileMethod {
             "profile",
             Some(&identity.traits),
         ));
-        ui.nodes.push(
-            Node::input("profile", "method", "submit")
-                .value(Value::String("profile".into()))
-                .label(Message::info(1070003, "Save")),
-        );
+        ui.nodes
+            .push(Node::submit("profile", Message::info(1070003, "Save")));
     }
 
     async fn update_settings(

@@ -438,18 +438,27 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn extend_waits_for_the_window_and_refresh_does_not() {
+    /// A service with these settings on a manual clock at `start()`, and a
+    /// session it issued then.
+    async fn issued_with(
+        settings: SessionSettings,
+    ) -> (Arc<ManualClock>, SessionService, Identity, Session) {
         let clock = Arc::new(ManualClock::new(start()));
-        let settings = SessionSettings {
-            lifespan: 24 * HOUR,
-            earliest_possible_extend: HOUR,
-        };
         let (sessions, identity) = service(clock.clone(), settings).await;
         let (issued, _) = sessions
             .issue(&identity, "password", device())
             .await
             .unwrap();
+        (clock, sessions, identity, issued)
+    }
+
+    #[tokio::test]
+    async fn extend_waits_for_the_window_and_refresh_does_not() {
+        let (clock, sessions, identity, issued) = issued_with(SessionSettings {
+            lifespan: 24 * HOUR,
+            earliest_possible_extend: HOUR,
+        })
+        .await;
         assert_eq!(issued.expires_at, start() + hours(24));
 
         // 23h30m left: too early, nothing changes.
@@ -488,16 +497,11 @@ mod tests {
 
     #[tokio::test]
     async fn extend_by_default_always_applies() {
-        let clock = Arc::new(ManualClock::new(start()));
-        let settings = SessionSettings {
+        let (clock, sessions, _identity, issued) = issued_with(SessionSettings {
             lifespan: HOUR,
             earliest_possible_extend: HOUR,
-        };
-        let (sessions, identity) = service(clock.clone(), settings).await;
-        let (issued, _) = sessions
-            .issue(&identity, "password", device())
-            .await
-            .unwrap();
+        })
+        .await;
         clock.advance(chrono::Duration::seconds(1));
         let extended = sessions.extend(issued.id).await.unwrap();
         assert_eq!(extended.expires_at, clock.now() + hours(1));

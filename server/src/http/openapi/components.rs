@@ -338,3 +338,27 @@ pub struct Paging {
     /// The token of the next page, from the `Link` header.
     pub page_token: Option<String>,
 }
+
+/// Which credentials an identity is shown with.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IncludeCredential {
+    /// Credential types whose configuration is shown, e.g. `password`.
+    pub include_credential: Option<Vec<String>>,
+}
+
+/// An identity in the path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct IdentityId {
+    /// The identity id.
+    pub id: String,
+}
+
+/// A session in the path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SessionId {
+    /// The session id.
+    pub id: String,
+}

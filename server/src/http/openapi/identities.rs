@@ -3,8 +3,8 @@
 use utoipa::OpenApi;
 
 use super::components::{
-    BatchPatchIdentitiesBody, BatchPatchIdentitiesResponse, ErrorEnvelope, JsonPatchOperation,
-    Paging,
+    BatchPatchIdentitiesBody, BatchPatchIdentitiesResponse, ErrorEnvelope, IdentityId,
+    IncludeCredential, JsonPatchOperation, Paging,
 };
 use crate::http::wire::{CreateIdentityBody, IdentityJson, UpdateIdentityBody};
 
@@ -34,7 +34,7 @@ pub struct Api;
         ("ids" = Option<Vec<String>>, Query, description = "Only these identity ids."),
         ("credentials_identifier" = Option<String>, Query, description = "Only the identity with this credential identifier (exact match)."),
         ("preview_credentials_identifier_similar" = Option<String>, Query, description = "Identities whose credential identifier is similar; not with `credentials_identifier`."),
-        ("include_credential" = Option<Vec<String>>, Query, description = "Credential types whose configuration is shown, e.g. `password`."),
+        IncludeCredential,
         ("organization_id" = Option<String>, Query, description = "Only identities of this organization."),
     ),
     responses(
@@ -79,8 +79,8 @@ fn batch_patch_identities() {}
     get, path = "/admin/identities/{id}", operation_id = "getIdentity", tag = "identity",
     summary = "Get an identity",
     params(
-        ("id" = String, Path, description = "The identity id."),
-        ("include_credential" = Option<Vec<String>>, Query, description = "Credential types whose configuration is shown, e.g. `password`."),
+        IdentityId,
+        IncludeCredential,
     ),
     responses(
         (status = 200, description = "The identity.", body = IdentityJson),
@@ -94,7 +94,7 @@ fn get_identity() {}
     put, path = "/admin/identities/{id}", operation_id = "updateIdentity", tag = "identity",
     summary = "Replace an identity",
     description = "Replaces traits, state and metadata; credentials in the body are imported.",
-    params(("id" = String, Path, description = "The identity id.")),
+    params(IdentityId),
     request_body = UpdateIdentityBody,
     responses(
         (status = 200, description = "The changed identity.", body = IdentityJson),
@@ -112,7 +112,7 @@ fn update_identity() {}
     description = "Applies a JSON Patch to the identity as the API shows it. `/id`, \
                    `/credentials`, `/state_changed_at`, `/created_at`, `/updated_at` and \
                    `/schema_url` cannot be changed.",
-    params(("id" = String, Path, description = "The identity id.")),
+    params(IdentityId),
     request_body = [JsonPatchOperation],
     responses(
         (status = 200, description = "The changed identity.", body = IdentityJson),
@@ -128,7 +128,7 @@ fn patch_identity() {}
     delete, path = "/admin/identities/{id}", operation_id = "deleteIdentity", tag = "identity",
     summary = "Delete an identity",
     description = "Deletes the identity with its credentials, addresses and sessions.",
-    params(("id" = String, Path, description = "The identity id.")),
+    params(IdentityId),
     responses(
         (status = 204, description = "Deleted."),
         (status = 404, description = "No such identity.", body = ErrorEnvelope),
@@ -143,7 +143,7 @@ fn delete_identity() {}
     summary = "Get an identity by its external id",
     params(
         ("externalID" = String, Path, description = "The external id."),
-        ("include_credential" = Option<Vec<String>>, Query, description = "Credential types whose configuration is shown, e.g. `password`."),
+        IncludeCredential,
     ),
     responses(
         (status = 200, description = "The identity.", body = IdentityJson),
@@ -158,7 +158,7 @@ fn get_identity_by_external_id() {}
     tag = "identity",
     summary = "Delete a credential of an identity",
     params(
-        ("id" = String, Path, description = "The identity id."),
+        IdentityId,
         ("type" = String, Path, description = "The credential type, e.g. `totp` or `oidc`."),
         ("identifier" = Option<String>, Query, description = "For `oidc` and `saml`: the provider link to remove."),
     ),

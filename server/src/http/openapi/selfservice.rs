@@ -35,6 +35,87 @@ use crate::http::flow_json::FlowJson;
 ))]
 pub struct Api;
 
+/// Declares each `GET /self-service/<flow>/flows`, which reads a flow by its id:
+/// the headers that authorize the read, and the answers between the flow
+/// (200) and the ones every flow shares (404, 410, default).
+macro_rules! get_flow {
+    ($(
+        fn $name:ident($path:literal, $op:literal, $summary:literal, $headers:ident)
+            before_404 [$($before_404:tt)*];
+    )*) => {$(
+        #[utoipa::path(
+            get, path = $path, operation_id = $op, tag = "frontend",
+            summary = $summary,
+            params(
+                ("id" = String, Query, description = "The flow id."),
+                $headers,
+            ),
+            responses(
+                (status = 200, description = "The flow.", body = FlowJson),
+                $($before_404)*
+                (status = 404, description = "No such flow.", body = ErrorEnvelope),
+                (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
+                (status = "default", description = "Error.", body = ErrorEnvelope),
+            ),
+        )]
+        fn $name() {}
+    )*};
+}
+
+/// Declares each `POST /self-service/<flow>`, which submits a flow as JSON or a
+/// form: the headers, the success answer (description and body), the
+/// browser redirect's description, and the answers between the shared 400
+/// and the shared 410, 422 and default.
+macro_rules! update_flow {
+    ($(
+        fn $name:ident($path:literal, $op:literal, $summary:literal, $headers:ident)
+            ok ($ok:literal, $ok_body:ident) redirect $redirect:literal
+            before_410 [$($before_410:tt)*];
+    )*) => {$(
+        #[utoipa::path(
+            post, path = $path, operation_id = $op, tag = "frontend",
+            summary = $summary,
+            params(
+                ("flow" = String, Query, description = "The flow id."),
+                $headers,
+            ),
+            request_body(content(
+                (FlowSubmission = "application/json"),
+                (FlowSubmission = "application/x-www-form-urlencoded"),
+            )),
+            responses(
+                (status = 200, description = $ok, body = $ok_body),
+                (status = 303, description = $redirect,
+                    headers(("Location" = String, description = "The next page."))),
+                (status = 400, description = "The flow with messages on its fields, or a malformed request.", body = FlowOrError),
+                $($before_410)*
+                (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
+                (status = 422, description = "The browser must go elsewhere (`redirect_browser_to`).", body = ErrorEnvelope),
+                (status = "default", description = "Error.", body = ErrorEnvelope),
+            ),
+        )]
+        fn $name() {}
+    )*};
+}
+
+get_flow! {
+    fn get_login_flow("/self-service/login/flows", "getLoginFlow", "Get a login flow", CookieHeader)
+        before_404 [(status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),];
+    fn get_registration_flow("/self-service/registration/flows", "getRegistrationFlow", "Get a registration flow", CookieHeader)
+        before_404 [(status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),];
+    fn get_settings_flow("/self-service/settings/flows", "getSettingsFlow", "Get a settings flow", SessionHeaders)
+        before_404 [(status = 401, description = "No valid session.", body = ErrorEnvelope), (status = 403, description = "The flow belongs to another identity, or the anti-CSRF cookie does not match.", body = ErrorEnvelope),];
+}
+
+update_flow! {
+    fn update_login_flow("/self-service/login", "updateLoginFlow", "Submit a login flow", SessionHeaders)
+        ok ("Signed in.", SuccessfulLogin) redirect "Browser flows: onwards after signing in, or back to the form." before_410 [];
+    fn update_registration_flow("/self-service/registration", "updateRegistrationFlow", "Submit a registration flow", CookieHeader)
+        ok ("Registered (and signed in when the `session` hook runs).", SuccessfulRegistration) redirect "Browser flows: onwards after registering, or back to the form." before_410 [];
+    fn update_settings_flow("/self-service/settings", "updateSettingsFlow", "Submit a settings flow", SessionHeaders)
+        ok ("The flow after the change (state `success`).", FlowJson) redirect "Browser flows: onwards after the change, back to the form, or to a refresh login." before_410 [(status = 401, description = "No valid session.", body = ErrorEnvelope), (status = 403, description = "The session is too old (`session_refresh_required`), or the flow belongs to another identity.", body = ErrorEnvelope),];
+}
+
 #[utoipa::path(
     get, path = "/self-service/login/api", operation_id = "createNativeLoginFlow", tag = "frontend",
     summary = "Start a login flow for a native app",
@@ -81,46 +162,6 @@ fn create_native_login_flow() {}
 fn create_browser_login_flow() {}
 
 #[utoipa::path(
-    get, path = "/self-service/login/flows", operation_id = "getLoginFlow", tag = "frontend",
-    summary = "Get a login flow",
-    params(
-        ("id" = String, Query, description = "The flow id."),
-        CookieHeader,
-    ),
-    responses(
-        (status = 200, description = "The flow.", body = FlowJson),
-        (status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),
-        (status = 404, description = "No such flow.", body = ErrorEnvelope),
-        (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn get_login_flow() {}
-
-#[utoipa::path(
-    post, path = "/self-service/login", operation_id = "updateLoginFlow", tag = "frontend",
-    summary = "Submit a login flow",
-    params(
-        ("flow" = String, Query, description = "The flow id."),
-        SessionHeaders,
-    ),
-    request_body(content(
-        (FlowSubmission = "application/json"),
-        (FlowSubmission = "application/x-www-form-urlencoded"),
-    )),
-    responses(
-        (status = 200, description = "Signed in.", body = SuccessfulLogin),
-        (status = 303, description = "Browser flows: onwards after signing in, or back to the form.",
-            headers(("Location" = String, description = "The next page."))),
-        (status = 400, description = "The flow with messages on its fields, or a malformed request.", body = FlowOrError),
-        (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
-        (status = 422, description = "The browser must go elsewhere (`redirect_browser_to`).", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn update_login_flow() {}
-
-#[utoipa::path(
     get, path = "/self-service/registration/api", operation_id = "createNativeRegistrationFlow", tag = "frontend",
     summary = "Start a registration flow for a native app",
     params(
@@ -158,46 +199,6 @@ fn create_native_registration_flow() {}
 fn create_browser_registration_flow() {}
 
 #[utoipa::path(
-    get, path = "/self-service/registration/flows", operation_id = "getRegistrationFlow", tag = "frontend",
-    summary = "Get a registration flow",
-    params(
-        ("id" = String, Query, description = "The flow id."),
-        CookieHeader,
-    ),
-    responses(
-        (status = 200, description = "The flow.", body = FlowJson),
-        (status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),
-        (status = 404, description = "No such flow.", body = ErrorEnvelope),
-        (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn get_registration_flow() {}
-
-#[utoipa::path(
-    post, path = "/self-service/registration", operation_id = "updateRegistrationFlow", tag = "frontend",
-    summary = "Submit a registration flow",
-    params(
-        ("flow" = String, Query, description = "The flow id."),
-        CookieHeader,
-    ),
-    request_body(content(
-        (FlowSubmission = "application/json"),
-        (FlowSubmission = "application/x-www-form-urlencoded"),
-    )),
-    responses(
-        (status = 200, description = "Registered (and signed in when the `session` hook runs).", body = SuccessfulRegistration),
-        (status = 303, description = "Browser flows: onwards after registering, or back to the form.",
-            headers(("Location" = String, description = "The next page."))),
-        (status = 400, description = "The flow with messages on its fields, or a malformed request.", body = FlowOrError),
-        (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
-        (status = 422, description = "The browser must go elsewhere (`redirect_browser_to`).", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn update_registration_flow() {}
-
-#[utoipa::path(
     get, path = "/self-service/settings/api", operation_id = "createNativeSettingsFlow", tag = "frontend",
     summary = "Start a settings flow for a native app",
     params(
@@ -231,49 +232,6 @@ fn create_native_settings_flow() {}
     ),
 )]
 fn create_browser_settings_flow() {}
-
-#[utoipa::path(
-    get, path = "/self-service/settings/flows", operation_id = "getSettingsFlow", tag = "frontend",
-    summary = "Get a settings flow",
-    params(
-        ("id" = String, Query, description = "The flow id."),
-        SessionHeaders,
-    ),
-    responses(
-        (status = 200, description = "The flow.", body = FlowJson),
-        (status = 401, description = "No valid session.", body = ErrorEnvelope),
-        (status = 403, description = "The flow belongs to another identity, or the anti-CSRF cookie does not match.", body = ErrorEnvelope),
-        (status = 404, description = "No such flow.", body = ErrorEnvelope),
-        (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn get_settings_flow() {}
-
-#[utoipa::path(
-    post, path = "/self-service/settings", operation_id = "updateSettingsFlow", tag = "frontend",
-    summary = "Submit a settings flow",
-    params(
-        ("flow" = String, Query, description = "The flow id."),
-        SessionHeaders,
-    ),
-    request_body(content(
-        (FlowSubmission = "application/json"),
-        (FlowSubmission = "application/x-www-form-urlencoded"),
-    )),
-    responses(
-        (status = 200, description = "The flow after the change (state `success`).", body = FlowJson),
-        (status = 303, description = "Browser flows: onwards after the change, back to the form, or to a refresh login.",
-            headers(("Location" = String, description = "The next page."))),
-        (status = 400, description = "The flow with messages on its fields, or a malformed request.", body = FlowOrError),
-        (status = 401, description = "No valid session.", body = ErrorEnvelope),
-        (status = 403, description = "The session is too old (`session_refresh_required`), or the flow belongs to another identity.", body = ErrorEnvelope),
-        (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
-        (status = 422, description = "The browser must go elsewhere (`redirect_browser_to`).", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn update_settings_flow() {}
 
 #[utoipa::path(
     get, path = "/self-service/logout/browser", operation_id = "createBrowserLogoutFlow", tag = "frontend",

@@ -4,8 +4,8 @@
 use utoipa::OpenApi;
 
 use super::components::{
-    DeleteMySessionsCount, ErrorEnvelope, ManageSessionsBody, ManageSessionsResponse, Paging,
-    SessionHeaders,
+    DeleteMySessionsCount, ErrorEnvelope, IdentityId, ManageSessionsBody, ManageSessionsResponse,
+    Paging, SessionHeaders, SessionId,
 };
 use crate::http::session_json::SessionJson;
 
@@ -75,7 +75,7 @@ fn disable_my_other_sessions() {}
 #[utoipa::path(
     delete, path = "/sessions/{id}", operation_id = "disableMySession", tag = "frontend",
     summary = "Revoke one of the caller's other sessions",
-    params(("id" = String, Path, description = "The session id."), SessionHeaders),
+    params(SessionId, SessionHeaders),
     responses(
         (status = 204, description = "Revoked."),
         (status = 400, description = "The id is the current session's: use logout instead.", body = ErrorEnvelope),
@@ -121,7 +121,7 @@ fn manage_sessions() {}
     summary = "Get a session",
     params(
         ("expand" = Option<Vec<String>>, Query, description = "`identity` and/or `devices`."),
-        ("id" = String, Path, description = "The session id."),
+        SessionId,
     ),
     responses(
         (status = 200, description = "The session.", body = SessionJson),
@@ -134,7 +134,7 @@ fn get_session() {}
 #[utoipa::path(
     delete, path = "/admin/sessions/{id}", operation_id = "disableSession", tag = "identity",
     summary = "Deactivate a session",
-    params(("id" = String, Path, description = "The session id.")),
+    params(SessionId),
     responses(
         (status = 204, description = "Deactivated."),
         (status = 400, description = "Bad request.", body = ErrorEnvelope),
@@ -150,7 +150,7 @@ fn disable_session() {}
     description = "Renews the expiry, once the session has at most \
                    `session.earliest_possible_extend` left; earlier calls answer the session \
                    unchanged.",
-    params(("id" = String, Path, description = "The session id.")),
+    params(SessionId),
     responses(
         (status = 200, description = "The session, extended or as it was.", body = SessionJson),
         (status = 204, description = "Not sent by this server; listed as in Kratos."),
@@ -166,7 +166,7 @@ fn extend_session() {}
     summary = "List an identity's sessions",
     params(
         Paging,
-        ("id" = String, Path, description = "The identity id."),
+        IdentityId,
         ("active" = Option<bool>, Query, description = "Only active (`true`) or inactive (`false`) sessions."),
     ),
     responses(
@@ -182,7 +182,7 @@ fn list_identity_sessions() {}
 #[utoipa::path(
     delete, path = "/admin/identities/{id}/sessions", operation_id = "deleteIdentitySessions", tag = "identity",
     summary = "Delete an identity's sessions",
-    params(("id" = String, Path, description = "The identity id.")),
+    params(IdentityId),
     responses(
         (status = 204, description = "Deleted."),
         (status = 400, description = "Bad request.", body = ErrorEnvelope),

@@ -8,54 +8,47 @@ use utoipa::OpenApi;
 #[openapi(paths(login_page, registration_page, settings_page, error_page, welcome_page))]
 pub struct Api;
 
-#[utoipa::path(
-    get, path = "/ui/login", operation_id = "biaUiLogin", tag = "bia",
-    summary = "The sign-in page",
-    params(("flow" = Option<String>, Query, description = "The login flow; without a usable one a new flow is started.")),
-    responses(
-        (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 303, description = "To a new or replacement flow.",
-            headers(("Location" = String, description = "The next page."))),
-    ),
-)]
-fn login_page() {}
+/// Declares an HTML page: its one parameter, the page (200), and any
+/// further answers.
+macro_rules! page {
+    (fn $name:ident($path:literal, $op:literal, $summary:literal) $param:tt [$($more:tt)*]) => {
+        #[utoipa::path(
+            get, path = $path, operation_id = $op, tag = "bia",
+            summary = $summary,
+            params($param),
+            responses(
+                (status = 200, description = "The page.", body = String, content_type = "text/html"),
+                $($more)*
+            ),
+        )]
+        fn $name() {}
+    };
+}
 
-#[utoipa::path(
-    get, path = "/ui/registration", operation_id = "biaUiRegistration", tag = "bia",
-    summary = "The sign-up page",
-    params(("flow" = Option<String>, Query, description = "The registration flow; without a usable one a new flow is started.")),
-    responses(
-        (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 303, description = "To a new or replacement flow.",
-            headers(("Location" = String, description = "The next page."))),
-    ),
-)]
-fn registration_page() {}
+/// Declares each page of a flow: it takes the flow's id and answers the page,
+/// or a redirect to a new or replacement flow.
+macro_rules! flow_page {
+    ($(
+        fn $name:ident($path:literal, $op:literal, $summary:literal) flow $flow:literal;
+    )*) => {$(
+        page!(fn $name($path, $op, $summary) ("flow" = Option<String>, Query, description = $flow) [
+            (status = 303, description = "To a new or replacement flow.",
+                headers(("Location" = String, description = "The next page."))),
+        ]);
+    )*};
+}
 
-#[utoipa::path(
-    get, path = "/ui/settings", operation_id = "biaUiSettings", tag = "bia",
-    summary = "The account settings page",
-    params(("flow" = Option<String>, Query, description = "The settings flow; without a usable one a new flow is started.")),
-    responses(
-        (status = 200, description = "The page.", body = String, content_type = "text/html"),
-        (status = 303, description = "To a new or replacement flow.",
-            headers(("Location" = String, description = "The next page."))),
-    ),
-)]
-fn settings_page() {}
+flow_page! {
+    fn login_page("/ui/login", "biaUiLogin", "The sign-in page")
+        flow "The login flow; without a usable one a new flow is started.";
+    fn registration_page("/ui/registration", "biaUiRegistration", "The sign-up page")
+        flow "The registration flow; without a usable one a new flow is started.";
+    fn settings_page("/ui/settings", "biaUiSettings", "The account settings page")
+        flow "The settings flow; without a usable one a new flow is started.";
+}
 
-#[utoipa::path(
-    get, path = "/ui/error", operation_id = "biaUiError", tag = "bia",
-    summary = "The error page",
-    params(("id" = Option<String>, Query, description = "The stored error to show.")),
-    responses((status = 200, description = "The page.", body = String, content_type = "text/html")),
-)]
-fn error_page() {}
+page!(fn error_page("/ui/error", "biaUiError", "The error page")
+    ("id" = Option<String>, Query, description = "The stored error to show.") []);
 
-#[utoipa::path(
-    get, path = "/ui/welcome", operation_id = "biaUiWelcome", tag = "bia",
-    summary = "The page after signing in",
-    params(("Cookie" = Option<String>, Header, description = "The browser's cookies, holding the session cookie.")),
-    responses((status = 200, description = "The page.", body = String, content_type = "text/html")),
-)]
-fn welcome_page() {}
+page!(fn welcome_page("/ui/welcome", "biaUiWelcome", "The page after signing in")
+    ("Cookie" = Option<String>, Header, description = "The browser's cookies, holding the session cookie.") []);
