@@ -256,7 +256,7 @@ impl Hooks {
         config::validate_flow(prefix, kind, before, after)?;
         let client = match &options.client {
             Some(client) => client.clone(),
-            None => reqwest::Client::builder().build().map_err(|e| {
+            None => crate::outbound::client(options.limits.request_timeout).map_err(|e| {
                 config::config_error(prefix, format!("cannot create an HTTP client: {e}"))
             })?,
         };

@@ -8,6 +8,9 @@ use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::Value;
 
+/// Largest answer of a parsing web hook that is read; a longer one fails the hook.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
 use super::body::BodySource;
 use super::config::{
     ApiKeyLocation, HookConfigError, WebHookAuth, WebHookConfig, config_error, validate_web_hook,
@@ -225,10 +228,9 @@ impl WebHook {
             }
             return Err(self.failed(format!("answered HTTP {status}")));
         }
-        let bytes = response
-            .bytes()
+        let bytes = crate::outbound::read_bounded(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| self.failed(describe(&e)))?;
+            .map_err(|e| self.failed(e.0))?;
         if status.is_success() {
             parse_success(&bytes).map_err(|reason| self.failed(reason))
         } else if status.is_client_error() {

@@ -21,9 +21,6 @@ pub const CACHE_TTL: Duration = Duration::from_secs(3600);
 /// Most passwords whose count is cached.
 pub const CACHE_ENTRIES: usize = 10_000;
 
-/// Time allowed to connect to the lookup service.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// Time allowed for a whole lookup.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -53,13 +50,8 @@ pub struct PwnedPasswords {
 impl PwnedPasswords {
     /// A client of the API at `base_url` (e.g. `https://api.pwnedpasswords.com`).
     pub fn new(base_url: &str) -> Result<Self, LookupError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("bia/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .map_err(|e| LookupError(e.to_string()))?;
+        // The range API answers directly; a redirect is refused like any failure.
+        let client = crate::outbound::client(REQUEST_TIMEOUT).map_err(|e| LookupError(e.0))?;
         Ok(Self {
             client,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -71,7 +63,7 @@ impl PwnedPasswords {
 impl BreachLookup for PwnedPasswords {
     async fn range(&self, prefix: &str) -> Result<String, LookupError> {
         let failed = |e: reqwest::Error| LookupError(e.without_url().to_string());
-        let mut response = self
+        let response = self
             .client
             .get(format!("{}/range/{prefix}", self.base_url))
             .header("Add-Padding", "true")
@@ -80,13 +72,9 @@ impl BreachLookup for PwnedPasswords {
             .map_err(failed)?
             .error_for_status()
             .map_err(failed)?;
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(LookupError("the answer is too large".into()));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = crate::outbound::read_bounded(response, MAX_BODY_BYTES)
+            .await
+            .map_err(|e| LookupError(e.0))?;
         String::from_utf8(body).map_err(|_| LookupError("the answer is not text".into()))
     }
 }

@@ -10,6 +10,12 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::Value;
 
+/// How long fetching a schema over HTTP(S) may take.
+pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Largest schema document fetched over HTTP(S).
+pub const MAX_SCHEMA_BYTES: usize = 4 * 1024 * 1024;
+
 pub use extension::Marked;
 
 /// A schema that could not be loaded or compiled.
@@ -236,17 +242,18 @@ async fn fetch(source: &SchemaSource) -> Result<Value, SchemaError> {
             .await
             .map_err(|e| fail(e.to_string()))?
     } else if source.url.starts_with("http://") || source.url.starts_with("https://") {
-        let response = reqwest::get(&source.url)
+        let client = crate::outbound::client(FETCH_TIMEOUT).map_err(|e| fail(e.0))?;
+        let response = client
+            .get(&source.url)
+            .send()
             .await
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| fail(e.without_url().to_string()))?;
         if !response.status().is_success() {
             return Err(fail(format!("HTTP status {}", response.status())));
         }
-        response
-            .bytes()
+        crate::outbound::read_bounded(response, MAX_SCHEMA_BYTES)
             .await
-            .map_err(|e| fail(e.to_string()))?
-            .to_vec()
+            .map_err(|e| fail(e.0))?
     } else if !source.url.contains("://") {
         // A bare path, as some configs write it.
         tokio::fs::read(&source.url)
