@@ -16,6 +16,9 @@ use super::extract::QueryPairs;
 const DEFAULT_PAGE_SIZE: u64 = 250;
 const MAX_PAGE_SIZE: u64 = 1000;
 
+/// The largest offset a legacy page may start at (a signed 64-bit integer in SQL).
+const MAX_OFFSET: u64 = i64::MAX as u64;
+
 /// Which page of a list a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
@@ -39,6 +42,13 @@ impl Paging {
         }
         let size = page_size(query.number("per_page")?);
         let page = query.number("page")?.unwrap_or(1).max(1);
+        // Every page's offset must fit a database integer.
+        if (page - 1).checked_mul(size).is_none_or(|o| o > MAX_OFFSET) {
+            return Err(ApiError::bad_request(format!(
+                "page: at most {} with per_page={size}",
+                MAX_OFFSET / size.max(1) + 1
+            )));
+        }
         Ok(Self {
             size,
             after: None,
@@ -182,6 +192,17 @@ mod tests {
         assert_eq!(paging.unwrap().after, Some(token));
         assert!(Paging::keyset_only(&query("page_token=nope")).is_err());
         assert_eq!(Paging::keyset_only(&query("per_page=7")).unwrap().size, 7);
+        for huge in [
+            "page=9223372036854775808",
+            "page=41957447991521920&per_page=250",
+        ] {
+            assert!(Paging::keyset_or_legacy(&query(huge)).is_err(), "{huge}");
+        }
+        let last = format!("page={}&per_page=1", i64::MAX as u64 + 1);
+        assert_eq!(
+            Paging::keyset_or_legacy(&query(&last)).unwrap().offset(),
+            Some(i64::MAX as u64)
+        );
         assert_eq!(Paging::keyset_only(&query("page=0")).unwrap().size, 250);
     }
 }
