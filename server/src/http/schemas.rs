@@ -27,8 +27,12 @@ pub async fn list(
             .map(|n| n + 1)
             .ok_or_else(|| ApiError::bad_request("page_token: the page token is invalid"))?,
         None => {
-            let page = query.number("page")?.unwrap_or(1).max(1) as usize;
-            (page - 1) * size
+            // A page past the end is empty, however far past.
+            let page = query.number("page")?.unwrap_or(1).max(1);
+            usize::try_from(page - 1)
+                .ok()
+                .and_then(|before| before.checked_mul(size))
+                .unwrap_or(usize::MAX)
         }
     };
     let body = all

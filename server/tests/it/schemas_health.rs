@@ -32,6 +32,14 @@ async fn schemas_and_health(kind: Kind) {
     assert_eq!(page.as_array().unwrap().len(), 1);
     let (_, page) = server.get("/schemas?page_size=1&page_token=default").await;
     assert_eq!(page[0]["id"], "username");
+    // Pages far past the end are empty, never an overflow.
+    for far in [
+        "page=9223372036854775808",
+        "page=18446744073709551615&per_page=1000",
+    ] {
+        let (status, page) = server.get(&format!("/schemas?{far}")).await;
+        assert_eq!((status, page), (200, json!([])), "{far}");
+    }
 
     // The second schema validates with draft 2020-12 and marks array items.
     let (status, created) = server
