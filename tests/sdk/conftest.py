@@ -30,6 +30,9 @@ from ory_kratos_client.api.metadata_api import MetadataApi
 
 from selfservice import Browser
 from support import (
+    free_port,
+    stop_server,
+    wait_ready,
     ALLOWED_RETURN_URL,
     DEFAULT_RETURN_URL,
     EARLIEST_POSSIBLE_EXTEND,
@@ -40,12 +43,6 @@ from support import (
 
 BACKENDS = ["sqlite", "postgres", "mysql"]
 READY_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(cmd: list[str], env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -137,36 +134,6 @@ class Server:
             return "(no log)"
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"bia serve exited with {proc.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url + "health/ready", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-                last = f"status {resp.status}"
-        except urllib.error.HTTPError as err:
-            last = f"status {err.code}"
-        except (urllib.error.URLError, OSError) as err:
-            last = str(err)
-        time.sleep(0.1)
-    raise RuntimeError(f"bia serve not ready after {timeout}s: {last}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request, tmp_path_factory):
     """A running `bia serve` on a fresh database of the parametrized backend."""
@@ -226,13 +193,13 @@ def server(request, tmp_path_factory):
             )
         srv = Server(backend, db.dsn, admin_url, public_url, workdir, log_path)
         try:
-            _wait_ready(admin_url, proc, READY_TIMEOUT)
+            wait_ready(admin_url, proc, READY_TIMEOUT)
         except RuntimeError as err:
             pytest.fail(f"{err}\n--- server log ---\n{srv.log_tail()}", pytrace=False)
         yield srv
     finally:
         if proc is not None:
-            _stop(proc)
+            stop_server(proc)
         db.drop()
 
 

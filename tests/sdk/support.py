@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any, Callable
@@ -140,3 +146,42 @@ def expect_error(status: int, call: Callable, *args: Any, **kwargs: Any) -> dict
             assert isinstance(err.data, ErrorGeneric), type(err.data)
         return error
     raise AssertionError(f"expected HTTP {status}, the call succeeded with {result!r}")
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    """Waits until `bia serve` at `url` (ending in `/`) answers ready, or fails."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"bia serve exited with {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url + "health/ready", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+                last = f"status {resp.status}"
+        except urllib.error.HTTPError as err:
+            last = f"status {err.code}"
+        except (urllib.error.URLError, OSError) as err:
+            last = str(err)
+        time.sleep(0.1)
+    raise RuntimeError(f"bia serve not ready after {timeout}s: {last}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stops a `bia serve` process: SIGTERM, then a kill after 15 s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)

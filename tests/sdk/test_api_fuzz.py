@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import _stop, _wait_ready, free_port
-from support import bia_bin
+from support import bia_bin, free_port, stop_server, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "server" / "openapi.json"
@@ -61,10 +60,10 @@ def fuzz_server(tmp_path_factory):
             [bia_bin(), "serve", "--dev", "-c", str(path)], stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        _wait_ready(admin_url, proc, 60.0)
+        wait_ready(admin_url, proc, 60.0)
         yield {"public": public_port, "admin": admin_port, "proc": proc, "log": log_path}
     finally:
-        _stop(proc)
+        stop_server(proc)
 
 
 @pytest.mark.parametrize("listener", ["admin", "public"])
