@@ -12,7 +12,7 @@ use bia_crds::{
 };
 use bia_operator::capabilities::ServerCapabilities;
 use bia_operator::render::{Inputs, SecretValues, render};
-use bia_operator::validate::plan;
+use bia_operator::validate::{Plan, plan};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 fn meta(name: &str) -> ObjectMeta {
@@ -147,16 +147,18 @@ fn main() {
     }
     secrets.insert("bench", "oauth", "secret", "s3cr3t");
 
-    let run = || {
-        let p = plan(
+    let planned = || {
+        plan(
             &server,
             &schemas,
             &providers,
             &templates,
             &secrets,
             ServerCapabilities::CURRENT,
-        );
-        let r = render(Inputs {
+        )
+    };
+    let rendered = |p: &Plan| {
+        render(Inputs {
             server: &server,
             schemas: &p.schemas,
             providers: &p.providers,
@@ -164,8 +166,10 @@ fn main() {
             secrets: &secrets,
             capabilities: ServerCapabilities::CURRENT,
         })
-        .unwrap();
-        black_box(r);
+        .unwrap()
+    };
+    let run = || {
+        black_box(rendered(&planned()));
     };
     for _ in 0..3 {
         run();
@@ -180,23 +184,8 @@ fn main() {
     samples.sort();
     let median = samples[samples.len() / 2];
     let worst = samples[samples.len() - 1];
-    let p = plan(
-        &server,
-        &schemas,
-        &providers,
-        &templates,
-        &secrets,
-        ServerCapabilities::CURRENT,
-    );
-    let r = render(Inputs {
-        server: &server,
-        schemas: &p.schemas,
-        providers: &p.providers,
-        templates: &p.templates,
-        secrets: &secrets,
-        capabilities: ServerCapabilities::CURRENT,
-    })
-    .unwrap();
+    let p = planned();
+    let r = rendered(&p);
     println!(
         "validate+render 50 schemas, 50 providers, 30 templates ({} accepted, config {} KiB): median {:.2} ms, max {:.2} ms over {iterations} runs (goal < 20 ms)",
         p.schemas.len() + p.providers.len() + p.templates.len(),

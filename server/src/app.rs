@@ -314,7 +314,7 @@ impl App {
             .serve
             .admin
             .request_body_limit
-            .unwrap_or(http::DEFAULT_BODY_LIMIT);
+            .unwrap_or(http::limits::ADMIN_BODY_LIMIT);
         tokio::spawn(watch_database(self.state.clone(), self.auto_migrate));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {

@@ -17,7 +17,8 @@ use super::error::ApiError;
 /// `serve.public.request_body_limit` overrides it.
 pub const PUBLIC_BODY_LIMIT: usize = 64 * 1024;
 
-/// Default body limit of the admin listener, which takes batch imports.
+/// Default body limit of the admin listener, which takes batch imports (enough
+/// for a batch of 2,000 identities).
 /// `serve.admin.request_body_limit` overrides it.
 pub const ADMIN_BODY_LIMIT: usize = 10 * 1024 * 1024;
 

@@ -54,10 +54,6 @@ pub fn hook_renderer(public_base_url: String) -> crate::flow::Renderer {
     })
 }
 
-/// Default largest request body of the admin listener: 10 MiB, enough for a
-/// batch of 2,000 identities.
-pub const DEFAULT_BODY_LIMIT: usize = limits::ADMIN_BODY_LIMIT;
-
 fn admin_routes() -> Router<AppState> {
     Router::new()
         .route(
