@@ -303,15 +303,12 @@ impl App {
         admin: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let limit_public = self
-            .config
-            .serve
+        let serve = &self.config.serve;
+        let limit_public = serve
             .public
             .request_body_limit
             .unwrap_or(http::limits::PUBLIC_BODY_LIMIT);
-        let limit_admin = self
-            .config
-            .serve
+        let limit_admin = serve
             .admin
             .request_body_limit
             .unwrap_or(http::limits::ADMIN_BODY_LIMIT);

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::Digest as _;
 
-use super::{HashError, ct_eq, malformed};
+use super::{HashError, ct_eq, malformed, strip_scheme};
 
 /// Digest used by SSHA and the salted SHA formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,18 +97,18 @@ fn parse_pattern_fields(
     })
 }
 
+/// The prefix of each SSHA digest.
+const SSHA_PREFIXES: [(&str, Sha); 3] = [
+    ("{SSHA}", Sha::Sha1),
+    ("{SSHA256}", Sha::Sha256),
+    ("{SSHA512}", Sha::Sha512),
+];
+
 /// Parses `{SSHA}`, `{SSHA256}` or `{SSHA512}`.
 pub(crate) fn parse_ssha(stored: &str) -> Result<(Sha, Salted), HashError> {
     const NAME: &str = "ssha";
-    let (sha, body) = if let Some(body) = stored.strip_prefix("{SSHA}") {
-        (Sha::Sha1, body)
-    } else if let Some(body) = stored.strip_prefix("{SSHA256}") {
-        (Sha::Sha256, body)
-    } else if let Some(body) = stored.strip_prefix("{SSHA512}") {
-        (Sha::Sha512, body)
-    } else {
-        return Err(malformed(NAME, "expected {SSHA}, {SSHA256} or {SSHA512}"));
-    };
+    let (sha, body) = strip_scheme(stored, &SSHA_PREFIXES)
+        .ok_or(malformed(NAME, "expected {SSHA}, {SSHA256} or {SSHA512}"))?;
     let decoded = decode(NAME, body, "body is not base64")?;
     if decoded.len() <= sha.len() {
         return Err(malformed(NAME, "no salt after the digest"));

@@ -34,53 +34,10 @@ pub enum Format {
 impl Format {
     /// The format of `stored`, judged by its prefix only (`None` when unknown).
     pub fn detect(stored: &str) -> Option<Format> {
-        let s = stored;
-        if s.starts_with("$md5-crypt$") {
-            return Some(Format::Md5Crypt);
-        }
-        if is_bcrypt_prefix(s) {
-            return Some(Format::Bcrypt);
-        }
-        if s.starts_with("$sha256-crypt$") {
-            return Some(Format::Sha256Crypt);
-        }
-        if s.starts_with("$sha512-crypt$") {
-            return Some(Format::Sha512Crypt);
-        }
-        if s.starts_with("$argon2id$") {
-            return Some(Format::Argon2id);
-        }
-        if s.starts_with("$argon2i$") {
-            return Some(Format::Argon2i);
-        }
-        if is_pbkdf2_prefix(s) {
-            return Some(Format::Pbkdf2);
-        }
-        if s.starts_with("$scrypt$") {
-            return Some(Format::Scrypt);
-        }
-        if ["{SSHA}", "{SSHA256}", "{SSHA512}"]
+        RULES
             .iter()
-            .any(|p| s.starts_with(p))
-        {
-            return Some(Format::Ssha);
-        }
-        if ["$sha1$", "$sha256$", "$sha512$"]
-            .iter()
-            .any(|p| s.starts_with(p))
-        {
-            return Some(Format::SaltedSha);
-        }
-        if s.starts_with("$firescrypt$") {
-            return Some(Format::FirebaseScrypt);
-        }
-        if s.starts_with("$md5$") {
-            return Some(Format::Md5);
-        }
-        if super::mac::algorithm_of(s).is_some() {
-            return Some(Format::Hmac);
-        }
-        None
+            .find(|(matches, _)| matches(stored))
+            .map(|&(_, format)| format)
     }
 
     /// Short lowercase name, e.g. `argon2id`.
@@ -101,6 +58,36 @@ impl Format {
             Format::Hmac => "hmac",
         }
     }
+}
+
+/// Whether a stored hash has a format's prefix.
+type Recognizer = fn(&str) -> bool;
+
+/// How each format is recognized, in Kratos's order: the first match wins.
+const RULES: [(Recognizer, Format); 13] = [
+    (|s| s.starts_with("$md5-crypt$"), Format::Md5Crypt),
+    (is_bcrypt_prefix, Format::Bcrypt),
+    (|s| s.starts_with("$sha256-crypt$"), Format::Sha256Crypt),
+    (|s| s.starts_with("$sha512-crypt$"), Format::Sha512Crypt),
+    (|s| s.starts_with("$argon2id$"), Format::Argon2id),
+    (|s| s.starts_with("$argon2i$"), Format::Argon2i),
+    (is_pbkdf2_prefix, Format::Pbkdf2),
+    (|s| s.starts_with("$scrypt$"), Format::Scrypt),
+    (
+        |s| starts_with_any(s, &["{SSHA}", "{SSHA256}", "{SSHA512}"]),
+        Format::Ssha,
+    ),
+    (
+        |s| starts_with_any(s, &["$sha1$", "$sha256$", "$sha512$"]),
+        Format::SaltedSha,
+    ),
+    (|s| s.starts_with("$firescrypt$"), Format::FirebaseScrypt),
+    (|s| s.starts_with("$md5$"), Format::Md5),
+    (|s| super::mac::algorithm_of(s).is_some(), Format::Hmac),
+];
+
+fn starts_with_any(s: &str, prefixes: &[&str]) -> bool {
+    prefixes.iter().any(|p| s.starts_with(p))
 }
 
 /// `^\$2[abxy]?\$`, as Kratos (plus `x`, which the bcrypt crate reads).

@@ -104,6 +104,17 @@ pub(crate) fn decode_salt_and_hash(
     Ok((salt, hash))
 }
 
+/// The value paired with the first of `prefixes` that `stored` starts with,
+/// and what follows that prefix.
+pub(crate) fn strip_scheme<'a, T: Copy>(
+    stored: &'a str,
+    prefixes: &[(&str, T)],
+) -> Option<(T, &'a str)> {
+    prefixes
+        .iter()
+        .find_map(|&(prefix, value)| Some((value, stored.strip_prefix(prefix)?)))
+}
+
 /// Constant-time equality of two byte strings (length is not secret).
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))

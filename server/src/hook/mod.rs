@@ -213,33 +213,23 @@ impl Hooks {
     ) -> Result<Hooks, HookConfigError> {
         let flows = &config.selfservice.flows;
         let mut hooks = Hooks::default();
-        hooks
-            .add_flow(
-                "selfservice.flows.login",
-                FlowKind::Login,
-                &flows.login.before,
-                &flows.login.after,
-                options,
-            )
-            .await?;
-        hooks
-            .add_flow(
+        for (prefix, kind, flow) in [
+            ("selfservice.flows.login", FlowKind::Login, &flows.login),
+            (
                 "selfservice.flows.registration",
                 FlowKind::Registration,
-                &flows.registration.before,
-                &flows.registration.after,
-                options,
-            )
-            .await?;
-        hooks
-            .add_flow(
+                &flows.registration,
+            ),
+            (
                 "selfservice.flows.settings",
                 FlowKind::Settings,
-                &flows.settings.flow.before,
-                &flows.settings.flow.after,
-                options,
-            )
-            .await?;
+                &flows.settings.flow,
+            ),
+        ] {
+            hooks
+                .add_flow(prefix, kind, &flow.before, &flow.after, options)
+                .await?;
+        }
         Ok(hooks)
     }
 
@@ -344,10 +334,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn hooks_from(flow: Value) -> (BeforeHooks, AfterHooks) {
+    /// Adds the hooks of `flow`, written as in the config, with the default options.
+    async fn add(
+        hooks: &mut Hooks,
+        prefix: &str,
+        kind: FlowKind,
+        flow: Value,
+    ) -> Result<(), HookConfigError> {
         let before = serde_json::from_value(flow["before"].clone()).unwrap_or_default();
         let after = serde_json::from_value(flow["after"].clone()).unwrap_or_default();
-        (before, after)
+        hooks
+            .add_flow(prefix, kind, &before, &after, &HookOptions::default())
+            .await
     }
 
     fn names(list: &[Hook]) -> Vec<&'static str> {
@@ -356,48 +354,33 @@ mod tests {
 
     #[tokio::test]
     async fn method_lists_replace_the_global_one_and_session_runs_last() {
-        let (before, after) = hooks_from(json!({
+        let flow = json!({
             "before": {"hooks": [{"hook": "web_hook", "config": {"url": "http://127.0.0.1:1/b", "method": "POST"}}]},
             "after": {
                 "hooks": [{"hook": "web_hook", "config": {"url": "http://127.0.0.1:1/a"}}],
                 "password": {"hooks": [{"hook": "session"}, {"hook": "show_verification_ui"}]},
                 "oidc": {"hooks": []}
             }
-        }));
+        });
         let mut hooks = Hooks::default();
-        hooks
-            .add_flow(
-                "selfservice.flows.registration",
-                FlowKind::Registration,
-                &before,
-                &after,
-                &HookOptions::default(),
-            )
-            .await
-            .unwrap();
+        add(
+            &mut hooks,
+            "selfservice.flows.registration",
+            FlowKind::Registration,
+            flow,
+        )
+        .await
+        .unwrap();
         let reg = FlowKind::Registration;
         assert_eq!(names(hooks.for_event(HookEvent::Before(reg))), ["web_hook"]);
-        assert_eq!(
-            names(hooks.for_event(HookEvent::After {
-                flow: reg,
-                method: "password"
-            })),
-            ["show_verification_ui", "session"]
-        );
-        assert_eq!(
-            names(hooks.for_event(HookEvent::After {
-                flow: reg,
-                method: "oidc"
-            })),
-            ["web_hook"]
-        );
-        assert_eq!(
-            names(hooks.for_event(HookEvent::After {
-                flow: reg,
-                method: "code"
-            })),
-            ["web_hook"]
-        );
+        for (method, expected) in [
+            ("password", &["show_verification_ui", "session"][..]),
+            ("oidc", &["web_hook"][..]),
+            ("code", &["web_hook"][..]),
+        ] {
+            let after = HookEvent::After { flow: reg, method };
+            assert_eq!(names(hooks.for_event(after)), expected, "{method}");
+        }
         assert!(
             hooks
                 .for_event(HookEvent::Before(FlowKind::Login))
@@ -411,32 +394,21 @@ mod tests {
 
     #[tokio::test]
     async fn misplaced_hooks_are_refused_naming_the_key() {
-        let (before, after) =
-            hooks_from(json!({"after": {"password": {"hooks": [{"hook": "session"}]}}}));
-        let err = Hooks::default()
-            .add_flow(
-                "selfservice.flows.login",
-                FlowKind::Login,
-                &before,
-                &after,
-                &HookOptions::default(),
-            )
-            .await
-            .unwrap_err();
+        let flow = json!({"after": {"password": {"hooks": [{"hook": "session"}]}}});
+        let err = add(
+            &mut Hooks::default(),
+            "selfservice.flows.login",
+            FlowKind::Login,
+            flow,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             err.key,
             "selfservice.flows.login.after.password.hooks[0].hook"
         );
-        let (before, after) =
-            hooks_from(json!({"before": {"hooks": [{"hook": "revoke_active_sessions"}]}}));
-        let err = Hooks::default()
-            .add_flow(
-                "x",
-                FlowKind::Settings,
-                &before,
-                &after,
-                &HookOptions::default(),
-            )
+        let flow = json!({"before": {"hooks": [{"hook": "revoke_active_sessions"}]}});
+        let err = add(&mut Hooks::default(), "x", FlowKind::Settings, flow)
             .await
             .unwrap_err();
         assert_eq!(err.key, "x.before.hooks[0].hook");

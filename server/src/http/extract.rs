@@ -121,30 +121,14 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 
 /// The session token a native client sent: `X-Session-Token`, else
 /// `Authorization: Bearer`.
-#[derive(Debug, Clone, Default)]
-pub struct SessionToken(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        let token = header("x-session-token").or_else(|| {
-            header("authorization").and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-                    .map(str::trim)
-            })
-        });
-        Ok(SessionToken(token.map(str::to_owned)))
-    }
+fn session_token(parts: &Parts) -> Option<String> {
+    header_text(parts, "x-session-token").or_else(|| {
+        let authorization = header_text(parts, "authorization")?;
+        authorization
+            .strip_prefix("Bearer ")
+            .or_else(|| authorization.strip_prefix("bearer "))
+            .map(|token| token.trim().to_owned())
+    })
 }
 
 fn header_text(parts: &Parts, name: &str) -> Option<String> {
@@ -201,7 +185,7 @@ impl FromRequestParts<AppState> for Credentials {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let SessionToken(token) = SessionToken::from_request_parts(parts, state).await?;
+        let token = session_token(parts);
         // A token in a header wins; the cookie is opened only without one.
         let cookie_token = match token {
             Some(_) => None,
@@ -236,12 +220,11 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let SessionToken(token) = SessionToken::from_request_parts(parts, state).await?;
         let from_browser = parts.headers.contains_key(header::COOKIE)
             || parts.headers.contains_key(header::ORIGIN);
         Ok(Caller {
             credentials: Credentials {
-                token,
+                token: session_token(parts),
                 cookie_token: state.cookies.session_token(&parts.headers),
             },
             csrf: CsrfEvidence {

@@ -190,20 +190,21 @@ fn public_table() -> Router<AppState> {
 
 /// The admin router: admin routes with and without the `/admin` prefix.
 pub fn admin_router(state: AppState, body_limit: usize) -> Router {
-    admin_table()
-        .fallback(not_found)
-        .layer(middleware::from_fn(no_cache_on_get))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn(limits::limit_headers))
-        .layer(middleware::from_fn(clean_path::redirect_unclean))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+    with_middleware(admin_table().fallback(not_found), state, body_limit)
 }
 
 /// The public router; admin paths answer with a 307 to the admin listener.
 pub fn public_router(state: AppState, body_limit: usize) -> Router {
-    public_table()
-        .fallback(redirect_admin_or_404)
+    with_middleware(
+        public_table().fallback(redirect_admin_or_404),
+        state,
+        body_limit,
+    )
+}
+
+/// The middleware of both listeners around their routes and fallback.
+fn with_middleware(routes: Router<AppState>, state: AppState, body_limit: usize) -> Router {
+    routes
         .layer(middleware::from_fn(no_cache_on_get))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(limits::limit_headers))

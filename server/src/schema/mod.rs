@@ -292,6 +292,11 @@ mod tests {
         format!("base64://{}", STANDARD.encode(value.to_string()))
     }
 
+    /// A registry of one schema, `id`, read from `url`.
+    async fn load_one(id: &str, url: String) -> Result<SchemaRegistry, SchemaError> {
+        SchemaRegistry::load(&[SchemaSource { id: id.into(), url }], id).await
+    }
+
     #[tokio::test]
     async fn loads_validates_and_reports_every_field() {
         let document = json!({
@@ -302,15 +307,7 @@ mod tests {
                 "age": {"type": "integer"}
             }, "required": ["email"]}}
         });
-        let registry = SchemaRegistry::load(
-            &[SchemaSource {
-                id: "default".into(),
-                url: encoded(&document),
-            }],
-            "default",
-        )
-        .await
-        .unwrap();
+        let registry = load_one("default", encoded(&document)).await.unwrap();
         let schema = registry.get_by_path_id(&path_id("default")).unwrap();
         assert!(schema.validate_traits(&json!({"email": "a@b.co"})).is_ok());
         let errors = schema
@@ -324,25 +321,11 @@ mod tests {
     #[tokio::test]
     async fn broken_schemas_name_their_id() {
         let broken = json!({"type": 12});
-        let err = SchemaRegistry::load(
-            &[SchemaSource {
-                id: "customer".into(),
-                url: encoded(&broken),
-            }],
-            "customer",
-        )
-        .await
-        .unwrap_err();
+        let err = load_one("customer", encoded(&broken)).await.unwrap_err();
         assert!(err.to_string().contains("\"customer\""), "{err}");
-        let err = SchemaRegistry::load(
-            &[SchemaSource {
-                id: "a".into(),
-                url: "file:///does/not/exist.json".into(),
-            }],
-            "a",
-        )
-        .await
-        .unwrap_err();
+        let err = load_one("a", "file:///does/not/exist.json".into())
+            .await
+            .unwrap_err();
         assert!(matches!(err, SchemaError::Load { .. }), "{err}");
     }
 }

@@ -325,6 +325,24 @@ pub struct CookieHeader {
     pub cookie: Option<String>,
 }
 
+/// Where a flow sends the client when it is done.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReturnTo {
+    /// Where to go afterwards; must be an allowed return URL.
+    pub return_to: Option<String>,
+}
+
+/// A login that asks for re-authentication.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LoginRefresh {
+    /// Sign in again although a session exists (re-authentication).
+    pub refresh: Option<bool>,
+    /// Accepted; only `aal1` is offered.
+    pub aal: Option<String>,
+}
+
 /// Paging, as a page token or (legacy) as page numbers.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

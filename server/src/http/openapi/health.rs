@@ -10,34 +10,25 @@ use super::components::{HealthNotReady, HealthStatus, Version};
 #[openapi(paths(is_alive, is_ready, get_version, get_openapi_document))]
 pub struct Api;
 
-#[utoipa::path(
-    get, path = "/health/alive", operation_id = "isAlive", tag = "metadata",
-    summary = "Whether the process answers",
-    responses(
-        (status = 200, description = "It does.", body = HealthStatus),
-        (status = "default", description = "Error.", body = super::components::ErrorEnvelope),
-    ),
-)]
-fn is_alive() {}
+operations! {
+    tag = "metadata";
 
-#[utoipa::path(
-    get, path = "/health/ready", operation_id = "isReady", tag = "metadata",
-    summary = "Whether the server can serve requests",
-    description = "Ready once the database answers and every migration is applied.",
-    responses(
-        (status = 200, description = "Ready.", body = HealthStatus),
-        (status = 503, description = "Not ready, and why.", body = HealthNotReady),
-        (status = "default", description = "Error.", body = super::components::ErrorEnvelope),
-    ),
-)]
-fn is_ready() {}
+    fn is_alive(get "/health/alive", "isAlive") "Whether the process answers"
+        answers((status = 200, description = "It does.", body = HealthStatus))
+        errors["default" "Error."];
 
-#[utoipa::path(
-    get, path = "/version", operation_id = "getVersion", tag = "metadata",
-    summary = "The server's version",
-    responses((status = 200, description = "The version.", body = Version)),
-)]
-fn get_version() {}
+    fn is_ready(get "/health/ready", "isReady") "Whether the server can serve requests"
+        description "Ready once the database answers and every migration is applied."
+        answers(
+            (status = 200, description = "Ready.", body = HealthStatus),
+            (status = 503, description = "Not ready, and why.", body = HealthNotReady),
+        )
+        errors["default" "Error."];
+
+    fn get_version(get "/version", "getVersion") "The server's version"
+        answers((status = 200, description = "The version.", body = Version))
+        errors[];
+}
 
 #[utoipa::path(
     get, path = super::DOCUMENT_PATH, operation_id = "getOpenApiDocument", tag = "bia",

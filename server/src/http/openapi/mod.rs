@@ -8,6 +8,46 @@
 //! Kratos's `api.json` for every operation both implement, and real
 //! responses validate against it.
 
+/// Declares the operations of one area: `utoipa::path` with the area's tag
+/// written once and every error answer written as its status and
+/// description, since its body is always Kratos's error envelope. Each
+/// operation names its function, method, path, operation id and summary,
+/// then optionally its description, parameters (the last ones may be query
+/// parameters Bia accepts and ignores, by name) and request body, then the
+/// answers that are not errors (a page of a list names its description and
+/// body; its `Link` header is implied), then the error answers.
+macro_rules! operations {
+    (tag = $tag:literal; $(
+        fn $name:ident($method:ident $path:literal, $op:literal) $summary:literal
+            $(description $description:literal)?
+            $(params($($param:tt),* $(,)?) $(ignored($($ignored:literal),* $(,)?))?)?
+            $(body = $body:tt)?
+            $(body($($content:tt)*))?
+            $(page($page:literal, $page_body:tt))?
+            $(answers($($answer:tt),* $(,)?))?
+            errors[$($status:tt $why:literal),* $(,)?];
+    )*) => {$(
+        #[utoipa::path(
+            $method, path = $path, operation_id = $op, tag = $tag,
+            summary = $summary,
+            $(description = $description,)?
+            $(params(
+                $($param,)*
+                $($(($ignored = Option<String>, Query, description = "Accepted and ignored."),)*)?
+            ),)?
+            $(request_body = $body,)?
+            $(request_body($($content)*),)?
+            responses(
+                $((status = 200, description = $page, body = $page_body,
+                    headers(("Link" = String, description = "The first and (when there is one) the next page."))),)?
+                $($($answer,)*)?
+                $((status = $status, description = $why, body = super::components::ErrorEnvelope),)*
+            ),
+        )]
+        fn $name() {}
+    )*};
+}
+
 // The area modules' functions exist only to carry path declarations, and
 // the component types only to describe JSON the handlers build as values:
 // none is ever called or constructed.

@@ -8,8 +8,8 @@
 use utoipa::OpenApi;
 
 use super::components::{
-    CookieHeader, ErrorEnvelope, FlowErrorJson, FlowOrError, FlowSubmission, LogoutFlow,
-    PerformNativeLogoutBody, SessionHeaders, SuccessfulLogin, SuccessfulRegistration,
+    CookieHeader, FlowErrorJson, FlowOrError, FlowSubmission, LoginRefresh, LogoutFlow,
+    PerformNativeLogoutBody, ReturnTo, SessionHeaders, SuccessfulLogin, SuccessfulRegistration,
 };
 use crate::http::flow_json::FlowJson;
 
@@ -36,75 +36,76 @@ use crate::http::flow_json::FlowJson;
 pub struct Api;
 
 /// Declares each `GET /self-service/<flow>/flows`, which reads a flow by its id:
-/// the headers that authorize the read, and the answers between the flow
-/// (200) and the ones every flow shares (404, 410, default).
+/// the headers that authorize the read, and the errors before the ones every
+/// flow shares (404, 410, default).
 macro_rules! get_flow {
     ($(
         fn $name:ident($path:literal, $op:literal, $summary:literal, $headers:ident)
-            before_404 [$($before_404:tt)*];
-    )*) => {$(
-        #[utoipa::path(
-            get, path = $path, operation_id = $op, tag = "frontend",
-            summary = $summary,
-            params(
-                ("id" = String, Query, description = "The flow id."),
-                $headers,
-            ),
-            responses(
-                (status = 200, description = "The flow.", body = FlowJson),
-                $($before_404)*
-                (status = 404, description = "No such flow.", body = ErrorEnvelope),
-                (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
-                (status = "default", description = "Error.", body = ErrorEnvelope),
-            ),
-        )]
-        fn $name() {}
-    )*};
+            before_404 [$($status:tt $why:literal),*];
+    )*) => {
+        operations! {
+            tag = "frontend";
+            $(
+                fn $name(get $path, $op) $summary
+                    params(("id" = String, Query, description = "The flow id."), $headers)
+                    answers((status = 200, description = "The flow.", body = FlowJson))
+                    errors[
+                        $($status $why,)*
+                        404 "No such flow.",
+                        410 "The flow expired; `use_flow_id` names its replacement.",
+                        "default" "Error.",
+                    ];
+            )*
+        }
+    };
 }
 
 /// Declares each `POST /self-service/<flow>`, which submits a flow as JSON or a
 /// form: the headers, the success answer (description and body), the
-/// browser redirect's description, and the answers between the shared 400
+/// browser redirect's description, and the errors between the shared 400
 /// and the shared 410, 422 and default.
 macro_rules! update_flow {
     ($(
         fn $name:ident($path:literal, $op:literal, $summary:literal, $headers:ident)
             ok ($ok:literal, $ok_body:ident) redirect $redirect:literal
-            before_410 [$($before_410:tt)*];
-    )*) => {$(
-        #[utoipa::path(
-            post, path = $path, operation_id = $op, tag = "frontend",
-            summary = $summary,
-            params(
-                ("flow" = String, Query, description = "The flow id."),
-                $headers,
-            ),
-            request_body(content(
-                (FlowSubmission = "application/json"),
-                (FlowSubmission = "application/x-www-form-urlencoded"),
-            )),
-            responses(
-                (status = 200, description = $ok, body = $ok_body),
-                (status = 303, description = $redirect,
-                    headers(("Location" = String, description = "The next page."))),
-                (status = 400, description = "The flow with messages on its fields, or a malformed request.", body = FlowOrError),
-                $($before_410)*
-                (status = 410, description = "The flow expired; `use_flow_id` names its replacement.", body = ErrorEnvelope),
-                (status = 422, description = "The browser must go elsewhere (`redirect_browser_to`).", body = ErrorEnvelope),
-                (status = "default", description = "Error.", body = ErrorEnvelope),
-            ),
-        )]
-        fn $name() {}
-    )*};
+            before_410 [$($status:tt $why:literal),*];
+    )*) => {
+        operations! {
+            tag = "frontend";
+            $(
+                fn $name(post $path, $op) $summary
+                    params(("flow" = String, Query, description = "The flow id."), $headers)
+                    body(content(
+                        (FlowSubmission = "application/json"),
+                        (FlowSubmission = "application/x-www-form-urlencoded"),
+                    ))
+                    answers(
+                        (status = 200, description = $ok, body = $ok_body),
+                        (status = 303, description = $redirect,
+                            headers(("Location" = String, description = "The next page."))),
+                        (status = 400, description = "The flow with messages on its fields, or a malformed request.", body = FlowOrError),
+                    )
+                    errors[
+                        $($status $why,)*
+                        410 "The flow expired; `use_flow_id` names its replacement.",
+                        422 "The browser must go elsewhere (`redirect_browser_to`).",
+                        "default" "Error.",
+                    ];
+            )*
+        }
+    };
 }
 
 get_flow! {
     fn get_login_flow("/self-service/login/flows", "getLoginFlow", "Get a login flow", CookieHeader)
-        before_404 [(status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),];
+        before_404 [403 "The anti-CSRF cookie does not belong to the flow."];
     fn get_registration_flow("/self-service/registration/flows", "getRegistrationFlow", "Get a registration flow", CookieHeader)
-        before_404 [(status = 403, description = "The anti-CSRF cookie does not belong to the flow.", body = ErrorEnvelope),];
+        before_404 [403 "The anti-CSRF cookie does not belong to the flow."];
     fn get_settings_flow("/self-service/settings/flows", "getSettingsFlow", "Get a settings flow", SessionHeaders)
-        before_404 [(status = 401, description = "No valid session.", body = ErrorEnvelope), (status = 403, description = "The flow belongs to another identity, or the anti-CSRF cookie does not match.", body = ErrorEnvelope),];
+        before_404 [
+            401 "No valid session.",
+            403 "The flow belongs to another identity, or the anti-CSRF cookie does not match."
+        ];
 }
 
 update_flow! {
@@ -113,182 +114,143 @@ update_flow! {
     fn update_registration_flow("/self-service/registration", "updateRegistrationFlow", "Submit a registration flow", CookieHeader)
         ok ("Registered (and signed in when the `session` hook runs).", SuccessfulRegistration) redirect "Browser flows: onwards after registering, or back to the form." before_410 [];
     fn update_settings_flow("/self-service/settings", "updateSettingsFlow", "Submit a settings flow", SessionHeaders)
-        ok ("The flow after the change (state `success`).", FlowJson) redirect "Browser flows: onwards after the change, back to the form, or to a refresh login." before_410 [(status = 401, description = "No valid session.", body = ErrorEnvelope), (status = 403, description = "The session is too old (`session_refresh_required`), or the flow belongs to another identity.", body = ErrorEnvelope),];
+        ok ("The flow after the change (state `success`).", FlowJson) redirect "Browser flows: onwards after the change, back to the form, or to a refresh login."
+        before_410 [
+            401 "No valid session.",
+            403 "The session is too old (`session_refresh_required`), or the flow belongs to another identity."
+        ];
 }
 
-#[utoipa::path(
-    get, path = "/self-service/login/api", operation_id = "createNativeLoginFlow", tag = "frontend",
-    summary = "Start a login flow for a native app",
-    params(
-        ("refresh" = Option<bool>, Query, description = "Sign in again although a session exists (re-authentication)."),
-        ("aal" = Option<String>, Query, description = "Accepted; only `aal1` is offered."),
-        ("X-Session-Token" = Option<String>, Header, description = "The current session, for a refresh."),
-        ("return_session_token_exchange_code" = Option<bool>, Query, description = "Accepted and ignored."),
-        ("return_to" = Option<String>, Query, description = "Where to go afterwards; must be an allowed return URL."),
-        ("organization" = Option<String>, Query, description = "Accepted and ignored."),
-        ("via" = Option<String>, Query, description = "Accepted and ignored."),
-        ("identity_schema" = Option<String>, Query, description = "Accepted and ignored."),
-    ),
-    responses(
-        (status = 200, description = "The new flow.", body = FlowJson),
-        (status = 400, description = "A session exists already (without `refresh`), or `return_to` is not allowed.", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn create_native_login_flow() {}
+operations! {
+    tag = "frontend";
 
-#[utoipa::path(
-    get, path = "/self-service/login/browser", operation_id = "createBrowserLoginFlow", tag = "frontend",
-    summary = "Start a login flow for a browser",
-    description = "Sets the anti-CSRF cookie when the browser has none.",
-    params(
-        ("refresh" = Option<bool>, Query, description = "Sign in again although a session exists (re-authentication)."),
-        ("aal" = Option<String>, Query, description = "Accepted; only `aal1` is offered."),
-        ("return_to" = Option<String>, Query, description = "Where to go afterwards; must be an allowed return URL."),
-        CookieHeader,
-        ("login_challenge" = Option<String>, Query, description = "Accepted and ignored (no OAuth2 provider integration)."),
-        ("organization" = Option<String>, Query, description = "Accepted and ignored."),
-        ("via" = Option<String>, Query, description = "Accepted and ignored."),
-        ("identity_schema" = Option<String>, Query, description = "Accepted and ignored."),
-    ),
-    responses(
-        (status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson),
-        (status = 303, description = "To the login UI with the flow, or onwards when already signed in.",
-            headers(("Location" = String, description = "The next page."))),
-        (status = 400, description = "A session exists already, or `return_to` is not allowed.", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn create_browser_login_flow() {}
+    fn create_native_login_flow(get "/self-service/login/api", "createNativeLoginFlow")
+        "Start a login flow for a native app"
+        params(
+            LoginRefresh,
+            ("X-Session-Token" = Option<String>, Header, description = "The current session, for a refresh."),
+            ("return_session_token_exchange_code" = Option<bool>, Query, description = "Accepted and ignored."),
+            ReturnTo,
+        )
+        ignored("organization", "via", "identity_schema")
+        answers((status = 200, description = "The new flow.", body = FlowJson))
+        errors[
+            400 "A session exists already (without `refresh`), or `return_to` is not allowed.",
+            "default" "Error.",
+        ];
 
-#[utoipa::path(
-    get, path = "/self-service/registration/api", operation_id = "createNativeRegistrationFlow", tag = "frontend",
-    summary = "Start a registration flow for a native app",
-    params(
-        ("return_session_token_exchange_code" = Option<bool>, Query, description = "Accepted and ignored."),
-        ("return_to" = Option<String>, Query, description = "Where to go afterwards; must be an allowed return URL."),
-        ("organization" = Option<String>, Query, description = "Accepted and ignored."),
-        ("identity_schema" = Option<String>, Query, description = "Accepted and ignored."),
-    ),
-    responses(
-        (status = 200, description = "The new flow.", body = FlowJson),
-        (status = 400, description = "A session exists already, or `return_to` is not allowed.", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn create_native_registration_flow() {}
+    fn create_browser_login_flow(get "/self-service/login/browser", "createBrowserLoginFlow")
+        "Start a login flow for a browser"
+        description "Sets the anti-CSRF cookie when the browser has none."
+        params(
+            LoginRefresh,
+            ReturnTo,
+            CookieHeader,
+            ("login_challenge" = Option<String>, Query, description = "Accepted and ignored (no OAuth2 provider integration)."),
+        )
+        ignored("organization", "via", "identity_schema")
+        answers(
+            (status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson),
+            (status = 303, description = "To the login UI with the flow, or onwards when already signed in.",
+                headers(("Location" = String, description = "The next page."))),
+        )
+        errors[400 "A session exists already, or `return_to` is not allowed.", "default" "Error."];
 
-#[utoipa::path(
-    get, path = "/self-service/registration/browser", operation_id = "createBrowserRegistrationFlow", tag = "frontend",
-    summary = "Start a registration flow for a browser",
-    description = "Sets the anti-CSRF cookie when the browser has none.",
-    params(
-        ("return_to" = Option<String>, Query, description = "Where to go afterwards; must be an allowed return URL."),
-        ("login_challenge" = Option<String>, Query, description = "Accepted and ignored (no OAuth2 provider integration)."),
-        ("after_verification_return_to" = Option<String>, Query, description = "Accepted and ignored."),
-        ("organization" = Option<String>, Query, description = "Accepted and ignored."),
-        ("identity_schema" = Option<String>, Query, description = "Accepted and ignored."),
-    ),
-    responses(
-        (status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson),
-        (status = 303, description = "To the registration UI with the flow, or onwards when already signed in.",
-            headers(("Location" = String, description = "The next page."))),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn create_browser_registration_flow() {}
+    fn create_native_registration_flow(
+        get "/self-service/registration/api", "createNativeRegistrationFlow"
+    ) "Start a registration flow for a native app"
+        params(
+            ("return_session_token_exchange_code" = Option<bool>, Query, description = "Accepted and ignored."),
+            ReturnTo,
+        )
+        ignored("organization", "identity_schema")
+        answers((status = 200, description = "The new flow.", body = FlowJson))
+        errors[400 "A session exists already, or `return_to` is not allowed.", "default" "Error."];
 
-#[utoipa::path(
-    get, path = "/self-service/settings/api", operation_id = "createNativeSettingsFlow", tag = "frontend",
-    summary = "Start a settings flow for a native app",
-    params(
-        ("X-Session-Token" = Option<String>, Header, description = "The session whose identity is changed."),
-        ("organization" = Option<String>, Query, description = "Accepted and ignored."),
-    ),
-    responses(
-        (status = 200, description = "The new flow.", body = FlowJson),
-        (status = 400, description = "Bad request.", body = ErrorEnvelope),
-        (status = "default", description = "Error, e.g. 401 without a valid session.", body = ErrorEnvelope),
-    ),
-)]
-fn create_native_settings_flow() {}
+    fn create_browser_registration_flow(
+        get "/self-service/registration/browser", "createBrowserRegistrationFlow"
+    ) "Start a registration flow for a browser"
+        description "Sets the anti-CSRF cookie when the browser has none."
+        params(
+            ReturnTo,
+            ("login_challenge" = Option<String>, Query, description = "Accepted and ignored (no OAuth2 provider integration)."),
+            ("after_verification_return_to" = Option<String>, Query, description = "Accepted and ignored."),
+        )
+        ignored("organization", "identity_schema")
+        answers(
+            (status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson),
+            (status = 303, description = "To the registration UI with the flow, or onwards when already signed in.",
+                headers(("Location" = String, description = "The next page."))),
+        )
+        errors["default" "Error."];
 
-#[utoipa::path(
-    get, path = "/self-service/settings/browser", operation_id = "createBrowserSettingsFlow", tag = "frontend",
-    summary = "Start a settings flow for a browser",
-    params(
-        ("return_to" = Option<String>, Query, description = "Where to go afterwards; must be an allowed return URL."),
-        CookieHeader,
-        ("organization" = Option<String>, Query, description = "Accepted and ignored."),
-    ),
-    responses(
-        (status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson),
-        (status = 303, description = "To the settings UI with the flow, or to login without a session.",
-            headers(("Location" = String, description = "The next page."))),
-        (status = 400, description = "`return_to` is not allowed.", body = ErrorEnvelope),
-        (status = 401, description = "No valid session.", body = ErrorEnvelope),
-        (status = 403, description = "Forbidden.", body = ErrorEnvelope),
-        (status = "default", description = "Error.", body = ErrorEnvelope),
-    ),
-)]
-fn create_browser_settings_flow() {}
+    fn create_native_settings_flow(get "/self-service/settings/api", "createNativeSettingsFlow")
+        "Start a settings flow for a native app"
+        params(("X-Session-Token" = Option<String>, Header, description = "The session whose identity is changed."))
+        ignored("organization")
+        answers((status = 200, description = "The new flow.", body = FlowJson))
+        errors[400 "Bad request.", "default" "Error, e.g. 401 without a valid session."];
 
-#[utoipa::path(
-    get, path = "/self-service/logout/browser", operation_id = "createBrowserLogoutFlow", tag = "frontend",
-    summary = "Get a logout URL for the browser's session",
-    params(
-        ("cookie" = Option<String>, Header, description = "The browser's cookies, holding the session cookie."),
-        ("return_to" = Option<String>, Query, description = "Where to go after logout; must be an allowed return URL."),
-    ),
-    responses(
-        (status = 200, description = "The logout URL and its token.", body = LogoutFlow),
-        (status = 400, description = "`return_to` is not allowed.", body = ErrorEnvelope),
-        (status = 401, description = "No valid session cookie.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error.", body = ErrorEnvelope),
-    ),
-)]
-fn create_browser_logout_flow() {}
+    fn create_browser_settings_flow(get "/self-service/settings/browser", "createBrowserSettingsFlow")
+        "Start a settings flow for a browser"
+        params(ReturnTo, CookieHeader)
+        ignored("organization")
+        answers(
+            (status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson),
+            (status = 303, description = "To the settings UI with the flow, or to login without a session.",
+                headers(("Location" = String, description = "The next page."))),
+        )
+        errors[
+            400 "`return_to` is not allowed.",
+            401 "No valid session.",
+            403 "Forbidden.",
+            "default" "Error.",
+        ];
 
-#[utoipa::path(
-    get, path = "/self-service/logout", operation_id = "updateLogoutFlow", tag = "frontend",
-    summary = "Log a browser out",
-    description = "Ends the session the logout token was made for and clears the session cookie.",
-    params(
-        ("token" = Option<String>, Query, description = "The logout token (required)."),
-        ("return_to" = Option<String>, Query, description = "Where to go afterwards; must be an allowed return URL."),
-        CookieHeader,
-    ),
-    responses(
-        (status = 204, description = "Logged out (with `Accept: application/json`)."),
-        (status = 303, description = "Logged out; onwards to `return_to` or the configured page.",
-            headers(("Location" = String, description = "The next page."))),
-        (status = "default", description = "Error: 400 without a token, 403 for an invalid one.", body = ErrorEnvelope),
-    ),
-)]
-fn update_logout_flow() {}
+    fn create_browser_logout_flow(get "/self-service/logout/browser", "createBrowserLogoutFlow")
+        "Get a logout URL for the browser's session"
+        params(
+            ("cookie" = Option<String>, Header, description = "The browser's cookies, holding the session cookie."),
+            ("return_to" = Option<String>, Query, description = "Where to go after logout; must be an allowed return URL."),
+        )
+        answers((status = 200, description = "The logout URL and its token.", body = LogoutFlow))
+        errors[
+            400 "`return_to` is not allowed.",
+            401 "No valid session cookie.",
+            500 "Internal error.",
+        ];
 
-#[utoipa::path(
-    delete, path = "/self-service/logout/api", operation_id = "performNativeLogout", tag = "frontend",
-    summary = "Log a native app out",
-    request_body = PerformNativeLogoutBody,
-    responses(
-        (status = 204, description = "The session is revoked."),
-        (status = 400, description = "The token is missing.", body = ErrorEnvelope),
-        (status = "default", description = "Error: 403 when the token is unknown or inactive.", body = ErrorEnvelope),
-    ),
-)]
-fn perform_native_logout() {}
+    fn update_logout_flow(get "/self-service/logout", "updateLogoutFlow") "Log a browser out"
+        description "Ends the session the logout token was made for and clears the session cookie."
+        params(
+            ("token" = Option<String>, Query, description = "The logout token (required)."),
+            ReturnTo,
+            CookieHeader,
+        )
+        answers(
+            (status = 204, description = "Logged out (with `Accept: application/json`)."),
+            (status = 303, description = "Logged out; onwards to `return_to` or the configured page.",
+                headers(("Location" = String, description = "The next page."))),
+        )
+        errors["default" "Error: 400 without a token, 403 for an invalid one."];
 
-#[utoipa::path(
-    get, path = "/self-service/errors", operation_id = "getFlowError", tag = "frontend",
-    summary = "Get the error a browser was sent to the error page for",
-    params(("id" = String, Query, description = "The error id.")),
-    responses(
-        (status = 200, description = "The stored error.", body = FlowErrorJson),
-        (status = 400, description = "The id is missing.", body = ErrorEnvelope),
-        (status = 403, description = "Forbidden.", body = ErrorEnvelope),
-        (status = 404, description = "No such error.", body = ErrorEnvelope),
-        (status = 500, description = "Internal error.", body = ErrorEnvelope),
-    ),
-)]
-fn get_flow_error() {}
+    fn perform_native_logout(delete "/self-service/logout/api", "performNativeLogout")
+        "Log a native app out"
+        body = PerformNativeLogoutBody
+        answers((status = 204, description = "The session is revoked."))
+        errors[
+            400 "The token is missing.",
+            "default" "Error: 403 when the token is unknown or inactive.",
+        ];
+
+    fn get_flow_error(get "/self-service/errors", "getFlowError")
+        "Get the error a browser was sent to the error page for"
+        params(("id" = String, Query, description = "The error id."))
+        answers((status = 200, description = "The stored error.", body = FlowErrorJson))
+        errors[
+            400 "The id is missing.",
+            403 "Forbidden.",
+            404 "No such error.",
+            500 "Internal error.",
+        ];
+}

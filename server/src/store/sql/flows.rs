@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::decode::{self, FLOW_COLUMNS};
-use super::{Database, safe};
+use super::{Database, changed_a_row, safe};
 use crate::flow::ui::Ui;
 use crate::flow::{ErrorFlow, Flow, FlowKind};
 use crate::store::{FlowStore, StoreError};
@@ -80,10 +80,7 @@ impl FlowStore for SqlFlowStore {
             .bind(flow.id.to_string())
             .execute(self.db.pool())
             .await?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed_a_row(&result)
     }
 
     async fn create_error(&self, error: &ErrorFlow) -> Result<(), StoreError> {

@@ -15,7 +15,7 @@ use super::decode::{
 };
 use super::page::{Filter, PageSpec};
 use super::rows::Row;
-use super::{Database, address_copy, insert_statement, placeholders, safe};
+use super::{Database, address_copy, changed_a_row, insert_statement, placeholders, safe};
 use crate::identity::{Credential, CredentialType, Identity};
 use crate::store::{IdentityPage, IdentityQuery, IdentityStore, StoreError};
 use crate::time;
@@ -80,9 +80,7 @@ impl IdentityStore for SqlIdentityStore {
             .bind(identity.id.to_string())
             .execute(&mut *tx)
             .await?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        changed_a_row(&result)?;
         self.delete_children(&mut tx, identity.id).await?;
         self.insert_children(&mut tx, identity).await?;
         tx.commit().await?;

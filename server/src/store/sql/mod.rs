@@ -162,6 +162,15 @@ fn safe(sql: &str) -> sqlx::AssertSqlSafe<&str> {
     sqlx::AssertSqlSafe(sql)
 }
 
+/// `Ok` when a statement changed a row, [`StoreError::NotFound`] when it
+/// changed none.
+fn changed_a_row(result: &sqlx::any::AnyQueryResult) -> Result<(), StoreError> {
+    if result.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// `INSERT INTO table (a, b, ...) VALUES (?, ?, ...)` for these columns.
 fn insert_statement(table: &str, columns: &[&str]) -> String {
     format!(

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::decode::{self, SESSION_COLUMNS};
 use super::page::{Filter, PageSpec};
 use super::rows::Row;
-use super::{Database, insert_statement, placeholders, safe, whoami};
+use super::{Database, changed_a_row, insert_statement, placeholders, safe, whoami};
 use crate::session::{AuthMethod, Device, Session};
 use crate::store::{SessionPage, SessionQuery, SessionStore, StoreError};
 use crate::time;
@@ -172,10 +172,7 @@ impl SessionStore for SqlSessionStore {
             .bind(session.id.to_string())
             .execute(self.db.pool())
             .await?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed_a_row(&result)
     }
 
     async fn manage(
