@@ -104,6 +104,31 @@ test('Ory Elements signs up, in, through settings and out', () => inPage(async (
   await page.locator('#signed-in').getByText(email).waitFor();
 }));
 
+// Known gaps against Kratos's answers, kept as to-do tests: they run and are
+// reported, and start passing once the server sends what Kratos sends.
+
+test('trait fields are labelled with their schema titles', {
+  todo: 'trait labels (1070002) carry no context.title, which Elements renders as "{title}"',
+}, () => inPage(async (page) => {
+  await page.goto(`${app.origin}/registration`);
+  await page.waitForURL(/\/registration\?flow=/);
+  const label = (name) => page.getByTestId(`ory/form/node/input/label/${name}`).textContent();
+  assert.equal(await label('traits.email'), 'E-Mail');
+  assert.equal(await label('traits.name.first'), 'First name');
+}));
+
+test('a sign-up started with return_to ends there', {
+  todo: 'JSON answers to browser flows carry no continue_with redirect_browser_to, so Elements restarts the flow and lands on the default return URL',
+}, () => inPage(async (page) => {
+  const returnTo = `${app.origin}/settings`;
+  await page.goto(`${app.origin}/self-service/registration/browser?return_to=${encodeURIComponent(returnTo)}`);
+  await page.waitForURL(/\/registration\?flow=/);
+  await fill(page, { 'traits.email': `ada-${Date.now()}@example.test`, password: 'a long enough passphrase' });
+  await page.locator('button[type="submit"][value="password"]').click();
+  await page.waitForURL(/\/(settings|welcome)/);
+  assert.match(page.url(), /\/settings/);
+}));
+
 test('a refused request is shown on the Ory Elements error page', () => inPage(async (page) => {
   await page.goto(`${app.origin}/self-service/login/browser?return_to=https://elsewhere.example/`);
   await page.waitForURL(/\/error\?id=/);
