@@ -1,6 +1,6 @@
-// Builds the Ory Elements app (app.jsx) with esbuild from node_modules, and
-// serves it the way Ory's own web integrations run their UI: the app's origin
-// answers its pages and forwards every other path (`/self-service/...`,
+// Builds the Ory Elements app (app.jsx) with esbuild from node_modules and
+// serves it the way Ory's Next.js integration runs Elements: the app's own
+// origin answers its pages and forwards every other path (`/self-service/...`,
 // `/sessions/...`) to the identity server, so the browser sees one origin,
 // cookies are first-party and no CORS is involved. Bia's
 // `serve.public.base_url` is this origin, as behind any reverse proxy.
