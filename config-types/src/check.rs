@@ -7,7 +7,8 @@
 //! hasher costs) are checked by that feature when the server loads them.
 
 use crate::Mode;
-use crate::error::{ConfigError, key};
+use crate::error::{ConfigError, Warning, key};
+use crate::hooks::HookConfig;
 use crate::types::{Config, PasswordConfig, ThrottleConfig};
 
 #[derive(Default)]
@@ -41,6 +42,40 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     throttle(&config.throttle, &mut problems);
     log(config, &mut problems);
     problems.0
+}
+
+/// Values this version reads but cannot act on: each is a warning (an error
+/// with `--strict`), never accepted in silence. Today: the
+/// `show_verification_ui` hook, which needs verification flows.
+pub fn inert(config: &Config) -> Vec<Warning> {
+    let flows = &config.selfservice.flows;
+    let mut warnings = Vec::new();
+    for (flow, after) in [
+        ("login", &flows.login.after),
+        ("registration", &flows.registration.after),
+        ("settings", &flows.settings.flow.after),
+    ] {
+        let prefix = format!("selfservice.flows.{flow}.after");
+        inert_hooks(&key::field(&prefix, "hooks"), &after.hooks, &mut warnings);
+        for (method, section) in after.methods() {
+            let list = key::field(&key::field(&prefix, method), "hooks");
+            inert_hooks(&list, &section.hooks, &mut warnings);
+        }
+    }
+    warnings
+}
+
+fn inert_hooks(list: &str, hooks: &[HookConfig], warnings: &mut Vec<Warning>) {
+    for (n, hook) in hooks.iter().enumerate() {
+        if *hook == HookConfig::ShowVerificationUi {
+            warnings.push(Warning {
+                key: key::index(list, n),
+                reason: "(show_verification_ui) has no effect: this version has no \
+                         verification flow, so nothing is shown"
+                    .into(),
+            });
+        }
+    }
 }
 
 fn listeners(config: &Config, problems: &mut Problems) {

@@ -80,7 +80,8 @@ where
 
 /// Turns a merged tree into the typed configuration (see [`read`]).
 pub fn parse(tree: &Value) -> Result<Loaded, ConfigError> {
-    let (config, warnings) = load::parse(tree)?;
+    let (config, mut warnings) = load::parse(tree)?;
+    warnings.extend(check::inert(&config));
     Ok(Loaded { config, warnings })
 }
 

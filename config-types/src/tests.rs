@@ -254,3 +254,22 @@ fn a_config_built_in_code_round_trips_through_yaml() {
     assert_eq!(loaded.config, config);
     assert!(check(&loaded.config, Mode::default()).is_empty());
 }
+
+#[test]
+fn show_verification_ui_is_reported_as_inert() {
+    let tree = json!({"selfservice": {"flows": {"registration": {"after": {
+        "hooks": [{"hook": "session"}],
+        "password": {"hooks": [{"hook": "session"}, {"hook": "show_verification_ui"}]}
+    }}}}});
+    let loaded = parse(&tree).unwrap();
+    let keys: Vec<&str> = loaded.warnings.iter().map(|w| w.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["selfservice.flows.registration.after.password.hooks[1]"]
+    );
+    assert!(
+        loaded.warnings[0]
+            .to_string()
+            .contains("show_verification_ui")
+    );
+}

@@ -57,8 +57,11 @@ test('sign up, see the session, change the password, sign out and in again', asy
   assert.match(page.url(), /\/ui\/settings\?flow=/);
   assert.ok(await page.isVisible('[data-message-id="4000032"]'), 'the policy message is shown');
   await submitForm(page, { password: 'a brand new passphrase' }, 'password');
-  assert.match(page.url(), /\/ui\/welcome$/);
+  // As with Kratos, the browser stays on the settings page, which says so.
+  assert.match(page.url(), /\/ui\/settings\?flow=/);
+  assert.ok(await page.isVisible('[data-message-id="1050001"]'), 'the saved message is shown');
 
+  await page.goto(`${base}/ui/welcome`);
   await Promise.all([page.waitForNavigation(), page.click('#logout')]);
   assert.match(await page.textContent('body'), /not signed in/);
   assert.equal((await page.request.get(`${base}/sessions/whoami`)).status(), 401);

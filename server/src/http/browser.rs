@@ -7,8 +7,9 @@ use url::Url;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::flow::FlowKind;
+use crate::flow::{Flow, FlowKind};
 use bia_config::Config;
+use bia_config::hooks::AfterHooks;
 
 /// The pages of the account UI and where browsers go after each flow.
 #[derive(Debug, Clone)]
@@ -19,9 +20,9 @@ pub struct BrowserUrls {
     settings_ui: String,
     error_ui: String,
     default_return: String,
-    login_return: Option<String>,
-    registration_return: Option<String>,
-    settings_return: Option<String>,
+    login_after: AfterHooks,
+    registration_after: AfterHooks,
+    settings_after: AfterHooks,
     logout_return: Option<String>,
     allowed: Vec<Url>,
 }
@@ -55,9 +56,9 @@ impl BrowserUrls {
             registration_ui: page(&flows.registration.ui_url, "registration"),
             settings_ui: page(&flows.settings.flow.ui_url, "settings"),
             error_ui: page(&flows.error.ui_url, "error"),
-            login_return: flows.login.after.default_browser_return_url.clone(),
-            registration_return: flows.registration.after.default_browser_return_url.clone(),
-            settings_return: flows.settings.flow.after.default_browser_return_url.clone(),
+            login_after: flows.login.after.clone(),
+            registration_after: flows.registration.after.clone(),
+            settings_after: flows.settings.flow.after.clone(),
             logout_return: flows.logout.after.default_browser_return_url.clone(),
             default_return,
             allowed,
@@ -84,14 +85,28 @@ impl BrowserUrls {
         with_query(&self.error_ui, "id", &id.to_string())
     }
 
-    /// Where a browser goes after completing a flow of this kind.
-    pub fn after(&self, kind: FlowKind) -> &str {
-        let specific = match kind {
-            FlowKind::Login => &self.login_return,
-            FlowKind::Registration => &self.registration_return,
-            FlowKind::Settings => &self.settings_return,
+    /// Where a browser goes after `method` completed a flow when the flow
+    /// has no `return_to`: `selfservice.flows.<flow>.after.<method>.default_browser_return_url`,
+    /// else `selfservice.flows.<flow>.after.default_browser_return_url`, else
+    /// the settings page showing the saved flow (settings) or
+    /// `selfservice.default_browser_return_url` (login, registration).
+    pub fn after(&self, flow: &Flow, method: &str) -> String {
+        let section = match flow.kind {
+            FlowKind::Login => &self.login_after,
+            FlowKind::Registration => &self.registration_after,
+            FlowKind::Settings => &self.settings_after,
         };
-        specific.as_deref().unwrap_or(&self.default_return)
+        match (section.browser_return_url(method), flow.kind) {
+            (Some(configured), _) => configured.to_owned(),
+            (None, FlowKind::Settings) => self.flow_page(flow.kind, flow.id),
+            (None, _) => self.default_return.clone(),
+        }
+    }
+
+    /// Where a browser that already has a session goes when it asks for a
+    /// new login or registration flow: `selfservice.default_browser_return_url`.
+    pub fn already_signed_in(&self) -> &str {
+        &self.default_return
     }
 
     /// Where a browser goes after logging out.

@@ -2,6 +2,7 @@
 //! middleware, and the only place that knows Kratos's wire shapes.
 
 mod browser;
+mod clean_path;
 mod cookies;
 pub mod cors;
 mod error;
@@ -106,7 +107,35 @@ fn self_service_routes() -> Router<AppState> {
         .route("/self-service/errors", get(selfservice::get_error))
         .route("/ui/error", get(ui::error))
         .route("/ui/welcome", get(ui::welcome));
-    FLOW_KINDS.into_iter().fold(router, flow_routes)
+    let router = FLOW_KINDS.into_iter().fold(router, flow_routes);
+    NOT_OFFERED.into_iter().fold(router, not_offered_routes)
+}
+
+/// The flows this version does not offer; their routes answer that the flow
+/// is disabled, as Kratos does when one is switched off.
+const NOT_OFFERED: [&str; 2] = ["recovery", "verification"];
+
+/// `/self-service/<flow>/{api,browser,flows}` and `/self-service/<flow>`.
+fn not_offered_routes(router: Router<AppState>, flow: &'static str) -> Router<AppState> {
+    let answer = |json_only| Extension(selfservice::NotOffered { flow, json_only });
+    let disabled = || get(selfservice::not_offered);
+    router
+        .route(
+            &format!("/self-service/{flow}/api"),
+            disabled().layer(answer(true)),
+        )
+        .route(
+            &format!("/self-service/{flow}/browser"),
+            disabled().layer(answer(false)),
+        )
+        .route(
+            &format!("/self-service/{flow}/flows"),
+            disabled().layer(answer(true)),
+        )
+        .route(
+            &format!("/self-service/{flow}"),
+            post(selfservice::not_offered).layer(answer(false)),
+        )
 }
 
 /// The flows whose routes are all alike: one handler per operation, told
@@ -166,6 +195,7 @@ pub fn admin_router(state: AppState, body_limit: usize) -> Router {
         .layer(middleware::from_fn(no_cache_on_get))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(limits::limit_headers))
+        .layer(middleware::from_fn(clean_path::redirect_unclean))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -177,6 +207,7 @@ pub fn public_router(state: AppState, body_limit: usize) -> Router {
         .layer(middleware::from_fn(no_cache_on_get))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(limits::limit_headers))
+        .layer(middleware::from_fn(clean_path::redirect_unclean))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -90,6 +90,22 @@ impl PasswordMethod {
         checked.await.err().map(|violation| violation.message())
     }
 
+    /// The login identifier's label: the default schema's title for its one
+    /// identifying trait (1070002), else "ID" (1070004).
+    fn identifier_label(&self) -> Message {
+        let registry = self.schemas.current();
+        let label = registry
+            .get(registry.default_id())
+            .and_then(|schema| schema.identifier_label().cloned());
+        match label {
+            Some(label) => Message {
+                context: Some(json!({"title": label.title, "name": label.name})),
+                ..Message::info(1070002, label.title)
+            },
+            None => Message::info(1070004, "ID"),
+        }
+    }
+
     /// The password identifiers the default schema marks in these traits.
     fn password_identifiers(&self, traits: &Value) -> Vec<String> {
         let registry = self.schemas.current();
@@ -133,7 +149,7 @@ impl Method for PasswordMethod {
                     Node::input("default", "identifier", "text")
                         .value(Value::String(String::new()))
                         .required()
-                        .label(Message::info(1070004, "ID")),
+                        .label(self.identifier_label()),
                 );
                 ui.nodes.push(password_node("current-password"));
                 ui.nodes.push(Node::submit(

@@ -89,6 +89,75 @@ pub fn has_identifier(root: &Value) -> bool {
     search(root)
 }
 
+/// The label of the login identifier: the title and dotted name of the one
+/// trait that names an identity to a credential (a password, WebAuthn or code
+/// identifier, a passkey display name or a TOTP account name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentifierLabel {
+    /// The trait's `title`, e.g. `E-Mail`.
+    pub title: String,
+    /// Its dotted name, e.g. `traits.email`.
+    pub name: String,
+}
+
+/// The [`IdentifierLabel`] of a schema, when exactly one trait identifies an
+/// identity and it has a title; otherwise forms say "ID".
+pub fn identifier_label(root: &Value) -> Option<IdentifierLabel> {
+    let mut found = Vec::new();
+    if let Some(traits_schema) = root.get("properties").and_then(|p| p.get("traits")) {
+        collect_identifiers(root, traits_schema, "traits", &mut found, 0);
+    }
+    match found.as_slice() {
+        [(name, Some(title))] if !title.is_empty() => Some(IdentifierLabel {
+            title: title.clone(),
+            name: name.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// Whether an extension section makes its field identify an identity.
+fn names_an_identity(extension: &Value) -> bool {
+    let credentials = &extension["credentials"];
+    [
+        ("password", "identifier"),
+        ("webauthn", "identifier"),
+        ("code", "identifier"),
+        ("passkey", "display_name"),
+        ("totp", "account_name"),
+    ]
+    .iter()
+    .any(|(credential, flag)| credentials[credential][flag] == Value::Bool(true))
+}
+
+fn collect_identifiers(
+    root: &Value,
+    node: &Value,
+    name: &str,
+    found: &mut Vec<(String, Option<String>)>,
+    depth: usize,
+) {
+    if depth > 64 {
+        return;
+    }
+    let resolved = resolve(root, node);
+    if resolved.get(EXTENSION).is_some_and(names_an_identity) {
+        let title = node.get("title").or_else(|| resolved.get("title"));
+        found.push((
+            name.to_owned(),
+            title.and_then(Value::as_str).map(str::to_owned),
+        ));
+    }
+    if let Some(properties) = resolved.get("properties").and_then(Value::as_object) {
+        for (field, child) in properties {
+            collect_identifiers(root, child, &format!("{name}.{field}"), found, depth + 1);
+        }
+    }
+    if let Some(items) = resolved.get("items") {
+        collect_identifiers(root, items, name, found, depth + 1);
+    }
+}
+
 fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
     let mut current = node;
     for _ in 0..16 {
@@ -227,6 +296,38 @@ mod tests {
         );
         assert!(has_identifier(&schema()));
         assert!(!has_identifier(&json!({"properties": {"traits": {}}})));
+    }
+
+    #[test]
+    fn one_titled_identifier_labels_the_login_field() {
+        let titled = json!({"properties": {"traits": {"properties": {
+            "email": {"type": "string", "title": "E-Mail", "ory.sh/kratos": {"credentials": {
+                "password": {"identifier": true}, "code": {"identifier": true}, "totp": {"account_name": true}}}},
+            "name": {"type": "string", "title": "Name"}
+        }}}});
+        assert_eq!(
+            identifier_label(&titled),
+            Some(IdentifierLabel {
+                title: "E-Mail".into(),
+                name: "traits.email".into()
+            })
+        );
+        let untitled = json!({"properties": {"traits": {"properties": {
+            "email": {"type": "string", "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}}}
+        }}}});
+        assert_eq!(identifier_label(&untitled), None);
+        assert_eq!(
+            identifier_label(&schema()),
+            None,
+            "two identifying traits: ID"
+        );
+        let by_reference = json!({"definitions": {"mail": {"type": "string", "title": "Mail",
+                "ory.sh/kratos": {"credentials": {"webauthn": {"identifier": true}}}}},
+            "properties": {"traits": {"properties": {"mail": {"$ref": "#/definitions/mail"}}}}});
+        assert_eq!(
+            identifier_label(&by_reference).map(|l| l.title),
+            Some("Mail".into())
+        );
     }
 
     #[test]

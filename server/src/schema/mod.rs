@@ -16,7 +16,7 @@ pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10
 /// Largest schema document fetched over HTTP(S).
 pub const MAX_SCHEMA_BYTES: usize = 4 * 1024 * 1024;
 
-pub use extension::Marked;
+pub use extension::{IdentifierLabel, Marked};
 
 /// A schema that could not be loaded or compiled.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,7 @@ pub struct IdentitySchema {
     id: String,
     document: Value,
     validator: jsonschema::Validator,
+    identifier_label: Option<IdentifierLabel>,
 }
 
 impl std::fmt::Debug for IdentitySchema {
@@ -92,6 +93,7 @@ impl IdentitySchema {
             })?;
         Ok(Self {
             id: id.to_owned(),
+            identifier_label: extension::identifier_label(&document),
             document,
             validator,
         })
@@ -123,6 +125,12 @@ impl IdentitySchema {
         } else {
             Err(violations)
         }
+    }
+
+    /// How login forms label the identifier field, when the schema has one
+    /// titled identifying trait.
+    pub fn identifier_label(&self) -> Option<&IdentifierLabel> {
+        self.identifier_label.as_ref()
     }
 
     /// What the `ory.sh/kratos` extension marks in these traits.

@@ -16,6 +16,7 @@ mod hooks;
 mod input_limits;
 mod native_flows;
 mod openapi;
+mod ory_ui;
 mod password_policy;
 mod registration_throttle;
 mod replays;

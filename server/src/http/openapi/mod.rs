@@ -18,6 +18,8 @@ mod health;
 #[allow(dead_code)]
 mod identities;
 #[allow(dead_code)]
+mod not_offered;
+#[allow(dead_code)]
 mod schemas;
 #[allow(dead_code)]
 mod selfservice;
@@ -77,6 +79,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         identities::Api::openapi(),
         sessions::Api::openapi(),
         selfservice::Api::openapi(),
+        not_offered::Api::openapi(),
         schemas::Api::openapi(),
         health::Api::openapi(),
         ui::Api::openapi(),

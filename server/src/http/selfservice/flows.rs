@@ -130,7 +130,7 @@ async fn created_response(
         Ok(flow) if page => see_other(&state.browser.flow_page(kind, flow.id), cookies),
         Ok(flow) => add_cookies(flow_response(state, StatusCode::OK, &flow), cookies),
         Err(FlowError::SessionAlreadyAvailable) if page => {
-            let after = || state.browser.after(kind).to_owned();
+            let after = || state.browser.already_signed_in().to_owned();
             see_other(&return_to.unwrap_or_else(after), cookies)
         }
         Err(FlowError::NoSession) if page => {
@@ -231,7 +231,7 @@ async fn submit_to(
             .flows
             .submit_settings(id, body, session.as_ref(), &caller.csrf)
             .await?;
-        return Ok(settings_saved(state, page, &flow));
+        return Ok(settings_saved(state, page, &flow, method_of(body)));
     }
     let requester = Requester {
         session,
@@ -242,25 +242,30 @@ async fn submit_to(
         .flows
         .submit(kind, id, body, requester, &caller.csrf)
         .await?;
-    Ok(signed_in(state, kind, page, &outcome))
+    Ok(signed_in(state, page, &outcome, method_of(body)))
 }
 
-/// Where a browser goes once a flow is done: its `return_to`, else the
-/// flow's default.
-fn after(state: &AppState, kind: FlowKind, flow: &Flow) -> String {
+/// Where a browser goes once `method` completed a flow: its `return_to`,
+/// else what the configuration says for the flow and method.
+fn after(state: &AppState, flow: &Flow, method: &str) -> String {
     flow.return_to
         .clone()
-        .unwrap_or_else(|| state.browser.after(kind).to_owned())
+        .unwrap_or_else(|| state.browser.after(flow, method))
 }
 
-fn settings_saved(state: &AppState, page: bool, flow: &Flow) -> Response {
+/// The method a submission names (`password`, `profile`, ...).
+fn method_of(body: &Value) -> &str {
+    body.get("method").and_then(Value::as_str).unwrap_or("")
+}
+
+fn settings_saved(state: &AppState, page: bool, flow: &Flow, method: &str) -> Response {
     if page && flow.flow_type == FlowType::Browser {
-        return see_other(&after(state, FlowKind::Settings, flow), Vec::new());
+        return see_other(&after(state, flow, method), Vec::new());
     }
     flow_response(state, StatusCode::OK, flow)
 }
 
-fn signed_in(state: &AppState, kind: FlowKind, page: bool, outcome: &Outcome) -> Response {
+fn signed_in(state: &AppState, page: bool, outcome: &Outcome, method: &str) -> Response {
     let browser = outcome.flow.flow_type == FlowType::Browser;
     let cookies: Vec<HeaderValue> = match (&outcome.token, browser) {
         (Some(token), true) => state
@@ -271,9 +276,9 @@ fn signed_in(state: &AppState, kind: FlowKind, page: bool, outcome: &Outcome) ->
         _ => Vec::new(),
     };
     if browser && page {
-        return see_other(&after(state, kind, &outcome.flow), cookies);
+        return see_other(&after(state, &outcome.flow, method), cookies);
     }
-    let body = Json(success_json(state, kind, outcome));
+    let body = Json(success_json(state, outcome.flow.kind, outcome));
     add_cookies(body.into_response(), cookies)
 }
 
