@@ -41,9 +41,11 @@ async function waitReady(url, log) {
  * Starts `bia serve --dev` on SQLite in a temporary folder. `extra` holds more
  * YAML lines appended to the config, right after the `serve.public` keys: indent
  * them by four spaces to add public listener keys, or by none for top-level keys.
- * Resolves to `{ base, admin, stop }`.
+ * `publicBaseUrl` is the public URL browsers see when another server fronts
+ * Bia (its own address by default). Resolves to `{ base, admin, stop }`, `base`
+ * being Bia's own public address.
  */
-export async function startBia(extra = []) {
+export async function startBia(extra = [], { publicBaseUrl } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'bia-browser-'));
   copyFileSync(join(root, 'config', 'identity.schema.json'), join(dir, 'identity.schema.json'));
   const [publicPort, adminPort] = [await freePort(), await freePort()];
@@ -62,7 +64,7 @@ export async function startBia(extra = []) {
       `  admin: {port: ${adminPort}, base_url: "${admin}/"}`,
       '  public:',
       `    port: ${publicPort}`,
-      `    base_url: "${base}/"`,
+      `    base_url: "${publicBaseUrl ?? base}/"`,
       ...extra,
       '',
     ].join('\n'),
