@@ -104,12 +104,10 @@ test('Ory Elements signs up, in, through settings and out', () => inPage(async (
   await page.locator('#signed-in').getByText(email).waitFor();
 }));
 
-// Known gaps against Kratos's answers, kept as to-do tests: they run and are
-// reported, and start passing once the server sends what Kratos sends.
+// Labels and redirects as Kratos sends them: Elements renders trait labels
+// from the label's context, and follows `continue_with` after a JSON answer.
 
-test('trait fields are labelled with their schema titles', {
-  todo: 'trait labels (1070002) carry no context.title, which Elements renders as "{title}"',
-}, () => inPage(async (page) => {
+test('trait fields are labelled with their schema titles', () => inPage(async (page) => {
   await page.goto(`${app.origin}/registration`);
   await page.waitForURL(/\/registration\?flow=/);
   const label = (name) => page.getByTestId(`ory/form/node/input/label/${name}`).textContent();
@@ -117,9 +115,7 @@ test('trait fields are labelled with their schema titles', {
   assert.equal(await label('traits.name.first'), 'First name');
 }));
 
-test('a sign-up started with return_to ends there', {
-  todo: 'JSON answers to browser flows carry no continue_with redirect_browser_to, so Elements restarts the flow and lands on the default return URL',
-}, () => inPage(async (page) => {
+test('a sign-up started with return_to ends there', () => inPage(async (page) => {
   const returnTo = `${app.origin}/settings`;
   await page.goto(`${app.origin}/self-service/registration/browser?return_to=${encodeURIComponent(returnTo)}`);
   await page.waitForURL(/\/registration\?flow=/);

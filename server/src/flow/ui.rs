@@ -31,6 +31,15 @@ impl Message {
         }
     }
 
+    /// 1070002: a label taken from an identity schema, the trait's `title`
+    /// for the field `name` (e.g. `traits.email`).
+    pub fn generated_label(title: &str, name: &str) -> Self {
+        Self {
+            context: Some(json!({"title": title, "name": name})),
+            ..Self::info(1070002, title)
+        }
+    }
+
     /// An error with its context.
     pub fn error(id: u64, text: impl Into<String>, context: Value) -> Self {
         Self {

@@ -50,6 +50,11 @@ pub struct FlowJson {
     /// Login only: last change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// What the client should do next: after a browser flow answered as
+    /// JSON, where to send the browser.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub continue_with: Option<Vec<Value>>,
 }
 
 /// Renders a flow.
@@ -75,12 +80,24 @@ pub fn flow_json(flow: &Flow, base_url: &str) -> FlowJson {
         requested_aal: login.then(|| "aal1".to_owned()),
         created_at: login.then(|| time::format(flow.issued_at)),
         updated_at: login.then(|| time::format(flow.updated_at)),
+        continue_with: None,
     }
 }
 
+/// The `continue_with` item that tells a browser application where to send
+/// the browser, as a page-driven flow would have been redirected.
+pub fn redirect_browser_to(url: &str) -> Value {
+    serde_json::json!({"action": "redirect_browser_to", "redirect_browser_to": url})
+}
+
 /// The body of a successful login or registration: the session when one was
-/// issued, its token only for native flows.
-pub fn outcome_json(identity: Option<Value>, session: Option<Value>, token: Option<&str>) -> Value {
+/// issued, its token only for native flows, and what the client does next.
+pub fn outcome_json(
+    identity: Option<Value>,
+    session: Option<Value>,
+    token: Option<&str>,
+    continue_with: Vec<Value>,
+) -> Value {
     let mut body = serde_json::Map::new();
     if let Some(identity) = identity {
         body.insert("identity".into(), identity);
@@ -91,6 +108,6 @@ pub fn outcome_json(identity: Option<Value>, session: Option<Value>, token: Opti
     if let Some(token) = token {
         body.insert("session_token".into(), Value::String(token.to_owned()));
     }
-    body.insert("continue_with".into(), Value::Array(Vec::new()));
+    body.insert("continue_with".into(), Value::Array(continue_with));
     Value::Object(body)
 }

@@ -98,10 +98,7 @@ impl PasswordMethod {
             .get(registry.default_id())
             .and_then(|schema| schema.identifier_label().cloned());
         match label {
-            Some(label) => Message {
-                context: Some(json!({"title": label.title, "name": label.name})),
-                ..Message::info(1070002, label.title)
-            },
+            Some(label) => Message::generated_label(&label.title, &label.name),
             None => Message::info(1070004, "ID"),
         }
     }

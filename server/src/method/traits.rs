@@ -79,6 +79,6 @@ fn collect(
             node = node.autocomplete("email");
         }
         let title = property["title"].as_str().unwrap_or(name);
-        nodes.push(node.label(Message::info(1070002, title)));
+        nodes.push(node.label(Message::generated_label(title, &path)));
     }
 }

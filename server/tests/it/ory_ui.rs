@@ -178,6 +178,38 @@ async fn browsers_land_where_kratos_sends_them(kind: Kind) {
     ];
     let to = submit(&mut browser, "login", "", &login).await;
     assert_eq!(to, format!("{APP}/signed-in"), "login.after.password");
+
+    // Browser flows answered as JSON say where the browser goes next.
+    let flow = browser.start("settings").await;
+    let action = path_of(flow["ui"]["action"].as_str().unwrap());
+    let body = json!({"csrf_token": node_value(&flow, "csrf_token"), "method": "profile",
+                      "traits": {"email": email}});
+    let answer = browser.post_json(&action, &body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let settings_page = format!("/ui/settings?flow={}", flow["id"].as_str().unwrap());
+    let next = answer.body["continue_with"][0].clone();
+    assert_eq!(next["action"], "redirect_browser_to", "{}", answer.body);
+    assert!(
+        next["redirect_browser_to"]
+            .as_str()
+            .unwrap()
+            .ends_with(&settings_page),
+        "{next}"
+    );
+    browser
+        .cookies
+        .retain(|name, _| name.starts_with("csrf_token"));
+    let flow = browser.start("login").await;
+    let action = path_of(flow["ui"]["action"].as_str().unwrap());
+    let body = json!({"csrf_token": node_value(&flow, "csrf_token"), "method": "password",
+                      "identifier": email, "password": "a second unusual passphrase"});
+    let answer = browser.post_json(&action, &body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.body["continue_with"],
+        json!([{"action": "redirect_browser_to", "redirect_browser_to": format!("{APP}/signed-in")}])
+    );
+    assert!(answer.body.get("session_token").is_none());
     server.stop().await;
 }
 

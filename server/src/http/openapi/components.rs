@@ -118,7 +118,8 @@ pub struct SuccessfulLogin {
     pub session: SessionJson,
     /// The session token; native flows only.
     pub session_token: Option<String>,
-    /// What the client may do next (always empty for now).
+    /// What the client may do next: for a browser flow answered as JSON,
+    /// `{"action": "redirect_browser_to", "redirect_browser_to": <url>}`.
     pub continue_with: Vec<Value>,
 }
 
@@ -131,7 +132,8 @@ pub struct SuccessfulRegistration {
     pub session: Option<SessionJson>,
     /// The session token; native flows that sign in only.
     pub session_token: Option<String>,
-    /// What the client may do next (always empty for now).
+    /// What the client may do next: for a browser flow answered as JSON,
+    /// `{"action": "redirect_browser_to", "redirect_browser_to": <url>}`.
     pub continue_with: Vec<Value>,
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::super::browser::{add_cookies, see_other};
 use super::super::error::ApiError;
 use super::super::extract::{Caller, QueryPairs, Submission};
-use super::super::flow_json::outcome_json;
+use super::super::flow_json::{flow_json, outcome_json, redirect_browser_to};
 use super::super::session_json::{SessionView, session_json};
 use super::super::state::AppState;
 use super::super::wire::{View, identity_json};
@@ -258,11 +258,19 @@ fn method_of(body: &Value) -> &str {
     body.get("method").and_then(Value::as_str).unwrap_or("")
 }
 
+/// A saved settings flow: browsers that want pages are sent on; a browser
+/// flow answered as JSON says where to send the browser (`continue_with`).
 fn settings_saved(state: &AppState, page: bool, flow: &Flow, method: &str) -> Response {
-    if page && flow.flow_type == FlowType::Browser {
-        return see_other(&after(state, flow, method), Vec::new());
+    if flow.flow_type == FlowType::Api {
+        return flow_response(state, StatusCode::OK, flow);
     }
-    flow_response(state, StatusCode::OK, flow)
+    let next = after(state, flow, method);
+    if page {
+        return see_other(&next, Vec::new());
+    }
+    let mut json = flow_json(flow, &state.public_base_url);
+    json.continue_with = Some(vec![redirect_browser_to(&next)]);
+    (StatusCode::OK, Json(json)).into_response()
 }
 
 fn signed_in(state: &AppState, page: bool, outcome: &Outcome, method: &str) -> Response {
@@ -275,14 +283,24 @@ fn signed_in(state: &AppState, page: bool, outcome: &Outcome, method: &str) -> R
             .collect(),
         _ => Vec::new(),
     };
-    if browser && page {
-        return see_other(&after(state, &outcome.flow, method), cookies);
+    if !browser {
+        let body = Json(success_json(state, outcome, Vec::new()));
+        return add_cookies(body.into_response(), cookies);
     }
-    let body = Json(success_json(state, outcome.flow.kind, outcome));
+    let next = after(state, &outcome.flow, method);
+    if page {
+        return see_other(&next, cookies);
+    }
+    let body = Json(success_json(
+        state,
+        outcome,
+        vec![redirect_browser_to(&next)],
+    ));
     add_cookies(body.into_response(), cookies)
 }
 
-fn success_json(state: &AppState, kind: FlowKind, outcome: &Outcome) -> Value {
+fn success_json(state: &AppState, outcome: &Outcome, continue_with: Vec<Value>) -> Value {
+    let kind = outcome.flow.kind;
     let session = outcome.session.as_ref().map(|session| {
         serde_json::to_value(session_json(
             session,
@@ -301,5 +319,5 @@ fn success_json(state: &AppState, kind: FlowKind, outcome: &Outcome) -> Value {
     });
     let native = outcome.flow.flow_type == FlowType::Api;
     let token = outcome.token.as_deref().filter(|_| native);
-    outcome_json(identity, session, token)
+    outcome_json(identity, session, token, continue_with)
 }
