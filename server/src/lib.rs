@@ -13,6 +13,7 @@ pub mod hook;
 pub mod http;
 pub mod identity;
 pub mod method;
+pub mod metrics;
 pub mod outbound;
 pub mod policy;
 pub mod reload;

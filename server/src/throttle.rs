@@ -191,17 +191,23 @@ impl Throttle {
         now: Instant,
     ) -> Result<(), Throttled> {
         if let Some(ip) = ip.filter(|ip| !ip.is_empty()) {
-            self.addresses.take(&address_bucket(ip), now)?;
+            self.addresses
+                .take(&address_bucket(ip), now)
+                .inspect_err(|_| refused("address"))?;
         }
         self.identifiers
             .take(&normalize_identifier(identifier), now)
+            .inspect_err(|_| refused("identifier"))
     }
 
     /// Before a registration: counts the attempt against the client address
     /// alone, or refuses it when the address is over its limit.
     pub fn admit_address(&self, ip: Option<&str>) -> Result<(), Throttled> {
         match ip.filter(|ip| !ip.is_empty()) {
-            Some(ip) => self.addresses.take(&address_bucket(ip), Instant::now()),
+            Some(ip) => self
+                .addresses
+                .take(&address_bucket(ip), Instant::now())
+                .inspect_err(|_| refused("address")),
             None => Ok(()),
         }
     }
@@ -216,6 +222,11 @@ impl Throttle {
         self.identifiers
             .give_back(&normalize_identifier(identifier), now);
     }
+}
+
+/// Counts a refusal by what was over its limit (`address` or `identifier`).
+fn refused(check: &'static str) {
+    metrics::counter!(crate::metrics::THROTTLE_REFUSALS, "check" => check).increment(1);
 }
 
 #[cfg(test)]

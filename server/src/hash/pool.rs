@@ -30,6 +30,16 @@ pub enum PoolError {
 
 type Reply<T> = oneshot::Sender<Result<T, HashError>>;
 
+/// A job counted in the jobs gauge until its caller has the answer or gives
+/// up waiting.
+struct Queued;
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        metrics::gauge!(crate::metrics::HASH_POOL_JOBS).decrement(1.0);
+    }
+}
+
 enum Job {
     Hash {
         password: Vec<u8>,
@@ -107,18 +117,23 @@ impl HashPool {
         self.queue_capacity
     }
 
-    fn submit(&self, job: Job) -> Result<(), PoolError> {
+    fn submit(&self, job: Job) -> Result<Queued, PoolError> {
         self.sender.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => PoolError::Busy,
+            TrySendError::Full(_) => {
+                metrics::counter!(crate::metrics::HASH_POOL_REFUSALS).increment(1);
+                PoolError::Busy
+            }
             TrySendError::Disconnected(_) => PoolError::Closed,
-        })
+        })?;
+        metrics::gauge!(crate::metrics::HASH_POOL_JOBS).increment(1.0);
+        Ok(Queued)
     }
 
     /// Hashes `password` with the pool's configuration.
     pub async fn hash(&self, password: Vec<u8>) -> Result<String, PoolError> {
         super::check_password_length(&password)?;
         let (reply, result) = oneshot::channel();
-        self.submit(Job::Hash { password, reply })?;
+        let _queued = self.submit(Job::Hash { password, reply })?;
         Ok(result.await.map_err(|_| PoolError::Closed)??)
     }
 
@@ -126,7 +141,7 @@ impl HashPool {
     pub async fn verify(&self, password: Vec<u8>, stored: String) -> Result<bool, PoolError> {
         super::check_password_length(&password)?;
         let (reply, result) = oneshot::channel();
-        self.submit(Job::Verify {
+        let _queued = self.submit(Job::Verify {
             password,
             stored,
             reply,

@@ -11,6 +11,7 @@ mod flow_json;
 mod health;
 mod identities;
 pub mod limits;
+mod metrics;
 mod openapi;
 mod paging;
 mod proxies;
@@ -34,6 +35,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Extension, Router};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::flow::{FlowKind, FlowType};
@@ -88,6 +90,7 @@ fn admin_routes() -> Router<AppState> {
             get(sessions::get).delete(sessions::disable),
         )
         .route("/sessions/{id}/extend", patch(sessions::extend))
+        .route("/metrics/prometheus", get(metrics::scrape))
 }
 
 fn self_service_routes() -> Router<AppState> {
@@ -190,27 +193,51 @@ fn public_table() -> Router<AppState> {
 
 /// The admin router: admin routes with and without the `/admin` prefix.
 pub fn admin_router(state: AppState, body_limit: usize) -> Router {
-    with_middleware(admin_table().fallback(not_found), state, body_limit)
+    let routes = admin_table().fallback(not_found);
+    with_middleware(routes, "admin", state, body_limit)
 }
 
 /// The public router; admin paths answer with a 307 to the admin listener.
 pub fn public_router(state: AppState, body_limit: usize) -> Router {
-    with_middleware(
-        public_table().fallback(redirect_admin_or_404),
-        state,
-        body_limit,
-    )
+    let routes = public_table().fallback(redirect_admin_or_404);
+    with_middleware(routes, "public", state, body_limit)
 }
 
-/// The middleware of both listeners around their routes and fallback.
-fn with_middleware(routes: Router<AppState>, state: AppState, body_limit: usize) -> Router {
+/// The middleware of both listeners around their routes and fallback,
+/// innermost first; the request id is set outermost so every log line and
+/// answer of the request carries it.
+fn with_middleware(
+    routes: Router<AppState>,
+    listener: &'static str,
+    state: AppState,
+    body_limit: usize,
+) -> Router {
     routes
         .layer(middleware::from_fn(no_cache_on_get))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(limits::limit_headers))
         .layer(middleware::from_fn(clean_path::redirect_unclean))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(listener, metrics::track))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span of one request: method, path (never the query, which may hold
+/// tokens) and request id.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
 }
 
 async fn not_found() -> ApiError {

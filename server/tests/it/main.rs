@@ -14,6 +14,7 @@ mod flow_hooks;
 mod function_length;
 mod hooks;
 mod input_limits;
+mod metrics;
 mod native_flows;
 mod openapi;
 mod ory_ui;

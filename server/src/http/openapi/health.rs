@@ -7,7 +7,7 @@ use super::components::{HealthNotReady, HealthStatus, Version};
 
 /// The declarations of this area.
 #[derive(OpenApi)]
-#[openapi(paths(is_alive, is_ready, get_version, get_openapi_document))]
+#[openapi(paths(is_alive, is_ready, get_version, get_openapi_document, get_metrics))]
 pub struct Api;
 
 operations! {
@@ -37,3 +37,16 @@ operations! {
     responses((status = 200, description = "The document.", body = serde_json::Value)),
 )]
 fn get_openapi_document() {}
+
+#[utoipa::path(
+    get, path = "/admin/metrics/prometheus", operation_id = "getMetrics", tag = "bia",
+    summary = "Prometheus metrics",
+    description = "On the admin listener, at Kratos's path (also without the `/admin` prefix): \
+        requests by route and status, latency histograms, flows by type and result, the hash \
+        pool, throttle refusals and database connections, in Prometheus's text format.",
+    responses(
+        (status = 200, description = "The metrics.", body = String, content_type = "text/plain"),
+        (status = 404, description = "This process records no metrics.", body = super::components::ErrorEnvelope),
+    ),
+)]
+fn get_metrics() {}

@@ -16,6 +16,8 @@ const BIA_ONLY: &[(&str, &str)] = &[
     ("GET", "/ui/error"),
     ("GET", "/ui/welcome"),
     ("GET", DOCUMENT_PATH),
+    // Kratos serves its metrics here too, but its document leaves them out.
+    ("GET", "/admin/metrics/prometheus"),
 ];
 
 /// Status codes Bia documents beyond Kratos's, with the reason:

@@ -20,6 +20,7 @@ use super::respond::{flow_failure, flow_id, flow_response, refuse, request_url};
 use crate::flow::{
     Flow, FlowError, FlowKind, FlowService, FlowType, NewFlow, Outcome, Requester, csrf,
 };
+use crate::metrics::{FLOW_SUBMISSIONS, FLOWS_CREATED};
 use crate::session::{Session, SessionError};
 
 /// The flow a creation route makes, attached to the route as an extension
@@ -100,6 +101,10 @@ pub async fn create(
     };
     let (kind, return_to) = (new.kind, new.return_to.clone());
     let created = state.flows.create(new, &requester).await;
+    if created.is_ok() {
+        let labels = [("flow", kind.as_str()), ("type", route.flow_type.as_str())];
+        metrics::counter!(FLOWS_CREATED, &labels).increment(1);
+    }
     created_response(&state, kind, return_to, page, created, cookies).await
 }
 
@@ -207,6 +212,13 @@ pub async fn submit(
         Err(error) => return error.into_response(),
     };
     let answer = submit_to(&state, kind, id, &body, session, &caller, page).await;
+    let result = match &answer {
+        Ok(_) => "success",
+        Err(FlowError::Invalid(_)) => "invalid",
+        Err(_) => "error",
+    };
+    let labels = [("flow", kind.as_str()), ("result", result)];
+    metrics::counter!(FLOW_SUBMISSIONS, &labels).increment(1);
     match answer {
         Ok(response) => response,
         Err(error) => {

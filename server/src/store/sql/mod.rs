@@ -114,6 +114,11 @@ impl Database {
         self.direct.as_deref()
     }
 
+    /// Connections the pool holds open, and how many of them are idle.
+    pub fn connections(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     /// Answers when the database answers a trivial statement.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
