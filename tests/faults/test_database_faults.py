@@ -22,7 +22,8 @@ import time
 
 import pytest
 
-from load import MEASURED, Load, call, register, whoami
+from faults_load import MEASURED, Load, call, register, whoami
+from faults_server import database, report, server  # noqa: F401 (fixtures)
 
 RECOVERY_LIMIT = 5.0  # seconds from the database accepting connections
 # The database stays away at least this long: longer than the server waits for
@@ -98,7 +99,7 @@ def check_nothing_lost(server, load: Load) -> None:
 
 
 @pytest.mark.parametrize("fault", ["kill", "restart"])
-def test_database_away_under_load(database, server, fault):
+def test_database_away_under_load(database, server, fault, report):
     if not database.running:  # an earlier case failed while it was away
         database.start()
         wait_for(lambda: ready_status(server.admin) == 200, 15, "readiness 200", server)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from bia_server import start_server
-from load import MEASURED, acceptable_failure, call, register, unique_email, whoami
+from faults_server import report, start_server  # noqa: F401 (fixture)
+from faults_load import MEASURED, acceptable_failure, call, register, unique_email, whoami
 from support import stop_server
 
 DISK_SIZE = "4m"
@@ -61,7 +61,7 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def test_full_disk_answers_503_and_corrupts_nothing(small_disk, tmp_path):
+def test_full_disk_answers_503_and_corrupts_nothing(small_disk, tmp_path, report):
     db_file = small_disk / "bia.db"
     server = start_server(f"sqlite://{db_file}", tmp_path)
     try:

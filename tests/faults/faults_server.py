@@ -1,17 +1,31 @@
-"""`bia serve` for the fault tests: migrate a database, serve it on free
-loopback ports, and tell whether the process is still alive and unpanicked."""
+"""Fixtures of the fault tests: database instances the tests own and may
+kill, and a `bia serve` in front of each (migrated, on free loopback ports).
+
+Test modules import the fixtures from here. There is no conftest.py, so that
+this directory runs in one pytest session with the other suites, whose test
+modules import their own conftest by name. The SDK suite's helpers (free
+ports, readiness, stopping) are shared from `tests/sdk/support.py`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from support import SCHEMAS, bia_bin, free_port, stop_server, wait_ready
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sdk"))
+
+from support import SCHEMAS, bia_bin, free_port, stop_server, wait_ready  # noqa: E402
+
+from faults_databases import MariaDB, Postgres, mariadb_tools, postgres_bin  # noqa: E402
+from faults_load import MEASURED  # noqa: E402
 
 READY_TIMEOUT = 30.0
 
@@ -78,3 +92,56 @@ def start_server(dsn: str, workdir: Path) -> Server:
         stop_server(proc)
         pytest.fail(f"{err}\n--- server log ---\n{server.log_tail()}", pytrace=False)
     return server
+
+
+def _postgres(workdir: Path) -> Postgres:
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL's server binaries (initdb, postgres) are not installed")
+    return Postgres(workdir, bindir)
+
+
+def _mariadb(workdir: Path) -> MariaDB:
+    tools = mariadb_tools()
+    if tools is None:
+        pytest.skip("MariaDB's server binaries (mariadbd, mariadb-install-db, mariadb) are not installed")
+    return MariaDB(workdir, *tools)
+
+
+@pytest.fixture(scope="module", params=["postgres", "mysql"])
+def database(request):
+    """A database instance of the test's own, started; removed afterwards."""
+    # Not under pytest's temp root: PostgreSQL runs as another user, who must reach it.
+    workdir = Path(tempfile.mkdtemp(prefix=f"bia-faults-{request.param}-"))
+    instance = None
+    try:
+        instance = _postgres(workdir) if request.param == "postgres" else _mariadb(workdir)
+        instance.start()
+        yield instance
+    finally:
+        if instance is not None:
+            instance.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(database, tmp_path_factory):
+    """`bia serve` on the module's database instance."""
+    srv = start_server(database.dsn, tmp_path_factory.mktemp("bia"))
+    yield srv
+    stop_server(srv.proc)
+
+
+@pytest.fixture(scope="module")
+def report(request):
+    """Prints what a module measured (`MEASURED`) when it ends."""
+    yield
+    plugins = request.config.pluginmanager
+    terminal, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if terminal is not None and capture is not None and MEASURED:
+        # Output is captured while tests run; this is meant to be seen.
+        with capture.global_and_fixture_disabled():
+            terminal.write_line("")
+            for line in MEASURED:
+                terminal.write_line(f"fault recovery: {line}")
+        MEASURED.clear()

@@ -18,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from support import free_port
+from support import free_port  # tests/sdk, put on the path by faults_server
 
 START_TIMEOUT = 30.0
 
