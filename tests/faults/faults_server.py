@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -98,6 +99,11 @@ def _postgres(workdir: Path) -> Postgres:
     bindir = postgres_bin()
     if bindir is None:
         pytest.skip("PostgreSQL's server binaries (initdb, postgres) are not installed")
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root, and there is no `postgres` user to run PostgreSQL as")
     return Postgres(workdir, bindir)
 
 
