@@ -1,5 +1,7 @@
 //! Health and version endpoints.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,14 +15,23 @@ pub async fn alive() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// How long the readiness check waits for the database: within the 1 s a
+/// Kubernetes probe waits by default, so a database that has gone away reads
+/// as a 503 with its reason rather than a probe timeout.
+const READY_CHECK_LIMIT: Duration = Duration::from_millis(900);
+
 /// `GET /health/ready`: the database answers and every migration is applied.
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let problem = match state.db.is_migrated().await {
-        Ok(true) => None,
-        Ok(false) => Some("migrations are pending; run `bia migrate sql -e --yes`".to_owned()),
-        Err(error) => Some(format!(
+    let problem = match tokio::time::timeout(READY_CHECK_LIMIT, state.db.is_migrated()).await {
+        Ok(Ok(true)) => None,
+        Ok(Ok(false)) => Some("migrations are pending; run `bia migrate sql -e --yes`".to_owned()),
+        Ok(Err(error)) => Some(format!(
             "the database does not answer: {}",
             short(&error.to_string())
+        )),
+        Err(_) => Some(format!(
+            "the database does not answer within {} ms",
+            READY_CHECK_LIMIT.as_millis()
         )),
     };
     match problem {

@@ -40,6 +40,13 @@ use crate::store::StoreError;
 /// of the server's log unless they are warnings.
 pub const DRIVER_LOG_FILTER: &str = "sqlx=warn";
 
+/// How long a statement waits for a connection before the store answers
+/// [`StoreError::Unavailable`]. While the database refuses connections the
+/// pool keeps retrying within this time (backing off up to a fifth of it), so
+/// a restart shorter than this goes unnoticed by clients, and a longer
+/// outage answers 503 before a client's own timeout would fire.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// A connection pool and the backend it talks to.
 #[derive(Debug, Clone)]
 pub struct Database {
@@ -67,7 +74,7 @@ impl Database {
         let mut options = AnyPoolOptions::new()
             .max_connections(dsn.max_connections())
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(ACQUIRE_TIMEOUT);
         if dsn.is_memory() {
             // One connection that never closes: the database lives as long as it does.
             options = options
