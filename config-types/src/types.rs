@@ -468,6 +468,12 @@ pub struct Listener {
     /// address is the client address. Empty by default.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<String>,
+    /// Bia only: believe a trusted proxy's `True-Client-IP` header (as a CDN
+    /// sends it) before its `X-Forwarded-For` chain. Off by default: a proxy
+    /// that passes the header through from clients would let them choose
+    /// their address.
+    #[serde(skip_serializing_if = "is_default")]
+    pub trust_true_client_ip: bool,
 }
 
 /// Cross-origin resource sharing.

@@ -251,7 +251,8 @@ impl App {
             cookies,
             browser,
             trusted_proxies: http::TrustedProxies::parse(&config.serve.public.trusted_proxies)
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .with_true_client_ip(config.serve.public.trust_true_client_ip),
             public_base_url: config.public_base_url(),
             admin_base_url: config.admin_base_url(),
             ready: Arc::new(AtomicBool::new(false)),

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies {
     ranges: Vec<(IpAddr, u8)>,
+    true_client_ip: bool,
 }
 
 impl TrustedProxies {
@@ -33,11 +34,22 @@ impl TrustedProxies {
             };
             ranges.push((address, prefix));
         }
-        Ok(Self { ranges })
+        Ok(Self {
+            ranges,
+            true_client_ip: false,
+        })
+    }
+
+    /// Also believes a trusted proxy's `True-Client-IP` header
+    /// (`serve.public.trust_true_client_ip`).
+    pub fn with_true_client_ip(mut self, believe: bool) -> Self {
+        self.true_client_ip = believe;
+        self
     }
 
     /// The client's address. From an untrusted peer, the peer itself. From a
-    /// trusted proxy, its `True-Client-IP`, else the `X-Forwarded-For` chain
+    /// trusted proxy, its `True-Client-IP` when configured to believe it, else
+    /// the `X-Forwarded-For` chain
     /// walked from the right: each hop a trusted proxy appended is skipped, and
     /// the first address no trusted proxy holds is the client (a client can
     /// prepend anything, but cannot append after its own proxy). A malformed hop
@@ -51,6 +63,7 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return peer;
         }
+        let true_client_ip = true_client_ip.filter(|_| self.true_client_ip);
         if let Some(ip) = true_client_ip.and_then(|v| v.trim().parse().ok()) {
             return ip;
         }
@@ -136,9 +149,20 @@ mod tests {
         let chain = Some("203.0.113.9, not-an-ip, 10.0.0.7");
         assert_eq!(proxies.client_address(proxy, None, chain), ip("10.0.0.7"));
         assert_eq!(proxies.client_address(proxy, None, None), proxy);
+        // True-Client-IP only when configured.
         assert_eq!(
             proxies.client_address(proxy, Some("2001:db8::1"), chain),
+            ip("10.0.0.7")
+        );
+        let believing = proxies.clone().with_true_client_ip(true);
+        assert_eq!(
+            believing.client_address(proxy, Some("2001:db8::1"), chain),
             ip("2001:db8::1")
+        );
+        assert_eq!(
+            believing.client_address(ip("198.51.100.4"), Some("2001:db8::1"), chain),
+            ip("198.51.100.4"),
+            "never from an untrusted peer"
         );
         // An untrusted peer is the client, whatever it claims.
         let stranger = ip("198.51.100.4");

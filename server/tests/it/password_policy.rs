@@ -239,7 +239,7 @@ async fn login_from(
     let response = server
         .http
         .post(format!("{}/self-service/login?flow={id}", server.public))
-        .header("True-Client-IP", ip)
+        .header("X-Forwarded-For", ip)
         .json(&json!({"method": "password", "identifier": identifier, "password": password}))
         .send()
         .await
