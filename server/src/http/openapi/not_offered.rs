@@ -2,7 +2,7 @@
 //! offer. Their operations exist with Kratos's parameters and answer as
 //! Kratos does when such a flow is disabled.
 
-use utoipa::OpenApi;
+use utoipa::{IntoParams, OpenApi};
 
 use super::components::{CookieHeader, ErrorEnvelope, FlowSubmission};
 
@@ -19,6 +19,16 @@ use super::components::{CookieHeader, ErrorEnvelope, FlowSubmission};
     update_verification_flow,
 ))]
 pub struct Api;
+
+/// The query of a submission.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubmitQuery {
+    /// The flow id.
+    pub flow: String,
+    /// Ignored.
+    pub token: Option<String>,
+}
 
 /// Declares one operation of a flow that is not offered: its parameters,
 /// its request body if any, and the answers besides the shared 400 and
@@ -59,11 +69,7 @@ not_offered! {
         params [("id" = String, Query, description = "The flow id."), CookieHeader]
         answers [];
     fn update_recovery_flow(post "/self-service/recovery", "updateRecoveryFlow", "Submit a recovery flow (disabled)")
-        params [
-            ("flow" = String, Query, description = "The flow id."),
-            ("token" = Option<String>, Query, description = "Ignored."),
-            CookieHeader,
-        ]
+        params [SubmitQuery, CookieHeader]
         body [(FlowSubmission = "application/json"), (FlowSubmission = "application/x-www-form-urlencoded")]
         answers [(status = 303, description = "To the error page showing the disabled error (browsers that want pages).",
             headers(("Location" = String, description = "The error page."))),];
@@ -78,11 +84,7 @@ not_offered! {
         params [("id" = String, Query, description = "The flow id."), CookieHeader]
         answers [];
     fn update_verification_flow(post "/self-service/verification", "updateVerificationFlow", "Submit a verification flow (disabled)")
-        params [
-            ("flow" = String, Query, description = "The flow id."),
-            ("token" = Option<String>, Query, description = "Ignored."),
-            CookieHeader,
-        ]
+        params [SubmitQuery, CookieHeader]
         body [(FlowSubmission = "application/json"), (FlowSubmission = "application/x-www-form-urlencoded")]
         answers [(status = 303, description = "To the error page showing the disabled error (browsers that want pages).",
             headers(("Location" = String, description = "The error page."))),];
