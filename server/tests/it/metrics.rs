@@ -110,3 +110,25 @@ async fn answers_carry_a_request_id() {
     assert_eq!(response.headers()["x-request-id"], "trace-me-7");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttle_refusals_are_counted() {
+    let server = TestServer::start_with(
+        Kind::Sqlite,
+        json!({"throttle": {"per_identifier": {"max_attempts": 1, "window": "5m"}}}),
+    )
+    .await;
+    let series = r#"bia_throttle_refusals_total{check="identifier"}"#;
+    let before = value(&scrape(&server).await, series);
+    let wrong = json!({"method": "password", "identifier": "nobody@example.test",
+                       "password": "not the password"});
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let (_, flow) = public_get(&server, "/self-service/login/api", None).await;
+        let path = format!("/self-service/login?flow={}", flow["id"].as_str().unwrap());
+        statuses.push(public_post(&server, &path, wrong.clone()).await.0);
+    }
+    assert_eq!(statuses, [400, 429, 429]);
+    assert_eq!(value(&scrape(&server).await, series) - before, 2.0);
+    server.stop().await;
+}
