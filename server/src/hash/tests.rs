@@ -24,6 +24,11 @@ pub(super) fn assert_malformed(password: &[u8], stored: &[&str]) {
             ),
             "{bad}"
         );
+        // What verification refuses, the import check refuses too.
+        assert!(
+            matches!(check_format(bad), Err(HashError::Malformed { .. })),
+            "{bad}"
+        );
     }
 }
 
