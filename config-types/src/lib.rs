@@ -82,7 +82,9 @@ pub fn read_tree<I>(mut tree: Value, vars: I) -> Result<Loaded, ConfigError>
 where
     I: IntoIterator<Item = (String, String)>,
 {
-    env::apply(&mut tree, &json_schema(), vars)?;
+    // Generated once per process: the reloader reads the files again on every change.
+    static SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(json_schema);
+    env::apply(&mut tree, &SCHEMA, vars)?;
     parse(&tree)
 }
 

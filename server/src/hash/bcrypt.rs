@@ -126,7 +126,7 @@ mod tests {
                 "$2z$10$ZsCsoVQ3xfBG/K2z2XpBf.tm90GZmtOqtqWcB5.pYd5Eq8y7RlDyq",
                 "$2a$10$ZsCsoVQ3xfBG/K2z2XpBf!tm90GZmtOqtqWcB5.pYd5Eq8y7RlDyq",
                 // Found by fuzzing: the import check accepted it, verification refused it.
-                "$2y$04$W.jjHRRzCI2PUatem2kXvuZcwYcxCc0\0\0\0\0\0\0\0\0254vlwpotacyei",
+                "$2y$04$W.jjHRRzCI2PUatem2kXvuZcwYcxCc0\0\0\0\0\0\0\0\x00254vlwpotacyei",
             ],
         );
         assert!(matches!(
