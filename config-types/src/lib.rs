@@ -36,7 +36,7 @@ pub use hooks::{
     AFTER_METHODS, AfterHooks, ApiKeyAuth, ApiKeyLocation, BasicAuth, BeforeHooks, HookConfig,
     MethodAfterHooks, WebHookAuth, WebHookConfig, WebHookResponse,
 };
-pub use load::{MAX_FILE_BYTES, merge, parse_yaml, read_file, read_files};
+pub use load::{MAX_FILE_BYTES, merge, parse_text, parse_yaml, read_file, read_files};
 pub use types::{
     AfterConfig, Config, CookiesConfig, Cors, ErrorFlowConfig, FlowConfig, FlowsConfig,
     IdentityConfig, Listener, Log, LogoutFlowConfig, MethodsConfig, PasswordConfig,
@@ -73,8 +73,18 @@ pub fn read<I>(files: &[impl AsRef<Path>], vars: I) -> Result<Loaded, ConfigErro
 where
     I: IntoIterator<Item = (String, String)>,
 {
-    let mut tree = read_files(files)?;
-    env::apply(&mut tree, &json_schema(), vars)?;
+    read_tree(read_files(files)?, vars)
+}
+
+/// [`read`] for files already read and merged: applies the environment to
+/// `tree`, then turns it into the typed configuration.
+pub fn read_tree<I>(mut tree: Value, vars: I) -> Result<Loaded, ConfigError>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    // Generated once per process: the reloader reads the files again on every change.
+    static SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(json_schema);
+    env::apply(&mut tree, &SCHEMA, vars)?;
     parse(&tree)
 }
 

@@ -35,15 +35,22 @@ pub fn read_file(path: &Path) -> Result<Value, ConfigError> {
     }
     let text = String::from_utf8(bytes).map_err(|_| refuse("the file is not UTF-8".into()))?;
     let is_json = path.extension().is_some_and(|e| e == "json");
-    let value = if is_json {
-        serde_json::from_str(&text).map_err(|e| refuse(e.to_string()))?
+    parse_text(&text, is_json).map_err(refuse)
+}
+
+/// Parses the text of one config file as [`read_file`] does: YAML, or JSON
+/// when `json`. Empty text is an empty mapping; any other top level than a
+/// mapping is refused.
+pub fn parse_text(text: &str, json: bool) -> Result<Value, String> {
+    let value = if json {
+        serde_json::from_str(text).map_err(|e| e.to_string())?
     } else {
-        parse_yaml(&text).map_err(refuse)?
+        parse_yaml(text)?
     };
     match value {
         Value::Null => Ok(Value::Object(Default::default())),
         Value::Object(_) => Ok(value),
-        _ => Err(refuse("the top level must be a mapping of keys".into())),
+        _ => Err("the top level must be a mapping of keys".into()),
     }
 }
 

@@ -160,6 +160,23 @@ fn files_and_environment_load_in_order() {
 }
 
 #[test]
+fn texts_in_memory_read_as_files_do() {
+    assert_eq!(parse_text("", false).unwrap(), json!({}));
+    assert_eq!(parse_text("{}", true).unwrap(), json!({}));
+    assert!(parse_text("- a list", false).is_err());
+    assert!(parse_text("[1]", true).is_err());
+    let mut tree = parse_text("dsn: memory\nserve: {public: {port: 1}}", false).unwrap();
+    merge(
+        &mut tree,
+        parse_text(r#"{"serve": {"public": {"port": 2}}}"#, true).unwrap(),
+    );
+    let vars = [("SERVE_ADMIN_PORT".to_string(), "3".to_string())];
+    let loaded = read_tree(tree, vars).unwrap();
+    assert_eq!(loaded.config.serve.public.port, Some(2));
+    assert_eq!(loaded.config.serve.admin.port, Some(3));
+}
+
+#[test]
 fn password_policy_and_throttle_defaults() {
     let config = parse(&base()).unwrap().config;
     let password = &config.selfservice.methods.password.config;

@@ -31,9 +31,18 @@ where
     accept(bia_config::read(files, vars)?, mode)
 }
 
-/// [`load`] for a tree already merged.
+/// [`load`] for a tree already merged, without environment variables.
 pub fn from_tree(tree: Value, mode: Mode) -> Result<Loaded, ConfigError> {
     accept(bia_config::parse(&tree)?, mode)
+}
+
+/// [`load`] for files already read and merged into `tree`: the environment
+/// is applied, then the structure checked and every section interpreted.
+pub fn from_tree_and_env<I>(tree: Value, vars: I, mode: Mode) -> Result<Loaded, ConfigError>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    accept(bia_config::read_tree(tree, vars)?, mode)
 }
 
 fn accept(loaded: Loaded, mode: Mode) -> Result<Loaded, ConfigError> {

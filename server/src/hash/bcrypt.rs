@@ -33,6 +33,11 @@ pub(crate) fn parse_cost(stored: &str) -> Result<u32, HashError> {
     if cost > MAX_COST {
         return Err(out_of_bounds(NAME, "cost above 15"));
     }
+    // The salt and hash as verification decodes them, so that the import
+    // check never accepts a hash no password can match.
+    stored
+        .parse::<::bcrypt::HashParts>()
+        .map_err(|_| malformed(NAME, "salt or hash is not bcrypt base64"))?;
     Ok(cost)
 }
 
@@ -114,6 +119,8 @@ mod tests {
                 "$2a$1x$ZsCsoVQ3xfBG/K2z2XpBf.tm90GZmtOqtqWcB5.pYd5Eq8y7RlDyq",
                 "$2z$10$ZsCsoVQ3xfBG/K2z2XpBf.tm90GZmtOqtqWcB5.pYd5Eq8y7RlDyq",
                 "$2a$10$ZsCsoVQ3xfBG/K2z2XpBf!tm90GZmtOqtqWcB5.pYd5Eq8y7RlDyq",
+                // Found by fuzzing: the import check accepted it, verification refused it.
+                "$2y$04$W.jjHRRzCI2PUatem2kXvuZcwYcxCc0\0\0\0\0\0\0\0\x00254vlwpotacyei",
             ],
         );
         assert_out_of_bounds(

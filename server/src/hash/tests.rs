@@ -33,6 +33,13 @@ pub(super) fn assert_malformed(password: &[u8], stored: &[&str]) {
     assert_each_fails(password, stored, |e| {
         matches!(e, HashError::Malformed { .. })
     });
+    // What verification refuses, the import check refuses too.
+    for bad in stored {
+        assert!(
+            matches!(check_format(bad), Err(HashError::Malformed { .. })),
+            "{bad}"
+        );
+    }
 }
 
 /// Asserts that verifying `password` against each of `stored` fails with

@@ -47,21 +47,26 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = body_bytes(request, state).await?;
-        super::limits::check_json_depth(&bytes)?;
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(&mut deserializer)
-            .map(JsonBody)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let inner = error.into_inner();
-                let reason = if path == "." || path.is_empty() {
-                    format!("Unable to decode the JSON body: {inner}")
-                } else {
-                    format!("Unable to decode the JSON body at {path}: {inner}")
-                };
-                ApiError::bad_request(reason)
-            })
+        decode_json(&bytes).map(JsonBody)
     }
+}
+
+/// Decodes a JSON body as [`JsonBody`] does once it has the bytes: the nesting
+/// depth is checked first (`limits::check_json_depth`), then the text is
+/// decoded into `T`; a failure is a 400 naming the path where decoding stopped.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    super::limits::check_json_depth(bytes)?;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let reason = if path == "." || path.is_empty() {
+            format!("Unable to decode the JSON body: {inner}")
+        } else {
+            format!("Unable to decode the JSON body at {path}: {inner}")
+        };
+        ApiError::bad_request(reason)
+    })
 }
 
 /// The id of a resource in a path; one that is no UUID names nothing: 404.
@@ -252,19 +257,26 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !form {
-            let JsonBody(value) = JsonBody::<Value>::from_request(request, state).await?;
-            super::limits::check_value_count(&value)?;
-            return Ok(Submission(value));
-        }
         let bytes = body_bytes(request, state).await?;
-        let mut body = Value::Object(serde_json::Map::new());
-        for (index, (key, value)) in url::form_urlencoded::parse(&bytes).enumerate() {
-            super::limits::check_form_field(index, &key)?;
-            insert_dotted(&mut body, &key, Value::String(value.into_owned()));
-        }
-        Ok(Submission(body))
+        decode_submission(form, &bytes).map(Submission)
     }
+}
+
+/// Decodes a self-service submission as [`Submission`] does once it has the
+/// bytes: an HTML form (`form`), whose dotted names become nested objects, or
+/// JSON; both within the limits of `limits` (depth, number of values).
+pub fn decode_submission(form: bool, bytes: &[u8]) -> Result<Value, ApiError> {
+    if !form {
+        let value: Value = decode_json(bytes)?;
+        super::limits::check_value_count(&value)?;
+        return Ok(value);
+    }
+    let mut body = Value::Object(serde_json::Map::new());
+    for (index, (key, value)) in url::form_urlencoded::parse(bytes).enumerate() {
+        super::limits::check_form_field(index, &key)?;
+        insert_dotted(&mut body, &key, Value::String(value.into_owned()));
+    }
+    Ok(body)
 }
 
 /// Sets `a.b.c` in a JSON object, creating the objects on the way.

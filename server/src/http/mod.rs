@@ -26,6 +26,7 @@ pub mod wire;
 pub use browser::BrowserUrls;
 pub use cookies::CookieCodec;
 pub use error::ApiError;
+pub use extract::{decode_json, decode_submission};
 pub use proxies::TrustedProxies;
 pub use state::{AppState, Shared};
 
