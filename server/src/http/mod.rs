@@ -115,13 +115,25 @@ fn self_service_routes() -> Router<AppState> {
     NOT_OFFERED.into_iter().fold(router, not_offered_routes)
 }
 
-/// The flows this version does not offer; their routes answer that the flow
-/// is disabled, as Kratos does when one is switched off.
-const NOT_OFFERED: [&str; 2] = ["recovery", "verification"];
+/// The flows this version does not offer, with Kratos's reason for a
+/// disabled one; their routes answer that error.
+const NOT_OFFERED: [(&str, &str); 2] = [
+    (
+        "recovery",
+        "Recovery is not allowed because it was disabled.",
+    ),
+    (
+        "verification",
+        "Verification is not allowed because it was disabled.",
+    ),
+];
 
 /// `/self-service/<flow>/{api,browser,flows}` and `/self-service/<flow>`.
-fn not_offered_routes(router: Router<AppState>, flow: &'static str) -> Router<AppState> {
-    let answer = |json_only| Extension(selfservice::NotOffered { flow, json_only });
+fn not_offered_routes(
+    router: Router<AppState>,
+    (flow, reason): (&'static str, &'static str),
+) -> Router<AppState> {
+    let answer = |json_only| Extension(selfservice::NotOffered { reason, json_only });
     let disabled = || get(selfservice::not_offered);
     router
         .route(
