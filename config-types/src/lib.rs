@@ -17,6 +17,7 @@
 //! as `config/config.schema.json`.
 
 mod check;
+pub mod courier;
 pub mod env;
 mod error;
 pub mod hashers;
@@ -30,6 +31,11 @@ use std::path::Path;
 use serde_json::Value;
 
 pub use check::check;
+pub use courier::{
+    CourierChannel, CourierConfig, CourierHttp, CourierTemplates, CourierWorker, DeliveryStrategy,
+    EmailBody, EmailTemplate, HttpRequestConfig, SmsBody, SmsTemplate, SmtpConfig,
+    TemplateChannels, TemplateVariants,
+};
 pub use error::{ConfigError, Warning, key};
 pub use hashers::{Algorithm, Argon2Config, BcryptConfig, HashersConfig};
 pub use hooks::{

@@ -217,14 +217,14 @@ mod tests {
     #[test]
     fn unknown_keys_warn_with_their_key() {
         let tree = json!({
-            "courier": {"smtp": {}},
+            "oauth2_provider": {"url": "x"},
             "identity": {"schemas": [{"id": "a", "url": "file:///a", "extra": 1}]},
             "serve": {"public": {"port": 4455}}
         });
         let (config, warnings) = parse(&tree).unwrap();
         assert_eq!(config.public_port(), 4455);
         let keys: Vec<&str> = warnings.iter().map(|w| w.key.as_str()).collect();
-        assert_eq!(keys, ["courier", "identity.schemas[0].extra"]);
+        assert_eq!(keys, ["identity.schemas[0].extra", "oauth2_provider"]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use std::time::Duration;
 
+use crate::courier::CourierConfig;
 use crate::hashers::HashersConfig;
 use crate::hooks::{AfterHooks, BeforeHooks};
 use crate::is_default;
@@ -54,6 +55,9 @@ pub struct Config {
     /// Brute-force throttling of credential checks (Bia's own section).
     #[serde(skip_serializing_if = "is_default")]
     pub throttle: ThrottleConfig,
+    /// Message rendering and delivery.
+    #[serde(skip_serializing_if = "is_default")]
+    pub courier: CourierConfig,
 }
 
 /// The `cookies` section.

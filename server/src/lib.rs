@@ -7,6 +7,7 @@ pub mod app;
 pub mod bounded;
 pub mod cleanup;
 pub mod config;
+pub mod courier;
 pub mod flow;
 pub mod hash;
 pub mod hook;
