@@ -40,8 +40,39 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     identity(config, &mut problems);
     password(&config.selfservice.methods.password.config, &mut problems);
     throttle(&config.throttle, &mut problems);
+    address_flows(config, &mut problems);
     log(config, &mut problems);
     problems.0
+}
+
+/// Recovery and verification use a method that exists and is enabled.
+fn address_flows(config: &Config, problems: &mut Problems) {
+    let selfservice = &config.selfservice;
+    let methods = &selfservice.methods;
+    for (name, flow) in [
+        ("recovery", &selfservice.flows.recovery),
+        ("verification", &selfservice.flows.verification),
+    ] {
+        let key = format!("selfservice.flows.{name}.use");
+        let enabled = match flow.method() {
+            "code" => methods.code.enabled.unwrap_or(true),
+            "link" => methods.link.enabled.unwrap_or(false),
+            other => {
+                problems.push(key, format!("{other:?} is not a method: use code or link"));
+                continue;
+            }
+        };
+        if flow.is_enabled() && !enabled {
+            problems.push(
+                key,
+                format!(
+                    "the {} method is disabled (selfservice.methods.{}.enabled)",
+                    flow.method(),
+                    flow.method()
+                ),
+            );
+        }
+    }
 }
 
 /// Values this version reads but cannot act on: each is a warning (an error
@@ -50,12 +81,16 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
 pub fn inert(config: &Config) -> Vec<Warning> {
     let flows = &config.selfservice.flows;
     let mut warnings = Vec::new();
+    let verification = flows.verification.is_enabled();
     for (flow, after) in [
         ("login", &flows.login.after),
         ("registration", &flows.registration.after),
         ("settings", &flows.settings.flow.after),
     ] {
         let prefix = format!("selfservice.flows.{flow}.after");
+        if verification {
+            continue;
+        }
         inert_hooks(&key::field(&prefix, "hooks"), &after.hooks, &mut warnings);
         for (method, section) in after.methods() {
             let list = key::field(&key::field(&prefix, method), "hooks");
@@ -74,8 +109,8 @@ fn inert_hooks(list: &str, hooks: &[HookConfig], warnings: &mut Vec<Warning>) {
         if *hook == HookConfig::ShowVerificationUi {
             warnings.push(Warning {
                 key: key::index(list, n),
-                reason: "(show_verification_ui) has no effect: this version has no \
-                         verification flow, so nothing is shown"
+                reason: "(show_verification_ui) has no effect: verification is off \
+                         (selfservice.flows.verification.enabled), so nothing is shown"
                     .into(),
             });
         }
@@ -112,6 +147,8 @@ fn browser_urls(config: &Config, problems: &mut Problems) {
         ("login", &flows.login),
         ("registration", &flows.registration),
         ("settings", &flows.settings.flow),
+        ("recovery", &flows.recovery.flow),
+        ("verification", &flows.verification.flow),
     ] {
         let prefix = format!("selfservice.flows.{name}");
         problems.web_url(&key::field(&prefix, "ui_url"), flow.ui_url.as_deref());

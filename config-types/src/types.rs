@@ -159,6 +159,12 @@ pub struct FlowsConfig {
     /// Settings flows.
     #[serde(skip_serializing_if = "is_default")]
     pub settings: SettingsFlowConfig,
+    /// Account recovery flows.
+    #[serde(skip_serializing_if = "is_default")]
+    pub recovery: AddressFlowConfig,
+    /// Address verification flows.
+    #[serde(skip_serializing_if = "is_default")]
+    pub verification: AddressFlowConfig,
     /// Logout.
     #[serde(skip_serializing_if = "is_default")]
     pub logout: LogoutFlowConfig,
@@ -185,6 +191,35 @@ impl SettingsFlowConfig {
     pub fn privileged_session_max_age(&self) -> Duration {
         self.privileged_session_max_age
             .map_or(Duration::from_secs(15 * 60), |d| d.0)
+    }
+}
+
+/// The `selfservice.flows.recovery` and `selfservice.flows.verification`
+/// sections: flows that send a code or a link to an address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct AddressFlowConfig {
+    /// Settings shared with the other flows (`enabled` is false by default here).
+    #[serde(flatten)]
+    pub flow: FlowConfig,
+    /// `code` (default) or `link`: what the message carries.
+    #[serde(rename = "use", skip_serializing_if = "Option::is_none")]
+    pub use_method: Option<String>,
+    /// Whether an address no identity has gets a message saying so (false
+    /// by default: nothing is sent, and the answer is the same either way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_unknown_recipients: Option<bool>,
+}
+
+impl AddressFlowConfig {
+    /// Whether the flow is offered (false by default).
+    pub fn is_enabled(&self) -> bool {
+        self.flow.enabled.unwrap_or(false)
+    }
+
+    /// The method in use: `code` unless `link` is chosen.
+    pub fn method(&self) -> &str {
+        self.use_method.as_deref().unwrap_or("code")
     }
 }
 
@@ -253,6 +288,52 @@ pub struct MethodsConfig {
     /// Editing one's own traits in settings.
     #[serde(skip_serializing_if = "is_default")]
     pub profile: ProfileMethodConfig,
+    /// One-time codes sent to an address (recovery, verification).
+    #[serde(skip_serializing_if = "is_default")]
+    pub code: OneTimeMethodConfig,
+    /// Links sent to an address (recovery, verification).
+    #[serde(skip_serializing_if = "is_default")]
+    pub link: OneTimeMethodConfig,
+}
+
+/// The `selfservice.methods.code` and `selfservice.methods.link` sections.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct OneTimeMethodConfig {
+    /// Whether the method is offered (true by default for `code`, false for `link`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Method settings.
+    #[serde(skip_serializing_if = "is_default")]
+    pub config: OneTimeSettings,
+}
+
+/// `selfservice.methods.{code,link}.config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct OneTimeSettings {
+    /// How long a code or link works (`1h` by default; never past its flow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifespan: Option<GoDuration>,
+    /// Code only: wrong codes a flow accepts before its codes are voided (5
+    /// by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_submissions: Option<u32>,
+    /// Link only: the base URL of links (the public base URL by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+}
+
+impl OneTimeSettings {
+    /// The lifespan in force.
+    pub fn lifespan(&self) -> Duration {
+        self.lifespan.map_or(Duration::from_secs(3600), |d| d.0)
+    }
+
+    /// The wrong-guess limit in force.
+    pub fn max_submissions(&self) -> u32 {
+        self.max_submissions.unwrap_or(5).max(1)
+    }
 }
 
 /// The `selfservice.methods.profile` section.

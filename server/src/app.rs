@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::flow::{FlowService, FlowSettings, Method};
+use crate::flow::{AddressFlowSettings, AddressFlows, FlowService, FlowSettings, Method};
+use crate::onetime::{Delivery, OneTimeCodes};
 use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
@@ -18,7 +19,9 @@ use crate::method::{PasswordMethod, PasswordSettings, ProfileMethod};
 use crate::policy::PasswordPolicy;
 use crate::schema::{SchemaError, SchemaHandle, SchemaRegistry, SchemaSource};
 use crate::session::{SessionService, SessionSettings};
-use crate::store::{Database, Dsn, SqlFlowStore, SqlIdentityStore, SqlSessionStore, StoreError};
+use crate::store::{
+    Database, Dsn, SqlFlowStore, SqlIdentityStore, SqlOneTimeCodeStore, SqlSessionStore, StoreError,
+};
 use crate::throttle::{Throttle, ThrottleSettings};
 use crate::time::SystemClock;
 
@@ -147,6 +150,55 @@ impl PasswordHasher for PooledHasher {
     }
 }
 
+/// The parts of recovery and verification flows: their settings, the
+/// one-time secret store and the courier's outbox.
+fn address_flows(
+    config: &Config,
+    db: &Database,
+    clock: Arc<dyn crate::time::Clock>,
+    outbox: Arc<dyn crate::courier::Outbox>,
+) -> AddressFlows {
+    let selfservice = &config.selfservice;
+    let settings = |flow: &bia_config::AddressFlowConfig| AddressFlowSettings {
+        enabled: flow.is_enabled(),
+        delivery: Delivery::parse(flow.method()).unwrap_or(Delivery::Code),
+        lifespan: flow.flow.lifespan(),
+        notify_unknown: flow.notify_unknown_recipients.unwrap_or(false),
+    };
+    let methods = &selfservice.methods;
+    // Secrets digest one-time codes on every replica alike, so a generated
+    // per-process secret would not do: without one, codes use the cookie secrets.
+    let mut secrets = config.secrets.default.clone();
+    if secrets.is_empty() {
+        secrets = config.secrets.cookie_secrets().to_vec();
+    }
+    if secrets.is_empty() {
+        // `--dev` without secrets: codes end with this process, as cookies do.
+        secrets.push(crate::flow::csrf::new_token());
+    }
+    let link_base = methods
+        .link
+        .config
+        .base_url
+        .clone()
+        .map(|u| if u.ends_with('/') { u } else { format!("{u}/") })
+        .unwrap_or_else(|| config.public_base_url());
+    AddressFlows {
+        recovery: settings(&selfservice.flows.recovery),
+        verification: settings(&selfservice.flows.verification),
+        code_lifespan: methods.code.config.lifespan(),
+        link_lifespan: methods.link.config.lifespan(),
+        link_base_url: link_base,
+        codes: OneTimeCodes::new(
+            Arc::new(SqlOneTimeCodeStore::new(db.clone())),
+            &secrets,
+            methods.code.config.max_submissions(),
+            clock,
+        ),
+        outbox,
+    }
+}
+
 /// Loads the schemas named by the configuration.
 pub async fn load_schemas(config: &Config) -> Result<SchemaRegistry, SchemaError> {
     let sources: Vec<SchemaSource> = config
@@ -212,12 +264,13 @@ impl App {
             )));
         }
         let flows_config = &config.selfservice.flows;
+        let browser = http::BrowserUrls::from_config(&config);
         let flows = FlowService::new(
             Arc::new(SqlFlowStore::new(db.clone())),
             methods,
             identities.clone(),
             sessions.clone(),
-            clock,
+            clock.clone(),
             FlowSettings {
                 login_lifespan: flows_config.login.lifespan(),
                 registration_lifespan: flows_config.registration.lifespan(),
@@ -226,8 +279,12 @@ impl App {
                 registration_enabled: flows_config.registration.enabled.unwrap_or(true),
                 public_base_url: config.public_base_url(),
                 throttle: Some(throttle),
+                verification_return_url: browser.after_verification(),
             },
         );
+        let outbox: Arc<dyn crate::courier::Outbox> =
+            Arc::new(crate::courier::temporary_outbox::LogOutbox);
+        let flows = flows.with_address_flows(address_flows(&config, &db, clock.clone(), outbox));
         let hooks = crate::hook::Hooks::load(&config, &crate::hook::HookOptions::default()).await?;
         let flows = flows.with_hooks(crate::flow::FlowHooks::new(
             Arc::new(hooks),
@@ -241,7 +298,6 @@ impl App {
             cookie_secrets.push(crate::flow::csrf::new_token());
         }
         let cookies = http::CookieCodec::new(&cookie_secrets, !options.dev, &config);
-        let browser = http::BrowserUrls::from_config(&config);
         let state = AppState::new(http::Shared {
             identities,
             sessions,

@@ -15,6 +15,7 @@ pub mod http;
 pub mod identity;
 pub mod method;
 pub mod metrics;
+pub mod onetime;
 pub mod outbound;
 pub mod policy;
 pub mod reload;

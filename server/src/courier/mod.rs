@@ -188,3 +188,4 @@ mod tests {
         assert_eq!(TemplateType::parse("stub"), None);
     }
 }
+pub mod temporary_outbox;

@@ -164,6 +164,19 @@ impl FlowHooks {
         hooks.is_empty() || hooks.iter().any(|h| matches!(h, Hook::Session))
     }
 
+    /// An identity as the API shows it (the data of message templates).
+    pub fn show_identity(&self, identity: &Identity) -> Value {
+        (self.render)(Shown::Identity(identity))
+    }
+
+    /// Whether the browser is sent to the verification page after a
+    /// registration with `method` (the `show_verification_ui` hook).
+    pub fn shows_verification(&self, method: &str) -> bool {
+        self.after(FlowKind::Registration, method)
+            .iter()
+            .any(|h| matches!(h, Hook::ShowVerificationUi))
+    }
+
     /// Whether the other sessions are revoked after `kind` completes.
     pub fn revokes_other_sessions(&self, kind: FlowKind, method: &str) -> bool {
         self.after(kind, method)

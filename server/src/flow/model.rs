@@ -15,6 +15,10 @@ pub enum FlowKind {
     Registration,
     /// Change one's own password or profile.
     Settings,
+    /// Regain access to an account through one of its addresses.
+    Recovery,
+    /// Prove that an address belongs to its holder.
+    Verification,
 }
 
 impl FlowKind {
@@ -24,6 +28,8 @@ impl FlowKind {
             FlowKind::Login => "login",
             FlowKind::Registration => "registration",
             FlowKind::Settings => "settings",
+            FlowKind::Recovery => "recovery",
+            FlowKind::Verification => "verification",
         }
     }
 
@@ -33,6 +39,8 @@ impl FlowKind {
             "login" => Some(FlowKind::Login),
             "registration" => Some(FlowKind::Registration),
             "settings" => Some(FlowKind::Settings),
+            "recovery" => Some(FlowKind::Recovery),
+            "verification" => Some(FlowKind::Verification),
             _ => None,
         }
     }
@@ -97,6 +105,16 @@ pub struct Flow {
     pub expires_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// What the server keeps about the flow and never sends: e.g. the
+    /// address a recovery or verification message went to.
+    pub internal: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Flow {
+    /// A text value of the internal context.
+    pub fn internal_text(&self, key: &str) -> Option<&str> {
+        self.internal.get(key).and_then(serde_json::Value::as_str)
+    }
 }
 
 /// An error shown to a browser on the error page, stored so the page can

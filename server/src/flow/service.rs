@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::csrf;
+use super::address::AddressFlows;
 use super::hooks::{FlowHooks, HookStop};
 use super::method::{Method, MethodError, PrePersist, Problem};
 use super::model::{ErrorFlow, Flow, FlowKind, FlowType};
@@ -40,6 +41,9 @@ pub struct FlowSettings {
     /// Counts registration attempts per client address (the same limit as
     /// credential checks); `None` leaves registration unthrottled.
     pub throttle: Option<Arc<crate::throttle::Throttle>>,
+    /// Where the "Continue" link of a completed verification goes when the
+    /// flow has no `return_to`.
+    pub verification_return_url: String,
 }
 
 /// What the client asks for when it starts a flow.
@@ -68,6 +72,9 @@ pub struct Requester {
     pub session_token: Option<String>,
     /// The device the request comes from.
     pub device: Device,
+    /// The browser's anti-CSRF token (from its cookie), for flows made on
+    /// its behalf (the settings flow after a recovery).
+    pub csrf_cookie: Option<String>,
 }
 
 /// What a submission carries against cross-site request forgery.
@@ -92,6 +99,9 @@ pub struct Outcome {
     pub session: Option<Session>,
     /// Its clear-text token, when this submission created it or the client sent it.
     pub token: Option<String>,
+    /// What the client may do next besides (verification flows started for
+    /// the new identity's addresses: `show_verification_ui` items).
+    pub continue_with: Vec<Value>,
 }
 
 /// Why a flow operation failed.
@@ -143,8 +153,8 @@ pub enum FlowError {
     #[error("hook failed: {0}")]
     HookFailed(String),
     /// The flow is switched off in the configuration.
-    #[error("the flow is disabled")]
-    Disabled,
+    #[error("the {} flow is disabled", .0.as_str())]
+    Disabled(FlowKind),
     /// The password hasher is saturated.
     #[error("busy")]
     Busy,
@@ -178,13 +188,14 @@ impl From<SessionError> for FlowError {
 /// The flow machine.
 #[derive(Clone)]
 pub struct FlowService {
-    hooks: FlowHooks,
-    store: Arc<dyn FlowStore>,
+    pub(super) hooks: FlowHooks,
+    pub(super) store: Arc<dyn FlowStore>,
     methods: Vec<Arc<dyn Method>>,
-    identities: IdentityService,
-    sessions: SessionService,
-    clock: Arc<dyn Clock>,
-    settings: FlowSettings,
+    pub(super) identities: IdentityService,
+    pub(super) sessions: SessionService,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) settings: FlowSettings,
+    pub(super) address: Option<Arc<AddressFlows>>,
 }
 
 fn lifespan_after(now: DateTime<Utc>, lifespan: Duration) -> DateTime<Utc> {
@@ -209,7 +220,14 @@ impl FlowService {
             sessions,
             clock,
             settings,
+            address: None,
         }
+    }
+
+    /// The machine with recovery and verification flows.
+    pub fn with_address_flows(mut self, parts: AddressFlows) -> Self {
+        self.address = Some(Arc::new(parts));
+        self
     }
 
     /// The machine with these hooks.
@@ -223,6 +241,33 @@ impl FlowService {
         &self.settings
     }
 
+    /// How long a code or link made now works (`selfservice.methods.<code|link>.config.lifespan`).
+    pub fn one_time_lifespan(&self, delivery: crate::onetime::Delivery) -> Duration {
+        match (&self.address, delivery) {
+            (Some(parts), crate::onetime::Delivery::Code) => parts.code_lifespan,
+            (Some(parts), crate::onetime::Delivery::Link) => parts.link_lifespan,
+            (None, _) => Duration::from_secs(3600),
+        }
+    }
+
+    /// Whether a registration with `method` sends the browser to the
+    /// verification page (the `show_verification_ui` hook).
+    pub fn shows_verification(&self, method: &str) -> bool {
+        self.hooks.shows_verification(method)
+    }
+
+    /// Whether flows of `kind` are offered (recovery and verification only
+    /// when enabled; registration's switch applies when a flow is created).
+    pub fn offers(&self, kind: FlowKind) -> bool {
+        match kind {
+            FlowKind::Recovery | FlowKind::Verification => self
+                .address
+                .as_ref()
+                .is_some_and(|parts| parts.settings(kind).enabled),
+            _ => true,
+        }
+    }
+
     /// Starts a flow for whoever is asking.
     pub async fn create(&self, new: NewFlow, requester: &Requester) -> Result<Flow, FlowError> {
         let session = requester.session.as_ref();
@@ -232,12 +277,20 @@ impl FlowService {
                 return Err(FlowError::SessionAlreadyAvailable);
             }
             FlowKind::Registration if !self.settings.registration_enabled => {
-                return Err(FlowError::Disabled);
+                return Err(FlowError::Disabled(FlowKind::Registration));
             }
             FlowKind::Registration if session.is_some() => {
                 return Err(FlowError::SessionAlreadyAvailable);
             }
             FlowKind::Settings if session.is_none() => return Err(FlowError::NoSession),
+            FlowKind::Recovery | FlowKind::Verification => {
+                if !self.offers(new.kind) {
+                    return Err(FlowError::Disabled(new.kind));
+                }
+                if new.kind == FlowKind::Recovery && session.is_some() {
+                    return Err(FlowError::SessionAlreadyAvailable);
+                }
+            }
             _ => {}
         }
         let identity = match session {
@@ -257,12 +310,31 @@ impl FlowService {
     }
 
     fn build(&self, new: &NewFlow, refresh: bool, identity: Option<Identity>) -> Flow {
-        let now = self.clock.now();
         let lifespan = match new.kind {
             FlowKind::Login => self.settings.login_lifespan,
             FlowKind::Registration => self.settings.registration_lifespan,
             FlowKind::Settings => self.settings.settings_lifespan,
+            FlowKind::Recovery | FlowKind::Verification => self
+                .address
+                .as_ref()
+                .map_or(self.settings.login_lifespan, |p| p.settings(new.kind).lifespan),
         };
+        self.build_flow(new, refresh, identity, lifespan)
+    }
+
+    /// A new, unsaved flow of `lifespan` with its fresh form.
+    pub(super) fn build_with_lifespan(&self, new: &NewFlow, lifespan: Duration) -> Flow {
+        self.build_flow(new, false, None, lifespan)
+    }
+
+    fn build_flow(
+        &self,
+        new: &NewFlow,
+        refresh: bool,
+        identity: Option<Identity>,
+        lifespan: Duration,
+    ) -> Flow {
+        let now = self.clock.now();
         let id = Uuid::new_v4();
         let csrf_token = match (new.flow_type, &new.csrf_token) {
             (FlowType::Browser, Some(token)) => csrf::mask(token),
@@ -286,6 +358,7 @@ impl FlowService {
             issued_at: now,
             expires_at: lifespan_after(now, lifespan),
             updated_at: now,
+            internal: serde_json::Map::new(),
         };
         flow.ui = self.form(&flow);
         flow
@@ -308,6 +381,11 @@ impl FlowService {
             ],
             messages: Vec::new(),
         };
+        if let (FlowKind::Recovery | FlowKind::Verification, Some(parts)) = (flow.kind, &self.address)
+        {
+            super::address_ui::ask_address(&mut ui, parts.settings(flow.kind).delivery);
+            return ui;
+        }
         for method in &self.methods {
             match (flow.kind, &flow.identity) {
                 (FlowKind::Settings, Some(identity)) => method.populate_settings(identity, &mut ui),
@@ -330,6 +408,9 @@ impl FlowService {
     /// Reads a flow; an expired one is refused with a replacement. Settings
     /// flows come with their identity.
     pub async fn get(&self, kind: FlowKind, id: Uuid) -> Result<Flow, FlowError> {
+        if !self.offers(kind) {
+            return Err(FlowError::Disabled(kind));
+        }
         let mut flow = self.store.get(kind, id).await?.ok_or(FlowError::NotFound)?;
         if let Some(identity_id) = flow.identity_id.filter(|_| kind == FlowKind::Settings) {
             flow.identity = Some(self.identities.get(identity_id).await?);
@@ -407,6 +488,7 @@ impl FlowService {
     pub fn csrf_cookie_matches(flow: &Flow, cookie_token: Option<&str>) -> bool {
         flow.flow_type == FlowType::Api
             || flow.kind == FlowKind::Settings
+            || skips_csrf(flow)
             || cookie_token.is_some_and(|token| csrf::matches(token, &flow.csrf_token))
     }
 
@@ -418,8 +500,28 @@ impl FlowService {
             .ok_or(FlowError::UnknownMethod)
     }
 
+    /// Checks that a recovery or verification submission may act on the
+    /// flow and names the flow's method.
+    pub(super) fn check_address_submission(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        csrf: &CsrfEvidence,
+    ) -> Result<(), FlowError> {
+        if !skips_csrf(flow) {
+            Self::check_csrf(flow, body, csrf)?;
+        }
+        let parts = self.address_flows()?;
+        let method = body.get("method").and_then(Value::as_str).unwrap_or("");
+        if method == parts.settings(flow.kind).delivery.as_str() {
+            Ok(())
+        } else {
+            Err(FlowError::UnknownMethod)
+        }
+    }
+
     /// Shows the flow again with the method's problems on its fields.
-    async fn refuse(&self, mut flow: Flow, body: &Value, error: MethodError) -> FlowError {
+    pub(super) async fn refuse(&self, mut flow: Flow, body: &Value, error: MethodError) -> FlowError {
         match error {
             MethodError::Invalid(problems) => {
                 flow.ui.clear_messages();
@@ -484,7 +586,9 @@ impl FlowService {
                 };
                 method.register(&flow, body, &pre_persist).await
             }
-            FlowKind::Settings => Err(MethodError::Unsupported),
+            FlowKind::Settings | FlowKind::Recovery | FlowKind::Verification => {
+                Err(MethodError::Unsupported)
+            }
         };
         let identity = match result {
             Ok(identity) => identity,
@@ -527,11 +631,17 @@ impl FlowService {
         flow.state = PASSED_CHALLENGE.into();
         flow.updated_at = self.clock.now();
         self.store.update(&flow).await?;
+        let continue_with = if kind == FlowKind::Registration {
+            self.start_verifications(&identity, None, &flow).await
+        } else {
+            Vec::new()
+        };
         Ok(Outcome {
             flow,
             identity,
             session,
             token,
+            continue_with,
         })
     }
 
@@ -583,6 +693,8 @@ impl FlowService {
         {
             self.sessions.revoke_others(session).await?;
         }
+        self.start_verifications(&updated, Some(&identity), &flow)
+            .await;
         flow.identity = Some(updated);
         flow.state = "success".into();
         flow.ui = self.form(&flow);
@@ -700,6 +812,12 @@ impl PrePersist for PersistHooks<'_> {
             .await
             .map_err(MethodError::refused_write)
     }
+}
+
+/// Whether an administrator made the flow for someone else's browser, so no
+/// anti-CSRF cookie can be bound to it.
+fn skips_csrf(flow: &Flow) -> bool {
+    flow.internal.get("skip_csrf") == Some(&Value::Bool(true))
 }
 
 /// Puts the identity's password identifier into a refresh form's identifier

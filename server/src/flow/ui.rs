@@ -89,13 +89,15 @@ impl Message {
     }
 }
 
-/// The attributes of an input node.
+/// The attributes of a node: an input's (most nodes) or an anchor's
+/// (`node_type` `a`: `href`, `title`, `id`, and none of the input's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputAttributes {
-    /// The form field name, e.g. `traits.email`.
+    /// The form field name, e.g. `traits.email` (empty for anchors).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
-    /// The HTML input type.
-    #[serde(rename = "type")]
+    /// The HTML input type (empty for anchors).
+    #[serde(rename = "type", default, skip_serializing_if = "String::is_empty")]
     pub input_type: String,
     /// The current value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,9 +108,25 @@ pub struct InputAttributes {
     /// The HTML autocomplete hint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autocomplete: Option<String>,
-    /// Whether the field is disabled.
-    pub disabled: bool,
-    /// Always `input`.
+    /// The pattern a typed value must match, e.g. `[0-9]+` for codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// The longest value accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxlength: Option<u32>,
+    /// Whether the field is disabled (absent on anchors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// Anchors only: where the link goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+    /// Anchors only: the link text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Message>,
+    /// Anchors only: the element id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `input` or `a`.
     pub node_type: String,
 }
 
@@ -148,12 +166,38 @@ impl Node {
                 value: None,
                 required: None,
                 autocomplete: None,
-                disabled: false,
+                pattern: None,
+                maxlength: None,
+                disabled: Some(false),
+                href: None,
+                title: None,
+                id: None,
                 node_type: "input".into(),
             },
             messages: Vec::new(),
             meta: Meta::default(),
         }
+    }
+
+    /// A link node (`a`) in a group, e.g. the "Continue" link of a completed
+    /// verification.
+    pub fn anchor(group: &str, id: &str, href: &str, title: Message) -> Self {
+        let mut node = Self::input(group, "", "");
+        node.node_type = "a".into();
+        let attributes = &mut node.attributes;
+        attributes.node_type = "a".into();
+        attributes.disabled = None;
+        attributes.href = Some(href.into());
+        attributes.title = Some(title);
+        attributes.id = Some(id.into());
+        node
+    }
+
+    /// Sets the pattern and the longest value, for codes.
+    pub fn digits(mut self, max: u32) -> Self {
+        self.attributes.pattern = Some("[0-9]+".into());
+        self.attributes.maxlength = Some(max);
+        self
     }
 
     /// The submit button of a method: in the method's group, named `method`,

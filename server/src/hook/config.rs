@@ -122,9 +122,12 @@ fn validate_hook(
         (Stage::After, HookConfig::Session) => kind == FlowKind::Registration,
         (Stage::After, HookConfig::RequireVerifiedAddress) => kind == FlowKind::Login,
         (Stage::After, HookConfig::RevokeActiveSessions) => {
-            matches!(kind, FlowKind::Login | FlowKind::Settings)
+            matches!(
+                kind,
+                FlowKind::Login | FlowKind::Settings | FlowKind::Recovery
+            )
         }
-        (Stage::After, HookConfig::ShowVerificationUi) => true,
+        (Stage::After, HookConfig::ShowVerificationUi) => kind == FlowKind::Registration,
     };
     if !allowed {
         let stage = match stage {

@@ -204,7 +204,7 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    /// Builds the hooks of the login, registration and settings flows of `config`.
+    /// Builds the hooks of every self-service flow of `config`.
     /// Bodies are loaded (remote ones fetched) and parsed now; errors name
     /// the config key.
     pub async fn load(
@@ -224,6 +224,16 @@ impl Hooks {
                 "selfservice.flows.settings",
                 FlowKind::Settings,
                 &flows.settings.flow,
+            ),
+            (
+                "selfservice.flows.recovery",
+                FlowKind::Recovery,
+                &flows.recovery.flow,
+            ),
+            (
+                "selfservice.flows.verification",
+                FlowKind::Verification,
+                &flows.verification.flow,
             ),
         ] {
             hooks

@@ -18,11 +18,15 @@ pub struct BrowserUrls {
     login_ui: String,
     registration_ui: String,
     settings_ui: String,
+    recovery_ui: String,
+    verification_ui: String,
     error_ui: String,
     default_return: String,
     login_after: AfterHooks,
     registration_after: AfterHooks,
     settings_after: AfterHooks,
+    recovery_after: AfterHooks,
+    verification_after: AfterHooks,
     logout_return: Option<String>,
     allowed: Vec<Url>,
 }
@@ -55,10 +59,14 @@ impl BrowserUrls {
             login_ui: page(&flows.login.ui_url, "login"),
             registration_ui: page(&flows.registration.ui_url, "registration"),
             settings_ui: page(&flows.settings.flow.ui_url, "settings"),
+            recovery_ui: page(&flows.recovery.flow.ui_url, "recovery"),
+            verification_ui: page(&flows.verification.flow.ui_url, "verification"),
             error_ui: page(&flows.error.ui_url, "error"),
             login_after: flows.login.after.clone(),
             registration_after: flows.registration.after.clone(),
             settings_after: flows.settings.flow.after.clone(),
+            recovery_after: flows.recovery.flow.after.clone(),
+            verification_after: flows.verification.flow.after.clone(),
             logout_return: flows.logout.after.default_browser_return_url.clone(),
             default_return,
             allowed,
@@ -72,6 +80,8 @@ impl BrowserUrls {
             FlowKind::Login => &self.login_ui,
             FlowKind::Registration => &self.registration_ui,
             FlowKind::Settings => &self.settings_ui,
+            FlowKind::Recovery => &self.recovery_ui,
+            FlowKind::Verification => &self.verification_ui,
         }
     }
 
@@ -95,12 +105,24 @@ impl BrowserUrls {
             FlowKind::Login => &self.login_after,
             FlowKind::Registration => &self.registration_after,
             FlowKind::Settings => &self.settings_after,
+            FlowKind::Recovery => &self.recovery_after,
+            FlowKind::Verification => &self.verification_after,
         };
         match (section.browser_return_url(method), flow.kind) {
             (Some(configured), _) => configured.to_owned(),
             (None, FlowKind::Settings) => self.flow_page(flow.kind, flow.id),
             (None, _) => self.default_return.clone(),
         }
+    }
+
+    /// Where the "Continue" link of a completed verification goes when the
+    /// flow has no `return_to`: `selfservice.flows.verification.after.default_browser_return_url`,
+    /// else `selfservice.default_browser_return_url`.
+    pub fn after_verification(&self) -> String {
+        self.verification_after
+            .default_browser_return_url
+            .clone()
+            .unwrap_or_else(|| self.default_return.clone())
     }
 
     /// Where a browser that already has a session goes when it asks for a

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::flow::{FlowError, Problem};
+use crate::flow::{FlowError, FlowKind, Problem};
 use crate::identity::IdentityError;
 use crate::schema::TraitViolation;
 use crate::session::SessionError;
@@ -311,12 +311,25 @@ impl From<FlowError> for ApiError {
                 tracing::warn!(%reason, "hook failed");
                 HOOK_FAILED.into()
             }
-            FlowError::Disabled => FLOW_DISABLED.into(),
+            FlowError::Disabled(FlowKind::Registration) => FLOW_DISABLED.into(),
+            FlowError::Disabled(kind) => flow_disabled(kind),
             FlowError::Throttled { retry_after } => throttled(retry_after),
             FlowError::Identity(error) => error.into(),
             FlowError::Store(error) => error.into(),
         }
     }
+}
+
+/// 400: a flow switched off in the configuration, with Kratos's reason.
+fn flow_disabled(kind: FlowKind) -> ApiError {
+    let name = match kind {
+        FlowKind::Login => "Login",
+        FlowKind::Registration => "Registration",
+        FlowKind::Settings => "Settings",
+        FlowKind::Recovery => "Recovery",
+        FlowKind::Verification => "Verification",
+    };
+    ApiError::bad_request(format!("{name} is not allowed because it was disabled."))
 }
 
 /// 410 `self_service_flow_expired`, naming the flow that replaces it.

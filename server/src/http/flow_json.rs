@@ -1,4 +1,4 @@
-//! Kratos's JSON shapes for login, registration and settings flows.
+//! Kratos's JSON shapes for self-service flows.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -50,6 +50,9 @@ pub struct FlowJson {
     /// Login only: last change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// Recovery and verification: the method that sent the code or link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
     /// What the client should do next: after a browser flow answered as
     /// JSON, where to send the browser.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +83,7 @@ pub fn flow_json(flow: &Flow, base_url: &str) -> FlowJson {
         requested_aal: login.then(|| "aal1".to_owned()),
         created_at: login.then(|| time::format(flow.issued_at)),
         updated_at: login.then(|| time::format(flow.updated_at)),
+        active: flow.internal_text("active").map(str::to_owned),
         continue_with: None,
     }
 }

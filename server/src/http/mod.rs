@@ -15,6 +15,7 @@ mod metrics;
 mod openapi;
 mod paging;
 mod proxies;
+mod recovery;
 mod schemas;
 mod selfservice;
 mod session_json;
@@ -60,6 +61,8 @@ pub fn hook_renderer(public_base_url: String) -> crate::flow::Renderer {
 
 fn admin_routes() -> Router<AppState> {
     Router::new()
+        .route("/recovery/code", post(recovery::create_code))
+        .route("/recovery/link", post(recovery::create_link))
         .route(
             "/identities",
             get(identities::list)
@@ -112,45 +115,38 @@ fn self_service_routes() -> Router<AppState> {
         .route("/ui/error", get(ui::error))
         .route("/ui/welcome", get(ui::welcome));
     let router = FLOW_KINDS.into_iter().fold(router, flow_routes);
-    NOT_OFFERED.into_iter().fold(router, not_offered_routes)
+    ADDRESS_FLOW_KINDS
+        .into_iter()
+        .fold(router, address_flow_routes)
+        .route("/.well-known/change-password", get(selfservice::change_password))
 }
 
-/// The flows this version does not offer, with Kratos's reason for a
-/// disabled one; their routes answer that error.
-const NOT_OFFERED: [(&str, &str); 2] = [
-    (
-        "recovery",
-        "Recovery is not allowed because it was disabled.",
-    ),
-    (
-        "verification",
-        "Verification is not allowed because it was disabled.",
-    ),
-];
+/// Recovery and verification: created, read and shown as the others, but
+/// submitted to their own handler, and their links followed by `GET`.
+const ADDRESS_FLOW_KINDS: [FlowKind; 2] = [FlowKind::Recovery, FlowKind::Verification];
 
-/// `/self-service/<flow>/{api,browser,flows}` and `/self-service/<flow>`.
-fn not_offered_routes(
-    router: Router<AppState>,
-    (flow, reason): (&'static str, &'static str),
-) -> Router<AppState> {
-    let answer = |json_only| Extension(selfservice::NotOffered { reason, json_only });
-    let disabled = || get(selfservice::not_offered);
+/// `/self-service/<kind>/{api,browser,flows}`, `/self-service/<kind>` and
+/// `/ui/<kind>` of recovery and verification.
+fn address_flow_routes(router: Router<AppState>, kind: FlowKind) -> Router<AppState> {
+    let path = |suffix: &str| format!("/self-service/{}{suffix}", kind.as_str());
+    let create =
+        |flow_type| get(selfservice::create).layer(Extension(FlowRoute { kind, flow_type }));
     router
+        .route(&path("/api"), create(FlowType::Api))
+        .route(&path("/browser"), create(FlowType::Browser))
         .route(
-            &format!("/self-service/{flow}/api"),
-            disabled().layer(answer(true)),
+            &path("/flows"),
+            get(selfservice::fetch).layer(Extension(kind)),
         )
         .route(
-            &format!("/self-service/{flow}/browser"),
-            disabled().layer(answer(false)),
+            &path(""),
+            post(selfservice::submit_address)
+                .get(selfservice::follow_link)
+                .layer(Extension(kind)),
         )
         .route(
-            &format!("/self-service/{flow}/flows"),
-            disabled().layer(answer(true)),
-        )
-        .route(
-            &format!("/self-service/{flow}"),
-            post(selfservice::not_offered).layer(answer(false)),
+            &format!("/ui/{}", kind.as_str()),
+            get(ui::flow_page).layer(Extension(kind)),
         )
 }
 

@@ -126,6 +126,63 @@ impl IdentityService {
         Ok(self.store.find_by_identifier(kind, &normalized).await?)
     }
 
+    /// Finds the identity owning an address (normalised first).
+    pub async fn find_by_address(
+        &self,
+        kind: crate::store::AddressKind,
+        via: &str,
+        address: &str,
+    ) -> Result<Option<Identity>, IdentityError> {
+        let normalized = crate::schema::extension::normalize_address(via, address);
+        Ok(self.store.find_by_address(kind, via, &normalized).await?)
+    }
+
+    /// Marks one of an identity's verifiable addresses verified (status
+    /// `completed`, `verified_at` now); false when the identity has no such
+    /// address (any more).
+    pub async fn mark_verified(
+        &self,
+        id: Uuid,
+        via: &str,
+        address: &str,
+    ) -> Result<bool, IdentityError> {
+        let mut identity = self.get(id).await?;
+        let now = self.clock.now();
+        let Some(found) = identity
+            .verifiable_addresses
+            .iter_mut()
+            .find(|a| a.via == via && a.value == address)
+        else {
+            return Ok(false);
+        };
+        if !found.verified {
+            found.verified = true;
+            found.verified_at = Some(now);
+        }
+        found.status = "completed".into();
+        found.updated_at = now;
+        identity.updated_at = now;
+        self.store.update(&identity).await?;
+        Ok(true)
+    }
+
+    /// Marks an address's verification message sent (status `sent`), unless
+    /// it is verified already.
+    pub async fn mark_sent(&self, id: Uuid, via: &str, address: &str) -> Result<(), IdentityError> {
+        let mut identity = self.get(id).await?;
+        let now = self.clock.now();
+        if let Some(found) = identity
+            .verifiable_addresses
+            .iter_mut()
+            .find(|a| a.via == via && a.value == address && !a.verified && a.status != "sent")
+        {
+            found.status = "sent".into();
+            found.updated_at = now;
+            self.store.update(&identity).await?;
+        }
+        Ok(())
+    }
+
     /// Replaces the stored password hash of an identity (after a login re-hash).
     pub async fn replace_password_hash(
         &self,

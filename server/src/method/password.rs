@@ -161,7 +161,7 @@ impl Method for PasswordMethod {
                 ui.nodes
                     .push(Node::submit("password", Message::info(1040001, "Sign up")));
             }
-            FlowKind::Settings => {}
+            FlowKind::Settings | FlowKind::Recovery | FlowKind::Verification => {}
         }
     }
 

@@ -7,6 +7,15 @@ use uuid::Uuid;
 use super::StoreError;
 use crate::identity::{CredentialType, Identity};
 
+/// Which of an identity's addresses a lookup searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressKind {
+    /// Addresses that can be verified.
+    Verifiable,
+    /// Addresses recovery messages go to.
+    Recovery,
+}
+
 /// Filters and paging for listing identities.
 #[derive(Debug, Clone, Default)]
 pub struct IdentityQuery {
@@ -52,6 +61,14 @@ pub trait IdentityStore: Send + Sync {
         &self,
         kind: CredentialType,
         identifier: &str,
+    ) -> Result<Option<Identity>, StoreError>;
+    /// Finds the identity owning an address (`via` `email` or `sms`, the
+    /// value normalised).
+    async fn find_by_address(
+        &self,
+        kind: AddressKind,
+        via: &str,
+        value: &str,
     ) -> Result<Option<Identity>, StoreError>;
     /// Lists identities.
     async fn list(&self, query: &IdentityQuery) -> Result<IdentityPage, StoreError>;

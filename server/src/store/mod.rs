@@ -10,15 +10,17 @@ pub mod cleanup;
 mod error;
 mod flows;
 mod identities;
+mod one_time_codes;
 mod sessions;
 pub mod sql;
 
 pub use cleanup::{CleanupStore, Expired};
 pub use error::{BoxError, StoreError};
 pub use flows::FlowStore;
-pub use identities::{IdentityPage, IdentityQuery, IdentityStore};
+pub use identities::{AddressKind, IdentityPage, IdentityQuery, IdentityStore};
+pub use one_time_codes::OneTimeCodeStore;
 pub use sessions::{SessionPage, SessionQuery, SessionStore};
 pub use sql::{
     Backend, DRIVER_LOG_FILTER, Database, Dsn, DsnError, MigrationStatus, SqlCleanupStore,
-    SqlFlowStore, SqlIdentityStore, SqlSessionStore,
+    SqlFlowStore, SqlIdentityStore, SqlOneTimeCodeStore, SqlSessionStore,
 };

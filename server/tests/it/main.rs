@@ -19,6 +19,7 @@ mod native_flows;
 mod openapi;
 mod ory_ui;
 mod password_policy;
+mod recovery;
 mod registration_throttle;
 mod replays;
 mod schemas_health;

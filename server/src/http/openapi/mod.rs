@@ -52,13 +52,13 @@ macro_rules! operations {
 // the component types only to describe JSON the handlers build as values:
 // none is ever called or constructed.
 #[allow(dead_code)]
+mod address;
+#[allow(dead_code)]
 pub mod components;
 #[allow(dead_code)]
 mod health;
 #[allow(dead_code)]
 mod identities;
-#[allow(dead_code)]
-mod not_offered;
 #[allow(dead_code)]
 mod schemas;
 #[allow(dead_code)]
@@ -119,7 +119,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         identities::Api::openapi(),
         sessions::Api::openapi(),
         selfservice::Api::openapi(),
-        not_offered::Api::openapi(),
+        address::Api::openapi(),
         schemas::Api::openapi(),
         health::Api::openapi(),
         ui::Api::openapi(),

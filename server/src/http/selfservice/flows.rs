@@ -16,7 +16,9 @@ use super::super::flow_json::{flow_json, outcome_json, redirect_browser_to};
 use super::super::session_json::{SessionView, session_json};
 use super::super::state::AppState;
 use super::super::wire::{View, identity_json};
-use super::respond::{flow_failure, flow_id, flow_response, refuse, request_url};
+use super::respond::{
+    flow_failure, flow_id, flow_response, refuse, refuse_disabled, request_url,
+};
 use crate::flow::{
     Flow, FlowError, FlowKind, FlowService, FlowType, NewFlow, Outcome, Requester, csrf,
 };
@@ -72,7 +74,7 @@ fn return_to(state: &AppState, query: &QueryPairs) -> Result<Option<String>, Api
         .transpose()
 }
 
-/// `GET /self-service/{login,registration,settings}/{api,browser}`
+/// `GET /self-service/<flow>/{api,browser}`
 pub async fn create(
     State(state): State<AppState>,
     Extension(route): Extension<FlowRoute>,
@@ -119,6 +121,7 @@ async fn creator(state: &AppState, browser: bool, caller: Caller) -> Result<Requ
     Ok(Requester {
         session: session_of(state, token).await?,
         session_token: None,
+        csrf_cookie: caller.csrf.cookie_token.clone(),
         device: caller.device,
     })
 }
@@ -146,13 +149,16 @@ async fn created_response(
     }
 }
 
-/// `GET /self-service/{login,registration,settings}/flows?id=`
+/// `GET /self-service/<flow>/flows?id=`
 pub async fn fetch(
     State(state): State<AppState>,
     Extension(kind): Extension<FlowKind>,
     caller: Caller,
     query: QueryPairs,
 ) -> Response {
+    if let Some(refusal) = refuse_disabled(&state, kind, false).await {
+        return refusal;
+    }
     let id = match flow_id(&query) {
         Ok(id) => id,
         Err(error) => return error.into_response(),
@@ -249,6 +255,7 @@ async fn submit_to(
         session,
         session_token: caller.credentials.token.clone(),
         device: caller.device.clone(),
+        csrf_cookie: caller.csrf.cookie_token.clone(),
     };
     let outcome = state
         .flows
@@ -295,20 +302,45 @@ fn signed_in(state: &AppState, page: bool, outcome: &Outcome, method: &str) -> R
             .collect(),
         _ => Vec::new(),
     };
+    let verifications = verification_items(state, &outcome.continue_with);
     if !browser {
-        let body = Json(success_json(state, outcome, Vec::new()));
+        let body = Json(success_json(state, outcome, verifications));
         return add_cookies(body.into_response(), cookies);
     }
-    let next = after(state, &outcome.flow, method);
+    // With `show_verification_ui`, a registering browser goes to the first
+    // verification flow started for it.
+    let shown = verifications
+        .first()
+        .and_then(|item| item["flow"]["url"].as_str())
+        .filter(|_| state.flows.shows_verification(method))
+        .map(str::to_owned);
+    let next = shown.unwrap_or_else(|| after(state, &outcome.flow, method));
     if page {
         return see_other(&next, cookies);
     }
-    let body = Json(success_json(
-        state,
-        outcome,
-        vec![redirect_browser_to(&next)],
-    ));
+    let mut items = verifications;
+    items.push(redirect_browser_to(&next));
+    let body = Json(success_json(state, outcome, items));
     add_cookies(body.into_response(), cookies)
+}
+
+/// The `show_verification_ui` items of an outcome, with the page of each flow.
+fn verification_items(state: &AppState, items: &[Value]) -> Vec<Value> {
+    items
+        .iter()
+        .cloned()
+        .map(|mut item| {
+            let id = item["flow"]["id"]
+                .as_str()
+                .and_then(|id| Uuid::parse_str(id).ok());
+            if let Some(id) = id {
+                item["flow"]["url"] = Value::String(
+                    state.browser.flow_page(FlowKind::Verification, id),
+                );
+            }
+            item
+        })
+        .collect()
 }
 
 fn success_json(state: &AppState, outcome: &Outcome, continue_with: Vec<Value>) -> Value {

@@ -12,7 +12,7 @@ use super::super::error::ApiError;
 use super::super::extract::QueryPairs;
 use super::super::flow_json::flow_json;
 use super::super::state::AppState;
-use crate::flow::{Flow, FlowError, FlowType};
+use crate::flow::{Flow, FlowError, FlowKind, FlowType};
 
 /// The flow id of `?flow=` (or `?id=`).
 pub fn flow_id(query: &QueryPairs) -> Result<Uuid, ApiError> {
@@ -101,4 +101,13 @@ pub async fn flow_failure(
         }
         other => refuse(state, ApiError::from(other), page, cookies).await,
     }
+}
+
+/// The answer for a flow kind switched off in the configuration, if it is:
+/// JSON, or the error page for browsers that want pages.
+pub async fn refuse_disabled(state: &AppState, kind: FlowKind, page: bool) -> Option<Response> {
+    if state.flows.offers(kind) {
+        return None;
+    }
+    Some(flow_failure(state, FlowError::Disabled(kind), page, Vec::new()).await)
 }

@@ -53,13 +53,19 @@ fn links(state: &AppState, signed_in: bool) -> String {
             "<nav><a href=\"{base}ui/welcome\">Home</a><a href=\"{base}ui/settings\">Settings</a></nav>\n"
         )
     } else {
+        let recovery = if state.flows.offers(FlowKind::Recovery) {
+            format!("<a href=\"{base}ui/recovery\">Forgot your password?</a>")
+        } else {
+            String::new()
+        };
         format!(
-            "<nav><a href=\"{base}ui/login\">Sign in</a><a href=\"{base}ui/registration\">Sign up</a></nav>\n"
+            "<nav><a href=\"{base}ui/login\">Sign in</a><a href=\"{base}ui/registration\">Sign up</a>{recovery}</nav>\n"
         )
     }
 }
 
-/// `GET /ui/{login,registration,settings}?flow=`: the route names the kind.
+/// `GET /ui/{login,registration,settings,recovery,verification}?flow=`: the
+/// route names the kind.
 pub async fn flow_page(
     Extension(kind): Extension<FlowKind>,
     State(state): State<AppState>,
@@ -87,6 +93,8 @@ pub async fn flow_page(
         FlowKind::Login => "Sign in",
         FlowKind::Registration => "Create an account",
         FlowKind::Settings => "Account settings",
+        FlowKind::Recovery => "Recover your account",
+        FlowKind::Verification => "Verify your email address",
     };
     let mut body = links(&state, kind == FlowKind::Settings);
     body.push_str(&flow_forms(&flow.ui, kind == FlowKind::Settings));

@@ -61,6 +61,15 @@ fn value_text(value: &Option<Value>) -> String {
 
 fn node_html(node: &Node) -> String {
     let a = &node.attributes;
+    if node.node_type == "a" {
+        let title = a.title.as_ref().map_or("", |t| t.text.as_str());
+        return format!(
+            "<p><a id=\"{}\" href=\"{}\">{}</a></p>\n",
+            escape(a.id.as_deref().unwrap_or_default()),
+            escape(a.href.as_deref().unwrap_or_default()),
+            escape(title)
+        );
+    }
     let label = node
         .meta
         .label
@@ -73,9 +82,12 @@ fn node_html(node: &Node) -> String {
             escape(&value_text(&a.value))
         ),
         "submit" | "button" => format!(
-            "<button type=\"submit\" name=\"{}\" value=\"{}\">{}</button>\n",
+            "<button type=\"submit\" name=\"{}\" value=\"{}\"{}>{}</button>\n",
             escape(&a.name),
             escape(&value_text(&a.value)),
+            // A button that sends something else than the method (e.g.
+            // "Resend code") must not need the form's required fields.
+            if a.name == "method" { "" } else { " formnovalidate" },
             escape(&label)
         ),
         input_type => input_html(node, input_type, &label),
@@ -95,19 +107,25 @@ fn input_html(node: &Node, input_type: &str, label: &str) -> String {
         value_text(&a.value)
     };
     let flag = |on: bool, text: &'static str| if on { text } else { "" };
-    let autocomplete = a
+    let mut extra = a
         .autocomplete
         .as_ref()
         .map(|h| format!(" autocomplete=\"{}\"", escape(h)))
         .unwrap_or_default();
+    if let Some(pattern) = &a.pattern {
+        let _ = write!(extra, " pattern=\"{}\" inputmode=\"numeric\"", escape(pattern));
+    }
+    if let Some(max) = a.maxlength {
+        let _ = write!(extra, " maxlength=\"{max}\"");
+    }
     format!(
-        "<label for=\"{id}\">{}</label><input id=\"{id}\" type=\"{}\" name=\"{}\" value=\"{}\"{}{}{}{autocomplete}>\n",
+        "<label for=\"{id}\">{}</label><input id=\"{id}\" type=\"{}\" name=\"{}\" value=\"{}\"{}{}{}{extra}>\n",
         escape(label),
         escape(input_type),
         escape(&a.name),
         escape(&value),
         flag(a.required == Some(true), " required"),
-        flag(a.disabled, " disabled"),
+        flag(a.disabled == Some(true), " disabled"),
         flag(checkbox && a.value == Some(Value::Bool(true)), " checked"),
     )
 }

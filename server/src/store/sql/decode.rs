@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::address_copy;
 use super::rows::{Row, corrupt, parse_json};
 use crate::flow::{ErrorFlow, Flow, FlowKind, FlowType};
+use crate::onetime::{Delivery, OneTimeCode, Purpose};
 use crate::identity::{Credential, Identity, RecoveryAddress, State, VerifiableAddress};
 use crate::session::{AuthMethod, Device, Session};
 use crate::store::StoreError;
@@ -87,7 +88,7 @@ pub(super) const RECOVERY_ADDRESS_COLUMNS: [&str; 5] =
     ["id", "via", "value", "created_at", "updated_at"];
 
 /// The columns of `selfservice_flows` that [`flow`] reads.
-pub(super) const FLOW_COLUMNS: [&str; 13] = [
+pub(super) const FLOW_COLUMNS: [&str; 14] = [
     "id",
     "kind",
     "flow_type",
@@ -101,6 +102,24 @@ pub(super) const FLOW_COLUMNS: [&str; 13] = [
     "issued_at",
     "expires_at",
     "updated_at",
+    "internal_context",
+];
+
+/// The columns of `selfservice_one_time_codes`, in insertion order, that
+/// [`one_time_code`] reads.
+pub(super) const ONE_TIME_CODE_COLUMNS: [&str; 12] = [
+    "id",
+    "flow_id",
+    "purpose",
+    "method",
+    "digest",
+    "address_via",
+    "address",
+    "identity_id",
+    "attempts",
+    "used_at",
+    "expires_at",
+    "created_at",
 ];
 
 /// Which identity columns a row carries.
@@ -229,7 +248,37 @@ pub(super) fn flow(row: &impl Row) -> Result<Flow, StoreError> {
         issued_at: row.time("issued_at")?,
         expires_at: row.time("expires_at")?,
         updated_at: row.time("updated_at")?,
+        internal: match row.json("internal_context")? {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        },
     })
+}
+
+/// Reads [`ONE_TIME_CODE_COLUMNS`] into a one-time secret.
+pub(super) fn one_time_code(row: &impl Row) -> Result<OneTimeCode, StoreError> {
+    let purpose = row.text("purpose")?;
+    let method = row.text("method")?;
+    Ok(OneTimeCode {
+        id: row.uuid("id")?,
+        flow_id: row.uuid("flow_id")?,
+        purpose: Purpose::parse(&purpose).ok_or_else(|| corrupt("purpose", purpose))?,
+        delivery: Delivery::parse(&method).ok_or_else(|| corrupt("method", method))?,
+        digest: row.text("digest")?,
+        address_via: row.text("address_via")?,
+        address: row.text("address")?,
+        identity_id: row.opt_uuid("identity_id")?,
+        attempts: count(row, "attempts")?,
+        used_at: row.opt_time("used_at")?,
+        expires_at: row.time("expires_at")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// Reads a non-negative count.
+pub(super) fn count(row: &impl Row, column: &str) -> Result<u32, StoreError> {
+    let n = row.int(column)?;
+    u32::try_from(n).map_err(|_| corrupt(column, n))
 }
 
 /// Reads a row of `selfservice_errors` (`id`, `error`, `created_at`).

@@ -28,13 +28,18 @@ fn ui_text(ui: &Ui) -> Result<String, StoreError> {
     serde_json::to_string(ui).map_err(|e| StoreError::Corrupt(format!("ui: {e}")))
 }
 
+/// The flow's internal context as stored (none when empty).
+fn internal_text(flow: &Flow) -> Option<String> {
+    (!flow.internal.is_empty()).then(|| serde_json::Value::Object(flow.internal.clone()).to_string())
+}
+
 #[async_trait]
 impl FlowStore for SqlFlowStore {
     async fn create(&self, flow: &Flow) -> Result<(), StoreError> {
         let sql = self.db.sql(
             "INSERT INTO selfservice_flows (id, kind, flow_type, state, request_url, return_to, \
-             refresh, csrf_token, identity_id, ui, issued_at, expires_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             refresh, csrf_token, identity_id, ui, issued_at, expires_at, created_at, updated_at, \
+             internal_context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         );
         sqlx::query(safe(&sql))
             .bind(flow.id.to_string())
@@ -51,6 +56,7 @@ impl FlowStore for SqlFlowStore {
             .bind(time::format(flow.expires_at))
             .bind(time::format(flow.issued_at))
             .bind(time::format(flow.updated_at))
+            .bind(internal_text(flow))
             .execute(self.db.pool())
             .await?;
         Ok(())
@@ -72,11 +78,12 @@ impl FlowStore for SqlFlowStore {
     async fn update(&self, flow: &Flow) -> Result<(), StoreError> {
         let sql = self
             .db
-            .sql("UPDATE selfservice_flows SET state = ?, ui = ?, updated_at = ? WHERE id = ?");
+            .sql("UPDATE selfservice_flows SET state = ?, ui = ?, updated_at = ?, internal_context = ? WHERE id = ?");
         let result = sqlx::query(safe(&sql))
             .bind(flow.state.clone())
             .bind(ui_text(&flow.ui)?)
             .bind(time::format(flow.updated_at))
+            .bind(internal_text(flow))
             .bind(flow.id.to_string())
             .execute(self.db.pool())
             .await?;

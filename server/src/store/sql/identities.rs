@@ -17,7 +17,7 @@ use super::page::{Filter, PageSpec};
 use super::rows::Row;
 use super::{Database, address_copy, changed_a_row, insert_statement, placeholders, safe};
 use crate::identity::{Credential, CredentialType, Identity};
-use crate::store::{IdentityPage, IdentityQuery, IdentityStore, StoreError};
+use crate::store::{AddressKind, IdentityPage, IdentityQuery, IdentityStore, StoreError};
 use crate::time;
 
 /// The SQL implementation, shared by all three backends.
@@ -107,6 +107,30 @@ impl IdentityStore for SqlIdentityStore {
         let id: Option<String> = sqlx::query_scalar(safe(&sql))
             .bind(kind.as_str())
             .bind(identifier.to_owned())
+            .fetch_optional(self.db.pool())
+            .await?;
+        match id {
+            Some(id) => self.fetch_one_where("id = ?", id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn find_by_address(
+        &self,
+        kind: AddressKind,
+        via: &str,
+        value: &str,
+    ) -> Result<Option<Identity>, StoreError> {
+        let table = match kind {
+            AddressKind::Verifiable => "identity_verifiable_addresses",
+            AddressKind::Recovery => "identity_recovery_addresses",
+        };
+        let sql = self.db.sql(&format!(
+            "SELECT identity_id FROM {table} WHERE via = ? AND value = ?"
+        ));
+        let id: Option<String> = sqlx::query_scalar(safe(&sql))
+            .bind(via.to_owned())
+            .bind(value.to_owned())
             .fetch_optional(self.db.pool())
             .await?;
         match id {

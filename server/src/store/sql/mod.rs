@@ -16,6 +16,7 @@ mod error;
 mod flows;
 mod identities;
 mod migrations;
+mod one_time_codes;
 mod page;
 mod rows;
 mod sessions;
@@ -27,6 +28,7 @@ pub use dsn::{Backend, Dsn, DsnError};
 pub use flows::SqlFlowStore;
 pub use identities::SqlIdentityStore;
 pub use migrations::MigrationStatus;
+pub use one_time_codes::SqlOneTimeCodeStore;
 pub use sessions::SqlSessionStore;
 
 use std::time::Duration;

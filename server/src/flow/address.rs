@@ -1,0 +1,263 @@
+//! What recovery and verification flows share: their settings, and sending
+//! a code or link to an address.
+//!
+//! Whether an address belongs to an identity never shows in the answer: the
+//! flow says "sent" either way, and what differs (storing a secret, queueing
+//! a message) happens after the answer, so the time does not tell either.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::address_ui::{self, state};
+use super::method::Problem;
+use super::model::{Flow, FlowKind};
+use super::service::{FlowError, FlowService};
+use crate::courier::{Channel, Outbox, Outgoing, TemplateType};
+use crate::identity::Identity;
+use crate::onetime::{Delivery, OneTimeCodes, Purpose, Recipient};
+use crate::store::AddressKind;
+
+/// Settings of one address flow (recovery or verification).
+#[derive(Debug, Clone)]
+pub struct AddressFlowSettings {
+    /// Whether the flow is offered.
+    pub enabled: bool,
+    /// Code or link.
+    pub delivery: Delivery,
+    /// How long a flow can be submitted.
+    pub lifespan: Duration,
+    /// Whether an unknown address gets a message saying so.
+    pub notify_unknown: bool,
+}
+
+/// Everything recovery and verification flows need beyond the flow machine.
+#[derive(Clone)]
+pub struct AddressFlows {
+    /// Recovery settings.
+    pub recovery: AddressFlowSettings,
+    /// Verification settings.
+    pub verification: AddressFlowSettings,
+    /// How long a code works.
+    pub code_lifespan: Duration,
+    /// How long a link works.
+    pub link_lifespan: Duration,
+    /// The base URL of links, ending in `/`.
+    pub link_base_url: String,
+    /// Where secrets are kept.
+    pub codes: OneTimeCodes,
+    /// Where messages go.
+    pub outbox: Arc<dyn Outbox>,
+}
+
+impl AddressFlows {
+    /// The settings of `kind` (recovery or verification).
+    pub fn settings(&self, kind: FlowKind) -> &AddressFlowSettings {
+        match kind {
+            FlowKind::Recovery => &self.recovery,
+            _ => &self.verification,
+        }
+    }
+}
+
+/// A checked email address from a submission.
+pub(super) fn submitted_email(body: &Value) -> Result<Option<String>, Problem> {
+    let Some(raw) = body.get("email").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let plausible = value.len() <= 254
+        && !value.chars().any(|c| c.is_control() || c.is_whitespace())
+        && value
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));
+    if plausible {
+        Ok(Some(value.to_owned()))
+    } else {
+        Err(Problem::field("email", address_ui::not_an_email(value)))
+    }
+}
+
+/// What a message about `purpose` by `delivery` is, for a known address or not.
+fn template(purpose: Purpose, delivery: Delivery, known: bool) -> TemplateType {
+    match (purpose, delivery, known) {
+        (Purpose::Recovery, Delivery::Code, true) => TemplateType::RecoveryCodeValid,
+        (Purpose::Recovery, Delivery::Code, false) => TemplateType::RecoveryCodeInvalid,
+        (Purpose::Recovery, Delivery::Link, true) => TemplateType::RecoveryValid,
+        (Purpose::Recovery, Delivery::Link, false) => TemplateType::RecoveryInvalid,
+        (Purpose::Verification, Delivery::Code, true) => TemplateType::VerificationCodeValid,
+        (Purpose::Verification, Delivery::Code, false) => TemplateType::VerificationCodeInvalid,
+        (Purpose::Verification, Delivery::Link, true) => TemplateType::VerificationValid,
+        (Purpose::Verification, Delivery::Link, false) => TemplateType::VerificationInvalid,
+    }
+}
+
+/// One message to send for a flow: to whom, and (for a known address) the
+/// identity and its data as templates see it.
+pub(super) struct Dispatch {
+    pub(super) flow: Flow,
+    pub(super) purpose: Purpose,
+    pub(super) delivery: Delivery,
+    pub(super) address: String,
+    pub(super) owner: Option<(Identity, Value)>,
+    pub(super) expires_at: DateTime<Utc>,
+}
+
+impl FlowService {
+    /// The address flow parts, or `Disabled` when they are not set up.
+    pub(super) fn address_flows(&self) -> Result<&AddressFlows, FlowError> {
+        self.address
+            .as_deref()
+            .ok_or(FlowError::Disabled(FlowKind::Recovery))
+    }
+
+    /// Sends a code or link for `flow` to `address` and moves the flow to
+    /// `sent_email` with the matching form. The secret and the message are
+    /// made after this returns, for known and unknown addresses alike.
+    pub(super) async fn send_to_address(
+        &self,
+        flow: &mut Flow,
+        purpose: Purpose,
+        address: &str,
+    ) -> Result<(), FlowError> {
+        let parts = self.address_flows()?;
+        let delivery = parts.settings(flow.kind).delivery;
+        let kind = match purpose {
+            Purpose::Recovery => AddressKind::Recovery,
+            Purpose::Verification => AddressKind::Verifiable,
+        };
+        let address = crate::schema::extension::normalize_address("email", address);
+        let owner = self
+            .identities
+            .find_by_address(kind, "email", &address)
+            .await?
+            .map(|identity| {
+                let shown = self.hooks.show_identity(&identity);
+                (identity, shown)
+            });
+        flow.state = state::SENT_EMAIL.into();
+        flow.internal.insert("address".into(), json!(address));
+        flow.internal.insert("active".into(), json!(delivery.as_str()));
+        match delivery {
+            Delivery::Code => address_ui::ask_code(&mut flow.ui, flow.kind, &address),
+            Delivery::Link => address_ui::link_sent(&mut flow.ui, &address),
+        }
+        flow.ui.messages.push(address_ui::sent(flow.kind, delivery));
+        flow.updated_at = self.clock.now();
+        self.store.update(flow).await?;
+        let lifespan = match delivery {
+            Delivery::Code => parts.code_lifespan,
+            Delivery::Link => parts.link_lifespan,
+        };
+        let expires_at = (self.clock.now()
+            + chrono::Duration::from_std(lifespan).unwrap_or_else(|_| chrono::Duration::hours(1)))
+        .min(flow.expires_at);
+        let dispatch = Dispatch {
+            flow: flow.clone(),
+            purpose,
+            delivery,
+            address,
+            owner,
+            expires_at,
+        };
+        let machine = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = machine.dispatch(dispatch).await {
+                tracing::error!(%error, "a recovery or verification message could not be sent");
+            }
+        });
+        Ok(())
+    }
+
+    /// Stores a fresh secret for a known address and queues its message; for
+    /// an unknown address queues the "unknown address" message when asked to.
+    pub(super) async fn dispatch(&self, dispatch: Dispatch) -> Result<(), FlowError> {
+        let parts = self.address_flows()?;
+        let Dispatch {
+            flow,
+            purpose,
+            delivery,
+            address,
+            owner,
+            expires_at,
+        } = dispatch;
+        let mut data = json!({
+            "To": address,
+            "RequestURL": flow.request_url,
+            "TransientPayload": {},
+        });
+        let known = owner.is_some();
+        if let Some((identity, shown)) = owner {
+            parts.codes.void(flow.id).await?;
+            let recipient = Recipient {
+                via: "email".into(),
+                address: address.clone(),
+                identity_id: identity.id,
+            };
+            let secret = parts
+                .codes
+                .issue(flow.id, purpose, delivery, &recipient, expires_at)
+                .await?;
+            let minutes = (expires_at - self.clock.now()).num_minutes().max(0);
+            data["Identity"] = shown;
+            data["ExpiresInMinutes"] = json!(minutes);
+            fill_secret(&mut data, parts, &flow, purpose, delivery, &secret);
+            if purpose == Purpose::Verification {
+                self.identities
+                    .mark_sent(identity.id, "email", &address)
+                    .await?;
+            }
+        } else if !parts.settings(flow.kind).notify_unknown {
+            return Ok(());
+        }
+        let message = Outgoing {
+            template: template(purpose, delivery, known),
+            channel: Channel::Email,
+            recipient: address,
+            data,
+        };
+        parts
+            .outbox
+            .queue(message)
+            .await
+            .map_err(|e| FlowError::HookFailed(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Puts the secret into the template data under Kratos's names.
+fn fill_secret(
+    data: &mut Value,
+    parts: &AddressFlows,
+    flow: &Flow,
+    purpose: Purpose,
+    delivery: Delivery,
+    secret: &str,
+) {
+    let path = match purpose {
+        Purpose::Recovery => "recovery",
+        Purpose::Verification => "verification",
+    };
+    let param = match delivery {
+        Delivery::Code => "code",
+        Delivery::Link => "token",
+    };
+    let url = format!(
+        "{}self-service/{path}?flow={}&{param}={secret}",
+        parts.link_base_url, flow.id
+    );
+    match (purpose, delivery) {
+        (Purpose::Recovery, Delivery::Code) => data["RecoveryCode"] = json!(secret),
+        (Purpose::Recovery, Delivery::Link) => data["RecoveryURL"] = json!(url),
+        (Purpose::Verification, Delivery::Code) => {
+            data["VerificationCode"] = json!(secret);
+            data["VerificationURL"] = json!(url);
+        }
+        (Purpose::Verification, Delivery::Link) => data["VerificationURL"] = json!(url),
+    }
+}
