@@ -290,7 +290,7 @@ async fn hostile_recovery_input_is_refused(kind: Kind) {
     assert_error(status, &body, 400);
     // Codes of any size and shape are just wrong codes.
     public_post(&server, &path, json!({"method": "code", "email": "a@example.org"})).await;
-    for code in ["x".repeat(100_000), "💥".into(), "0".into()] {
+    for code in ["x".repeat(5_000), "💥".into(), "0".into()] {
         let (status, body) =
             public_post(&server, &path, json!({"method": "code", "code": code})).await;
         assert_eq!(status, 400, "{body}");

@@ -5,7 +5,15 @@ use utoipa::OpenApi;
 
 /// The declarations of this area.
 #[derive(OpenApi)]
-#[openapi(paths(login_page, registration_page, settings_page, error_page, welcome_page))]
+#[openapi(paths(
+    login_page,
+    registration_page,
+    settings_page,
+    recovery_page,
+    verification_page,
+    error_page,
+    welcome_page
+))]
 pub struct Api;
 
 /// Declares an HTML page: its one parameter, the page (200), and any
@@ -45,6 +53,10 @@ flow_page! {
         flow "The registration flow; without a usable one a new flow is started.";
     fn settings_page("/ui/settings", "biaUiSettings", "The account settings page")
         flow "The settings flow; without a usable one a new flow is started.";
+    fn recovery_page("/ui/recovery", "biaUiRecovery", "The account recovery page")
+        flow "The recovery flow; without a usable one a new flow is started.";
+    fn verification_page("/ui/verification", "biaUiVerification", "The address verification page")
+        flow "The verification flow; without a usable one a new flow is started.";
 }
 
 page!(fn error_page("/ui/error", "biaUiError", "The error page")

@@ -14,19 +14,24 @@ use super::super::error::ApiError;
 use super::super::extract::{Caller, QueryPairs, Submission};
 use super::super::flow_json::flow_json;
 use super::super::state::AppState;
+use super::flows::csrf_token;
 use super::respond::{flow_failure, flow_id, flow_response, refuse_disabled};
 use crate::flow::{Flow, FlowError, FlowKind, FlowType, Recovered, RecoveryStep, Requester};
 use crate::metrics::FLOW_SUBMISSIONS;
 
 /// Who submits: no session (recovery signs in anew), the device and the
-/// browser's anti-CSRF token.
-fn requester(caller: &Caller) -> Requester {
-    Requester {
+/// browser's anti-CSRF token. A browser without one (it opened a link an
+/// administrator handed out) gets one now, with its cookie, so the settings
+/// flow it continues in can be submitted.
+fn requester(state: &AppState, caller: &Caller) -> (Requester, Vec<HeaderValue>) {
+    let (csrf_cookie, cookies) = csrf_token(state, true, caller);
+    let requester = Requester {
         session: None,
         session_token: None,
         device: caller.device.clone(),
-        csrf_cookie: caller.csrf.cookie_token.clone(),
-    }
+        csrf_cookie,
+    };
+    (requester, cookies)
 }
 
 /// `POST /self-service/{recovery,verification}?flow=`
@@ -46,11 +51,14 @@ pub async fn submit_address(
         Err(error) => return error.into_response(),
     };
     let answer = match kind {
-        FlowKind::Recovery => state
-            .flows
-            .submit_recovery(id, &body, requester(&caller), &caller.csrf)
-            .await
-            .map(|step| recovery_step(&state, page, step)),
+        FlowKind::Recovery => {
+            let (requester, cookies) = requester(&state, &caller);
+            state
+                .flows
+                .submit_recovery(id, &body, requester, &caller.csrf)
+                .await
+                .map(|step| recovery_step(&state, page, step, cookies))
+        }
         _ => state
             .flows
             .submit_verification(id, &body, &caller.csrf)
@@ -87,11 +95,14 @@ pub async fn follow_link(
         return see_other(&state.browser.flow_page(kind, id), Vec::new());
     };
     let answer = match kind {
-        FlowKind::Recovery => state
-            .flows
-            .follow_recovery_link(id, secret, requester(&caller))
-            .await
-            .map(|step| recovery_step(&state, true, step)),
+        FlowKind::Recovery => {
+            let (requester, cookies) = requester(&state, &caller);
+            state
+                .flows
+                .follow_recovery_link(id, secret, requester)
+                .await
+                .map(|step| recovery_step(&state, true, step, cookies))
+        }
         _ => state
             .flows
             .follow_verification_link(id, secret)
@@ -138,10 +149,15 @@ fn verified_link(state: &AppState, flow: &Flow) -> Response {
     see_other(&next, Vec::new())
 }
 
-fn recovery_step(state: &AppState, page: bool, step: RecoveryStep) -> Response {
+fn recovery_step(
+    state: &AppState,
+    page: bool,
+    step: RecoveryStep,
+    cookies: Vec<HeaderValue>,
+) -> Response {
     match step {
         RecoveryStep::Sent(flow) => shown(state, page, &flow),
-        RecoveryStep::Recovered(recovered) => signed_in(state, page, &recovered),
+        RecoveryStep::Recovered(recovered) => signed_in(state, page, &recovered, cookies),
     }
 }
 
@@ -149,7 +165,12 @@ fn recovery_step(state: &AppState, page: bool, step: RecoveryStep) -> Response {
 /// settings flow (a JSON-speaking browser is told to go there with 422, as
 /// Kratos does); native apps get the token and the settings flow in
 /// `continue_with`.
-fn signed_in(state: &AppState, page: bool, recovered: &Recovered) -> Response {
+fn signed_in(
+    state: &AppState,
+    page: bool,
+    recovered: &Recovered,
+    csrf_cookies: Vec<HeaderValue>,
+) -> Response {
     let Recovered {
         flow,
         token,
@@ -165,11 +186,8 @@ fn signed_in(state: &AppState, page: bool, recovered: &Recovered) -> Response {
         ]);
         return (StatusCode::OK, Json(json)).into_response();
     }
-    let cookies: Vec<HeaderValue> = state
-        .cookies
-        .session_cookie(token, state.sessions.lifespan())
-        .into_iter()
-        .collect();
+    let mut cookies = csrf_cookies;
+    cookies.extend(state.cookies.session_cookie(token, state.sessions.lifespan()));
     if page {
         return see_other(&settings_page, cookies);
     }

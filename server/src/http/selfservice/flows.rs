@@ -49,7 +49,7 @@ async fn session_of(state: &AppState, token: Option<&str>) -> Result<Option<Sess
 
 /// A browser keeps its anti-CSRF token; a new browser gets one in a cookie.
 /// Native flows have none.
-fn csrf_token(
+pub(super) fn csrf_token(
     state: &AppState,
     browser: bool,
     caller: &Caller,
