@@ -124,7 +124,7 @@ pub fn parse_one(
             part,
             &name,
             File {
-                name: &name,
+                name: part.file(),
                 text: &text,
             },
             &[],
