@@ -181,6 +181,46 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_changed_template_reaches_the_next_message_and_a_broken_one_is_refused() {
+        use crate::courier::{Channel, Outgoing, Render, TemplateType};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kratos.yml");
+        let write = |subject: &str| {
+            let encoded = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                subject.as_bytes(),
+            );
+            let text = format!(
+                "dsn: memory\nsecrets: {{cookie: [a-very-long-cookie-secret]}}\n\
+                 identity: {{default_schema_id: d, schemas: [{{id: d, url: 'base64://e30='}}]}}\n\
+                 courier: {{templates: {{login_code: {{valid: {{email: {{subject: 'base64://{encoded}'}}}}}}}}}}\n"
+            );
+            std::fs::write(&file, text).unwrap();
+        };
+        write("First {{ .LoginCode }}");
+        let loaded =
+            config::load(&[&file], Vec::<(String, String)>::new(), Mode::default()).unwrap();
+        let schemas = SchemaHandle::new(load_schemas(&loaded.config).await.unwrap());
+        let templates = TemplateHandle::new(Templates::load(&loaded.config.courier).await.unwrap());
+        let mut watcher =
+            ConfigWatcher::new(vec![file.clone()], Mode::default(), loaded.config, schemas)
+                .with_templates(templates.clone());
+        let message = Outgoing {
+            template: TemplateType::LoginCodeValid,
+            channel: Channel::Email,
+            recipient: "a@example.com".into(),
+            data: serde_json::json!({"LoginCode": "42"}),
+        };
+        assert_eq!(templates.render(&message).unwrap().subject, "First 42");
+        write("Second {{ .LoginCode }}");
+        assert!(watcher.check().await);
+        assert_eq!(templates.render(&message).unwrap().subject, "Second 42");
+        write("Broken {{ .LoginCode ");
+        assert!(!watcher.check().await);
+        assert_eq!(templates.render(&message).unwrap().subject, "Second 42");
+    }
+
     #[test]
     fn courier_templates_apply_live_and_the_rest_of_the_courier_waits() {
         let old = Config::default();

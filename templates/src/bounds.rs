@@ -32,6 +32,7 @@ pub fn check<'a>(
     let mut walk = Walk {
         lookup,
         funcs: crate::funcs::all(),
+        depth: 0,
         done: HashMap::new(),
         stack: Vec::new(),
     };
@@ -52,6 +53,7 @@ pub fn check<'a>(
 struct Walk<'a, 'f> {
     lookup: &'f dyn Fn(&str) -> Option<&'a ListNode>,
     funcs: gotmpl::FuncMap,
+    depth: usize,
     done: HashMap<String, u64>,
     stack: Vec<String>,
 }
@@ -80,13 +82,24 @@ impl<'a> Walk<'a, '_> {
     }
 
     fn list(&mut self, main: &str, list: &ListNode) -> Result<u64, ParseError> {
+        // Blocks and calls nest at most as deep as the engine will run them, which
+        // also bounds this walk's own recursion.
+        if self.depth >= MAX_DEPTH {
+            return Err(ParseError {
+                file: main.to_owned(),
+                line: Some(list.pos.line).filter(|l| *l > 0),
+                message: format!("blocks and template calls nest more than {MAX_DEPTH} deep"),
+            });
+        }
+        self.depth += 1;
         let mut size: u64 = 0;
         for node in &list.nodes {
             size = size.saturating_add(self.node(main, node)?);
             if size > LIMITS.expanded_nodes {
-                return Ok(size);
+                break;
             }
         }
+        self.depth -= 1;
         Ok(size)
     }
 
@@ -138,6 +151,10 @@ impl Walk<'_, '_> {
         Ok(size)
     }
 }
+
+/// How deep blocks and template calls may nest, all templates together: the engine's
+/// own limit when it renders.
+const MAX_DEPTH: usize = 200;
 
 /// Go's built-in functions, which the engine provides.
 const BUILTINS: &[&str] = &[

@@ -298,6 +298,44 @@ fn hostile_templates_are_refused_or_bounded() {
     .unwrap();
     assert!(t.render(&data()).is_err());
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Templates calling each other, each nested as deep as the parser allows: refused
+    // without exhausting a small stack (2 MiB, a runtime worker's).
+    let mut src = String::new();
+    for i in 0..50 {
+        src += &format!(r#"{{{{ define "d{i}" }}}}"#);
+        src += &"{{ if true }}".repeat(90);
+        src += &format!(r#"{{{{ template "d{}" }}}}"#, i + 1);
+        src += &"{{ end }}".repeat(90);
+        src += "{{ end }}";
+    }
+    src += r#"{{ define "d50" }}x{{ end }}{{ template "d0" }}"#;
+    let refused = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            parse(
+                Kind::Html,
+                File {
+                    name: "t",
+                    text: &src,
+                },
+                &[],
+            )
+            .map(|_| ())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let e = refused.unwrap_err();
+    assert!(e.message.contains("nest more than"), "{e}");
+    // Deeply nested parentheses in one action: refused, not a stack overflow.
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(100_000), ")".repeat(100_000));
+    let refused = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || check(Kind::Text, "t", &parens))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(refused.is_err());
     // Oversized sources are refused before parsing.
     let big = "x".repeat(LIMITS.source_bytes + 1);
     assert!(check(Kind::Text, "big", &big).is_err());

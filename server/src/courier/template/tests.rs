@@ -281,3 +281,76 @@ async fn serve_once(body: &'static str) -> String {
     });
     url
 }
+
+/// Kratos's own default templates, used as an override directory, load and render
+/// every message with no `<no value>`: an existing Kratos directory works unchanged.
+/// Point `BIA_KRATOS_TEMPLATES` at Kratos's
+/// `courier/template/courier/builtin/templates`; skipped when it is not set.
+#[test]
+fn a_kratos_template_directory_renders_unchanged() {
+    let Some(dir) = std::env::var_os("BIA_KRATOS_TEMPLATES") else {
+        return;
+    };
+    let config = config(json!({"template_override_path": dir.to_string_lossy()}));
+    let templates = Templates::from_sources(&config, &source::Fetched::default()).unwrap();
+    for t in TemplateType::ALL {
+        let m = templates.render(&message(t, Channel::Email)).unwrap();
+        for text in [&m.subject, &m.body, m.html.as_ref().unwrap()] {
+            assert!(!text.contains("<no value>"), "{t:?}: {text}");
+        }
+        let (dir, variant) = t.key_and_variant();
+        if dir.ends_with("_code") && variant == "valid" {
+            let sms = templates.render(&message(t, Channel::Sms)).unwrap();
+            assert!(!sms.body.contains("<no value>"), "{t:?}: {}", sms.body);
+        }
+    }
+}
+
+#[test]
+fn hostile_overrides_fail_the_load_or_the_message_never_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // Refused at load: nesting, recursion.
+    write(
+        root,
+        "login_code/valid/email.subject.gotmpl",
+        &("{{ if true }}".repeat(10_000) + &"{{ end }}".repeat(10_000)),
+    );
+    let config = config(json!({"template_override_path": root.display().to_string()}));
+    let error = Templates::from_sources(&config, &source::Fetched::default()).unwrap_err();
+    assert!(
+        error.to_string().contains("login_code_valid email subject"),
+        "{error}"
+    );
+    write(
+        root,
+        "login_code/valid/email.subject.gotmpl",
+        r#"{{ define "x" }}{{ template "x" }}{{ end }}{{ template "x" }}"#,
+    );
+    let error = Templates::from_sources(&config, &source::Fetched::default()).unwrap_err();
+    assert!(error.to_string().contains("calls itself"), "{error}");
+    // Bounded at render: the message fails, naming the template.
+    write(
+        root,
+        "login_code/valid/email.subject.gotmpl",
+        "{{ range 100000000 }}{{ .To }}{{ .To }}{{ .To }}{{ end }}",
+    );
+    let templates = Templates::from_sources(&config, &source::Fetched::default()).unwrap();
+    let error = templates
+        .render(&message(TemplateType::LoginCodeValid, Channel::Email))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("template login_code_valid: email subject:"),
+        "{error}"
+    );
+    // An oversized file is refused before it is read.
+    write(
+        root,
+        "login_code/valid/email.subject.gotmpl",
+        &"x".repeat(300 * 1024),
+    );
+    let error = Templates::from_sources(&config, &source::Fetched::default()).unwrap_err();
+    assert!(error.to_string().contains("larger than"), "{error}");
+}
