@@ -97,8 +97,14 @@ pub fn inert(config: &Config) -> Vec<Warning> {
             inert_hooks(&list, &section.hooks, &mut warnings);
         }
     }
-    if config.courier != crate::CourierConfig::default() {
+    let delivery = crate::CourierConfig {
+        templates: crate::CourierTemplates::default(),
+        template_override_path: None,
+        ..config.courier.clone()
+    };
+    if delivery != crate::CourierConfig::default() {
         // Until the worker and the flows that send land: typed, not yet acted on.
+        // Templates are loaded and checked at start (the server's courier::template).
         warnings.push(Warning::unsupported("courier"));
     }
     warnings

@@ -224,7 +224,7 @@ mod tests {
         let (config, warnings) = parse(&tree).unwrap();
         assert_eq!(config.public_port(), 4455);
         let keys: Vec<&str> = warnings.iter().map(|w| w.key.as_str()).collect();
-        assert_eq!(keys, ["identity.schemas[0].extra", "oauth2_provider"]);
+        assert_eq!(keys, ["oauth2_provider", "identity.schemas[0].extra"]);
     }
 
     #[test]

@@ -25,10 +25,11 @@ pub struct ServerCapabilities {
 }
 
 impl ServerCapabilities {
-    /// The server version this operator deploys: no social sign-in, no courier yet.
+    /// The server version this operator deploys: no social sign-in yet; courier
+    /// templates and SMTP settings.
     pub const CURRENT: Self = Self {
         social_sign_in: false,
-        courier: false,
+        courier: true,
     };
 
     /// Why an `OIDCProvider` cannot be accepted, if it cannot.

@@ -9,7 +9,6 @@
 
 pub mod capabilities;
 pub mod controller;
-pub mod gotemplate;
 pub mod http;
 pub mod identities;
 pub mod leader;

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use bia_crds::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider};
+use bia_crds::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider, TemplateChannel};
+use bia_templates::Kind;
 use kube::ResourceExt;
 use serde_json::Value;
 
 use crate::capabilities::ServerCapabilities;
-use crate::gotemplate;
 use crate::render::SecretValues;
 
 /// Why an attached resource is not part of its server's config.
@@ -85,20 +85,39 @@ fn has_identifier(v: &Value) -> bool {
     }
 }
 
-/// Checks a template's subject and bodies parse.
+/// Checks a template with the server's own parser (`bia_templates`): the subject and
+/// plain-text body as text templates, the HTML body as an HTML template (escaped
+/// output), within the same limits. The message names the field and the line. An SMS
+/// has only a text, so a subject or HTML body on one is refused rather than dropped.
 pub fn validate_template(template: &CourierTemplate) -> Result<(), Refusal> {
     let s = &template.spec;
+    if s.channel == TemplateChannel::Sms {
+        for (field, set) in [
+            ("subject", s.subject.is_some()),
+            ("body.html", s.body.html.is_some()),
+        ] {
+            if set {
+                return Err(refuse(
+                    "NotForSms",
+                    format!(
+                        "spec.{field} is for email; an SMS template has only spec.body.plaintext"
+                    ),
+                ));
+            }
+        }
+    }
+    let html = crate::render::html_body(template);
     let parts = [
-        ("subject", s.subject.as_deref()),
-        ("body.plaintext", Some(s.body.plaintext.as_str())),
-        ("body.html", s.body.html.as_deref()),
+        ("subject", Kind::Text, s.subject.clone()),
+        ("body.plaintext", Kind::Text, Some(s.body.plaintext.clone())),
+        ("body.html", Kind::Html, html),
     ];
-    for (field, text) in parts {
+    for (field, kind, text) in parts {
         if let Some(text) = text {
-            gotemplate::check(text).map_err(|e| {
+            bia_templates::check(kind, &format!("spec.{field}"), &text).map_err(|e| {
                 refuse(
                     "TemplateParseError",
-                    format!("spec.{field} does not parse: {e}"),
+                    format!("{e}; fix the template, the server keeps its last good one"),
                 )
             })?;
         }

@@ -4,10 +4,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bia_config::{
-    Config, GoDuration, IdentityConfig, Listener, SchemaEntry, Secrets, Serve, SessionConfig,
-    SessionCookieConfig,
+    Config, CourierConfig, CourierTemplates, EmailBody, EmailTemplate, GoDuration, IdentityConfig,
+    Listener, SchemaEntry, Secrets, Serve, SessionConfig, SessionCookieConfig, SmsBody,
+    SmsTemplate, SmtpConfig, TemplateChannels, TemplateVariants,
 };
-use bia_crds::{IdentityServer, SameSite, SecretKeyRef};
+use bia_crds::{
+    CourierTemplate, IdentityServer, SameSite, SecretKeyRef, TemplateChannel, TemplateType,
+    TemplateVariant,
+};
 use serde_json::{Map, Value};
 
 use super::{ADMIN_PORT, Inputs, PUBLIC_PORT, RenderError, SecretValues, names};
@@ -57,9 +61,10 @@ fn duration(field: &str, text: &Option<String>) -> Result<Option<GoDuration>, Re
         .transpose()
 }
 
-/// Renders the server config. Providers, templates and `spec.courier` have no place in it
-/// until the server (and so [`Config`]) has social sign-in and a courier; a capability
-/// switched on before that is an error rather than a silently dropped resource.
+/// Renders the server config. Providers have no place in it until the server (and so
+/// [`Config`]) has social sign-in; that capability switched on before then is an error
+/// rather than a silently dropped resource. Accepted templates become `base64://` URIs
+/// under `courier.templates`, `spec.courier` the SMTP settings.
 pub fn render_config(inputs: Inputs<'_>) -> Result<Config, RenderError> {
     let server = inputs.server;
     let spec = &server.spec;
@@ -73,9 +78,6 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<Config, RenderError> {
         return Err(RenderError::NotInConfigTypes(
             "social sign-in (selfservice.methods.oidc)",
         ));
-    }
-    if inputs.capabilities.courier {
-        return Err(RenderError::NotInConfigTypes("the courier (courier)"));
     }
 
     let admin_url = spec.admin_base_url.clone().unwrap_or_else(|| {
@@ -150,20 +152,118 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<Config, RenderError> {
                 .collect(),
         },
         session,
+        courier: if inputs.capabilities.courier {
+            courier(server, inputs.secrets, inputs.templates)?
+        } else {
+            CourierConfig::default()
+        },
         ..Config::default()
     })
 }
 
-/// The top-level keys the running server applies from a changed file without a restart,
+/// `courier`: the SMTP settings of `spec.courier` and every accepted template.
+fn courier(
+    server: &IdentityServer,
+    secrets: &SecretValues,
+    templates: &[CourierTemplate],
+) -> Result<CourierConfig, RenderError> {
+    let mut courier = CourierConfig::default();
+    if let Some(settings) = &server.spec.courier {
+        courier.smtp = SmtpConfig {
+            connection_uri: Some(secret(
+                server,
+                secrets,
+                "spec.courier.smtpConnectionUri",
+                &settings.smtp_connection_uri,
+            )?),
+            from_address: settings.from_address.clone(),
+            ..SmtpConfig::default()
+        };
+    }
+    let mut sorted: Vec<&CourierTemplate> = templates.iter().collect();
+    sorted.sort_by_key(|t| (t.spec.template_type, t.spec.variant, t.spec.channel));
+    for t in sorted {
+        let variants = type_entry(&mut courier.templates, t.spec.template_type);
+        let channels = match t.spec.variant {
+            TemplateVariant::Valid => &mut variants.valid,
+            TemplateVariant::Invalid => &mut variants.invalid,
+        }
+        .get_or_insert_with(TemplateChannels::default);
+        match t.spec.channel {
+            TemplateChannel::Email => {
+                channels.email = Some(EmailTemplate {
+                    subject: t.spec.subject.as_deref().map(base64_url),
+                    body: EmailBody {
+                        html: html_body(t).as_deref().map(base64_url),
+                        plaintext: Some(base64_url(&t.spec.body.plaintext)),
+                    },
+                });
+            }
+            TemplateChannel::Sms => {
+                channels.sms = Some(SmsTemplate {
+                    body: SmsBody {
+                        plaintext: Some(base64_url(&t.spec.body.plaintext)),
+                    },
+                });
+            }
+        }
+    }
+    Ok(courier)
+}
+
+fn type_entry(templates: &mut CourierTemplates, t: TemplateType) -> &mut TemplateVariants {
+    match t {
+        TemplateType::Recovery => &mut templates.recovery,
+        TemplateType::RecoveryCode => &mut templates.recovery_code,
+        TemplateType::Verification => &mut templates.verification,
+        TemplateType::VerificationCode => &mut templates.verification_code,
+        TemplateType::LoginCode => &mut templates.login_code,
+        TemplateType::RegistrationCode => &mut templates.registration_code,
+    }
+}
+
+/// The HTML body an email template sends: its own, or, when it has none, its plain
+/// text kept as written (line breaks too), so a custom text is never hidden behind the
+/// server's built-in HTML body. `None` for SMS.
+pub fn html_body(template: &CourierTemplate) -> Option<String> {
+    if template.spec.channel != TemplateChannel::Email {
+        return None;
+    }
+    Some(match &template.spec.body.html {
+        Some(html) => html.clone(),
+        None => format!(
+            "<div style=\"white-space: pre-wrap\">{}</div>\n",
+            template.spec.body.plaintext.trim_end()
+        ),
+    })
+}
+
+/// The config keys the running server applies from a changed file without a restart,
 /// as the server states them (`HOT_RELOADED_KEYS` in `server/src/reload.rs`; a test
-/// checks every key here is there). They are left out of the restart hash; a change to
-/// anything else rolls the pods.
-pub const HOT_RELOADED_KEYS: &[&str] = &["identity"];
+/// checks every key here is there): the schemas and the courier's templates (a dotted
+/// key is one field of its section; the rest of `courier`, SMTP, needs a restart). They
+/// are left out of the restart hash; a change to anything else rolls the pods.
+pub const HOT_RELOADED_KEYS: &[&str] = &["identity", "courier.templates"];
 
 /// The part of the config whose change needs a restart: all but [`HOT_RELOADED_KEYS`].
 pub fn restart_part(config: &Map<String, Value>) -> Value {
     let mut restart = config.clone();
-    restart.retain(|key, _| !HOT_RELOADED_KEYS.contains(&key.as_str()));
+    for key in HOT_RELOADED_KEYS {
+        match key.split_once('.') {
+            Some((name, field)) => {
+                if let Some(Value::Object(section)) = restart.get_mut(name) {
+                    section.remove(field);
+                    // A section left empty is one that is not written at all.
+                    if section.is_empty() {
+                        restart.remove(name);
+                    }
+                }
+            }
+            None => {
+                restart.remove(*key);
+            }
+        }
+    }
     Value::Object(restart)
 }
 

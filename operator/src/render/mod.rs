@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use sha2::{Digest, Sha256};
 
-pub use config::{HOT_RELOADED_KEYS, render_config, restart_part};
+pub use config::{HOT_RELOADED_KEYS, html_body, render_config, restart_part};
 pub use objects::{ChildNames, child_labels, names};
 
 /// Public API port (`serve.public.port`).

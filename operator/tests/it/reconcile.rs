@@ -218,7 +218,7 @@ async fn update_changes_the_deployment_without_a_restart_hash_change() {
 }
 
 #[tokio::test]
-async fn providers_and_templates_the_server_cannot_use_are_unsupported() {
+async fn providers_the_server_cannot_use_are_unsupported_and_templates_are_applied() {
     within(async {
         let fake = seeded();
         fake.put(&provider("google", "google", 100));
@@ -242,31 +242,19 @@ async fn providers_and_templates_the_server_cannot_use_are_unsupported() {
             "{}",
             c.message
         );
-        let t: CourierTemplate = fake.get(NS, "recovery").unwrap();
-        let c = &t.status.unwrap().conditions[0];
         assert_eq!(
-            (c.status, c.reason.as_str()),
-            (ConditionStatus::False, "Unsupported")
-        );
-        assert!(
-            c.message.contains("no courier (courier.templates)"),
-            "{}",
-            c.message
+            accepted::<CourierTemplate>(&fake, "recovery"),
+            ("True".into(), "Accepted".into())
         );
 
-        // Nothing of theirs, nor the server's spec.courier, reaches the config.
+        // The provider stays out of the config; the template and spec.courier are in.
         let config = config_of(&fake);
-        for key in [
-            "courier",
-            "selfservice",
-            "oidc",
-            "s3cr3t",
-            "client-google",
-            "smtps://",
-        ] {
+        for key in ["selfservice", "oidc", "s3cr3t", "client-google"] {
             assert!(!config.contains(key), "{key} in {config}");
         }
-        // The server says what it ignores; the counts say what is in the config.
+        for key in ["recovery_code:", "connection_uri: smtps://"] {
+            assert!(config.contains(key), "{key} not in {config}");
+        }
         let s: IdentityServer = fake.get(NS, "bia").unwrap();
         let status = s.status.unwrap();
         let ready = status
@@ -275,7 +263,7 @@ async fn providers_and_templates_the_server_cannot_use_are_unsupported() {
             .find(|c| c.type_ == "Ready")
             .unwrap();
         assert!(
-            ready.message.contains("spec.courier is not applied"),
+            !ready.message.contains("spec.courier is not applied"),
             "{}",
             ready.message
         );
@@ -286,7 +274,7 @@ async fn providers_and_templates_the_server_cannot_use_are_unsupported() {
                 counts.oidc_providers,
                 counts.courier_templates
             ),
-            (1, 0, 0)
+            (1, 0, 1)
         );
         let warnings: Vec<_> = fake
             .events()
@@ -298,108 +286,8 @@ async fn providers_and_templates_the_server_cannot_use_are_unsupported() {
                 .iter()
                 .filter(|e| e["reason"] == "Unsupported")
                 .count(),
-            2,
+            1,
             "{warnings:?}"
-        );
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn secret_rotation_rolls_out() {
-    within(async {
-        let fake = seeded();
-        let ctx = context(&fake);
-        reconcile_server(&fake, &ctx).await;
-        let before = pod_hash(&fake);
-        fake.put(&secret(
-            "bia-secrets",
-            &[
-                ("dsn", "postgres://bia:pw@db:5432/bia"),
-                ("cookie", "a-brand-new-cookie-secret"),
-                ("cookie-old", "cookie-secret-one"),
-                ("cipher", "0123456789abcdef0123456789abcdef"),
-                ("smtp", "smtps://u:p@mail.example.com:465/"),
-            ],
-        ));
-        reconcile_server(&fake, &ctx).await;
-        assert_ne!(
-            pod_hash(&fake),
-            before,
-            "a rotated secret must change the pod template"
-        );
-        assert!(config_of(&fake).contains("a-brand-new-cookie-secret"));
-        // The index maps the Secret to the server, so a watch event on it triggers a reconcile.
-        assert_eq!(ctx.secrets.servers_reading(NS, "bia-secrets").len(), 1);
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn invalid_schema_is_refused_and_left_out() {
-    within(async {
-        let fake = seeded();
-        let ctx = context(&fake);
-        reconcile_server(&fake, &ctx).await;
-        let config_before = config_of(&fake);
-        let hash_before = pod_hash(&fake);
-
-        fake.put(&schema("broken", "broken-v1", "{ not json"));
-        fake.put(&schema(
-            "no-identifier",
-            "anon-v1",
-            r#"{"type":"object","properties":{"traits":{"type":"object","properties":{"name":{"type":"string"}}}}}"#,
-        ));
-        fake.put(&schema("bad-type", "bad-v1", r#"{"type": 12}"#));
-        reconcile_server(&fake, &ctx).await;
-
-        assert_eq!(accepted::<IdentitySchema>(&fake, "broken"), ("False".into(), "InvalidJSON".into()));
-        assert_eq!(accepted::<IdentitySchema>(&fake, "no-identifier"), ("False".into(), "NoIdentifier".into()));
-        assert_eq!(accepted::<IdentitySchema>(&fake, "bad-type"), ("False".into(), "InvalidJSONSchema".into()));
-        assert_eq!(config_of(&fake), config_before, "refused schemas never reach the server");
-        assert_eq!(pod_hash(&fake), hash_before);
-        let warnings: Vec<_> = fake.events().into_iter().filter(|e| e["type"] == "Warning").collect();
-        assert!(warnings.iter().any(|e| e["reason"] == "NoIdentifier"), "{warnings:?}");
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn provider_conflict_and_missing_secret() {
-    within(async {
-        let fake = seeded();
-        fake.put(&provider("github-a", "github", 100));
-        fake.put(&provider("github-b", "github", 200));
-        let mut lost = provider("gitlab", "gitlab", 300);
-        lost.spec.client_secret.name = "nowhere".into();
-        fake.put(&lost);
-        let ctx = context(&fake);
-        reconcile_server(&fake, &ctx).await;
-        // Content and conflicts are checked before support: each says what is wrong with it.
-        assert_eq!(
-            accepted::<OIDCProvider>(&fake, "github-a"),
-            ("False".into(), "Unsupported".into())
-        );
-        assert_eq!(
-            accepted::<OIDCProvider>(&fake, "github-b"),
-            ("False".into(), "DuplicateProviderId".into())
-        );
-        assert_eq!(
-            accepted::<OIDCProvider>(&fake, "gitlab"),
-            ("False".into(), "SecretMissing".into())
-        );
-        let config = config_of(&fake);
-        assert!(
-            !config.contains("github") && !config.contains("gitlab"),
-            "{config}"
-        );
-
-        // The Secret appears: the provider is valid, and still unsupported.
-        fake.put(&secret("nowhere", &[("client-secret", "x")]));
-        reconcile_server(&fake, &ctx).await;
-        assert_eq!(
-            accepted::<OIDCProvider>(&fake, "gitlab"),
-            ("False".into(), "Unsupported".into())
         );
     })
     .await;
@@ -419,6 +307,12 @@ async fn template_that_does_not_parse_is_refused() {
         assert_eq!(
             accepted::<CourierTemplate>(&fake, "broken"),
             ("False".into(), "TemplateParseError".into())
+        );
+        let t: CourierTemplate = fake.get(NS, "broken").unwrap();
+        let message = &t.status.unwrap().conditions[0].message;
+        assert!(
+            message.starts_with("spec.body.plaintext line 1:"),
+            "{message}"
         );
         assert!(!config_of(&fake).contains("login_code"));
     })

@@ -59,34 +59,108 @@ fn config_golden() {
 #[test]
 fn unsupported_features_stay_out_until_the_config_types_have_them() {
     let config = rendered().config;
-    for key in ["courier", "selfservice", "oidc", "s3cr3t"] {
+    for key in ["selfservice", "oidc", "s3cr3t"] {
         assert!(!config.contains(key), "{key} in {config}");
     }
     // A switch turned on before the server's config types have the section is an error,
     // never a resource reported as accepted and silently dropped.
     let server = server();
     let secrets = values();
-    for capabilities in [
-        ServerCapabilities {
+    let error = render(Inputs {
+        server: &server,
+        schemas: &[],
+        providers: &[],
+        templates: &[],
+        secrets: &secrets,
+        capabilities: ServerCapabilities {
             social_sign_in: true,
-            courier: false,
-        },
-        ServerCapabilities {
-            social_sign_in: false,
             courier: true,
         },
-    ] {
-        let error = render(Inputs {
-            server: &server,
-            schemas: &[],
-            providers: &[],
-            templates: &[],
-            secrets: &secrets,
-            capabilities,
-        })
-        .unwrap_err();
-        assert!(matches!(error, RenderError::NotInConfigTypes(_)), "{error}");
-    }
+    })
+    .unwrap_err();
+    assert!(matches!(error, RenderError::NotInConfigTypes(_)), "{error}");
+    // Without the courier capability, neither templates nor SMTP settings are rendered.
+    let config = rendered_with(ServerCapabilities {
+        social_sign_in: false,
+        courier: false,
+    })
+    .config;
+    assert!(!config.contains("courier"), "{config}");
+}
+
+/// Templates reach the server as `base64://` URIs under `courier.templates`, each
+/// decoding to the resource's text; an email template without an HTML body sends its
+/// plain text as HTML too; `spec.courier` becomes the SMTP settings.
+#[test]
+fn templates_and_smtp_settings_are_rendered_into_the_courier_section() {
+    use base64::Engine;
+    let config = bia_config::parse(&bia_config::parse_yaml(&rendered().config).unwrap())
+        .unwrap()
+        .config;
+    let courier = &config.courier;
+    assert_eq!(
+        courier.smtp.connection_uri.as_deref(),
+        Some("smtps://u:p@mail.example.com:465/")
+    );
+    assert_eq!(
+        courier.smtp.from_address.as_deref(),
+        Some("no-reply@example.com")
+    );
+    let decode = |uri: &Option<String>| {
+        let encoded = uri.as_deref().unwrap().strip_prefix("base64://").unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        String::from_utf8(bytes).unwrap()
+    };
+    let email = courier
+        .templates
+        .recovery_code
+        .valid
+        .as_ref()
+        .unwrap()
+        .email
+        .as_ref()
+        .unwrap();
+    assert_eq!(decode(&email.subject), "Your code");
+    assert_eq!(
+        decode(&email.body.plaintext),
+        "Your code: {{ .RecoveryCode }}"
+    );
+    assert_eq!(decode(&email.body.html), "<p>{{ .RecoveryCode }}</p>");
+    assert!(courier.templates.recovery_code.invalid.is_none());
+    assert!(courier.templates.login_code == Default::default());
+
+    let server = server();
+    let secrets = values();
+    let mut plain = template("plain", TemplateType::LoginCode, "Code:\n{{ .LoginCode }}");
+    plain.spec.body.html = None;
+    let mut sms = template("sms", TemplateType::LoginCode, "SMS {{ .LoginCode }}");
+    sms.spec.channel = bia_crds::TemplateChannel::Sms;
+    sms.spec.subject = None;
+    sms.spec.body.html = None;
+    let r = render(Inputs {
+        server: &server,
+        schemas: &[],
+        providers: &[],
+        templates: &[sms, plain],
+        secrets: &secrets,
+        capabilities: ServerCapabilities::CURRENT,
+    })
+    .unwrap();
+    let config = bia_config::parse(&bia_config::parse_yaml(&r.config).unwrap())
+        .unwrap()
+        .config;
+    let login = config.courier.templates.login_code.valid.unwrap();
+    let email = login.email.unwrap();
+    assert_eq!(
+        decode(&email.body.html),
+        "<div style=\"white-space: pre-wrap\">Code:\n{{ .LoginCode }}</div>\n"
+    );
+    assert_eq!(
+        decode(&login.sms.unwrap().body.plaintext),
+        "SMS {{ .LoginCode }}"
+    );
 }
 
 #[test]
@@ -94,7 +168,13 @@ fn the_config_is_what_the_server_loader_reads_without_a_warning() {
     let config = rendered().config;
     let tree = bia_config::parse_yaml(&config).unwrap();
     let loaded = bia_config::parse(&tree).unwrap();
-    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    // The SMTP settings are reported as not acted on until the courier's delivery
+    // lands; templates are read by the server and draw no warning.
+    assert!(
+        loaded.warnings.iter().all(|w| w.key == "courier"),
+        "{:?}",
+        loaded.warnings
+    );
     let problems = bia_config::check(&loaded.config, bia_config::Mode::default());
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(loaded.config.identity.schemas.len(), 2);
@@ -279,9 +359,115 @@ fn every_change_takes_effect_by_reload_or_by_restart() {
     let r = render_with(&longer, &schemas, &secrets);
     assert_ne!(r.restart_hash, base.restart_hash, "session");
 
-    // Providers and templates, once the server has them, live under keys the server does
-    // not reload: a change to them (or to a provider's Secret) will roll the pods.
-    for key in ["selfservice", "courier"] {
-        assert!(!bia_operator::render::HOT_RELOADED_KEYS.contains(&key));
-    }
+    // Providers, once the server has them, live under a key the server does not reload:
+    // a change to them (or to a provider's Secret) will roll the pods.
+    assert!(!bia_operator::render::HOT_RELOADED_KEYS.contains(&"selfservice"));
+}
+
+/// A changed template reaches the next message through the file (the server reloads
+/// `courier.templates`): the config changes, the pods stay. The SMTP settings are not
+/// reloaded: changing them, or the Secret holding the URI, rolls the pods.
+#[test]
+fn a_changed_template_is_reloaded_and_changed_smtp_settings_restart() {
+    let server = server();
+    let secrets = values();
+    let with = |templates: &[bia_crds::CourierTemplate],
+                server: &bia_crds::IdentityServer,
+                secrets: &SecretValues| {
+        render(Inputs {
+            server,
+            schemas: &[],
+            providers: &[],
+            templates,
+            secrets,
+            capabilities: ServerCapabilities::CURRENT,
+        })
+        .unwrap()
+    };
+    let one = [template(
+        "recovery",
+        TemplateType::RecoveryCode,
+        "Code {{ .RecoveryCode }}",
+    )];
+    let base = with(&one, &server, &secrets);
+    let changed = [template(
+        "recovery",
+        TemplateType::RecoveryCode,
+        "New code {{ .RecoveryCode }}",
+    )];
+    let r = with(&changed, &server, &secrets);
+    assert_ne!(r.config_hash, base.config_hash, "the file changes");
+    assert_eq!(r.restart_hash, base.restart_hash, "the pods stay");
+    let r = with(&[], &server, &secrets);
+    assert_ne!(r.config, base.config);
+    assert_eq!(
+        r.restart_hash, base.restart_hash,
+        "removing one is reloaded too"
+    );
+
+    // The same without spec.courier: the first template comes and goes without a restart.
+    let mut bare = server.clone();
+    bare.spec.courier = None;
+    let none = with(&[], &bare, &secrets);
+    let r = with(&one, &bare, &secrets);
+    assert!(r.config.contains("courier:") && !none.config.contains("courier:"));
+    assert_eq!(r.restart_hash, none.restart_hash, "the first template");
+
+    let mut rotated = secrets.clone();
+    rotated.insert(NS, "bia-secrets", "smtp", "smtp://other.example.com:25/");
+    let r = with(&one, &server, &rotated);
+    assert_ne!(r.restart_hash, base.restart_hash, "SMTP URI Secret");
+    let mut sender = server.clone();
+    sender.spec.courier.as_mut().unwrap().from_address = Some("hello@example.com".into());
+    let r = with(&one, &sender, &secrets);
+    assert_ne!(r.restart_hash, base.restart_hash, "SMTP sender");
+}
+
+/// The operator refuses what the server would refuse, with the server's parser: the field
+/// and line, HTML bodies the escaper cannot handle, hostile templates, and fields an SMS
+/// does not have. Nothing of a refused template is rendered.
+#[test]
+fn templates_are_validated_with_the_servers_parser() {
+    use bia_operator::validate::validate_template;
+    let ok = template("ok", TemplateType::LoginCode, "{{ .LoginCode | upper }}");
+    assert_eq!(validate_template(&ok), Ok(()));
+    let refusal = |t: &bia_crds::CourierTemplate| validate_template(t).unwrap_err();
+
+    let broken = template(
+        "broken",
+        TemplateType::LoginCode,
+        "Code:\n\n{{ if .LoginCode }}",
+    );
+    let r = refusal(&broken);
+    assert_eq!(r.reason, "TemplateParseError");
+    assert!(
+        r.message.starts_with("spec.body.plaintext line 3:"),
+        "{}",
+        r.message
+    );
+
+    let mut html = template("html", TemplateType::LoginCode, "ok");
+    html.spec.body.html = Some("<p>\n<a href=\"{{ .LoginCode }}".into());
+    let r = refusal(&html);
+    assert!(r.message.starts_with("spec.body.html"), "{}", r.message);
+
+    let unknown = template("f", TemplateType::LoginCode, "{{ env \"HOME\" }}");
+    assert!(refusal(&unknown).message.contains("\"env\" not defined"));
+
+    let deep = "{{ if true }}".repeat(10_000) + &"{{ end }}".repeat(10_000);
+    let hostile = template("deep", TemplateType::LoginCode, &deep);
+    assert_eq!(refusal(&hostile).reason, "TemplateParseError");
+    let recursive = template(
+        "rec",
+        TemplateType::LoginCode,
+        r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#,
+    );
+    assert!(refusal(&recursive).message.contains("calls itself"));
+
+    let mut sms = template("sms", TemplateType::LoginCode, "{{ .LoginCode }}");
+    sms.spec.channel = bia_crds::TemplateChannel::Sms;
+    assert_eq!(refusal(&sms).reason, "NotForSms");
+    sms.spec.subject = None;
+    sms.spec.body.html = None;
+    assert_eq!(validate_template(&sms), Ok(()));
 }

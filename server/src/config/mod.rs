@@ -18,6 +18,7 @@ pub use bia_config::{
     json_schema, key, merge,
 };
 
+use crate::courier::template::Templates;
 use crate::hook::{FlowKind, HookOptions, Hooks};
 use crate::schema::{SchemaError, SchemaRegistry, SchemaSource};
 
@@ -93,8 +94,10 @@ pub fn interpret(config: &Config) -> Vec<ConfigError> {
 }
 
 /// The problems found by loading what the configuration points at, as `serve`
-/// does before it listens: every identity schema (read, fetched, compiled) and
-/// every web hook body (remote ones fetched). Needs a configuration without
+/// does before it listens: every identity schema (read, fetched, compiled),
+/// every web hook body (remote ones fetched) and every courier template (read,
+/// fetched, parsed; reported under its `courier.templates...` key or
+/// `courier.template_override_path`). Needs a configuration without
 /// [`problems`].
 pub async fn check_sources(config: &Config) -> Vec<ConfigError> {
     let mut problems = Vec::new();
@@ -117,6 +120,9 @@ pub async fn check_sources(config: &Config) -> Vec<ConfigError> {
     }
     if let Err(e) = Hooks::load(config, &HookOptions::default()).await {
         problems.push(ConfigError::invalid(e.key, e.reason));
+    }
+    for e in Templates::problems(&config.courier).await {
+        problems.push(ConfigError::invalid(e.key(), e.reason()));
     }
     problems
 }
@@ -198,6 +204,31 @@ mod tests {
         let problems = check_sources(&config).await;
         let keys: Vec<_> = problems.iter().filter_map(ConfigError::key).collect();
         assert_eq!(keys, ["identity.schemas[1].url", "identity.schemas[2].url"]);
+    }
+
+    #[tokio::test]
+    async fn broken_courier_templates_are_named_by_their_key() {
+        let mut tree = base();
+        // `{{ if .To }}` never ends: line 2 of the subject.
+        tree["courier"] = json!({
+            "templates": {"recovery_code": {"valid": {"email": {"subject": "base64://b2sKe3sgaWYgLlRvIH19"}}}},
+            "template_override_path": "/nonexistent/bia-templates"
+        });
+        let config = from_tree(tree, Mode::default()).unwrap().config;
+        let problems = check_sources(&config).await;
+        let keys: Vec<_> = problems.iter().filter_map(ConfigError::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "courier.template_override_path",
+                "courier.templates.recovery_code.valid.email.subject"
+            ]
+        );
+        let text = problems[1].to_string();
+        assert!(
+            text.contains("recovery_code_valid email subject") && text.contains("line 2"),
+            "{text}"
+        );
     }
 
     #[test]

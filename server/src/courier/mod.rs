@@ -5,6 +5,8 @@
 //! recipient and the template's data, with Kratos's field names. The
 //! [`Outbox`] renders it and queues it; a worker delivers what is queued.
 
+pub mod template;
+
 use async_trait::async_trait;
 use serde_json::Value;
 use uuid::Uuid;

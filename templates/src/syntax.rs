@@ -1,27 +1,28 @@
-//! A syntax check for Go-style templates (`{{ ... }}` actions), enough to refuse a
-//! template the server could not parse: unbalanced or empty actions, unterminated
-//! strings or comments, unbalanced parentheses, and `if`/`range`/`with`/`define`/`block`
-//! without their `end` (or an `end`/`else` without an opener).
+//! A structural pre-check of Go-style templates (`{{ ... }}` actions), run before
+//! the engine parses them: unbalanced or empty actions, unterminated strings or
+//! comments, unbalanced parentheses, and `if`/`range`/`with`/`define`/`block`
+//! without their `end` (or an `end`/`else` without an opener). Go refuses all of
+//! these; the engine would let an unclosed block run to the end of the file.
 
 /// Why a template does not parse. `offset` is a byte offset into the template.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} (at byte {offset})")]
-pub struct TemplateError {
+pub struct SyntaxError {
     /// Byte offset of the problem.
     pub offset: usize,
     /// What is wrong.
     pub message: String,
 }
 
-fn err(offset: usize, message: impl Into<String>) -> TemplateError {
-    TemplateError {
+fn err(offset: usize, message: impl Into<String>) -> SyntaxError {
+    SyntaxError {
         offset,
         message: message.into(),
     }
 }
 
-/// Checks that a template parses.
-pub fn check(template: &str) -> Result<(), TemplateError> {
+/// Checks a template's block structure.
+pub fn check(template: &str) -> Result<(), SyntaxError> {
     let mut stack: Vec<(&'static str, usize)> = Vec::new();
     let mut rest = template;
     let mut base = 0;
@@ -122,7 +123,7 @@ fn action(
     body: &str,
     start: usize,
     stack: &mut Vec<(&'static str, usize)>,
-) -> Result<(), TemplateError> {
+) -> Result<(), SyntaxError> {
     if body.is_empty() {
         return Err(err(start, "empty action {{}}"));
     }
