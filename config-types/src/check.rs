@@ -46,7 +46,8 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
 
 /// Values this version reads but cannot act on: each is a warning (an error
 /// with `--strict`), never accepted in silence. Today: the
-/// `show_verification_ui` hook, which needs verification flows.
+/// `show_verification_ui` hook, which needs verification flows, and the
+/// courier's template overrides.
 pub fn inert(config: &Config) -> Vec<Warning> {
     let flows = &config.selfservice.flows;
     let mut warnings = Vec::new();
@@ -62,9 +63,14 @@ pub fn inert(config: &Config) -> Vec<Warning> {
             inert_hooks(&list, &section.hooks, &mut warnings);
         }
     }
-    if config.courier != crate::CourierConfig::default() {
-        // Until the worker and the flows that send land: typed, not yet acted on.
-        warnings.push(Warning::unsupported("courier"));
+    // Messages are delivered as configured; the template keys wait for the
+    // template engine.
+    let courier = &config.courier;
+    if courier.template_override_path.is_some() {
+        warnings.push(Warning::unsupported("courier.template_override_path"));
+    }
+    if courier.templates != crate::CourierTemplates::default() {
+        warnings.push(Warning::unsupported("courier.templates"));
     }
     warnings
 }

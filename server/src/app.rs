@@ -51,6 +51,9 @@ pub enum StartError {
     /// The breached-password lookup client could not be built.
     #[error("password policy: {0}")]
     Policy(#[from] crate::policy::LookupError),
+    /// The courier section cannot be acted on.
+    #[error(transparent)]
+    Courier(#[from] crate::courier::CourierConfigError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -66,6 +69,8 @@ pub enum StartError {
 pub struct ServeOptions {
     /// Development mode: migrations run at start.
     pub dev: bool,
+    /// Run the courier worker in this process (`--watch-courier`).
+    pub watch_courier: bool,
 }
 
 /// A server ready to run.
@@ -74,6 +79,7 @@ pub struct App {
     config: Config,
     auto_migrate: bool,
     cors: CorsLayers,
+    courier: Option<crate::courier::Worker>,
 }
 
 /// The CORS layer of each listener, when enabled.
@@ -211,6 +217,14 @@ impl App {
                 schemas.clone(),
             )));
         }
+        let courier = match options.watch_courier {
+            true => {
+                let worker =
+                    crate::courier::worker_from_config(&config.courier, db.clone(), clock.clone());
+                Some(worker.await?)
+            }
+            false => None,
+        };
         let flows_config = &config.selfservice.flows;
         let flows = FlowService::new(
             Arc::new(SqlFlowStore::new(db.clone())),
@@ -246,6 +260,7 @@ impl App {
             identities,
             sessions,
             flows,
+            courier: Arc::new(crate::store::SqlCourierStore::new(db.clone())),
             schemas,
             db,
             cookies,
@@ -262,6 +277,7 @@ impl App {
             auto_migrate: options.dev || dsn.is_memory(),
             cors: CorsLayers::from_config(&config)?,
             config,
+            courier,
         })
     }
 
@@ -319,6 +335,10 @@ impl App {
             shutdown.await;
             let _ = stop_tx.send(true);
         });
+        let courier = self
+            .courier
+            .clone()
+            .map(|worker| tokio::spawn(run_courier(worker, self.state.clone(), stop_rx.clone())));
         let public_app = with_cors(
             http::public_router(self.state.clone(), limit_public),
             self.cors.public.clone(),
@@ -341,6 +361,10 @@ impl App {
             if let Err(error) = result {
                 tracing::error!(%error, "listener failed");
             }
+        }
+        if let Some(courier) = courier {
+            // The batch being delivered is finished and recorded first.
+            let _ = courier.await;
         }
         self.state.db.close().await;
         Ok(())
@@ -369,6 +393,21 @@ async fn bind(addr: &str) -> Result<TcpListener, StartError> {
         addr: addr.to_owned(),
         source,
     })
+}
+
+/// Runs the courier worker once the database is ready, until `stop`.
+async fn run_courier(
+    worker: crate::courier::Worker,
+    state: AppState,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    while !state.is_ready() {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+    worker.run(stop).await;
 }
 
 /// Waits for the database with backoff, migrates when asked, then marks the server ready.

@@ -5,6 +5,8 @@ mod browser;
 mod clean_path;
 mod cookies;
 pub mod cors;
+mod courier;
+mod courier_json;
 mod error;
 mod extract;
 mod flow_json;
@@ -91,6 +93,8 @@ fn admin_routes() -> Router<AppState> {
             get(sessions::get).delete(sessions::disable),
         )
         .route("/sessions/{id}/extend", patch(sessions::extend))
+        .route("/courier/messages", get(courier::list))
+        .route("/courier/messages/{id}", get(courier::get))
         .route("/metrics/prometheus", get(metrics::scrape))
 }
 

@@ -7,6 +7,7 @@
 //! (a [`Database`], a parsed [`Dsn`]) are re-exported here.
 
 pub mod cleanup;
+mod courier;
 mod error;
 mod flows;
 mod identities;
@@ -14,11 +15,12 @@ mod sessions;
 pub mod sql;
 
 pub use cleanup::{CleanupStore, Expired};
+pub use courier::{CourierStore, MessagePage, MessageQuery};
 pub use error::{BoxError, StoreError};
 pub use flows::FlowStore;
 pub use identities::{IdentityPage, IdentityQuery, IdentityStore};
 pub use sessions::{SessionPage, SessionQuery, SessionStore};
 pub use sql::{
     Backend, DRIVER_LOG_FILTER, Database, Dsn, DsnError, MigrationStatus, SqlCleanupStore,
-    SqlFlowStore, SqlIdentityStore, SqlSessionStore,
+    SqlCourierStore, SqlFlowStore, SqlIdentityStore, SqlSessionStore,
 };

@@ -10,6 +10,7 @@ mod config_schema;
 mod config_start;
 mod config_validate;
 mod cors;
+mod courier;
 mod flow_hooks;
 mod function_length;
 mod hooks;
