@@ -77,7 +77,7 @@ fn address_flows(config: &Config, problems: &mut Problems) {
 
 /// Values this version reads but cannot act on: each is a warning (an error
 /// with `--strict`), never accepted in silence. Today: the
-/// `show_verification_ui` hook, which needs verification flows.
+/// `show_verification_ui` hook while verification is off.
 pub fn inert(config: &Config) -> Vec<Warning> {
     let flows = &config.selfservice.flows;
     let mut warnings = Vec::new();
@@ -96,16 +96,6 @@ pub fn inert(config: &Config) -> Vec<Warning> {
             let list = key::field(&key::field(&prefix, method), "hooks");
             inert_hooks(&list, &section.hooks, &mut warnings);
         }
-    }
-    let delivery = crate::CourierConfig {
-        templates: crate::CourierTemplates::default(),
-        template_override_path: None,
-        ..config.courier.clone()
-    };
-    if delivery != crate::CourierConfig::default() {
-        // Until the worker and the flows that send land: typed, not yet acted on.
-        // Templates are loaded and checked at start (the server's courier::template).
-        warnings.push(Warning::unsupported("courier"));
     }
     warnings
 }

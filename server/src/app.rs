@@ -10,12 +10,13 @@ use async_trait::async_trait;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::courier::template::{TemplateHandle, Templates};
 use crate::flow::{AddressFlowSettings, AddressFlows, FlowService, FlowSettings, Method};
-use crate::onetime::{Delivery, OneTimeCodes};
 use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
 use crate::method::{PasswordMethod, PasswordSettings, ProfileMethod};
+use crate::onetime::{Delivery, OneTimeCodes};
 use crate::policy::PasswordPolicy;
 use crate::schema::{SchemaError, SchemaHandle, SchemaRegistry, SchemaSource};
 use crate::session::{SessionService, SessionSettings};
@@ -54,6 +55,12 @@ pub enum StartError {
     /// The breached-password lookup client could not be built.
     #[error("password policy: {0}")]
     Policy(#[from] crate::policy::LookupError),
+    /// A message template is broken.
+    #[error(transparent)]
+    Templates(#[from] crate::courier::template::TemplateError),
+    /// The courier section cannot be acted on.
+    #[error(transparent)]
+    Courier(#[from] crate::courier::CourierConfigError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -69,6 +76,8 @@ pub enum StartError {
 pub struct ServeOptions {
     /// Development mode: migrations run at start.
     pub dev: bool,
+    /// Run the courier worker in this process (`--watch-courier`).
+    pub watch_courier: bool,
 }
 
 /// A server ready to run.
@@ -77,6 +86,8 @@ pub struct App {
     config: Config,
     auto_migrate: bool,
     cors: CorsLayers,
+    courier: Option<crate::courier::Worker>,
+    templates: TemplateHandle,
 }
 
 /// The CORS layer of each listener, when enabled.
@@ -263,6 +274,14 @@ impl App {
                 schemas.clone(),
             )));
         }
+        let courier = match options.watch_courier {
+            true => {
+                let worker =
+                    crate::courier::worker_from_config(&config.courier, db.clone(), clock.clone());
+                Some(worker.await?)
+            }
+            false => None,
+        };
         let flows_config = &config.selfservice.flows;
         let browser = http::BrowserUrls::from_config(&config);
         let flows = FlowService::new(
@@ -282,8 +301,12 @@ impl App {
                 verification_return_url: browser.after_verification(),
             },
         );
-        let outbox: Arc<dyn crate::courier::Outbox> =
-            Arc::new(crate::courier::temporary_outbox::LogOutbox);
+        let templates = TemplateHandle::new(Templates::load(&config.courier).await?);
+        let outbox: Arc<dyn crate::courier::Outbox> = Arc::new(crate::courier::SqlOutbox::new(
+            Arc::new(crate::store::SqlCourierStore::new(db.clone())),
+            Arc::new(templates.clone()),
+            clock.clone(),
+        ));
         let flows = flows.with_address_flows(address_flows(&config, &db, clock.clone(), outbox));
         let hooks = crate::hook::Hooks::load(&config, &crate::hook::HookOptions::default()).await?;
         let flows = flows.with_hooks(crate::flow::FlowHooks::new(
@@ -302,6 +325,7 @@ impl App {
             identities,
             sessions,
             flows,
+            courier: Arc::new(crate::store::SqlCourierStore::new(db.clone())),
             schemas,
             db,
             cookies,
@@ -318,10 +342,13 @@ impl App {
             auto_migrate: options.dev || dsn.is_memory(),
             cors: CorsLayers::from_config(&config)?,
             config,
+            courier,
+            templates,
         })
     }
 
-    /// Reloads schemas when these config files change (see [`crate::reload`]).
+    /// Reloads schemas and message templates when these config files change
+    /// (see [`crate::reload`]).
     pub fn watch_config(&self, files: Vec<std::path::PathBuf>, mode: crate::config::Mode) {
         if files.is_empty() {
             return;
@@ -331,7 +358,8 @@ impl App {
             mode,
             self.config.clone(),
             self.state.schemas.clone(),
-        );
+        )
+        .with_templates(self.templates.clone());
         tokio::spawn(watcher.run(crate::reload::DEFAULT_INTERVAL));
     }
 
@@ -375,6 +403,10 @@ impl App {
             shutdown.await;
             let _ = stop_tx.send(true);
         });
+        let courier = self
+            .courier
+            .clone()
+            .map(|worker| tokio::spawn(run_courier(worker, self.state.clone(), stop_rx.clone())));
         let public_app = with_cors(
             http::public_router(self.state.clone(), limit_public),
             self.cors.public.clone(),
@@ -397,6 +429,10 @@ impl App {
             if let Err(error) = result {
                 tracing::error!(%error, "listener failed");
             }
+        }
+        if let Some(courier) = courier {
+            // The batch being delivered is finished and recorded first.
+            let _ = courier.await;
         }
         self.state.db.close().await;
         Ok(())
@@ -425,6 +461,21 @@ async fn bind(addr: &str) -> Result<TcpListener, StartError> {
         addr: addr.to_owned(),
         source,
     })
+}
+
+/// Runs the courier worker once the database is ready, until `stop`.
+async fn run_courier(
+    worker: crate::courier::Worker,
+    state: AppState,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    while !state.is_ready() {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+    worker.run(stop).await;
 }
 
 /// Waits for the database with backoff, migrates when asked, then marks the server ready.

@@ -13,6 +13,7 @@
 //! | `bia_hash_pool_jobs` | | hash and verification jobs queued or running |
 //! | `bia_throttle_refusals_total` | check (`identifier`, `address`) | attempts refused by the throttle |
 //! | `bia_db_pool_connections` | state (`idle`, `in_use`) | database connections, at scrape time |
+//! | `bia_courier_messages_total` | channel (`email`, `sms`), event (`queued`, `sent`, `failed`, `abandoned`) | courier messages queued, delivered, failed attempts (the last one of an abandoned message included), abandoned |
 
 use std::sync::OnceLock;
 
@@ -34,6 +35,10 @@ pub const HASH_POOL_JOBS: &str = "bia_hash_pool_jobs";
 pub const THROTTLE_REFUSALS: &str = "bia_throttle_refusals_total";
 /// Database connections by state.
 pub const DB_POOL_CONNECTIONS: &str = "bia_db_pool_connections";
+
+/// Courier messages by channel and event: `queued`, `sent`, `failed` (one
+/// per failed attempt) and `abandoned`.
+pub const COURIER_MESSAGES: &str = "bia_courier_messages_total";
 
 /// Latency buckets, in seconds: from a cached whoami to a slow hash.
 const DURATION_BUCKETS: [f64; 12] = [
@@ -78,6 +83,10 @@ fn describe() {
     );
     metrics::describe_counter!(THROTTLE_REFUSALS, "Attempts refused by the throttle.");
     metrics::describe_gauge!(DB_POOL_CONNECTIONS, "Database connections by state.");
+    metrics::describe_counter!(
+        COURIER_MESSAGES,
+        "Courier messages queued, sent, failed (per attempt) and abandoned."
+    );
 }
 
 /// The text exposition of every metric, after folding finished histogram

@@ -2,6 +2,7 @@
 
 mod cleanup;
 mod client;
+mod courier;
 mod serve;
 mod validate;
 
@@ -62,11 +63,22 @@ enum Command {
         #[command(subcommand)]
         what: ConfigCommand,
     },
+    /// Deliver queued messages (email, SMS).
+    Courier {
+        #[command(subcommand)]
+        what: CourierCommand,
+    },
     /// Remove expired data.
     Cleanup {
         #[command(subcommand)]
         what: CleanupCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum CourierCommand {
+    /// Run the courier worker alone: pull queued messages and deliver them.
+    Watch(courier::WatchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +243,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Cleanup {
             what: CleanupCommand::Sql(args),
         } => cleanup::run(args).await,
+        Command::Courier {
+            what: CourierCommand::Watch(args),
+        } => courier::watch(args).await,
         Command::Import {
             what: ImportCommand::Identities { files, endpoint },
         } => client::import_identities(&files, &endpoint).await,

@@ -19,17 +19,18 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     if args.dev && loaded.config.secrets.cookie_secrets().is_empty() {
         tracing::warn!("no cookie secret configured; --dev uses a per-process one");
     }
-    if args.watch_courier {
-        tracing::warn!("--watch-courier: this version has no courier yet; ignored");
-    }
-    let app = App::build(loaded.config, ServeOptions { dev: args.dev }).await?;
+    let options = ServeOptions {
+        dev: args.dev,
+        watch_courier: args.watch_courier,
+    };
+    let app = App::build(loaded.config, options).await?;
     app.watch_config(args.config.clone(), mode);
     app.run(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-fn init_logging(config: &config::Config) {
+pub(super) fn init_logging(config: &config::Config) {
     let level = config.log.level.as_deref().unwrap_or("info");
     let level = match level {
         "warning" => "warn",
@@ -48,7 +49,7 @@ fn init_logging(config: &config::Config) {
     };
 }
 
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -2,7 +2,7 @@
 //! the types, reads the files and the environment, and checks the structure;
 //! here each feature module interprets its own section (the store parses the
 //! DSN, `http` the trusted proxies, `hook` the hooks, `hash` the hasher
-//! costs), and its error is reported under the section's key.
+//! costs, `courier` its SMTP and HTTP delivery), and its error is reported under the section's key.
 //!
 //! Feature modules take their settings from `bia_config` directly, never from
 //! here: this module sits above them.
@@ -90,6 +90,9 @@ pub fn interpret(config: &Config) -> Vec<ConfigError> {
     if let Err(e) = crate::hash::validate_config(&config.hashers) {
         problems.push(ConfigError::invalid(e.key, e.message));
     }
+    if let Err(e) = crate::courier::delivery::check(&config.courier) {
+        problems.push(ConfigError::invalid(e.key, e.reason));
+    }
     problems
 }
 
@@ -165,6 +168,14 @@ mod tests {
         assert_eq!(
             keys(json!({"hashers": {"bcrypt": {"cost": 99}}})),
             ["hashers.bcrypt.cost"]
+        );
+        assert_eq!(
+            keys(json!({"courier": {"smtp": {"connection_uri": "imap://mail.example"}}})),
+            ["courier.smtp.connection_uri"]
+        );
+        assert!(
+            keys(json!({"courier": {"smtp": {"connection_uri": "smtps://u:p@mail.example:465/"}}}))
+                .is_empty()
         );
         assert_eq!(
             keys(

@@ -5,7 +5,19 @@
 //! recipient and the template's data, with Kratos's field names. The
 //! [`Outbox`] renders it and queues it; a worker delivers what is queued.
 
+pub mod delivery;
+pub mod http_delivery;
+pub mod message;
+pub mod outbox;
+pub mod smtp;
 pub mod template;
+pub mod worker;
+
+pub use delivery::{CourierConfigError, Deliver, DeliveryError, Dispatcher};
+pub use outbox::SqlOutbox;
+pub use worker::{Worker, WorkerSettings};
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -170,6 +182,36 @@ pub trait Outbox: Send + Sync {
     async fn queue(&self, message: Outgoing) -> Result<Uuid, CourierError>;
 }
 
+/// The worker the `courier` section describes, on this database: what
+/// `bia courier watch` and `bia serve --watch-courier` run. Loads the HTTP
+/// body programs (fetching remote ones).
+pub async fn worker_from_config(
+    config: &bia_config::CourierConfig,
+    db: crate::store::Database,
+    clock: Arc<dyn crate::time::Clock>,
+) -> Result<Worker, CourierConfigError> {
+    let delivery = Dispatcher::from_config(config).await?;
+    Ok(Worker::new(
+        Arc::new(crate::store::SqlCourierStore::new(db)),
+        Arc::new(delivery),
+        clock,
+        WorkerSettings::from_config(config),
+    ))
+}
+
+/// The outbox flows queue messages through, rendering with `render`.
+pub fn outbox(
+    db: crate::store::Database,
+    render: Arc<dyn Render>,
+    clock: Arc<dyn crate::time::Clock>,
+) -> Arc<dyn Outbox> {
+    Arc::new(SqlOutbox::new(
+        Arc::new(crate::store::SqlCourierStore::new(db)),
+        render,
+        clock,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,4 +232,3 @@ mod tests {
         assert_eq!(TemplateType::parse("stub"), None);
     }
 }
-pub mod temporary_outbox;

@@ -73,9 +73,9 @@ pub(super) fn submitted_email(body: &Value) -> Result<Option<String>, Problem> {
     }
     let plausible = value.len() <= 254
         && !value.chars().any(|c| c.is_control() || c.is_whitespace())
-        && value
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'));
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
     if plausible {
         Ok(Some(value.to_owned()))
     } else {
@@ -106,6 +106,7 @@ pub(super) struct Dispatch {
     pub(super) address: String,
     pub(super) owner: Option<(Identity, Value)>,
     pub(super) expires_at: DateTime<Utc>,
+    pub(super) secret: String,
 }
 
 impl FlowService {
@@ -142,7 +143,8 @@ impl FlowService {
             });
         flow.state = state::SENT_EMAIL.into();
         flow.internal.insert("address".into(), json!(address));
-        flow.internal.insert("active".into(), json!(delivery.as_str()));
+        flow.internal
+            .insert("active".into(), json!(delivery.as_str()));
         match delivery {
             Delivery::Code => address_ui::ask_code(&mut flow.ui, flow.kind, &address),
             Delivery::Link => address_ui::link_sent(&mut flow.ui, &address),
@@ -150,13 +152,17 @@ impl FlowService {
         flow.ui.messages.push(address_ui::sent(flow.kind, delivery));
         flow.updated_at = self.clock.now();
         self.store.update(flow).await?;
-        let lifespan = match delivery {
-            Delivery::Code => parts.code_lifespan,
-            Delivery::Link => parts.link_lifespan,
-        };
-        let expires_at = (self.clock.now()
-            + chrono::Duration::from_std(lifespan).unwrap_or_else(|_| chrono::Duration::hours(1)))
-        .min(flow.expires_at);
+        let expires_at = self.secret_expiry(flow, delivery);
+        let secret = self
+            .replace_secret(
+                flow,
+                purpose,
+                delivery,
+                &address,
+                owner.as_ref().map(|o| o.0.id),
+                expires_at,
+            )
+            .await?;
         let dispatch = Dispatch {
             flow: flow.clone(),
             purpose,
@@ -164,6 +170,7 @@ impl FlowService {
             address,
             owner,
             expires_at,
+            secret,
         };
         let machine = self.clone();
         tokio::spawn(async move {
@@ -174,8 +181,46 @@ impl FlowService {
         Ok(())
     }
 
-    /// Stores a fresh secret for a known address and queues its message; for
-    /// an unknown address queues the "unknown address" message when asked to.
+    /// When a secret sent now for `flow` stops working: the method's
+    /// lifespan, never past the flow.
+    pub(super) fn secret_expiry(&self, flow: &Flow, delivery: Delivery) -> DateTime<Utc> {
+        let lifespan = match self.address.as_deref() {
+            Some(parts) if delivery == Delivery::Code => parts.code_lifespan,
+            Some(parts) => parts.link_lifespan,
+            None => std::time::Duration::from_secs(3600),
+        };
+        let lifespan =
+            chrono::Duration::from_std(lifespan).unwrap_or_else(|_| chrono::Duration::hours(1));
+        (self.clock.now() + lifespan).min(flow.expires_at)
+    }
+
+    /// Voids the flow's earlier secrets and stores a new one, for a known
+    /// address or not (the same statements either way, so the time tells
+    /// nothing; an unknown address's secret never redeems).
+    pub(super) async fn replace_secret(
+        &self,
+        flow: &Flow,
+        purpose: Purpose,
+        delivery: Delivery,
+        address: &str,
+        identity_id: Option<uuid::Uuid>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<String, FlowError> {
+        let parts = self.address_flows()?;
+        parts.codes.void(flow.id).await?;
+        let recipient = Recipient {
+            via: "email".into(),
+            address: address.to_owned(),
+            identity_id,
+        };
+        Ok(parts
+            .codes
+            .issue(flow.id, purpose, delivery, &recipient, expires_at)
+            .await?)
+    }
+
+    /// Queues the message carrying a secret to a known address; for an
+    /// unknown address, the "unknown address" message when asked to.
     pub(super) async fn dispatch(&self, dispatch: Dispatch) -> Result<(), FlowError> {
         let parts = self.address_flows()?;
         let Dispatch {
@@ -185,6 +230,7 @@ impl FlowService {
             address,
             owner,
             expires_at,
+            secret,
         } = dispatch;
         let mut data = json!({
             "To": address,
@@ -193,16 +239,6 @@ impl FlowService {
         });
         let known = owner.is_some();
         if let Some((identity, shown)) = owner {
-            parts.codes.void(flow.id).await?;
-            let recipient = Recipient {
-                via: "email".into(),
-                address: address.clone(),
-                identity_id: identity.id,
-            };
-            let secret = parts
-                .codes
-                .issue(flow.id, purpose, delivery, &recipient, expires_at)
-                .await?;
             let minutes = (expires_at - self.clock.now()).num_minutes().max(0);
             data["Identity"] = shown;
             data["ExpiresInMinutes"] = json!(minutes);

@@ -60,13 +60,21 @@ impl FlowService {
         self.check_address_submission(&flow, body, csrf)?;
         if flow.state == state::PASSED_CHALLENGE {
             let done = Problem::form(address_ui::already_done(FlowKind::Recovery));
-            return Err(self.refuse(flow, body, MethodError::Invalid(vec![done])).await);
+            return Err(self
+                .refuse(flow, body, MethodError::Invalid(vec![done]))
+                .await);
         }
-        let code = body.get("code").and_then(Value::as_str).unwrap_or("").trim();
+        let code = body
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim();
         let email = match submitted_email(body) {
             Ok(email) => email,
             Err(problem) => {
-                return Err(self.refuse(flow, body, MethodError::Invalid(vec![problem])).await);
+                return Err(self
+                    .refuse(flow, body, MethodError::Invalid(vec![problem]))
+                    .await);
             }
         };
         if !code.is_empty() && flow.state == state::SENT_EMAIL {
@@ -74,7 +82,9 @@ impl FlowService {
         }
         let Some(email) = email else {
             let missing = Problem::field("email", super::ui::Message::missing("email"));
-            return Err(self.refuse(flow, body, MethodError::Invalid(vec![missing])).await);
+            return Err(self
+                .refuse(flow, body, MethodError::Invalid(vec![missing]))
+                .await);
         };
         self.send_to_address(&mut flow, Purpose::Recovery, &email)
             .await?;
@@ -92,7 +102,9 @@ impl FlowService {
         let flow = self.get(FlowKind::Recovery, id).await?;
         if flow.state == state::PASSED_CHALLENGE {
             let done = Problem::form(address_ui::already_done(FlowKind::Recovery));
-            return Err(self.refuse(flow, &Value::Null, MethodError::Invalid(vec![done])).await);
+            return Err(self
+                .refuse(flow, &Value::Null, MethodError::Invalid(vec![done]))
+                .await);
         }
         self.redeem_recovery(flow, token, &Value::Null, requester)
             .await
@@ -200,10 +212,10 @@ impl FlowService {
         let until = session.authenticated_at
             + chrono::Duration::from_std(max_age).unwrap_or_else(|_| chrono::Duration::minutes(15));
         let minutes = max_age.as_secs_f64() / 60.0;
-        settings
-            .ui
-            .messages
-            .push(address_ui::recovery_done(minutes, &crate::time::format(until)));
+        settings.ui.messages.push(address_ui::recovery_done(
+            minutes,
+            &crate::time::format(until),
+        ));
         self.store.update(&settings).await?;
         Ok(settings)
     }
@@ -248,11 +260,17 @@ impl FlowService {
         let recipient = Recipient {
             via: address.0,
             address: address.1,
-            identity_id,
+            identity_id: Some(identity_id),
         };
         let secret = parts
             .codes
-            .issue(flow.id, Purpose::Recovery, delivery, &recipient, flow.expires_at)
+            .issue(
+                flow.id,
+                Purpose::Recovery,
+                delivery,
+                &recipient,
+                flow.expires_at,
+            )
             .await?;
         Ok(AdminRecovery { flow, secret })
     }

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::csrf;
 use super::address::AddressFlows;
+use super::csrf;
 use super::hooks::{FlowHooks, HookStop};
 use super::method::{Method, MethodError, PrePersist, Problem};
 use super::model::{ErrorFlow, Flow, FlowKind, FlowType};
@@ -317,7 +317,9 @@ impl FlowService {
             FlowKind::Recovery | FlowKind::Verification => self
                 .address
                 .as_ref()
-                .map_or(self.settings.login_lifespan, |p| p.settings(new.kind).lifespan),
+                .map_or(self.settings.login_lifespan, |p| {
+                    p.settings(new.kind).lifespan
+                }),
         };
         self.build_flow(new, refresh, identity, lifespan)
     }
@@ -381,7 +383,8 @@ impl FlowService {
             ],
             messages: Vec::new(),
         };
-        if let (FlowKind::Recovery | FlowKind::Verification, Some(parts)) = (flow.kind, &self.address)
+        if let (FlowKind::Recovery | FlowKind::Verification, Some(parts)) =
+            (flow.kind, &self.address)
         {
             super::address_ui::ask_address(&mut ui, parts.settings(flow.kind).delivery);
             return ui;
@@ -521,7 +524,12 @@ impl FlowService {
     }
 
     /// Shows the flow again with the method's problems on its fields.
-    pub(super) async fn refuse(&self, mut flow: Flow, body: &Value, error: MethodError) -> FlowError {
+    pub(super) async fn refuse(
+        &self,
+        mut flow: Flow,
+        body: &Value,
+        error: MethodError,
+    ) -> FlowError {
         match error {
             MethodError::Invalid(problems) => {
                 flow.ui.clear_messages();

@@ -25,23 +25,33 @@ impl FlowService {
     ) -> Result<Flow, FlowError> {
         let mut flow = self.get(FlowKind::Verification, id).await?;
         self.check_address_submission(&flow, body, csrf)?;
-        let code = body.get("code").and_then(Value::as_str).unwrap_or("").trim();
+        let code = body
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim();
         let email = match submitted_email(body) {
             Ok(email) => email,
             Err(problem) => {
-                return Err(self.refuse(flow, body, MethodError::Invalid(vec![problem])).await);
+                return Err(self
+                    .refuse(flow, body, MethodError::Invalid(vec![problem]))
+                    .await);
             }
         };
         if flow.state == state::PASSED_CHALLENGE && email.is_none() {
             let done = Problem::form(address_ui::already_done(FlowKind::Verification));
-            return Err(self.refuse(flow, body, MethodError::Invalid(vec![done])).await);
+            return Err(self
+                .refuse(flow, body, MethodError::Invalid(vec![done]))
+                .await);
         }
         if !code.is_empty() && flow.state == state::SENT_EMAIL {
             return self.redeem_verification(flow, code, body).await;
         }
         let Some(email) = email else {
             let missing = Problem::field("email", super::ui::Message::missing("email"));
-            return Err(self.refuse(flow, body, MethodError::Invalid(vec![missing])).await);
+            return Err(self
+                .refuse(flow, body, MethodError::Invalid(vec![missing]))
+                .await);
         };
         self.send_to_address(&mut flow, Purpose::Verification, &email)
             .await?;
@@ -50,7 +60,11 @@ impl FlowService {
 
     /// Follows a verification link (`?flow=&token=`, or `?flow=&code=` from
     /// a code message): when right, the address is verified.
-    pub async fn follow_verification_link(&self, id: Uuid, secret: &str) -> Result<Flow, FlowError> {
+    pub async fn follow_verification_link(
+        &self,
+        id: Uuid,
+        secret: &str,
+    ) -> Result<Flow, FlowError> {
         let flow = self.get(FlowKind::Verification, id).await?;
         if flow.state == state::PASSED_CHALLENGE {
             return Ok(flow);
@@ -133,7 +147,10 @@ impl FlowService {
             if address.verified || address.via != "email" || known(&address.value) {
                 continue;
             }
-            match self.start_verification(identity, &address.value, origin).await {
+            match self
+                .start_verification(identity, &address.value, origin)
+                .await
+            {
                 Ok(item) => items.push(item),
                 Err(error) => tracing::error!(%error, "a verification could not be started"),
             }
@@ -165,7 +182,8 @@ impl FlowService {
         };
         flow.state = state::SENT_EMAIL.into();
         flow.internal.insert("address".into(), json!(address));
-        flow.internal.insert("active".into(), json!(delivery.as_str()));
+        flow.internal
+            .insert("active".into(), json!(delivery.as_str()));
         match delivery {
             Delivery::Code => address_ui::ask_code(&mut flow.ui, flow.kind, address),
             Delivery::Link => address_ui::link_sent(&mut flow.ui, address),
@@ -174,13 +192,17 @@ impl FlowService {
             .messages
             .push(address_ui::sent(FlowKind::Verification, delivery));
         self.store.create(&flow).await?;
-        let lifespan = match delivery {
-            Delivery::Code => parts.code_lifespan,
-            Delivery::Link => parts.link_lifespan,
-        };
-        let expires_at = (self.clock.now()
-            + chrono::Duration::from_std(lifespan).unwrap_or_else(|_| chrono::Duration::hours(1)))
-        .min(flow.expires_at);
+        let expires_at = self.secret_expiry(&flow, delivery);
+        let secret = self
+            .replace_secret(
+                &flow,
+                Purpose::Verification,
+                delivery,
+                address,
+                Some(identity.id),
+                expires_at,
+            )
+            .await?;
         let shown = self.hooks.show_identity(identity);
         let item = json!({
             "action": "show_verification_ui",
@@ -196,6 +218,7 @@ impl FlowService {
             address: address.to_owned(),
             owner: Some((identity.clone(), shown)),
             expires_at,
+            secret,
         })
         .await?;
         Ok(item)

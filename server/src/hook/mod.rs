@@ -11,7 +11,7 @@
 //! hands it a [`HookContext`] of plain JSON values and reads back a
 //! [`HookOutcome`] or a [`HookError`].
 
-mod body;
+pub(crate) mod body;
 pub mod config;
 pub mod jsonnet;
 mod web_hook;
@@ -27,6 +27,7 @@ pub use config::{
     HookConfigError, MethodAfterHooks, WebHookAuth, WebHookConfig, WebHookResponse,
 };
 pub use web_hook::{HookLimits, WebHook, field_name};
+pub(crate) use web_hook::{describe, redacted_url};
 
 /// What a hook sees of the flow: the `ctx` of a web hook's Jsonnet body (and
 /// the request body when a web hook has none). Field names are Kratos's.

@@ -5,6 +5,8 @@ mod browser;
 mod clean_path;
 mod cookies;
 pub mod cors;
+mod courier;
+mod courier_json;
 mod error;
 mod extract;
 mod flow_json;
@@ -94,6 +96,8 @@ fn admin_routes() -> Router<AppState> {
             get(sessions::get).delete(sessions::disable),
         )
         .route("/sessions/{id}/extend", patch(sessions::extend))
+        .route("/courier/messages", get(courier::list))
+        .route("/courier/messages/{id}", get(courier::get))
         .route("/metrics/prometheus", get(metrics::scrape))
 }
 
@@ -118,7 +122,10 @@ fn self_service_routes() -> Router<AppState> {
     ADDRESS_FLOW_KINDS
         .into_iter()
         .fold(router, address_flow_routes)
-        .route("/.well-known/change-password", get(selfservice::change_password))
+        .route(
+            "/.well-known/change-password",
+            get(selfservice::change_password),
+        )
 }
 
 /// Recovery and verification: created, read and shown as the others, but

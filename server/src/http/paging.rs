@@ -83,15 +83,38 @@ impl Paging {
     /// The `Link` header: the first page, and the next one when there is more
     /// after `last`, the id of the page's last item.
     pub fn links(&self, path: &str, has_more: bool, last: Option<Uuid>) -> HeaderMap {
+        self.links_filtered(path, &[], has_more, last)
+    }
+
+    /// [`Paging::links`] for a list whose filters every page keeps: they
+    /// come first in each link's query, percent-encoded.
+    pub fn links_filtered(
+        &self,
+        path: &str,
+        filters: &[(&str, String)],
+        has_more: bool,
+        last: Option<Uuid>,
+    ) -> HeaderMap {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in filters {
+            query.append_pair(name, value);
+        }
+        let mut kept = query.finish();
+        if !kept.is_empty() {
+            kept.push('&');
+        }
+        let base = format!("{path}?{kept}");
         let size = self.size;
         let mut links = vec![match self.legacy_page {
-            Some(_) => format!("<{path}?page=1&per_page={size}>; rel=\"first\""),
-            None => format!("<{path}?page_size={size}>; rel=\"first\""),
+            Some(_) => format!("<{base}page=1&per_page={size}>; rel=\"first\""),
+            None => format!("<{base}page_size={size}>; rel=\"first\""),
         }];
         if let (true, Some(last)) = (has_more, last) {
             links.push(match self.legacy_page {
-                Some(page) => format!("<{path}?page={}&per_page={size}>; rel=\"next\"", page + 1),
-                None => format!("<{path}?page_size={size}&page_token={last}>; rel=\"next\""),
+                Some(page) => {
+                    format!("<{base}page={}&per_page={size}>; rel=\"next\"", page + 1)
+                }
+                None => format!("<{base}page_size={size}&page_token={last}>; rel=\"next\""),
             });
         }
         let mut headers = HeaderMap::new();
@@ -99,6 +122,19 @@ impl Paging {
             headers.insert(header::LINK, value);
         }
         headers
+    }
+
+    /// [`Paging::respond`] for a list whose filters every page keeps.
+    pub fn respond_filtered<T: Serialize>(
+        &self,
+        path: &str,
+        filters: &[(&str, String)],
+        has_more: bool,
+        last: Option<Uuid>,
+        items: Vec<T>,
+    ) -> Response {
+        let links = self.links_filtered(path, filters, has_more, last);
+        (links, Json(items)).into_response()
     }
 
     /// A page of items as the JSON list with its `Link` header.
@@ -182,6 +218,15 @@ mod tests {
         assert_eq!(
             link(&paging, false),
             "</admin/identities?page_size=1000>; rel=\"first\""
+        );
+        let filters = [
+            ("status", "queued".to_owned()),
+            ("recipient", "a+b@x.example".to_owned()),
+        ];
+        let headers = paging.links_filtered("/admin/courier/messages", &filters, false, None);
+        assert_eq!(
+            headers[header::LINK].to_str().unwrap(),
+            "</admin/courier/messages?status=queued&recipient=a%2Bb%40x.example&page_size=1000>; rel=\"first\""
         );
     }
 

@@ -34,7 +34,11 @@ pub struct RecoveryForIdentityBody {
     pub flow_type: Option<String>,
 }
 
-fn lifespan(state: &AppState, body: &RecoveryForIdentityBody, delivery: Delivery) -> Result<Duration, ApiError> {
+fn lifespan(
+    state: &AppState,
+    body: &RecoveryForIdentityBody,
+    delivery: Delivery,
+) -> Result<Duration, ApiError> {
     let Some(text) = body.expires_in.as_deref() else {
         return Ok(state.flows.one_time_lifespan(delivery));
     };
@@ -63,7 +67,11 @@ async fn recover(
         ));
     }
     let lifespan = lifespan(state, body, delivery)?;
-    let request_url = format!("{}admin/recovery/{}", state.admin_base_url, delivery.as_str());
+    let request_url = format!(
+        "{}admin/recovery/{}",
+        state.admin_base_url,
+        delivery.as_str()
+    );
     state
         .flows
         .admin_recovery(body.identity_id, delivery, lifespan, request_url, return_to)

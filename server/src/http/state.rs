@@ -40,6 +40,8 @@ pub struct Shared {
     pub sessions: SessionService,
     /// The self-service flow machine.
     pub flows: FlowService,
+    /// The courier's message log (admin listing).
+    pub courier: Arc<dyn crate::store::CourierStore>,
     /// The live identity schemas.
     pub schemas: SchemaHandle,
     /// The database, for readiness checks.

@@ -21,7 +21,6 @@ pub use secret::{Digester, new_code, new_link_token};
 use crate::store::{OneTimeCodeStore, StoreError};
 use crate::time::Clock;
 
-
 /// What a secret is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -114,8 +113,9 @@ pub struct Recipient {
     pub via: String,
     /// The address.
     pub address: String,
-    /// The identity owning it.
-    pub identity_id: Uuid,
+    /// The identity owning it; none for an address no identity has (its
+    /// secret is stored so that both cases cost the same, and never redeems).
+    pub identity_id: Option<Uuid>,
 }
 
 /// Why a secret was not accepted.
@@ -177,7 +177,7 @@ impl OneTimeCodes {
             digest: self.digester.digest(flow_id, &secret),
             address_via: recipient.via.clone(),
             address: recipient.address.clone(),
-            identity_id: Some(recipient.identity_id),
+            identity_id: recipient.identity_id,
             attempts: 0,
             used_at: None,
             expires_at,
@@ -200,7 +200,9 @@ impl OneTimeCodes {
         let now = self.clock.now();
         let live = self.store.live_for_flow(flow_id, purpose, now).await?;
         let found = live.iter().find(|code| {
-            code.attempts < self.max_attempts && self.digester.matches(flow_id, submitted, &code.digest)
+            code.identity_id.is_some()
+                && code.attempts < self.max_attempts
+                && self.digester.matches(flow_id, submitted, &code.digest)
         });
         match found {
             Some(code) if self.store.mark_used(code.id, now).await? => {

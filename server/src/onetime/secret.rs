@@ -97,7 +97,10 @@ mod tests {
     fn digests_bind_the_flow_and_accept_every_secret() {
         let flow = Uuid::new_v4();
         let old = Digester::new(&["old-secret-old-secret".into()]);
-        let rotated = Digester::new(&["new-secret-new-secret".into(), "old-secret-old-secret".into()]);
+        let rotated = Digester::new(&[
+            "new-secret-new-secret".into(),
+            "old-secret-old-secret".into(),
+        ]);
         let digest = old.digest(flow, "123456");
         assert!(rotated.matches(flow, "123456", &digest));
         assert!(rotated.matches(flow, " 123456 ", &digest));

@@ -7,6 +7,7 @@
 //! (a [`Database`], a parsed [`Dsn`]) are re-exported here.
 
 pub mod cleanup;
+mod courier;
 mod error;
 mod flows;
 mod identities;
@@ -15,6 +16,7 @@ mod sessions;
 pub mod sql;
 
 pub use cleanup::{CleanupStore, Expired};
+pub use courier::{CourierStore, MessagePage, MessageQuery};
 pub use error::{BoxError, StoreError};
 pub use flows::FlowStore;
 pub use identities::{AddressKind, IdentityPage, IdentityQuery, IdentityStore};
@@ -22,5 +24,5 @@ pub use one_time_codes::OneTimeCodeStore;
 pub use sessions::{SessionPage, SessionQuery, SessionStore};
 pub use sql::{
     Backend, DRIVER_LOG_FILTER, Database, Dsn, DsnError, MigrationStatus, SqlCleanupStore,
-    SqlFlowStore, SqlIdentityStore, SqlOneTimeCodeStore, SqlSessionStore,
+    SqlCourierStore, SqlFlowStore, SqlIdentityStore, SqlOneTimeCodeStore, SqlSessionStore,
 };

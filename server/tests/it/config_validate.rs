@@ -144,13 +144,13 @@ fn unsupported_keys_warn_and_fail_only_when_strict() {
     let path = files.write(
         "kratos.yml",
         format!(
-            "{}courier:\n  smtp:\n    connection_uri: smtps://x\nselfservice:\n  methods:\n    totp:\n      enabled: true\n",
+            "{}oauth2_provider:\n  url: http://x\nselfservice:\n  methods:\n    totp:\n      enabled: true\n",
             files.good()
         ),
     );
     let run = validate(&[&path], &[], &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    for key in ["courier", "selfservice.methods.totp"] {
+    for key in ["oauth2_provider", "selfservice.methods.totp"] {
         assert!(
             run.stderr.contains(&format!(
                 "warning: config key {key} is not supported by this version and is ignored"
@@ -164,7 +164,7 @@ fn unsupported_keys_warn_and_fail_only_when_strict() {
     assert_eq!(run.code, Some(1));
     assert!(
         run.stderr
-            .contains("error: config key courier is not supported"),
+            .contains("error: config key oauth2_provider is not supported"),
         "{}",
         run.stderr
     );

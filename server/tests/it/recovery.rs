@@ -96,7 +96,10 @@ async fn native_recovery_forms_and_unknown_addresses(kind: Kind) {
         shape["ui"]["nodes"][4]["attributes"]["value"] = Value::Null;
         answers.push(shape);
     }
-    assert_eq!(answers[0], answers[1], "known and unknown addresses look alike");
+    assert_eq!(
+        answers[0], answers[1],
+        "known and unknown addresses look alike"
+    );
     server.stop().await;
 }
 
@@ -130,7 +133,12 @@ async fn admin_code_recovers_into_settings(kind: Kind) {
         .get(&format!("/self-service/recovery?flow={flow}"), false)
         .await;
     assert_eq!(opened.status, 303);
-    assert!(opened.location.unwrap().contains(&format!("/ui/recovery?flow={flow}")));
+    assert!(
+        opened
+            .location
+            .unwrap()
+            .contains(&format!("/ui/recovery?flow={flow}"))
+    );
     let shown = browser
         .get(&format!("/self-service/recovery/flows?id={flow}"), true)
         .await;
@@ -155,8 +163,14 @@ async fn admin_code_recovers_into_settings(kind: Kind) {
         .await;
     assert_eq!(done.status, 422, "{}", done.body);
     assert_eq!(done.body["error"]["id"], "browser_location_change_required");
-    let settings_page = done.body["redirect_browser_to"].as_str().unwrap().to_owned();
-    assert!(settings_page.contains("/ui/settings?flow="), "{settings_page}");
+    let settings_page = done.body["redirect_browser_to"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        settings_page.contains("/ui/settings?flow="),
+        "{settings_page}"
+    );
     assert!(browser.cookies.contains_key("ory_kratos_session"));
     let whoami = browser.get("/sessions/whoami", true).await;
     assert_eq!(whoami.status, 200, "{}", whoami.body);
@@ -167,7 +181,10 @@ async fn admin_code_recovers_into_settings(kind: Kind) {
     );
     let settings_id = settings_page.split("flow=").nth(1).unwrap();
     let settings = browser
-        .get(&format!("/self-service/settings/flows?id={settings_id}"), true)
+        .get(
+            &format!("/self-service/settings/flows?id={settings_id}"),
+            true,
+        )
         .await;
     assert_eq!(settings.status, 200, "{}", settings.body);
     assert_eq!(settings.body["ui"]["messages"][0]["id"], 1060001);
@@ -256,7 +273,10 @@ async fn admin_link_recovers_with_a_get(kind: Kind) {
     assert!(followed.location.unwrap().contains("/ui/settings?flow="));
     assert!(browser.cookies.contains_key("ory_kratos_session"));
     let whoami = browser.get("/sessions/whoami", true).await;
-    assert_eq!(whoami.body["authentication_methods"][0]["method"], "link_recovery");
+    assert_eq!(
+        whoami.body["authentication_methods"][0]["method"],
+        "link_recovery"
+    );
     // Followed again, the link no longer works: back to the flow, no new session.
     let mut other = Browser::new(&server);
     let again = other.get(&link, false).await;
@@ -286,10 +306,20 @@ async fn hostile_recovery_input_is_refused(kind: Kind) {
     let (status, body) = public_post(&server, &path, json!({"method": "code"})).await;
     assert_eq!(status, 400);
     assert_eq!(node(&body, "email")["messages"][0]["id"], 4000002, "{body}");
-    let (status, body) = public_post(&server, &path, json!({"method": "link", "email": "a@example.org"})).await;
+    let (status, body) = public_post(
+        &server,
+        &path,
+        json!({"method": "link", "email": "a@example.org"}),
+    )
+    .await;
     assert_error(status, &body, 400);
     // Codes of any size and shape are just wrong codes.
-    public_post(&server, &path, json!({"method": "code", "email": "a@example.org"})).await;
+    public_post(
+        &server,
+        &path,
+        json!({"method": "code", "email": "a@example.org"}),
+    )
+    .await;
     for code in ["x".repeat(5_000), "💥".into(), "0".into()] {
         let (status, body) =
             public_post(&server, &path, json!({"method": "code", "code": code})).await;

@@ -56,6 +56,8 @@ mod address;
 #[allow(dead_code)]
 pub mod components;
 #[allow(dead_code)]
+mod courier;
+#[allow(dead_code)]
 mod health;
 #[allow(dead_code)]
 mod identities;
@@ -111,6 +113,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
                 "frontend",
                 "Self-service flows and the caller's sessions (public).",
             ),
+            tag("courier", "The courier's message log (admin)."),
             tag("metadata", "Health and version."),
             tag("bia", "Bia's own endpoints, not part of the Kratos API."),
         ]))
@@ -118,6 +121,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for area in [
         identities::Api::openapi(),
         sessions::Api::openapi(),
+        courier::Api::openapi(),
         selfservice::Api::openapi(),
         address::Api::openapi(),
         schemas::Api::openapi(),

@@ -1,11 +1,11 @@
 //! Recovery and verification: submitting a flow (an address, a code) and
 //! following the link a message carries.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -87,11 +87,7 @@ pub async fn follow_link(
         Ok(id) => id,
         Err(error) => return error.into_response(),
     };
-    let secret = query
-        .first("token")
-        .or_else(|| query.first("code"))
-        .filter(|s| !s.is_empty());
-    let Some(secret) = secret else {
+    let Some(secret) = link_secret(&query) else {
         return see_other(&state.browser.flow_page(kind, id), Vec::new());
     };
     let answer = match kind {
@@ -116,6 +112,14 @@ pub async fn follow_link(
     }
 }
 
+/// The secret a link carries: `token`, or `code` in a code message's link.
+fn link_secret(query: &QueryPairs) -> Option<&str> {
+    query
+        .first("token")
+        .or_else(|| query.first("code"))
+        .filter(|s| !s.is_empty())
+}
+
 fn count<T>(kind: FlowKind, answer: &Result<T, FlowError>) {
     let result = match answer {
         Ok(_) => "success",
@@ -126,7 +130,13 @@ fn count<T>(kind: FlowKind, answer: &Result<T, FlowError>) {
     metrics::counter!(FLOW_SUBMISSIONS, &labels).increment(1);
 }
 
-async fn failure(state: &AppState, kind: FlowKind, id: Uuid, page: bool, error: FlowError) -> Response {
+async fn failure(
+    state: &AppState,
+    kind: FlowKind,
+    id: Uuid,
+    page: bool,
+    error: FlowError,
+) -> Response {
     let page = page && state.flows.flow_type(kind, id).await == Some(FlowType::Browser);
     flow_failure(state, error, page, Vec::new()).await
 }
@@ -187,20 +197,29 @@ fn signed_in(
         return (StatusCode::OK, Json(json)).into_response();
     }
     let mut cookies = csrf_cookies;
-    cookies.extend(state.cookies.session_cookie(token, state.sessions.lifespan()));
+    cookies.extend(
+        state
+            .cookies
+            .session_cookie(token, state.sessions.lifespan()),
+    );
     if page {
         return see_other(&settings_page, cookies);
     }
+    add_cookies(location_change(&settings_page).into_response(), cookies)
+}
+
+/// 422 `browser_location_change_required`: a JSON-speaking browser must go
+/// to `url` to go on.
+fn location_change(url: &str) -> ApiError {
     let mut extra = Map::new();
-    extra.insert("redirect_browser_to".into(), Value::String(settings_page.clone()));
-    let error = ApiError::new(
+    extra.insert("redirect_browser_to".into(), Value::String(url.to_owned()));
+    ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
-        format!("In order to complete this flow please redirect the browser to: {settings_page}"),
+        format!("In order to complete this flow please redirect the browser to: {url}"),
     )
     .with_id("browser_location_change_required")
     .with_message("browser location change required")
-    .with_extra(extra);
-    add_cookies(error.into_response(), cookies)
+    .with_extra(extra)
 }
 
 /// `GET /.well-known/change-password`: where password managers send people

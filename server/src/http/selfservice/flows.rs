@@ -16,9 +16,7 @@ use super::super::flow_json::{flow_json, outcome_json, redirect_browser_to};
 use super::super::session_json::{SessionView, session_json};
 use super::super::state::AppState;
 use super::super::wire::{View, identity_json};
-use super::respond::{
-    flow_failure, flow_id, flow_response, refuse, refuse_disabled, request_url,
-};
+use super::respond::{flow_failure, flow_id, flow_response, refuse, refuse_disabled, request_url};
 use crate::flow::{
     Flow, FlowError, FlowKind, FlowService, FlowType, NewFlow, Outcome, Requester, csrf,
 };
@@ -334,9 +332,8 @@ fn verification_items(state: &AppState, items: &[Value]) -> Vec<Value> {
                 .as_str()
                 .and_then(|id| Uuid::parse_str(id).ok());
             if let Some(id) = id {
-                item["flow"]["url"] = Value::String(
-                    state.browser.flow_page(FlowKind::Verification, id),
-                );
+                item["flow"]["url"] =
+                    Value::String(state.browser.flow_page(FlowKind::Verification, id));
             }
             item
         })

@@ -87,7 +87,11 @@ fn node_html(node: &Node) -> String {
             escape(&value_text(&a.value)),
             // A button that sends something else than the method (e.g.
             // "Resend code") must not need the form's required fields.
-            if a.name == "method" { "" } else { " formnovalidate" },
+            if a.name == "method" {
+                ""
+            } else {
+                " formnovalidate"
+            },
             escape(&label)
         ),
         input_type => input_html(node, input_type, &label),
@@ -113,7 +117,11 @@ fn input_html(node: &Node, input_type: &str, label: &str) -> String {
         .map(|h| format!(" autocomplete=\"{}\"", escape(h)))
         .unwrap_or_default();
     if let Some(pattern) = &a.pattern {
-        let _ = write!(extra, " pattern=\"{}\" inputmode=\"numeric\"", escape(pattern));
+        let _ = write!(
+            extra,
+            " pattern=\"{}\" inputmode=\"numeric\"",
+            escape(pattern)
+        );
     }
     if let Some(max) = a.maxlength {
         let _ = write!(extra, " maxlength=\"{max}\"");

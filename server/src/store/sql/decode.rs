@@ -9,9 +9,11 @@ use uuid::Uuid;
 
 use super::address_copy;
 use super::rows::{Row, corrupt, parse_json};
+use crate::courier::Channel;
+use crate::courier::message::{Dispatch, DispatchStatus, Message, MessageStatus, NewMessage};
 use crate::flow::{ErrorFlow, Flow, FlowKind, FlowType};
-use crate::onetime::{Delivery, OneTimeCode, Purpose};
 use crate::identity::{Credential, Identity, RecoveryAddress, State, VerifiableAddress};
+use crate::onetime::{Delivery, OneTimeCode, Purpose};
 use crate::session::{AuthMethod, Device, Session};
 use crate::store::StoreError;
 use crate::time;
@@ -328,4 +330,67 @@ fn devices(value: Option<Value>) -> Result<Vec<Device>, StoreError> {
             })
         })
         .collect()
+}
+
+/// The columns of `courier_messages` that [`courier_message`] reads.
+pub(super) const COURIER_MESSAGE_COLUMNS: [&str; 13] = [
+    "id",
+    "type",
+    "channel",
+    "status",
+    "recipient",
+    "subject",
+    "body",
+    "html_body",
+    "template_type",
+    "template_data",
+    "send_count",
+    "created_at",
+    "updated_at",
+];
+
+/// The columns of `courier_message_dispatches` that [`courier_dispatch`] reads.
+pub(super) const COURIER_DISPATCH_COLUMNS: [&str; 5] =
+    ["id", "message_id", "status", "error", "created_at"];
+
+/// A courier message from its row.
+pub(super) fn courier_message(row: &impl Row) -> Result<Message, StoreError> {
+    let channel = match (row.text("type")?.as_str(), row.text("channel")?.as_str()) {
+        ("email", "email") => Channel::Email,
+        ("phone", "sms") => Channel::Sms,
+        (kind, channel) => return Err(corrupt("channel", format_args!("{kind}/{channel}"))),
+    };
+    let status = row.text("status")?;
+    let status = MessageStatus::parse(&status)
+        .ok_or_else(|| corrupt("status", format_args!("{status:?}")))?;
+    let send_count = u32::try_from(row.int("send_count")?).map_err(|e| corrupt("send_count", e))?;
+    Ok(Message {
+        queued: NewMessage {
+            id: row.uuid("id")?,
+            channel,
+            recipient: row.text("recipient")?,
+            subject: row.text("subject")?,
+            body: row.text("body")?,
+            html: row.opt_text("html_body")?,
+            template_type: row.text("template_type")?,
+            template_data: row.json("template_data")?.unwrap_or(Value::Null),
+            created_at: row.time("created_at")?,
+        },
+        status,
+        send_count,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+/// A delivery attempt from its row.
+pub(super) fn courier_dispatch(row: &impl Row) -> Result<Dispatch, StoreError> {
+    let status = row.text("status")?;
+    Ok(Dispatch {
+        id: row.uuid("id")?,
+        message_id: row.uuid("message_id")?,
+        status: DispatchStatus::parse(&status)
+            .ok_or_else(|| corrupt("status", format_args!("{status:?}")))?,
+        error: row.json("error")?,
+        created_at: row.time("created_at")?,
+    })
 }

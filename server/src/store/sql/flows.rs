@@ -30,7 +30,8 @@ fn ui_text(ui: &Ui) -> Result<String, StoreError> {
 
 /// The flow's internal context as stored (none when empty).
 fn internal_text(flow: &Flow) -> Option<String> {
-    (!flow.internal.is_empty()).then(|| serde_json::Value::Object(flow.internal.clone()).to_string())
+    (!flow.internal.is_empty())
+        .then(|| serde_json::Value::Object(flow.internal.clone()).to_string())
 }
 
 #[async_trait]

@@ -10,6 +10,7 @@
 
 mod address_copy;
 mod cleanup;
+mod courier;
 mod decode;
 mod dsn;
 mod error;
@@ -24,6 +25,7 @@ mod sqlite_direct;
 mod whoami;
 
 pub use cleanup::SqlCleanupStore;
+pub use courier::SqlCourierStore;
 pub use dsn::{Backend, Dsn, DsnError};
 pub use flows::SqlFlowStore;
 pub use identities::SqlIdentityStore;

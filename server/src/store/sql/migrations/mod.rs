@@ -152,7 +152,7 @@ mod tests {
     /// Databases migrated by earlier builds hold these; a migration whose
     /// rendered SQL no longer matches would make sqlx refuse them. Add a line
     /// for each new migration; never change one.
-    const RELEASED: [(&str, i64, &str); 9] = [
+    const RELEASED: [(&str, i64, &str); 15] = [
         (
             "sqlite",
             20261128000001,
@@ -167,6 +167,11 @@ mod tests {
             "sqlite",
             20261128000003,
             "0a0e1a56fb8e752fa65ef6d577e3b1baee6899018439c6364733eaa83b3e7df275af15222d4c5c664426615668ee80dd",
+        ),
+        (
+            "sqlite",
+            20261203000001,
+            "d0382d263b6d4f6098467aeec427e4e70589768e7dd0fc9ec7ec9fc50247a94c5235c684c5a20b37c08d4cb493535c64",
         ),
         (
             "postgres",
@@ -184,6 +189,11 @@ mod tests {
             "0734e16ac7d117f3f7a1926779a710286eba6af1328fde669e7da873c001266c057b0a4d8b837b5958d9f9db971e87cf",
         ),
         (
+            "postgres",
+            20261203000001,
+            "d0382d263b6d4f6098467aeec427e4e70589768e7dd0fc9ec7ec9fc50247a94c5235c684c5a20b37c08d4cb493535c64",
+        ),
+        (
             "mysql",
             20261128000001,
             "ef5772375c5f4bfb4363474ec67293cf2883536b76554e852b602a4c91f45972571e2bd50e1e51216be46edfa981236a",
@@ -197,6 +207,26 @@ mod tests {
             "mysql",
             20261128000003,
             "5f761d52fb30f9fc5eb0ab898eeb2c031b7c1fa0c5c99cb8546621c5b3c9f4d4462f04803088eab3cb562d2fa77ef2a1",
+        ),
+        (
+            "mysql",
+            20261203000001,
+            "61248d76c6168dfdf82751b6ba6c2f8085c4ce379e70c8d6f7c6a7ee4186fdd8a24f408f523cdf27ad2f5217fed0ca89",
+        ),
+        (
+            "sqlite",
+            20261203000002,
+            "d00e21bacdaaeecf2625ad37163a2d3fb6bf37603c3868ee01f93c2007b73ab36e6055268969565f38e1a9e2baac8b7a",
+        ),
+        (
+            "postgres",
+            20261203000002,
+            "d00e21bacdaaeecf2625ad37163a2d3fb6bf37603c3868ee01f93c2007b73ab36e6055268969565f38e1a9e2baac8b7a",
+        ),
+        (
+            "mysql",
+            20261203000002,
+            "384cdfd06cefba0d0d112cc01056273f60d70625a6869c51f10e431cdb55d5f3e07fd3092e2a9e55f7989086ad33d9f0",
         ),
     ];
 

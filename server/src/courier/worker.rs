@@ -1,0 +1,232 @@
+//! The worker: pulls due messages from the store under a lease, delivers
+//! them, and records each attempt.
+//!
+//! Every `courier.worker.pull_wait` (1 s by default) it claims up to
+//! `courier.worker.pull_count` (10) messages and delivers them concurrently;
+//! after a full batch it pulls again at once, so a backlog drains at the
+//! delivery's pace. Each attempt adds a dispatch to the message's log. A
+//! failed message is queued again after an exponential backoff (1 s, 2 s,
+//! 4 s, ... up to 5 min), and after `courier.message_retries` retries (5)
+//! it is `abandoned`, its last error in the log. A failure of the message
+//! itself (an address the server cannot parse) abandons it at once.
+//!
+//! Several workers, in one process or many, may share a database: the store
+//! gives each message to one lease at a time. A worker that dies mid-send
+//! leaves its messages `processing` until the lease ends; another worker
+//! then claims them again (the message may then be sent twice: the only case
+//! in which it is).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bia_config::CourierConfig;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::delivery::{Deliver, DeliveryError};
+use super::message::{Attempt, Lease, Message};
+use crate::store::{CourierStore, StoreError};
+use crate::time::Clock;
+
+/// How the worker paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// Messages claimed per pull.
+    pub pull_count: u32,
+    /// Pause after a pull that did not fill a batch.
+    pub pull_wait: Duration,
+    /// Retries after the first attempt before a message is abandoned.
+    pub message_retries: u32,
+    /// How long a claim holds its messages: longer than one delivery can take.
+    pub lease: Duration,
+    /// The wait after the first failure; it doubles with every further one.
+    pub backoff: Duration,
+    /// The longest wait between attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            pull_count: 10,
+            pull_wait: Duration::from_secs(1),
+            message_retries: 5,
+            lease: Duration::from_secs(60),
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+impl WorkerSettings {
+    /// The settings of the `courier` section.
+    pub fn from_config(config: &CourierConfig) -> Self {
+        let defaults = Self::default();
+        Self {
+            pull_count: config
+                .worker
+                .pull_count
+                .unwrap_or(defaults.pull_count)
+                .max(1),
+            pull_wait: config
+                .worker
+                .pull_wait
+                .as_ref()
+                .map(|d| d.0)
+                .unwrap_or(defaults.pull_wait),
+            message_retries: config.message_retries(),
+            ..defaults
+        }
+    }
+
+    /// The wait before the attempt after `failures` failed ones.
+    pub fn backoff_after(&self, failures: u32) -> Duration {
+        let factor = 2_u32.saturating_pow(failures.saturating_sub(1));
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// Delivers queued messages.
+#[derive(Clone)]
+pub struct Worker {
+    store: Arc<dyn CourierStore>,
+    delivery: Arc<dyn Deliver>,
+    clock: Arc<dyn Clock>,
+    settings: WorkerSettings,
+}
+
+impl Worker {
+    /// A worker on this store and delivery.
+    pub fn new(
+        store: Arc<dyn CourierStore>,
+        delivery: Arc<dyn Deliver>,
+        clock: Arc<dyn Clock>,
+        settings: WorkerSettings,
+    ) -> Self {
+        Self {
+            store,
+            delivery,
+            clock,
+            settings,
+        }
+    }
+
+    /// Pulls and delivers until `stop` turns true; a batch being delivered
+    /// is finished first. Store failures are logged and retried after the
+    /// pull wait.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        tracing::info!(
+            pull_count = self.settings.pull_count,
+            pull_wait_ms = self.settings.pull_wait.as_millis() as u64,
+            "courier worker started"
+        );
+        while !*stop.borrow() {
+            let full = match self.pull_once().await {
+                Ok(count) => count >= self.settings.pull_count as usize,
+                Err(error) => {
+                    tracing::warn!(%error, "courier: cannot pull messages");
+                    false
+                }
+            };
+            if full {
+                continue;
+            }
+            tokio::select! {
+                _ = stop.wait_for(|stop| *stop) => break,
+                () = tokio::time::sleep(self.settings.pull_wait) => {}
+            }
+        }
+        tracing::info!("courier worker stopped");
+    }
+
+    /// Claims one batch and delivers it; returns how many were claimed.
+    pub async fn pull_once(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let lease = Lease {
+            owner: Uuid::new_v4(),
+            until: later(now, self.settings.lease),
+        };
+        let messages = self
+            .store
+            .claim(self.settings.pull_count, &lease, now)
+            .await?;
+        let attempts = messages.iter().map(|m| self.attempt(m, &lease));
+        for result in futures::future::join_all(attempts).await {
+            result?;
+        }
+        Ok(messages.len())
+    }
+
+    /// Delivers one message and records how it went.
+    async fn attempt(&self, message: &Message, lease: &Lease) -> Result<(), StoreError> {
+        let result = self.delivery.deliver(message).await;
+        let attempt = self.outcome(message, result);
+        let event = match &attempt {
+            Attempt::Sent => "sent",
+            Attempt::Retry { error, .. } => {
+                tracing::warn!(id = %message.id, error = %error, "courier: delivery failed; will retry");
+                "failed"
+            }
+            Attempt::Abandon { error } => {
+                tracing::error!(id = %message.id, error = %error, "courier: delivery failed; message abandoned");
+                "abandoned"
+            }
+        };
+        let channel = message.channel.id();
+        if event == "abandoned" {
+            metrics::counter!(crate::metrics::COURIER_MESSAGES, "channel" => channel, "event" => "failed")
+                .increment(1);
+        }
+        metrics::counter!(crate::metrics::COURIER_MESSAGES, "channel" => channel, "event" => event)
+            .increment(1);
+        if !self
+            .store
+            .record(message.id, lease, &attempt, self.clock.now())
+            .await?
+        {
+            tracing::warn!(id = %message.id, "courier: the lease ended before the attempt was recorded");
+        }
+        Ok(())
+    }
+
+    /// What an attempt's result means for the message.
+    fn outcome(&self, message: &Message, result: Result<(), DeliveryError>) -> Attempt {
+        let error = match result {
+            Ok(()) => return Attempt::Sent,
+            Err(error) => error,
+        };
+        let failures = message.send_count + 1;
+        if error.permanent || failures > self.settings.message_retries {
+            return Attempt::Abandon {
+                error: error.to_json(),
+            };
+        }
+        Attempt::Retry {
+            error: error.to_json(),
+            at: later(self.clock.now(), self.settings.backoff_after(failures)),
+        }
+    }
+}
+
+/// `now` plus `wait`, saturating far in the future.
+fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(wait)
+        .ok()
+        .and_then(|wait| now.checked_add_signed(wait))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_limit() {
+        let settings = WorkerSettings::default();
+        let waits: Vec<u64> = (1..=10)
+            .map(|n| settings.backoff_after(n).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300]);
+        assert_eq!(settings.backoff_after(u32::MAX).as_secs(), 300);
+    }
+}
