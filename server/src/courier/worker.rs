@@ -2,9 +2,10 @@
 //! them, and records each attempt.
 //!
 //! Every `courier.worker.pull_wait` (1 s by default) it claims up to
-//! `courier.worker.pull_count` (10) messages and delivers them concurrently;
-//! after a full batch it pulls again at once, so a backlog drains at the
-//! delivery's pace. Each attempt adds a dispatch to the message's log. A
+//! `courier.worker.pull_count` (10) messages and delivers them, eight at a
+//! time; after a full batch it pulls again at once, so a backlog drains at
+//! the delivery's pace. Two such loops run side by side, so one claims and
+//! records while the other's batch is on the wire. Each attempt adds a dispatch to the message's log. A
 //! failed message is queued again after an exponential backoff (1 s, 2 s,
 //! 4 s, ... up to 5 min), and after `courier.message_retries` retries (5)
 //! it is `abandoned`, its last error in the log. A failure of the message
@@ -135,12 +136,20 @@ impl Worker {
     /// Pulls and delivers until `stop` turns true; a batch being delivered
     /// is finished first. Store failures are logged and retried after the
     /// pull wait.
-    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(self, stop: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(
             pull_count = self.settings.pull_count,
             pull_wait_ms = self.settings.pull_wait.as_millis() as u64,
             "courier worker started"
         );
+        // Two pull loops, so one claims and records while the other's batch
+        // is on the wire.
+        tokio::join!(self.pull_loop(stop.clone()), self.pull_loop(stop));
+        tracing::info!("courier worker stopped");
+    }
+
+    /// Pulls and delivers batches until `stop`.
+    async fn pull_loop(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         while !*stop.borrow() {
             let full = match self.pull_once().await {
                 Ok(count) => count >= self.settings.pull_count as usize,
@@ -157,7 +166,6 @@ impl Worker {
                 () = tokio::time::sleep(self.settings.pull_wait) => {}
             }
         }
-        tracing::info!("courier worker stopped");
     }
 
     /// Claims one batch and delivers it; returns how many were claimed.
@@ -173,9 +181,12 @@ impl Worker {
             .await?;
         let permits = tokio::sync::Semaphore::new(CONCURRENT_ATTEMPTS);
         let attempts = messages.iter().map(|message| async {
-            // Never closed: a permit is always granted in turn.
-            let _permit = permits.acquire().await.ok();
-            self.attempt(message, &lease).await
+            let result = {
+                // Never closed: a permit is always granted in turn.
+                let _permit = permits.acquire().await.ok();
+                self.deliver(message).await
+            };
+            self.record(message, &lease, result).await
         });
         let attempts = futures::future::join_all(attempts).await;
         for result in attempts {
@@ -184,16 +195,25 @@ impl Worker {
         Ok(messages.len())
     }
 
-    /// Delivers one message and records how it went.
-    async fn attempt(&self, message: &Message, lease: &Lease) -> Result<(), StoreError> {
+    /// One attempt to deliver a message, within the attempt's time.
+    async fn deliver(&self, message: &Message) -> Result<(), DeliveryError> {
         let limit = self.settings.attempt_timeout;
-        let result = match tokio::time::timeout(limit, self.delivery.deliver(message)).await {
+        match tokio::time::timeout(limit, self.delivery.deliver(message)).await {
             Ok(result) => result,
             Err(_) => Err(DeliveryError::new(format!(
                 "no answer within {} s",
                 limit.as_secs()
             ))),
-        };
+        }
+    }
+
+    /// Records how an attempt went.
+    async fn record(
+        &self,
+        message: &Message,
+        lease: &Lease,
+        result: Result<(), DeliveryError>,
+    ) -> Result<(), StoreError> {
         let attempt = self.outcome(message, result);
         let event = match &attempt {
             Attempt::Sent => "sent",
