@@ -37,8 +37,9 @@ pub const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 /// The sender when `from_address` is not set, as in Kratos.
 const DEFAULT_FROM: &str = "no-reply@ory.kratos.sh";
 
-/// Connections kept open to the server.
-const POOL_SIZE: u32 = 8;
+/// Connections kept open to the server: as many as a worker's attempts
+/// under way at once (two pull loops of eight).
+const POOL_SIZE: u32 = 16;
 
 /// A problem with the `courier.smtp` settings; `key` names the setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,9 +2,10 @@
 //! them, and records each attempt.
 //!
 //! Every `courier.worker.pull_wait` (1 s by default) it claims up to
-//! `courier.worker.pull_count` (10) messages and delivers them concurrently;
-//! after a full batch it pulls again at once, so a backlog drains at the
-//! delivery's pace. Each attempt adds a dispatch to the message's log. A
+//! `courier.worker.pull_count` (10) messages and delivers them, eight at a
+//! time; after a full batch it pulls again at once, so a backlog drains at
+//! the delivery's pace. Two such loops run side by side, so one claims and
+//! records while the other's batch is on the wire. Each attempt adds a dispatch to the message's log. A
 //! failed message is queued again after an exponential backoff (1 s, 2 s,
 //! 4 s, ... up to 5 min), and after `courier.message_retries` retries (5)
 //! it is `abandoned`, its last error in the log. A failure of the message
@@ -14,7 +15,9 @@
 //! gives each message to one lease at a time. A worker that dies mid-send
 //! leaves its messages `processing` until the lease ends; another worker
 //! then claims them again (the message may then be sent twice: the only case
-//! in which it is).
+//! in which it is). A lease lasts as long as a whole batch may take: each
+//! attempt is given 30 s at most (then it counts as failed), eight run at a
+//! time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +31,13 @@ use super::message::{Attempt, Lease, Message};
 use crate::store::{CourierStore, StoreError};
 use crate::time::Clock;
 
+/// How long one delivery attempt may take, connecting included.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Attempts of one batch under way at once (as many as the SMTP pool's
+/// connections).
+pub const CONCURRENT_ATTEMPTS: usize = 8;
+
 /// How the worker paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerSettings {
@@ -37,7 +47,10 @@ pub struct WorkerSettings {
     pub pull_wait: Duration,
     /// Retries after the first attempt before a message is abandoned.
     pub message_retries: u32,
-    /// How long a claim holds its messages: longer than one delivery can take.
+    /// How long one attempt may take before it counts as failed.
+    pub attempt_timeout: Duration,
+    /// How long a claim holds its messages: longer than a whole batch can
+    /// take (see [`WorkerSettings::lease_for`]).
     pub lease: Duration,
     /// The wait after the first failure; it doubles with every further one.
     pub backoff: Duration,
@@ -51,7 +64,8 @@ impl Default for WorkerSettings {
             pull_count: 10,
             pull_wait: Duration::from_secs(1),
             message_retries: 5,
-            lease: Duration::from_secs(60),
+            attempt_timeout: ATTEMPT_TIMEOUT,
+            lease: Self::lease_for(10, ATTEMPT_TIMEOUT),
             backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
         }
@@ -77,6 +91,14 @@ impl WorkerSettings {
             message_retries: config.message_retries(),
             ..defaults
         }
+    }
+
+    /// A lease long enough for a batch of `pull_count` attempts of at most
+    /// `attempt_timeout` each, [`CONCURRENT_ATTEMPTS`] at a time, and one
+    /// attempt's time to spare for recording the outcomes.
+    pub fn lease_for(pull_count: u32, attempt_timeout: Duration) -> Duration {
+        let rounds = pull_count.div_ceil(CONCURRENT_ATTEMPTS as u32) + 1;
+        attempt_timeout.saturating_mul(rounds)
     }
 
     /// The wait before the attempt after `failures` failed ones.
@@ -114,12 +136,20 @@ impl Worker {
     /// Pulls and delivers until `stop` turns true; a batch being delivered
     /// is finished first. Store failures are logged and retried after the
     /// pull wait.
-    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn run(self, stop: tokio::sync::watch::Receiver<bool>) {
         tracing::info!(
             pull_count = self.settings.pull_count,
             pull_wait_ms = self.settings.pull_wait.as_millis() as u64,
             "courier worker started"
         );
+        // Two pull loops, so one claims and records while the other's batch
+        // is on the wire.
+        tokio::join!(self.pull_loop(stop.clone()), self.pull_loop(stop));
+        tracing::info!("courier worker stopped");
+    }
+
+    /// Pulls and delivers batches until `stop`.
+    async fn pull_loop(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         while !*stop.borrow() {
             let full = match self.pull_once().await {
                 Ok(count) => count >= self.settings.pull_count as usize,
@@ -136,7 +166,6 @@ impl Worker {
                 () = tokio::time::sleep(self.settings.pull_wait) => {}
             }
         }
-        tracing::info!("courier worker stopped");
     }
 
     /// Claims one batch and delivers it; returns how many were claimed.
@@ -150,16 +179,41 @@ impl Worker {
             .store
             .claim(self.settings.pull_count, &lease, now)
             .await?;
-        let attempts = messages.iter().map(|m| self.attempt(m, &lease));
-        for result in futures::future::join_all(attempts).await {
+        let permits = tokio::sync::Semaphore::new(CONCURRENT_ATTEMPTS);
+        let attempts = messages.iter().map(|message| async {
+            let result = {
+                // Never closed: a permit is always granted in turn.
+                let _permit = permits.acquire().await.ok();
+                self.deliver(message).await
+            };
+            self.record(message, &lease, result).await
+        });
+        let attempts = futures::future::join_all(attempts).await;
+        for result in attempts {
             result?;
         }
         Ok(messages.len())
     }
 
-    /// Delivers one message and records how it went.
-    async fn attempt(&self, message: &Message, lease: &Lease) -> Result<(), StoreError> {
-        let result = self.delivery.deliver(message).await;
+    /// One attempt to deliver a message, within the attempt's time.
+    async fn deliver(&self, message: &Message) -> Result<(), DeliveryError> {
+        let limit = self.settings.attempt_timeout;
+        match tokio::time::timeout(limit, self.delivery.deliver(message)).await {
+            Ok(result) => result,
+            Err(_) => Err(DeliveryError::new(format!(
+                "no answer within {} s",
+                limit.as_secs()
+            ))),
+        }
+    }
+
+    /// Records how an attempt went.
+    async fn record(
+        &self,
+        message: &Message,
+        lease: &Lease,
+        result: Result<(), DeliveryError>,
+    ) -> Result<(), StoreError> {
         let attempt = self.outcome(message, result);
         let event = match &attempt {
             Attempt::Sent => "sent",
@@ -228,5 +282,11 @@ mod tests {
             .collect();
         assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300]);
         assert_eq!(settings.backoff_after(u32::MAX).as_secs(), 300);
+        // Two rounds of eight attempts and one to spare.
+        assert_eq!(settings.lease.as_secs(), 90);
+        assert_eq!(
+            WorkerSettings::lease_for(50, ATTEMPT_TIMEOUT).as_secs(),
+            240
+        );
     }
 }

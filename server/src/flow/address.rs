@@ -62,8 +62,8 @@ impl AddressFlows {
     }
 }
 
-/// A checked email address from a submission.
-pub(super) fn submitted_email(body: &Value) -> Result<Option<String>, Problem> {
+/// A checked email address from a submission, or the problem with it.
+pub(super) fn submitted_email(body: &Value) -> Result<Option<String>, Box<Problem>> {
     let Some(raw) = body.get("email").and_then(Value::as_str) else {
         return Ok(None);
     };
@@ -79,7 +79,10 @@ pub(super) fn submitted_email(body: &Value) -> Result<Option<String>, Problem> {
     if plausible {
         Ok(Some(value.to_owned()))
     } else {
-        Err(Problem::field("email", address_ui::not_an_email(value)))
+        Err(Box::new(Problem::field(
+            "email",
+            address_ui::not_an_email(value),
+        )))
     }
 }
 

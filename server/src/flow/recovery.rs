@@ -73,7 +73,7 @@ impl FlowService {
             Ok(email) => email,
             Err(problem) => {
                 return Err(self
-                    .refuse(flow, body, MethodError::Invalid(vec![problem]))
+                    .refuse(flow, body, MethodError::Invalid(vec![*problem]))
                     .await);
             }
         };

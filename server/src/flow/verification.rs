@@ -34,7 +34,7 @@ impl FlowService {
             Ok(email) => email,
             Err(problem) => {
                 return Err(self
-                    .refuse(flow, body, MethodError::Invalid(vec![problem]))
+                    .refuse(flow, body, MethodError::Invalid(vec![*problem]))
                     .await);
             }
         };
@@ -180,6 +180,14 @@ impl FlowService {
             FlowType::Browser => origin.csrf_token.clone(),
             FlowType::Api => String::new(),
         };
+        if let Some(node) = flow
+            .ui
+            .nodes
+            .iter_mut()
+            .find(|n| n.attributes.name == "csrf_token")
+        {
+            node.attributes.value = Some(Value::String(flow.csrf_token.clone()));
+        }
         flow.state = state::SENT_EMAIL.into();
         flow.internal.insert("address".into(), json!(address));
         flow.internal

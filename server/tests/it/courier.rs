@@ -572,3 +572,140 @@ on_every_backend!(
     admin_lists_and_gets_messages_in_kratos_shape,
     admin_message_endpoints_refuse_hostile_input,
 );
+
+/// What the HTTP endpoint received, and the status it answers.
+#[derive(Default)]
+struct Endpoint {
+    requests: Mutex<Vec<(axum::http::HeaderMap, Value)>>,
+    status: std::sync::atomic::AtomicU16,
+}
+
+async fn serve_endpoint(endpoint: Arc<Endpoint>) -> String {
+    use axum::extract::State;
+    async fn receive(
+        State(endpoint): State<Arc<Endpoint>>,
+        headers: axum::http::HeaderMap,
+        axum::Json(body): axum::Json<Value>,
+    ) -> axum::http::StatusCode {
+        endpoint.requests.lock().unwrap().push((headers, body));
+        let status = endpoint.status.load(std::sync::atomic::Ordering::SeqCst);
+        axum::http::StatusCode::from_u16(status).unwrap()
+    }
+    let app = axum::Router::new()
+        .route("/sms", axum::routing::post(receive))
+        .route("/mail", axum::routing::post(receive))
+        .with_state(endpoint);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_and_http_email_are_posted_with_auth_and_a_refusal_is_a_failed_attempt() {
+    let db = TestDb::create(Kind::Sqlite).await;
+    let (database, store) = store_on(&db).await;
+    let store = Arc::new(store);
+    let endpoint = Arc::new(Endpoint::default());
+    endpoint
+        .status
+        .store(202, std::sync::atomic::Ordering::SeqCst);
+    let url = serve_endpoint(endpoint.clone()).await;
+    // The email body program: `function(ctx) {to: ctx.recipient, code: ctx.template_data.RecoveryCode}`.
+    let program = "function(ctx) {to: ctx.recipient, code: ctx.template_data.RecoveryCode}";
+    let config: bia_config::CourierConfig = serde_json::from_value(json!({
+        "delivery_strategy": "http",
+        "http": {"request_config": {
+            "url": format!("{url}/mail"),
+            "body": format!("base64://{}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, program)),
+            "auth": {"type": "basic_auth", "config": {"user": "bia", "password": "s3cret"}}
+        }},
+        "channels": [{"id": "sms", "type": "http", "request_config": {
+            "url": format!("{url}/sms"),
+            "headers": {"X-Tenant": "t1"},
+            "auth": {"type": "api_key", "config": {"name": "X-Api-Key", "value": "k3y", "in": "header"}}
+        }}]
+    }))
+    .unwrap();
+    bia_server::courier::delivery::check(&config).unwrap();
+    let delivery = bia_server::courier::Dispatcher::from_config(&config)
+        .await
+        .unwrap();
+    let clock = StepClock::new();
+    let worker = Worker::new(
+        store.clone(),
+        Arc::new(delivery),
+        clock.clone(),
+        settings(1),
+    );
+    let mut sms = new_message("+4915112345678", t0());
+    sms.channel = Channel::Sms;
+    sms.subject = String::new();
+    sms.body = "Your code: 123456".into();
+    sms.html = None;
+    store.queue(&sms).await.unwrap();
+    let mail = new_message("someone@example.com", t0());
+    store.queue(&mail).await.unwrap();
+    assert_eq!(worker.pull_once().await.unwrap(), 2);
+    let requests = std::mem::take(&mut *endpoint.requests.lock().unwrap());
+    assert_eq!(requests.len(), 2);
+    let (sms_headers, sms_body) = requests
+        .iter()
+        .find(|(h, _)| h.contains_key("x-api-key"))
+        .unwrap();
+    assert_eq!(sms_headers["x-api-key"], "k3y");
+    assert_eq!(sms_headers["x-tenant"], "t1");
+    assert_eq!(sms_body["to"], "+4915112345678");
+    assert_eq!(sms_body["recipient"], "+4915112345678");
+    assert_eq!(sms_body["body"], "Your code: 123456");
+    assert_eq!(sms_body["template_type"], "recovery_code_valid");
+    assert_eq!(sms_body["RecoveryCode"], "123456");
+    let (mail_headers, mail_body) = requests
+        .iter()
+        .find(|(h, _)| !h.contains_key("x-api-key"))
+        .unwrap();
+    assert!(
+        mail_headers["authorization"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic ")
+    );
+    assert_eq!(
+        mail_body,
+        &json!({"to": "someone@example.com", "code": "123456"})
+    );
+    for id in [sms.id, mail.id] {
+        assert_eq!(
+            store.get(id).await.unwrap().unwrap().0.status,
+            MessageStatus::Sent
+        );
+    }
+
+    // A refusal is a failed attempt, with the status in the log.
+    endpoint
+        .status
+        .store(503, std::sync::atomic::Ordering::SeqCst);
+    let mut again = new_message("+4915100000000", t0());
+    again.channel = Channel::Sms;
+    store.queue(&again).await.unwrap();
+    assert_eq!(worker.pull_once().await.unwrap(), 1);
+    let (stored, dispatches) = store.get(again.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, MessageStatus::Queued);
+    assert_eq!(dispatches[0].error.as_ref().unwrap()["code"], "503");
+    let logged = dispatches[0].error.as_ref().unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        logged.contains("503") && !logged.contains("k3y"),
+        "{logged}"
+    );
+    clock.advance(secs(1));
+    assert_eq!(worker.pull_once().await.unwrap(), 1);
+    assert_eq!(
+        store.get(again.id).await.unwrap().unwrap().0.status,
+        MessageStatus::Abandoned
+    );
+    database.close().await;
+    db.drop_database().await;
+}

@@ -278,3 +278,66 @@ async fn verification_links_work_with_a_plain_get(kind: Kind) {
 }
 
 on_every_backend!(verification_links_work_with_a_plain_get);
+
+async fn browsers_are_shown_verification_and_new_addresses_are_verified(kind: Kind) {
+    let mut config = enabled();
+    config["selfservice"]["flows"]["registration"] = json!({"after": {"password": {"hooks": [{"hook": "session"}, {"hook": "show_verification_ui"}]}}});
+    let server = TestServer::start_with(kind, config).await;
+    let mut browser = Browser::new(&server);
+    let flow = browser.start("registration").await;
+    let action = crate::browser::path_of(flow["ui"]["action"].as_str().unwrap());
+    let csrf = crate::browser::node_value(&flow, "csrf_token");
+    let registered = browser
+        .post_form(
+            &action,
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("method", "password"),
+                ("password", "a long enough secret"),
+                ("traits.email", "shown@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let page = registered.location.unwrap();
+    assert!(page.contains("/ui/verification?flow="), "{page}");
+    // The page's flow belongs to this browser and waits for the code.
+    let id = page.split("flow=").nth(1).unwrap();
+    let flow = browser
+        .get(&format!("/self-service/verification/flows?id={id}"), true)
+        .await;
+    assert_eq!(flow.status, 200, "{}", flow.body);
+    let code = code_in(&message(&server, "shown@example.org", "verification_code_valid").await);
+    let csrf = crate::browser::node_value(&flow.body, "csrf_token");
+    let done = browser
+        .post_form(
+            &format!("/self-service/verification?flow={id}"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("method", "code"),
+                ("code", code.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    let shown = browser
+        .get(&format!("/self-service/verification/flows?id={id}"), true)
+        .await;
+    assert_eq!(shown.body["state"], "passed_challenge", "{}", shown.body);
+    // A settings change that brings a new address starts its verification.
+    let settings = browser.start("settings").await;
+    let csrf = crate::browser::node_value(&settings, "csrf_token");
+    let action = crate::browser::path_of(settings["ui"]["action"].as_str().unwrap());
+    let saved = browser
+        .post_json(
+            &action,
+            &json!({"csrf_token": csrf, "method": "profile", "traits": {"email": "moved@example.org"}}),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let code = code_in(&message(&server, "moved@example.org", "verification_code_valid").await);
+    assert_eq!(code.len(), 6);
+    server.stop().await;
+}
+
+on_every_backend!(browsers_are_shown_verification_and_new_addresses_are_verified);
