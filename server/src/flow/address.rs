@@ -63,7 +63,7 @@ impl AddressFlows {
 }
 
 /// A checked email address from a submission, or the problem with it.
-pub(super) fn submitted_email(body: &Value) -> Result<Option<String>, Box<Problem>> {
+fn submitted_email(body: &Value) -> Result<Option<String>, Box<Problem>> {
     let Some(raw) = body.get("email").and_then(Value::as_str) else {
         return Ok(None);
     };
@@ -83,6 +83,40 @@ pub(super) fn submitted_email(body: &Value) -> Result<Option<String>, Box<Proble
             "email",
             address_ui::not_an_email(value),
         )))
+    }
+}
+
+/// What a recovery or verification submission carries: a code (empty when
+/// none) and a checked address (if any).
+pub(super) struct Submitted {
+    pub(super) code: String,
+    pub(super) email: Option<String>,
+}
+
+impl FlowService {
+    /// Reads a recovery or verification submission; a malformed address
+    /// refuses it with the problem on the form.
+    pub(super) async fn read_submission(
+        &self,
+        flow: Flow,
+        body: &Value,
+    ) -> Result<(Flow, Submitted), FlowError> {
+        let code = body
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        match submitted_email(body) {
+            Ok(email) => Ok((flow, Submitted { code, email })),
+            Err(problem) => Err(self
+                .refuse(
+                    flow,
+                    body,
+                    super::method::MethodError::Invalid(vec![*problem]),
+                )
+                .await),
+        }
     }
 }
 

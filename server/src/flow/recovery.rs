@@ -6,7 +6,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::address::submitted_email;
+use super::address::Submitted;
 use super::address_ui::{self, state};
 use super::method::{MethodError, Problem};
 use super::model::{Flow, FlowKind, FlowType};
@@ -56,7 +56,7 @@ impl FlowService {
         requester: Requester,
         csrf: &CsrfEvidence,
     ) -> Result<RecoveryStep, FlowError> {
-        let mut flow = self.get(FlowKind::Recovery, id).await?;
+        let flow = self.get(FlowKind::Recovery, id).await?;
         self.check_address_submission(&flow, body, csrf)?;
         if flow.state == state::PASSED_CHALLENGE {
             let done = Problem::form(address_ui::already_done(FlowKind::Recovery));
@@ -64,21 +64,10 @@ impl FlowService {
                 .refuse(flow, body, MethodError::Invalid(vec![done]))
                 .await);
         }
-        let code = body
-            .get("code")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim();
-        let email = match submitted_email(body) {
-            Ok(email) => email,
-            Err(problem) => {
-                return Err(self
-                    .refuse(flow, body, MethodError::Invalid(vec![*problem]))
-                    .await);
-            }
-        };
+        let (flow_read, Submitted { code, email }) = self.read_submission(flow, body).await?;
+        let mut flow = flow_read;
         if !code.is_empty() && flow.state == state::SENT_EMAIL {
-            return self.redeem_recovery(flow, code, body, requester).await;
+            return self.redeem_recovery(flow, &code, body, requester).await;
         }
         let Some(email) = email else {
             let missing = Problem::field("email", super::ui::Message::missing("email"));

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::address::{Dispatch, submitted_email};
+use super::address::{Dispatch, Submitted};
 use super::address_ui::{self, state};
 use super::method::{MethodError, Problem};
 use super::model::{Flow, FlowKind, FlowType};
@@ -23,21 +23,10 @@ impl FlowService {
         body: &Value,
         csrf: &CsrfEvidence,
     ) -> Result<Flow, FlowError> {
-        let mut flow = self.get(FlowKind::Verification, id).await?;
+        let flow = self.get(FlowKind::Verification, id).await?;
         self.check_address_submission(&flow, body, csrf)?;
-        let code = body
-            .get("code")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim();
-        let email = match submitted_email(body) {
-            Ok(email) => email,
-            Err(problem) => {
-                return Err(self
-                    .refuse(flow, body, MethodError::Invalid(vec![*problem]))
-                    .await);
-            }
-        };
+        let (flow_read, Submitted { code, email }) = self.read_submission(flow, body).await?;
+        let mut flow = flow_read;
         if flow.state == state::PASSED_CHALLENGE && email.is_none() {
             let done = Problem::form(address_ui::already_done(FlowKind::Verification));
             return Err(self
@@ -45,7 +34,7 @@ impl FlowService {
                 .await);
         }
         if !code.is_empty() && flow.state == state::SENT_EMAIL {
-            return self.redeem_verification(flow, code, body).await;
+            return self.redeem_verification(flow, &code, body).await;
         }
         let Some(email) = email else {
             let missing = Problem::field("email", super::ui::Message::missing("email"));

@@ -15,7 +15,7 @@ use super::super::extract::{Caller, QueryPairs, Submission};
 use super::super::flow_json::flow_json;
 use super::super::state::AppState;
 use super::flows::csrf_token;
-use super::respond::{flow_failure, flow_id, flow_response, refuse_disabled};
+use super::respond::{flow_failure, flow_response, offered_flow_id};
 use crate::flow::{Flow, FlowError, FlowKind, FlowType, Recovered, RecoveryStep, Requester};
 use crate::metrics::FLOW_SUBMISSIONS;
 
@@ -43,12 +43,9 @@ pub async fn submit_address(
     Submission(body): Submission,
 ) -> Response {
     let page = !caller.json;
-    if let Some(refusal) = refuse_disabled(&state, kind, page).await {
-        return refusal;
-    }
-    let id = match flow_id(&query) {
+    let id = match offered_flow_id(&state, kind, &query, page).await {
         Ok(id) => id,
-        Err(error) => return error.into_response(),
+        Err(answer) => return answer,
     };
     let answer = match kind {
         FlowKind::Recovery => {
@@ -80,12 +77,9 @@ pub async fn follow_link(
     query: QueryPairs,
     caller: Caller,
 ) -> Response {
-    if let Some(refusal) = refuse_disabled(&state, kind, true).await {
-        return refusal;
-    }
-    let id = match flow_id(&query) {
+    let id = match offered_flow_id(&state, kind, &query, true).await {
         Ok(id) => id,
-        Err(error) => return error.into_response(),
+        Err(answer) => return answer,
     };
     let Some(secret) = link_secret(&query) else {
         return see_other(&state.browser.flow_page(kind, id), Vec::new());

@@ -16,7 +16,7 @@ use super::super::flow_json::{flow_json, outcome_json, redirect_browser_to};
 use super::super::session_json::{SessionView, session_json};
 use super::super::state::AppState;
 use super::super::wire::{View, identity_json};
-use super::respond::{flow_failure, flow_id, flow_response, refuse, refuse_disabled, request_url};
+use super::respond::{flow_failure, flow_id, flow_response, offered_flow_id, refuse, request_url};
 use crate::flow::{
     Flow, FlowError, FlowKind, FlowService, FlowType, NewFlow, Outcome, Requester, csrf,
 };
@@ -154,12 +154,9 @@ pub async fn fetch(
     caller: Caller,
     query: QueryPairs,
 ) -> Response {
-    if let Some(refusal) = refuse_disabled(&state, kind, false).await {
-        return refusal;
-    }
-    let id = match flow_id(&query) {
+    let id = match offered_flow_id(&state, kind, &query, false).await {
         Ok(id) => id,
-        Err(error) => return error.into_response(),
+        Err(answer) => return answer,
     };
     let flow = match state.flows.get(kind, id).await {
         Ok(flow) => flow,

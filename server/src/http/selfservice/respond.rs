@@ -111,3 +111,17 @@ pub async fn refuse_disabled(state: &AppState, kind: FlowKind, page: bool) -> Op
     }
     Some(flow_failure(state, FlowError::Disabled(kind), page, Vec::new()).await)
 }
+
+/// The flow id of a request to a flow kind that is offered; otherwise the
+/// answer to send (the disabled error, or a malformed id's).
+pub async fn offered_flow_id(
+    state: &AppState,
+    kind: FlowKind,
+    query: &QueryPairs,
+    page: bool,
+) -> Result<Uuid, Response> {
+    if let Some(refusal) = refuse_disabled(state, kind, page).await {
+        return Err(refusal);
+    }
+    flow_id(query).map_err(IntoResponse::into_response)
+}
