@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bia_config::{ApiKeyLocation, HttpRequestConfig, WebHookAuth};
-use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap};
 use serde_json::{Map, Value, json};
 
 use super::delivery::{CourierConfigError, Deliver, DeliveryError};
@@ -88,21 +88,8 @@ fn parse(key: &str, config: &HttpRequestConfig) -> Result<Parsed, CourierConfigE
             "must be an http:// or https:// URL",
         ));
     }
-    let method = config
-        .method
-        .as_deref()
-        .unwrap_or("POST")
-        .to_ascii_uppercase();
-    let method = reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|e| invalid(&format!("{key}.method"), e.to_string()))?;
-    let mut headers = HeaderMap::new();
-    for (name, value) in &config.headers {
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| invalid(&format!("{key}.headers"), e.to_string()))?;
-        let value = HeaderValue::from_str(value)
-            .map_err(|e| invalid(&format!("{key}.headers.{name}"), e.to_string()))?;
-        headers.append(header, value);
-    }
+    let (method, headers) = outbound::request_parts(config.method.as_deref(), &config.headers)
+        .map_err(|(part, reason)| invalid(&format!("{key}.{part}"), reason))?;
     let body = config
         .body
         .as_deref()

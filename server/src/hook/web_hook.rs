@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -85,21 +85,9 @@ impl WebHook {
         validate_web_hook(key, config)?;
         let url = url::Url::parse(&config.url)
             .map_err(|e| config_error(&format!("{key}.url"), e.to_string()))?;
-        let method = config
-            .method
-            .as_deref()
-            .unwrap_or("POST")
-            .to_ascii_uppercase();
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|e| config_error(&format!("{key}.method"), e.to_string()))?;
-        let mut headers = HeaderMap::new();
-        for (name, value) in &config.headers {
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|e| config_error(&format!("{key}.headers"), e.to_string()))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|e| config_error(&format!("{key}.headers.{name}"), e.to_string()))?;
-            headers.append(header, value);
-        }
+        let (method, headers) =
+            crate::outbound::request_parts(config.method.as_deref(), &config.headers)
+                .map_err(|(part, reason)| config_error(&format!("{key}.{part}"), reason))?;
         let body = match &config.body {
             None => None,
             Some(location) => {
