@@ -41,8 +41,26 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     password(&config.selfservice.methods.password.config, &mut problems);
     throttle(&config.throttle, &mut problems);
     address_flows(config, &mut problems);
+    passwordless(config, &mut problems);
     log(config, &mut problems);
     problems.0
+}
+
+/// Sign-in by code needs the code method; links never sign in.
+fn passwordless(config: &Config, problems: &mut Problems) {
+    let methods = &config.selfservice.methods;
+    if methods.code.passwordless_enabled == Some(true) && methods.code.enabled == Some(false) {
+        problems.push(
+            "selfservice.methods.code.passwordless_enabled",
+            "the code method is disabled (selfservice.methods.code.enabled)",
+        );
+    }
+    if methods.link.passwordless_enabled.is_some() {
+        problems.push(
+            "selfservice.methods.link.passwordless_enabled",
+            "only the code method signs in without a password",
+        );
+    }
 }
 
 /// Recovery and verification use a method that exists and is enabled.

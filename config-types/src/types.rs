@@ -303,6 +303,10 @@ pub struct OneTimeMethodConfig {
     /// Whether the method is offered (true by default for `code`, false for `link`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Code only: whether codes sign in and sign up without a password
+    /// (false by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passwordless_enabled: Option<bool>,
     /// Method settings.
     #[serde(skip_serializing_if = "is_default")]
     pub config: OneTimeSettings,

@@ -15,7 +15,7 @@ use crate::flow::{AddressFlowSettings, AddressFlows, FlowService, FlowSettings, 
 use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
-use crate::method::{PasswordMethod, PasswordSettings, ProfileMethod};
+use crate::method::{CodeMethod, CodeSettings, PasswordMethod, PasswordSettings, ProfileMethod};
 use crate::onetime::{Delivery, OneTimeCodes};
 use crate::policy::PasswordPolicy;
 use crate::schema::{SchemaError, SchemaHandle, SchemaRegistry, SchemaSource};
@@ -165,8 +165,7 @@ impl PasswordHasher for PooledHasher {
 /// one-time secret store and the courier's outbox.
 fn address_flows(
     config: &Config,
-    db: &Database,
-    clock: Arc<dyn crate::time::Clock>,
+    codes: OneTimeCodes,
     outbox: Arc<dyn crate::courier::Outbox>,
 ) -> AddressFlows {
     let selfservice = &config.selfservice;
@@ -177,16 +176,6 @@ fn address_flows(
         notify_unknown: flow.notify_unknown_recipients.unwrap_or(false),
     };
     let methods = &selfservice.methods;
-    // Secrets digest one-time codes on every replica alike, so a generated
-    // per-process secret would not do: without one, codes use the cookie secrets.
-    let mut secrets = config.secrets.default.clone();
-    if secrets.is_empty() {
-        secrets = config.secrets.cookie_secrets().to_vec();
-    }
-    if secrets.is_empty() {
-        // `--dev` without secrets: codes end with this process, as cookies do.
-        secrets.push(crate::flow::csrf::new_token());
-    }
     let link_base = methods
         .link
         .config
@@ -200,14 +189,34 @@ fn address_flows(
         code_lifespan: methods.code.config.lifespan(),
         link_lifespan: methods.link.config.lifespan(),
         link_base_url: link_base,
-        codes: OneTimeCodes::new(
-            Arc::new(SqlOneTimeCodeStore::new(db.clone())),
-            &secrets,
-            methods.code.config.max_submissions(),
-            clock,
-        ),
+        codes,
         outbox,
     }
+}
+
+/// The store of one-time codes shared by recovery, verification and the
+/// code method.
+fn one_time_codes(
+    config: &Config,
+    db: &Database,
+    clock: Arc<dyn crate::time::Clock>,
+) -> OneTimeCodes {
+    // Secrets digest one-time codes on every replica alike, so a generated
+    // per-process secret would not do: without one, codes use the cookie secrets.
+    let mut secrets = config.secrets.default.clone();
+    if secrets.is_empty() {
+        secrets = config.secrets.cookie_secrets().to_vec();
+    }
+    if secrets.is_empty() {
+        // `--dev` without secrets: codes end with this process, as cookies do.
+        secrets.push(crate::flow::csrf::new_token());
+    }
+    OneTimeCodes::new(
+        Arc::new(SqlOneTimeCodeStore::new(db.clone())),
+        &secrets,
+        config.selfservice.methods.code.config.max_submissions(),
+        clock,
+    )
 }
 
 /// Loads the schemas named by the configuration.
@@ -274,6 +283,27 @@ impl App {
                 schemas.clone(),
             )));
         }
+        let templates = TemplateHandle::new(Templates::load(&config.courier).await?);
+        let outbox: Arc<dyn crate::courier::Outbox> = Arc::new(crate::courier::SqlOutbox::new(
+            Arc::new(crate::store::SqlCourierStore::new(db.clone())),
+            Arc::new(templates.clone()),
+            clock.clone(),
+        ));
+        let codes = one_time_codes(&config, &db, clock.clone());
+        let code = &config.selfservice.methods.code;
+        if code.enabled.unwrap_or(true) && code.passwordless_enabled.unwrap_or(false) {
+            methods.push(Arc::new(CodeMethod::new(
+                identities.clone(),
+                schemas.clone(),
+                CodeSettings {
+                    codes: codes.clone(),
+                    outbox: outbox.clone(),
+                    throttle: throttle.clone(),
+                    lifespan: code.config.lifespan(),
+                    clock: clock.clone(),
+                },
+            )));
+        }
         let courier = match options.watch_courier {
             true => {
                 let worker =
@@ -297,17 +327,11 @@ impl App {
                 privileged_session_max_age: flows_config.settings.privileged_session_max_age(),
                 registration_enabled: flows_config.registration.enabled.unwrap_or(true),
                 public_base_url: config.public_base_url(),
-                throttle: Some(throttle),
+                throttle: Some(throttle.clone()),
                 verification_return_url: browser.after_verification(),
             },
         );
-        let templates = TemplateHandle::new(Templates::load(&config.courier).await?);
-        let outbox: Arc<dyn crate::courier::Outbox> = Arc::new(crate::courier::SqlOutbox::new(
-            Arc::new(crate::store::SqlCourierStore::new(db.clone())),
-            Arc::new(templates.clone()),
-            clock.clone(),
-        ));
-        let flows = flows.with_address_flows(address_flows(&config, &db, clock.clone(), outbox));
+        let flows = flows.with_address_flows(address_flows(&config, codes, outbox));
         let hooks = crate::hook::Hooks::load(&config, &crate::hook::HookOptions::default()).await?;
         let flows = flows.with_hooks(crate::flow::FlowHooks::new(
             Arc::new(hooks),

@@ -131,6 +131,8 @@ fn template(purpose: Purpose, delivery: Delivery, known: bool) -> TemplateType {
         (Purpose::Verification, Delivery::Code, false) => TemplateType::VerificationCodeInvalid,
         (Purpose::Verification, Delivery::Link, true) => TemplateType::VerificationValid,
         (Purpose::Verification, Delivery::Link, false) => TemplateType::VerificationInvalid,
+        (Purpose::Login, _, _) => TemplateType::LoginCodeValid,
+        (Purpose::Registration, _, _) => TemplateType::RegistrationCodeValid,
     }
 }
 
@@ -167,7 +169,9 @@ impl FlowService {
         let delivery = parts.settings(flow.kind).delivery;
         let kind = match purpose {
             Purpose::Recovery => AddressKind::Recovery,
-            Purpose::Verification => AddressKind::Verifiable,
+            Purpose::Verification | Purpose::Login | Purpose::Registration => {
+                AddressKind::Verifiable
+            }
         };
         let address = crate::schema::extension::normalize_address("email", address);
         let owner = self
@@ -315,6 +319,8 @@ fn fill_secret(
     let path = match purpose {
         Purpose::Recovery => "recovery",
         Purpose::Verification => "verification",
+        Purpose::Login => "login",
+        Purpose::Registration => "registration",
     };
     let param = match delivery {
         Delivery::Code => "code",
@@ -332,5 +338,7 @@ fn fill_secret(
             data["VerificationURL"] = json!(url);
         }
         (Purpose::Verification, Delivery::Link) => data["VerificationURL"] = json!(url),
+        (Purpose::Login, _) => data["LoginCode"] = json!(secret),
+        (Purpose::Registration, _) => data["RegistrationCode"] = json!(secret),
     }
 }

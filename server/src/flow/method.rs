@@ -45,6 +45,13 @@ pub enum MethodError {
     /// The submission is invalid; the flow is shown again with these messages.
     #[error("the submission is invalid")]
     Invalid(Vec<Problem>),
+    /// The submission moved the flow on to another step of the method (a
+    /// code was sent and the form now asks for it): the flow, as the method
+    /// left it (state, form, internal context), is stored and shown again,
+    /// answered as a refused submission is (400 with the flow for JSON
+    /// clients, the form again for browsers), as Kratos does.
+    #[error("the flow moved on to another step")]
+    NextStep(Box<Flow>),
     /// The method takes no part in this kind of flow.
     #[error("the method does not support this flow")]
     Unsupported,

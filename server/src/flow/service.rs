@@ -544,6 +544,14 @@ impl FlowService {
                     Err(error) => error.into(),
                 }
             }
+            MethodError::NextStep(next) => {
+                let mut next = *next;
+                next.updated_at = self.clock.now();
+                match self.store.update(&next).await {
+                    Ok(()) => FlowError::Invalid(Box::new(next)),
+                    Err(error) => error.into(),
+                }
+            }
             MethodError::Unsupported => FlowError::UnknownMethod,
             MethodError::Busy => FlowError::Busy,
             MethodError::Throttled { retry_after } => FlowError::Throttled { retry_after },

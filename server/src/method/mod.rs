@@ -1,9 +1,11 @@
 //! Authentication methods, one module each, plugged into the flow machine.
 
+mod code;
 mod password;
 mod profile;
 mod traits;
 
+pub use code::{CodeMethod, CodeSettings};
 pub use password::{PasswordMethod, PasswordSettings};
 pub use profile::ProfileMethod;
 

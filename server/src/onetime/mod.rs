@@ -1,6 +1,6 @@
 //! One-time secrets sent to an address: six-digit codes typed into a flow and
-//! link tokens clicked in a message (recovery, verification, and later code
-//! sign-in).
+//! link tokens clicked in a message (recovery, verification, sign-in and
+//! sign-up by code).
 //!
 //! A secret exists in clear text only in the message that carries it; the
 //! store keeps an HMAC-SHA-256 digest under the server's secret (the first of
@@ -28,6 +28,10 @@ pub enum Purpose {
     Recovery,
     /// Proving an address belongs to its holder.
     Verification,
+    /// Signing in with a code sent to the account's address.
+    Login,
+    /// Signing up with a code sent to the new account's address.
+    Registration,
 }
 
 impl Purpose {
@@ -36,6 +40,8 @@ impl Purpose {
         match self {
             Purpose::Recovery => "recovery",
             Purpose::Verification => "verification",
+            Purpose::Login => "login",
+            Purpose::Registration => "registration",
         }
     }
 
@@ -44,6 +50,8 @@ impl Purpose {
         match name {
             "recovery" => Some(Purpose::Recovery),
             "verification" => Some(Purpose::Verification),
+            "login" => Some(Purpose::Login),
+            "registration" => Some(Purpose::Registration),
             _ => None,
         }
     }
@@ -114,7 +122,8 @@ pub struct Recipient {
     /// The address.
     pub address: String,
     /// The identity owning it; none for an address no identity has (its
-    /// secret is stored so that both cases cost the same, and never redeems).
+    /// secret is stored so that both cases cost the same, and never redeems;
+    /// sign-up codes, for an identity not made yet, have none and redeem).
     pub identity_id: Option<Uuid>,
 }
 
@@ -199,8 +208,10 @@ impl OneTimeCodes {
     ) -> Result<OneTimeCode, CodeError> {
         let now = self.clock.now();
         let live = self.store.live_for_flow(flow_id, purpose, now).await?;
+        // A sign-up code belongs to no identity yet; any other secret sent
+        // to an address no identity has never redeems.
         let found = live.iter().find(|code| {
-            code.identity_id.is_some()
+            (code.identity_id.is_some() || code.purpose == Purpose::Registration)
                 && code.attempts < self.max_attempts
                 && self.digester.matches(flow_id, submitted, &code.digest)
         });

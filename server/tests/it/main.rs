@@ -6,6 +6,7 @@ mod admin_identities;
 mod browser;
 mod browser_flows;
 mod cleanup;
+mod code_login;
 mod config_schema;
 mod config_start;
 mod config_validate;

@@ -59,7 +59,7 @@ fn value_text(value: &Option<Value>) -> String {
     }
 }
 
-fn node_html(node: &Node) -> String {
+fn node_html(node: &Node, others_required: bool) -> String {
     let a = &node.attributes;
     if node.node_type == "a" {
         let title = a.title.as_ref().map_or("", |t| t.text.as_str());
@@ -81,23 +81,30 @@ fn node_html(node: &Node) -> String {
             escape(&a.name),
             escape(&value_text(&a.value))
         ),
-        "submit" | "button" => format!(
-            "<button type=\"submit\" name=\"{}\" value=\"{}\"{}>{}</button>\n",
-            escape(&a.name),
-            escape(&value_text(&a.value)),
-            // A button that sends something else than the method (e.g.
-            // "Resend code") must not need the form's required fields.
-            if a.name == "method" {
-                ""
-            } else {
-                " formnovalidate"
-            },
-            escape(&label)
-        ),
+        "submit" | "button" => button_html(node, others_required, &label),
         input_type => input_html(node, input_type, &label),
     };
     html.push_str(&messages(&node.messages));
     html
+}
+
+/// A submit button. One that sends something else than the method (e.g.
+/// "Resend code"), or a method whose form shares the page with another
+/// method's required fields (a sign-in code next to a password), does not
+/// need them filled.
+fn button_html(node: &Node, others_required: bool, label: &str) -> String {
+    let a = &node.attributes;
+    format!(
+        "<button type=\"submit\" name=\"{}\" value=\"{}\"{}>{}</button>\n",
+        escape(&a.name),
+        escape(&value_text(&a.value)),
+        if a.name == "method" && !others_required {
+            ""
+        } else {
+            " formnovalidate"
+        },
+        escape(label)
+    )
 }
 
 /// A labelled input field.
@@ -145,7 +152,12 @@ fn form(ui: &Ui, nodes: &[&Node]) -> String {
         escape(&ui.action)
     );
     for node in nodes {
-        html.push_str(&node_html(node));
+        let others_required = nodes.iter().any(|other| {
+            other.attributes.required == Some(true)
+                && other.group != "default"
+                && other.group != node.group
+        });
+        html.push_str(&node_html(node, others_required));
     }
     html.push_str("</form>\n");
     html

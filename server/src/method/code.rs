@@ -1,0 +1,556 @@
+//! The code method: passwordless sign-in and sign-up with a six-digit code
+//! sent to the account's email address
+//! (`selfservice.methods.code.passwordless_enabled`).
+//!
+//! Both flows take two submissions. The first names the account (an
+//! identifier to sign in, traits to sign up); a code goes to its address and
+//! the flow moves to `sent_email`, its form asking for the code. The second
+//! carries the code. Codes are one-time secrets of the flow ([`OneTimeCodes`]):
+//! stored as digests, used once, voided after the configured number of wrong
+//! guesses and replaced when a new one is sent.
+//!
+//! An identifier no identity has gets the same answer after the same work
+//! (lookups and a stored secret that never redeems); only the message is
+//! left out, and messages are queued after the answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::traits;
+use crate::courier::{Channel, Outbox, Outgoing, TemplateType};
+use crate::flow::ui::{Message, Node, Ui};
+use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
+use crate::identity::{CredentialType, Identity, IdentityDraft, IdentityService, State};
+use crate::onetime::{CodeError, Delivery, OneTimeCodes, Purpose, Recipient};
+use crate::schema::SchemaHandle;
+use crate::session::Device;
+use crate::store::AddressKind;
+use crate::throttle::Throttle;
+use crate::time::Clock;
+
+/// The flow state after a code went out.
+const SENT_EMAIL: &str = "sent_email";
+/// Internal context: the identifier a sign-in code was sent for.
+const IDENTIFIER: &str = "code_identifier";
+/// Internal context: the traits a sign-up code was sent for.
+const TRAITS: &str = "code_traits";
+/// The longest identifier looked up (an email address has at most 254
+/// bytes, and so has the address column of codes).
+const MAX_IDENTIFIER_BYTES: usize = 254;
+/// The longest code checked (codes have six digits).
+const MAX_CODE_BYTES: usize = 16;
+
+/// What the code method needs besides identities and schemas.
+#[derive(Clone)]
+pub struct CodeSettings {
+    /// Where codes are kept.
+    pub codes: OneTimeCodes,
+    /// Where messages go.
+    pub outbox: Arc<dyn Outbox>,
+    /// The brute-force throttle of sign-ins (shared with passwords).
+    pub throttle: Arc<Throttle>,
+    /// How long a code works (never past its flow).
+    pub lifespan: Duration,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The code method for passwordless sign-in and sign-up.
+pub struct CodeMethod {
+    identities: IdentityService,
+    schemas: SchemaHandle,
+    settings: CodeSettings,
+}
+
+/// Where a code goes, and what its message says.
+struct CodeFor {
+    purpose: Purpose,
+    address: String,
+    owner: Option<Identity>,
+    traits: Option<Value>,
+}
+
+impl CodeMethod {
+    /// The method over the identity service and schemas.
+    pub fn new(identities: IdentityService, schemas: SchemaHandle, settings: CodeSettings) -> Self {
+        Self {
+            identities,
+            schemas,
+            settings,
+        }
+    }
+
+    /// The identity an identifier names: its `code` credential identifier,
+    /// else one of its verifiable email addresses.
+    async fn find(&self, identifier: &str) -> Result<Option<Identity>, MethodError> {
+        let found = self
+            .identities
+            .find_by_identifier(CredentialType::Code, identifier)
+            .await?;
+        if found.is_some() || !identifier.contains('@') {
+            return Ok(found);
+        }
+        Ok(self
+            .identities
+            .find_by_address(AddressKind::Verifiable, "email", identifier)
+            .await?)
+    }
+
+    /// Replaces the flow's code with a new one for `send.address` and
+    /// queues its message after returning (known recipients only).
+    async fn send(&self, flow: &Flow, send: CodeFor) -> Result<(), MethodError> {
+        let codes = &self.settings.codes;
+        let stored = |e: crate::store::StoreError| MethodError::Identity(e.into());
+        codes.void(flow.id).await.map_err(stored)?;
+        let now = self.settings.clock.now();
+        let lifespan = chrono::Duration::from_std(self.settings.lifespan)
+            .unwrap_or_else(|_| chrono::Duration::hours(1));
+        let expires_at = (now + lifespan).min(flow.expires_at);
+        // A sign-up code names no identity: the one being built is not stored.
+        let identity_id = match send.purpose {
+            Purpose::Registration => None,
+            _ => send.owner.as_ref().map(|i| i.id),
+        };
+        let recipient = Recipient {
+            via: "email".into(),
+            address: send.address.clone(),
+            identity_id,
+        };
+        let secret = codes
+            .issue(
+                flow.id,
+                send.purpose,
+                Delivery::Code,
+                &recipient,
+                expires_at,
+            )
+            .await
+            .map_err(stored)?;
+        let Some(owner) = send.owner else {
+            return Ok(());
+        };
+        let mut data = json!({
+            "To": send.address,
+            "RequestURL": flow.request_url,
+            "TransientPayload": {},
+            "ExpiresInMinutes": (expires_at - now).num_minutes().max(0),
+            "Identity": {"id": owner.id, "schema_id": owner.schema_id, "traits": owner.traits},
+        });
+        let template = match send.purpose {
+            Purpose::Registration => {
+                data["RegistrationCode"] = json!(secret);
+                data["Traits"] = send.traits.unwrap_or_else(|| json!({}));
+                TemplateType::RegistrationCodeValid
+            }
+            _ => {
+                data["LoginCode"] = json!(secret);
+                TemplateType::LoginCodeValid
+            }
+        };
+        let message = Outgoing {
+            template,
+            channel: Channel::Email,
+            recipient: send.address,
+            data,
+        };
+        let outbox = self.settings.outbox.clone();
+        tokio::spawn(async move {
+            if let Err(error) = outbox.queue(message).await {
+                tracing::error!(%error, "a sign-in or sign-up code could not be queued");
+            }
+        });
+        Ok(())
+    }
+
+    /// Sign-in, first step: a code to the identifier's account (or, for an
+    /// unknown identifier, the same answer and no message).
+    async fn send_login(&self, flow: &Flow, identifier: &str) -> Result<Flow, MethodError> {
+        let normalized = crate::schema::extension::normalize_identifier(identifier);
+        let owner = self.find(&normalized).await?;
+        let address = owner
+            .as_ref()
+            .and_then(|identity| code_address(identity, &normalized))
+            .unwrap_or_else(|| normalized.clone());
+        let send = CodeFor {
+            purpose: Purpose::Login,
+            address,
+            owner,
+            traits: None,
+        };
+        self.send(flow, send).await?;
+        let mut next = flow.clone();
+        next.state = SENT_EMAIL.into();
+        next.internal.insert("active".into(), json!("code"));
+        next.internal.insert(IDENTIFIER.into(), json!(identifier));
+        ask_login_code(&mut next.ui, identifier);
+        Ok(next)
+    }
+
+    /// Sign-in, second step: the code proves the identity.
+    async fn redeem_login(
+        &self,
+        flow: &Flow,
+        code: Option<&str>,
+        device: &Device,
+    ) -> Result<Identity, MethodError> {
+        let code = checked_code(code)?;
+        let identifier = flow.internal_text(IDENTIFIER).unwrap_or_default();
+        let throttle = &self.settings.throttle;
+        throttle
+            .admit(identifier, device.ip_address.as_deref())
+            .map_err(|t| MethodError::Throttled {
+                retry_after: t.retry_after,
+            })?;
+        let invalid = || MethodError::Invalid(vec![Problem::form(invalid_login_code())]);
+        let redeemed = self
+            .settings
+            .codes
+            .redeem(flow.id, Purpose::Login, code)
+            .await
+            .map_err(|e| refused_code(e, invalid()))?;
+        let Some(id) = redeemed.identity_id else {
+            return Err(invalid());
+        };
+        let identity = self.identities.get(id).await?;
+        if identity.state != State::Active {
+            return Err(invalid());
+        }
+        throttle.succeeded(identifier);
+        // The code reached the address, which proves it.
+        self.identities
+            .mark_verified(id, "email", &redeemed.address)
+            .await?;
+        Ok(self.identities.get(id).await?)
+    }
+
+    /// Sign-up, first step: traits checked, a code to the new address.
+    async fn send_registration(&self, flow: &Flow, body: &Value) -> Result<Flow, MethodError> {
+        let traits = match body.get("traits") {
+            Some(Value::Object(t)) => Value::Object(t.clone()),
+            _ => json!({}),
+        };
+        let identity = self.build(traits.clone()).await?;
+        let Some(address) = identity
+            .credentials
+            .get(&CredentialType::Code)
+            .and_then(|c| c.identifiers.iter().find(|a| a.contains('@')))
+            .cloned()
+        else {
+            return Err(MethodError::Invalid(vec![Problem::form(no_code_address())]));
+        };
+        let send = CodeFor {
+            purpose: Purpose::Registration,
+            address,
+            owner: Some(identity),
+            traits: Some(traits.clone()),
+        };
+        self.send(flow, send).await?;
+        let mut next = flow.clone();
+        next.state = SENT_EMAIL.into();
+        next.internal.insert("active".into(), json!("code"));
+        next.internal.insert(TRAITS.into(), traits.clone());
+        ask_registration_code(&mut next.ui, &json!({ "traits": traits }));
+        Ok(next)
+    }
+
+    /// Sign-up, second step: the code proves the address; the identity is
+    /// built from the traits the code was sent for.
+    async fn redeem_registration(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        pre_persist: &dyn PrePersist,
+    ) -> Result<Identity, MethodError> {
+        let code = checked_code(text_field(body, "code"))?;
+        let traits = flow.internal.get(TRAITS).cloned().unwrap_or(Value::Null);
+        if let Some(submitted) = body.get("traits")
+            && submitted != &traits
+        {
+            return Err(MethodError::Invalid(vec![Problem::form(traits_changed())]));
+        }
+        let invalid = || MethodError::Invalid(vec![Problem::form(invalid_registration_code())]);
+        let redeemed = self
+            .settings
+            .codes
+            .redeem(flow.id, Purpose::Registration, code)
+            .await
+            .map_err(|e| refused_code(e, invalid()))?;
+        let mut identity = self.build(traits).await?;
+        let now = self.settings.clock.now();
+        for address in &mut identity.verifiable_addresses {
+            if address.via == "email" && address.value == redeemed.address {
+                address.verified = true;
+                address.verified_at = Some(now);
+                address.status = "completed".into();
+            }
+        }
+        let identity = pre_persist.run(identity).await?;
+        self.identities
+            .insert(identity)
+            .await
+            .map_err(MethodError::refused_write)
+    }
+
+    /// A new identity with these traits, validated, not stored.
+    async fn build(&self, traits: Value) -> Result<Identity, MethodError> {
+        let draft = IdentityDraft {
+            traits,
+            ..IdentityDraft::default()
+        };
+        self.identities
+            .prepare(draft)
+            .await
+            .map_err(MethodError::refused_write)
+    }
+}
+
+/// The address of an identity's `code` credential that matches the
+/// identifier, else its first email one.
+fn code_address(identity: &Identity, identifier: &str) -> Option<String> {
+    let identifiers = &identity.credentials.get(&CredentialType::Code)?.identifiers;
+    identifiers
+        .iter()
+        .find(|a| a.as_str() == identifier)
+        .or_else(|| identifiers.iter().find(|a| a.contains('@')))
+        .cloned()
+}
+
+fn text_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
+    body.get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The submitted code, or why it cannot be one.
+fn checked_code(code: Option<&str>) -> Result<&str, MethodError> {
+    let Some(code) = code else {
+        return Err(MethodError::Invalid(vec![Problem::field(
+            "code",
+            Message::missing("code"),
+        )]));
+    };
+    if code.len() > MAX_CODE_BYTES || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(MethodError::Invalid(vec![Problem::field(
+            "code",
+            Message::error(
+                4000001,
+                "The code must consist of digits only.",
+                json!({"reason": "The code must consist of digits only."}),
+            ),
+        )]));
+    }
+    Ok(code)
+}
+
+/// The submitted identifier, or why it cannot name an account.
+fn checked_identifier(body: &Value) -> Result<&str, MethodError> {
+    let Some(identifier) = text_field(body, "identifier") else {
+        return Err(MethodError::Invalid(vec![Problem::field(
+            "identifier",
+            Message::missing("identifier"),
+        )]));
+    };
+    if identifier.len() > MAX_IDENTIFIER_BYTES || identifier.chars().any(char::is_control) {
+        let reason = "The identifier is not a valid address.";
+        return Err(MethodError::Invalid(vec![Problem::field(
+            "identifier",
+            Message::error(4000001, reason, json!({ "reason": reason })),
+        )]));
+    }
+    Ok(identifier)
+}
+
+/// A refused code as the form shows it; a storage failure passes through.
+fn refused_code(error: CodeError, invalid: MethodError) -> MethodError {
+    match error {
+        CodeError::Invalid => invalid,
+        CodeError::Store(error) => MethodError::Identity(error.into()),
+    }
+}
+
+/// Whether a submission asks for another code instead of checking one.
+fn wants_resend(body: &Value) -> bool {
+    body.get("resend").and_then(Value::as_str) == Some("code")
+}
+
+/// 4010008.
+fn invalid_login_code() -> Message {
+    Message::error(
+        4010008,
+        "The login code is invalid or has already been used. Please try again.",
+        json!({}),
+    )
+}
+
+/// 4040003.
+fn invalid_registration_code() -> Message {
+    Message::error(
+        4040003,
+        "The registration code is invalid or has already been used. Please try again.",
+        json!({}),
+    )
+}
+
+/// 4000036: the second sign-up step changed the traits.
+fn traits_changed() -> Message {
+    Message::error(
+        4000036,
+        "The provided traits do not match the traits previously associated with this flow.",
+        json!({}),
+    )
+}
+
+/// The traits hold no address a code could be sent to.
+fn no_code_address() -> Message {
+    let reason = "Could not find any login identifiers. Did you forget to set them?";
+    Message::error(4000001, reason, json!({ "reason": reason }))
+}
+
+/// The code input, the method and the buttons of a "code sent" form.
+fn code_nodes(ui: &mut Ui, label: Message) {
+    ui.nodes.push(
+        Node::input("code", "code", "text")
+            .required()
+            .autocomplete("one-time-code")
+            .label(label),
+    );
+    ui.nodes
+        .push(Node::input("code", "method", "hidden").value(json!("code")));
+    ui.nodes
+        .push(Node::submit("code", Message::info(1070009, "Continue")));
+    ui.nodes.push(
+        Node::input("code", "resend", "submit")
+            .value(json!("code"))
+            .label(Message::info(1070008, "Resend code")),
+    );
+}
+
+/// The sign-in form after a code went out: the identifier kept (hidden),
+/// the code field, a button for another code.
+fn ask_login_code(ui: &mut Ui, identifier: &str) {
+    ui.nodes.retain(|n| n.attributes.name == "csrf_token");
+    ui.clear_messages();
+    ui.nodes.push(
+        Node::input("code", "identifier", "hidden")
+            .value(json!(identifier))
+            .label(Message::info(1010023, format!("Send code to {identifier}"))),
+    );
+    code_nodes(ui, Message::info(1070013, "Login code"));
+    ui.messages.push(Message::info(
+        1010025,
+        "A code was sent to your address. If you didn't receive it, please try again.",
+    ));
+}
+
+/// The sign-up form after a code went out: the traits kept (hidden, so the
+/// second step carries them), the code field, a button for another code.
+fn ask_registration_code(ui: &mut Ui, submitted: &Value) {
+    ui.refill(submitted);
+    ui.nodes
+        .retain(|n| n.attributes.name == "csrf_token" || n.attributes.name.starts_with("traits."));
+    ui.clear_messages();
+    for node in &mut ui.nodes {
+        if node.attributes.name.starts_with("traits.") {
+            node.attributes.input_type = "hidden".into();
+        }
+    }
+    code_nodes(ui, Message::info(1070012, "Registration code"));
+    ui.messages.push(Message::info(
+        1040005,
+        "An email containing a code has been sent to the email address you provided. \
+         If you have not received an email, check the spelling of the address and retry \
+         the registration.",
+    ));
+}
+
+#[async_trait]
+impl Method for CodeMethod {
+    fn id(&self) -> &'static str {
+        "code"
+    }
+
+    fn populate(&self, kind: FlowKind, ui: &mut Ui) {
+        let has = |ui: &Ui, prefix: &str| {
+            ui.nodes
+                .iter()
+                .any(|n| n.attributes.name.starts_with(prefix))
+        };
+        match kind {
+            FlowKind::Login => {
+                if !has(ui, "identifier") {
+                    ui.nodes.push(
+                        Node::input("default", "identifier", "text")
+                            .value(json!(""))
+                            .required()
+                            .label(Message::info(1070004, "ID")),
+                    );
+                }
+                ui.nodes.push(Node::submit(
+                    "code",
+                    Message::info(1010015, "Send sign in code"),
+                ));
+            }
+            FlowKind::Registration => {
+                if !has(ui, "traits.") {
+                    ui.nodes
+                        .extend(traits::trait_nodes(&self.schemas, None, "default", None));
+                }
+                ui.nodes.push(Node::submit(
+                    "code",
+                    Message::info(1040006, "Send sign up code"),
+                ));
+            }
+            FlowKind::Settings | FlowKind::Recovery | FlowKind::Verification => {}
+        }
+    }
+
+    async fn login(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        device: &Device,
+    ) -> Result<Identity, MethodError> {
+        if flow.state == SENT_EMAIL && !wants_resend(body) {
+            return self
+                .redeem_login(flow, text_field(body, "code"), device)
+                .await;
+        }
+        let identifier = match flow.internal_text(IDENTIFIER) {
+            Some(kept) if flow.state == SENT_EMAIL => kept.to_owned(),
+            _ => checked_identifier(body)?.to_owned(),
+        };
+        self.settings
+            .throttle
+            .admit_address(device.ip_address.as_deref())
+            .map_err(|t| MethodError::Throttled {
+                retry_after: t.retry_after,
+            })?;
+        let next = self.send_login(flow, &identifier).await?;
+        Err(MethodError::NextStep(Box::new(next)))
+    }
+
+    async fn register(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        pre_persist: &dyn PrePersist,
+    ) -> Result<Identity, MethodError> {
+        if flow.state == SENT_EMAIL && !wants_resend(body) {
+            return self.redeem_registration(flow, body, pre_persist).await;
+        }
+        let resend;
+        let body = match flow.internal.get(TRAITS) {
+            Some(kept) if flow.state == SENT_EMAIL => {
+                resend = json!({ "traits": kept });
+                &resend
+            }
+            _ => body,
+        };
+        let next = self.send_registration(flow, body).await?;
+        Err(MethodError::NextStep(Box::new(next)))
+    }
+}
