@@ -367,7 +367,7 @@ impl FlowService {
     }
 
     /// A fresh form for a flow: the anti-CSRF field, then every method's nodes.
-    fn form(&self, flow: &Flow) -> Ui {
+    pub(super) fn form(&self, flow: &Flow) -> Ui {
         let mut ui = Ui {
             action: format!(
                 "{}self-service/{}?flow={}",

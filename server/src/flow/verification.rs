@@ -180,6 +180,8 @@ impl FlowService {
             FlowType::Browser => origin.csrf_token.clone(),
             FlowType::Api => String::new(),
         };
+        // The form carries that token too, or the browser's submission fails.
+        flow.ui = self.form(&flow);
         flow.state = state::SENT_EMAIL.into();
         flow.internal.insert("address".into(), json!(address));
         flow.internal

@@ -278,3 +278,57 @@ async fn verification_links_work_with_a_plain_get(kind: Kind) {
 }
 
 on_every_backend!(verification_links_work_with_a_plain_get);
+
+async fn a_registering_browser_submits_the_verification_it_is_shown(kind: Kind) {
+    let mut config = enabled();
+    config["selfservice"]["flows"]["registration"] = json!({"after": {"password": {"hooks": [{"hook": "session"}, {"hook": "show_verification_ui"}]}}});
+    let server = TestServer::start_with(kind, config).await;
+    let mut browser = Browser::new(&server);
+    let flow = browser.start("registration").await;
+    let id = flow["id"].as_str().unwrap().to_owned();
+    let csrf = crate::browser::node_value(&flow, "csrf_token");
+    let done = browser
+        .post_form(
+            &format!("/self-service/registration?flow={id}"),
+            &[
+                ("method", "password"),
+                ("traits.email", "page@example.org"),
+                ("password", "a long enough secret"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let page = done.location.unwrap();
+    assert!(page.contains("/ui/verification?flow="), "{page}");
+    let flow_id = page.split("flow=").nth(1).unwrap().to_owned();
+    let shown = browser
+        .get(
+            &format!("/self-service/verification/flows?id={flow_id}"),
+            true,
+        )
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    // The form carries the browser's anti-CSRF token, so submitting it works.
+    let csrf = crate::browser::node_value(&shown.body, "csrf_token");
+    assert!(!csrf.is_empty(), "{}", shown.body);
+    let code = code_in(&message(&server, "page@example.org", "verification_code_valid").await);
+    let sent = browser
+        .post_form(
+            &format!("/self-service/verification?flow={flow_id}"),
+            &[("method", "code"), ("code", &code), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert!(sent.location.unwrap().contains(&format!("flow={flow_id}")));
+    let after = browser
+        .get(
+            &format!("/self-service/verification/flows?id={flow_id}"),
+            true,
+        )
+        .await;
+    assert_eq!(after.body["state"], "passed_challenge", "{}", after.body);
+    server.stop().await;
+}
+
+on_every_backend!(a_registering_browser_submits_the_verification_it_is_shown);
