@@ -570,6 +570,28 @@ def test_verification_after_native_registration(bia):
     assert message_ids(replay) == [4070002]
 
 
+def test_browser_registration_leads_to_a_verification_the_browser_can_submit(bia, new_browser_for):
+    email = unique_email("spa-new")
+    browser = new_browser_for(bia.public_url)
+    registration = browser.api.create_browser_registration_flow()
+    result = browser.api.update_registration_flow(
+        registration.id, registration_body(email, OLD_PASSWORD, csrf_token(registration)), cookie=browser.cookie
+    )
+    assert isinstance(result, SuccessfulNativeRegistration)
+    shows = [i for i in actions(result.continue_with) if isinstance(i, ContinueWithVerificationUi)]
+    assert [s.flow.verifiable_address for s in shows] == [email]
+    assert shows[0].flow.url == f"{bia.public_url}ui/verification?flow={shows[0].flow.id}"
+    flow = browser.api.get_verification_flow(shows[0].flow.id, cookie=browser.cookie)
+    assert flow.type == "browser" and flow.state == "sent_email"
+    # The flow's form carries the browser's anti-CSRF token (it was empty once).
+    csrf = csrf_token(flow)
+    code = bia.code_from_courier(email, "verification_code_valid")
+    done = browser.api.update_verification_flow(flow.id, verification_code_body(code=code, csrf=csrf), cookie=browser.cookie)
+    assert done.state == "passed_challenge"
+    address = bia.identities.get_identity(result.identity.id).verifiable_addresses[0]
+    assert (address.value, address.verified) == (email, True)
+
+
 def test_browser_verification_of_a_known_address(bia, new_browser_for):
     email = unique_email("verify")
     identity_id = bia.identity(email)
