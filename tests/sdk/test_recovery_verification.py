@@ -251,6 +251,7 @@ def test_native_recovery_by_code_from_the_smtp_sink(bia):
     flow = bia.frontend.create_native_recovery_flow()
     assert isinstance(flow, RecoveryFlow)
     assert flow.type == "api" and flow.state == "choose_method"
+    assert flow.active == "code", "the method is named from the start, as Kratos does"
     assert field_names(flow) == [
         ("default", "csrf_token", "hidden"), ("code", "email", "email"), ("code", "method", "submit")
     ]

@@ -363,6 +363,15 @@ impl FlowService {
             internal: serde_json::Map::new(),
         };
         flow.ui = self.form(&flow);
+        // As Kratos: a recovery or verification flow names its method from
+        // the start (Ory Elements cannot show one that does not).
+        if let (FlowKind::Recovery | FlowKind::Verification, Some(parts)) =
+            (flow.kind, &self.address)
+        {
+            let delivery = parts.settings(flow.kind).delivery;
+            flow.internal
+                .insert("active".into(), Value::String(delivery.as_str().into()));
+        }
         flow
     }
 
