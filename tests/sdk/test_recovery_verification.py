@@ -10,6 +10,7 @@ of the wrong type or a missing required one fails the test.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -53,7 +54,6 @@ from ory_kratos_client.models.update_verification_flow_with_code_method import (
 )
 from ory_kratos_client.models.verification_flow import VerificationFlow
 
-from conftest import BACKENDS, READY_TIMEOUT, create_mysql, create_postgres, create_sqlite, run
 from selfservice import (
     SESSION_COOKIE,
     Browser,
@@ -70,6 +70,21 @@ from support import SCHEMAS, bia_bin, free_port, stop_server, unique_email, wait
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "courier"))
 from courier_support import Sink, SinkServer, wait_for  # noqa: E402
+
+
+def _sdk_conftest():
+    """This folder's conftest, by path: with several test folders in one run,
+    the module named `conftest` may be another folder's."""
+    spec = importlib.util.spec_from_file_location("bia_sdk_conftest", Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_conftest = _sdk_conftest()
+BACKENDS, READY_TIMEOUT, run = _conftest.BACKENDS, _conftest.READY_TIMEOUT, _conftest.run
+create_sqlite, create_postgres, create_mysql = _conftest.create_sqlite, _conftest.create_postgres, _conftest.create_mysql
 
 OLD_PASSWORD = "the old long passphrase"
 NEW_PASSWORD = "a brand new long passphrase"
