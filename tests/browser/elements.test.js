@@ -1,6 +1,7 @@
 // Ory's own clients against a real `bia serve --dev`: headless Chromium signs
-// up, in, through settings and out on pages built from Ory Elements React
-// (`@ory/elements-react` with `@ory/client-fetch`), and the axios-based
+// up, in, through settings and out, and recovers an account by code, on pages
+// built from Ory Elements React (`@ory/elements-react` with
+// `@ory/client-fetch`), and the axios-based
 // `@ory/client` SDK works with a base URL that ends in a slash.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +25,7 @@ before(async () => {
       `    login: {ui_url: "${ui}/login"}`,
       `    registration: {ui_url: "${ui}/registration"}`,
       `    settings: {ui_url: "${ui}/settings"}`,
+      `    recovery: {enabled: true, ui_url: "${ui}/recovery"}`,
       `    error: {ui_url: "${ui}/error"}`,
     ],
     { publicBaseUrl: ui },
@@ -158,3 +160,39 @@ test('the JS SDK works with a base URL that ends in a slash', async () => {
   assert.equal(whoami.data.identity.traits.email, email);
   assert.equal(whoami.data.active, true);
 });
+
+test('Ory Elements recovers an account by code and lands on settings', () => inPage(async (page) => {
+  const email = `lovelace-${Date.now()}@example.test`;
+  const created = await fetch(`${bia.admin}/admin/identities`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      schema_id: 'default',
+      traits: { email },
+      credentials: { password: { config: { password: 'the old long passphrase' } } },
+    }),
+  });
+  assert.equal(created.status, 201);
+  const { id } = await created.json();
+
+  await page.goto(`${app.origin}/recovery`);
+  await page.waitForURL(/\/recovery\?flow=/);
+  await fill(page, { email });
+  await page.locator('button[type="submit"][value="code"]').click();
+  await page.locator('input[name="code"]').waitFor();
+
+  let code;
+  for (let i = 0; i < 100 && !code; i++) {
+    const res = await fetch(`${bia.admin}/admin/courier/messages?recipient=${encodeURIComponent(email)}`);
+    code = (await res.json()).find((m) => m.template_type === 'recovery_code_valid')?.body.match(/(?<!\d)\d{6}(?!\d)/)?.[0];
+    if (!code) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(code, 'a recovery code was queued');
+  await fill(page, { code });
+  await page.locator('button[type="submit"][name="method"][value="code"]').click();
+  await page.waitForURL(/\/settings\?flow=/);
+  await page.getByText(/You successfully recovered your account/).waitFor();
+  const whoami = await page.request.get(`${app.origin}/sessions/whoami`);
+  assert.equal(whoami.status(), 200);
+  assert.equal((await whoami.json()).identity.id, id);
+}));

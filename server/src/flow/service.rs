@@ -363,11 +363,20 @@ impl FlowService {
             internal: serde_json::Map::new(),
         };
         flow.ui = self.form(&flow);
+        // As Kratos: a recovery or verification flow names its method from
+        // the start (Ory Elements cannot show one that does not).
+        if let (FlowKind::Recovery | FlowKind::Verification, Some(parts)) =
+            (flow.kind, &self.address)
+        {
+            let delivery = parts.settings(flow.kind).delivery;
+            flow.internal
+                .insert("active".into(), Value::String(delivery.as_str().into()));
+        }
         flow
     }
 
     /// A fresh form for a flow: the anti-CSRF field, then every method's nodes.
-    fn form(&self, flow: &Flow) -> Ui {
+    pub(super) fn form(&self, flow: &Flow) -> Ui {
         let mut ui = Ui {
             action: format!(
                 "{}self-service/{}?flow={}",

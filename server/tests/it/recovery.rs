@@ -54,6 +54,7 @@ async fn native_recovery_forms_and_unknown_addresses(kind: Kind) {
     let (status, flow) = public_get(&server, "/self-service/recovery/api", None).await;
     assert_eq!(status, 200, "{flow}");
     assert_eq!(flow["state"], "choose_method");
+    assert_eq!(flow["active"], "code", "named from the start, as Kratos");
     assert_eq!(
         names(&flow),
         [

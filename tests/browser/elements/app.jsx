@@ -6,7 +6,7 @@
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Configuration, FrontendApi } from '@ory/client-fetch';
-import { Error as ErrorCard, Login, Registration, Settings } from '@ory/elements-react/theme';
+import { Error as ErrorCard, Login, Recovery, Registration, Settings } from '@ory/elements-react/theme';
 import { SessionProvider } from '@ory/elements-react/client';
 import '@ory/elements-react/theme/styles.css';
 
@@ -27,7 +27,7 @@ const config = {
     recovery_ui_url: `${origin}/recovery`,
     verification_ui_url: `${origin}/verification`,
     registration_enabled: true,
-    recovery_enabled: false,
+    recovery_enabled: true,
     verification_enabled: false,
   },
 };
@@ -37,6 +37,7 @@ const flows = {
   login: { fetch: (id) => frontend.getLoginFlow({ id }), View: Login },
   registration: { fetch: (id) => frontend.getRegistrationFlow({ id }), View: Registration },
   settings: { fetch: (id) => frontend.getSettingsFlow({ id }), View: Settings },
+  recovery: { fetch: (id) => frontend.getRecoveryFlow({ id }), View: Recovery },
 };
 
 /** Starts a new browser flow of `kind` at the API, keeping a `return_to`. */

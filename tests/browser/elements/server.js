@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { freePort } from '../support.js';
 
 /** The pages the app renders; every other path belongs to the API. */
-export const PAGES = ['/login', '/registration', '/settings', '/error', '/welcome'];
+export const PAGES = ['/login', '/registration', '/settings', '/recovery', '/error', '/welcome'];
 
 /** Bundles app.jsx into a fresh folder; resolves to its `{ js, css }` texts. */
 export async function buildApp() {
