@@ -57,6 +57,29 @@ pub async fn read_bounded(
     Ok(body)
 }
 
+/// The method and headers of a configured outbound request (a web hook, a
+/// courier delivery): `method` defaults to `POST`. A refusal names the part
+/// of the section that is wrong (`method`, `headers` or `headers.<name>`)
+/// and why.
+pub fn request_parts(
+    method: Option<&str>,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Result<(reqwest::Method, reqwest::header::HeaderMap), (String, String)> {
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+    let method = method.unwrap_or("POST").to_ascii_uppercase();
+    let method = reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|e| ("method".to_owned(), e.to_string()))?;
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| ("headers".to_owned(), e.to_string()))?;
+        let value =
+            HeaderValue::from_str(value).map_err(|e| (format!("headers.{name}"), e.to_string()))?;
+        map.append(header, value);
+    }
+    Ok((method, map))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,27 +165,4 @@ mod tests {
         assert!(result.is_err());
         assert!(started.elapsed() < Duration::from_secs(3));
     }
-}
-
-/// The method and headers of a configured outbound request (a web hook, a
-/// courier delivery): `method` defaults to `POST`. A refusal names the part
-/// of the section that is wrong (`method`, `headers` or `headers.<name>`)
-/// and why.
-pub fn request_parts(
-    method: Option<&str>,
-    headers: &std::collections::BTreeMap<String, String>,
-) -> Result<(reqwest::Method, reqwest::header::HeaderMap), (String, String)> {
-    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-    let method = method.unwrap_or("POST").to_ascii_uppercase();
-    let method = reqwest::Method::from_bytes(method.as_bytes())
-        .map_err(|e| ("method".to_owned(), e.to_string()))?;
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|e| ("headers".to_owned(), e.to_string()))?;
-        let value =
-            HeaderValue::from_str(value).map_err(|e| (format!("headers.{name}"), e.to_string()))?;
-        map.append(header, value);
-    }
-    Ok((method, map))
 }
