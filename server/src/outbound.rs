@@ -80,6 +80,28 @@ pub fn request_parts(
     Ok((method, map))
 }
 
+/// `request` with a configured authentication (`api_key` in a header or
+/// a cookie, or `basic_auth`) applied.
+pub fn with_auth(
+    request: reqwest::RequestBuilder,
+    auth: Option<&bia_config::WebHookAuth>,
+) -> reqwest::RequestBuilder {
+    use bia_config::{ApiKeyLocation, WebHookAuth};
+    match auth {
+        Some(WebHookAuth::ApiKey(key)) => match key.location {
+            ApiKeyLocation::Header => request.header(&key.name, &key.value),
+            ApiKeyLocation::Cookie => request.header(
+                reqwest::header::COOKIE,
+                format!("{}={}", key.name, key.value),
+            ),
+        },
+        Some(WebHookAuth::BasicAuth(basic)) => {
+            request.basic_auth(&basic.user, Some(&basic.password))
+        }
+        None => request,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bia_config::{ApiKeyLocation, HttpRequestConfig, WebHookAuth};
-use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap};
+use bia_config::{HttpRequestConfig, WebHookAuth};
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value, json};
 
 use super::delivery::{CourierConfigError, Deliver, DeliveryError};
@@ -176,18 +176,7 @@ impl HttpDelivery {
             .client
             .request(self.method.clone(), self.url.clone())
             .headers(self.headers.clone());
-        match &self.auth {
-            Some(WebHookAuth::ApiKey(key)) => match key.location {
-                ApiKeyLocation::Header => request = request.header(&key.name, &key.value),
-                ApiKeyLocation::Cookie => {
-                    request = request.header(COOKIE, format!("{}={}", key.name, key.value))
-                }
-            },
-            Some(WebHookAuth::BasicAuth(basic)) => {
-                request = request.basic_auth(&basic.user, Some(&basic.password))
-            }
-            None => {}
-        }
+        request = crate::outbound::with_auth(request, self.auth.as_ref());
         let bytes = serde_json::to_vec(body).map_err(|e| DeliveryError::new(e.to_string()))?;
         Ok(request.header(CONTENT_TYPE, "application/json").body(bytes))
     }

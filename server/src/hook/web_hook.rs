@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap};
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -12,9 +12,7 @@ use serde_json::Value;
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 use super::body::BodySource;
-use super::config::{
-    ApiKeyLocation, HookConfigError, WebHookAuth, WebHookConfig, config_error, validate_web_hook,
-};
+use super::config::{HookConfigError, WebHookAuth, WebHookConfig, config_error, validate_web_hook};
 use super::jsonnet::{self, Rendered};
 use super::{FieldMessage, HookContext, HookError, HookMessage, HookOutcome};
 
@@ -189,18 +187,7 @@ impl WebHook {
             .request(self.method.clone(), self.url.clone())
             .timeout(self.limits.request_timeout)
             .headers(self.headers.clone());
-        match &self.auth {
-            Some(WebHookAuth::ApiKey(key)) => match key.location {
-                ApiKeyLocation::Header => request = request.header(&key.name, &key.value),
-                ApiKeyLocation::Cookie => {
-                    request = request.header(COOKIE, format!("{}={}", key.name, key.value))
-                }
-            },
-            Some(WebHookAuth::BasicAuth(basic)) => {
-                request = request.basic_auth(&basic.user, Some(&basic.password))
-            }
-            None => {}
-        }
+        request = crate::outbound::with_auth(request, self.auth.as_ref());
         if sends_body(&self.method) {
             let bytes = serde_json::to_vec(&body).map_err(|e| self.failed(e.to_string()))?;
             request = request.header(CONTENT_TYPE, "application/json").body(bytes);

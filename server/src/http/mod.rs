@@ -118,51 +118,25 @@ fn self_service_routes() -> Router<AppState> {
         .route("/self-service/errors", get(selfservice::get_error))
         .route("/ui/error", get(ui::error))
         .route("/ui/welcome", get(ui::welcome));
-    let router = FLOW_KINDS.into_iter().fold(router, flow_routes);
-    ADDRESS_FLOW_KINDS
-        .into_iter()
-        .fold(router, address_flow_routes)
-        .route(
-            "/.well-known/change-password",
-            get(selfservice::change_password),
-        )
+    FLOW_KINDS.into_iter().fold(router, flow_routes).route(
+        "/.well-known/change-password",
+        get(selfservice::change_password),
+    )
 }
 
-/// Recovery and verification: created, read and shown as the others, but
-/// submitted to their own handler, and their links followed by `GET`.
-const ADDRESS_FLOW_KINDS: [FlowKind; 2] = [FlowKind::Recovery, FlowKind::Verification];
+/// Every flow kind: one handler per operation, told the kind (and, to
+/// create, the type) by an extension on the route.
+const FLOW_KINDS: [FlowKind; 5] = [
+    FlowKind::Login,
+    FlowKind::Registration,
+    FlowKind::Settings,
+    FlowKind::Recovery,
+    FlowKind::Verification,
+];
 
 /// `/self-service/<kind>/{api,browser,flows}`, `/self-service/<kind>` and
-/// `/ui/<kind>` of recovery and verification.
-fn address_flow_routes(router: Router<AppState>, kind: FlowKind) -> Router<AppState> {
-    let path = |suffix: &str| format!("/self-service/{}{suffix}", kind.as_str());
-    let create =
-        |flow_type| get(selfservice::create).layer(Extension(FlowRoute { kind, flow_type }));
-    router
-        .route(&path("/api"), create(FlowType::Api))
-        .route(&path("/browser"), create(FlowType::Browser))
-        .route(
-            &path("/flows"),
-            get(selfservice::fetch).layer(Extension(kind)),
-        )
-        .route(
-            &path(""),
-            post(selfservice::submit_address)
-                .get(selfservice::follow_link)
-                .layer(Extension(kind)),
-        )
-        .route(
-            &format!("/ui/{}", kind.as_str()),
-            get(ui::flow_page).layer(Extension(kind)),
-        )
-}
-
-/// The flows whose routes are all alike: one handler per operation, told
-/// the kind (and, to create, the type) by an extension on the route.
-const FLOW_KINDS: [FlowKind; 3] = [FlowKind::Login, FlowKind::Registration, FlowKind::Settings];
-
-/// `/self-service/<kind>/{api,browser,flows}`, `/self-service/<kind>` and
-/// `/ui/<kind>`.
+/// `/ui/<kind>`. Recovery and verification are submitted to their own
+/// handler, and the links their messages carry are followed by `GET`.
 fn flow_routes(router: Router<AppState>, kind: FlowKind) -> Router<AppState> {
     let path = |suffix: &str| format!("/self-service/{}{suffix}", kind.as_str());
     let create =
@@ -174,11 +148,22 @@ fn flow_routes(router: Router<AppState>, kind: FlowKind) -> Router<AppState> {
             &path("/flows"),
             get(selfservice::fetch).layer(Extension(kind)),
         )
-        .route(&path(""), post(selfservice::submit).layer(Extension(kind)))
+        .route(&path(""), submit_route(kind).layer(Extension(kind)))
         .route(
             &format!("/ui/{}", kind.as_str()),
             get(ui::flow_page).layer(Extension(kind)),
         )
+}
+
+/// How a flow of `kind` is submitted (and, for recovery and verification,
+/// how the link in its message is followed).
+fn submit_route(kind: FlowKind) -> axum::routing::MethodRouter<AppState> {
+    match kind {
+        FlowKind::Recovery | FlowKind::Verification => {
+            post(selfservice::submit_address).get(selfservice::follow_link)
+        }
+        _ => post(selfservice::submit),
+    }
 }
 
 fn shared_routes() -> Router<AppState> {
