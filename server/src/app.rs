@@ -78,6 +78,9 @@ pub struct ServeOptions {
     pub dev: bool,
     /// Run the courier worker in this process (`--watch-courier`).
     pub watch_courier: bool,
+    /// Delete expired flows, error records and sessions at this interval
+    /// (`--cleanup-every`); off when `None`.
+    pub cleanup_every: Option<Duration>,
 }
 
 /// A server ready to run.
@@ -88,6 +91,7 @@ pub struct App {
     cors: CorsLayers,
     courier: Option<crate::courier::Worker>,
     templates: TemplateHandle,
+    cleanup_every: Option<Duration>,
 }
 
 /// The CORS layer of each listener, when enabled.
@@ -368,6 +372,7 @@ impl App {
             config,
             courier,
             templates,
+            cleanup_every: options.cleanup_every,
         })
     }
 
@@ -431,6 +436,16 @@ impl App {
             .courier
             .clone()
             .map(|worker| tokio::spawn(run_courier(worker, self.state.clone(), stop_rx.clone())));
+        if let Some(every) = self.cleanup_every {
+            let state = self.state.clone();
+            tokio::spawn(crate::cleanup::janitor(
+                Arc::new(crate::store::SqlCleanupStore::new(state.db.clone())),
+                Arc::new(crate::time::SystemClock),
+                every,
+                move || state.is_ready(),
+                stop_rx.clone(),
+            ));
+        }
         let public_app = with_cors(
             http::public_router(self.state.clone(), limit_public),
             self.cors.public.clone(),

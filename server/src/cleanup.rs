@@ -54,3 +54,46 @@ pub async fn run(
     }
     Ok(report)
 }
+
+/// The background janitor of `bia serve --cleanup-every`: once the database
+/// is ready, runs a cleanup (nothing kept past its expiry, batches of
+/// [`JANITOR_BATCH`] with no pause) every `every`, until `stop`. Failures
+/// are logged and the next round tries again; several replicas may run it
+/// at once (each statement deletes a bounded batch).
+pub async fn janitor(
+    store: std::sync::Arc<dyn CleanupStore>,
+    clock: std::sync::Arc<dyn crate::time::Clock>,
+    every: Duration,
+    ready: impl Fn() -> bool,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let plan = CleanupPlan {
+        keep_last: Duration::ZERO,
+        batch_size: JANITOR_BATCH,
+        sleep: Duration::ZERO,
+    };
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        if !ready() {
+            continue;
+        }
+        match run(store.as_ref(), clock.now(), plan).await {
+            Ok(report) => {
+                for (kind, deleted) in report.deleted.iter().filter(|(_, n)| *n > 0) {
+                    tracing::info!(
+                        kind = kind.as_str(),
+                        deleted,
+                        "janitor removed expired rows"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(%error, "janitor round failed; trying again later"),
+        }
+    }
+}
+
+/// Rows the janitor deletes per statement.
+pub const JANITOR_BATCH: u32 = 1000;

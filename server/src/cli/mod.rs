@@ -106,9 +106,22 @@ pub struct ServeArgs {
     /// Run the courier worker in this process.
     #[arg(long)]
     pub watch_courier: bool,
+    /// Delete expired flows, error records and sessions at this interval (a
+    /// Go duration, e.g. `10m`), as `bia cleanup sql` does; off by default.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub cleanup_every: Option<bia_server::hash::GoDuration>,
     /// Accepted for compatibility; this server sends no telemetry.
     #[arg(long, hide = true)]
     pub sqa_opt_out: bool,
+}
+
+/// A janitor interval: a Go duration of at least one second.
+fn parse_interval(text: &str) -> Result<bia_server::hash::GoDuration, String> {
+    let parsed = bia_server::hash::GoDuration::parse(text)?;
+    if parsed.0 < std::time::Duration::from_secs(1) {
+        return Err("the interval must be at least 1s".into());
+    }
+    Ok(parsed)
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let options = ServeOptions {
         dev: args.dev,
         watch_courier: args.watch_courier,
+        cleanup_every: args.cleanup_every.map(|every| every.0),
     };
     let app = App::build(loaded.config, options).await?;
     app.watch_config(args.config.clone(), mode);

@@ -106,6 +106,16 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// The channel an address travels on: an email address has an `@`,
+    /// anything else is taken for a phone number.
+    pub fn of_address(address: &str) -> Self {
+        if address.contains('@') {
+            Channel::Email
+        } else {
+            Channel::Sms
+        }
+    }
+
     /// The message type on the wire: `email` or `phone`.
     pub fn message_type(self) -> &'static str {
         match self {

@@ -62,14 +62,24 @@ impl AddressFlows {
     }
 }
 
-/// A checked email address from a submission, or the problem with it.
-fn submitted_email(body: &Value) -> Result<Option<String>, Box<Problem>> {
+/// A checked address from a submission's `email` field, or the problem with
+/// it. Where `phones` allows (verification by code), the field may also hold
+/// a phone number in international form (`+` and digits), as with Kratos.
+fn submitted_address(body: &Value, phones: bool) -> Result<Option<String>, Box<Problem>> {
     let Some(raw) = body.get("email").and_then(Value::as_str) else {
         return Ok(None);
     };
     let value = raw.trim();
     if value.is_empty() {
         return Ok(None);
+    }
+    if phones && value.starts_with('+') {
+        let phone = crate::schema::extension::normalize_address("sms", value);
+        if crate::courier::outbox::check_recipient(Channel::Sms, &phone).is_ok()
+            && phone.len() <= 32
+        {
+            return Ok(Some(phone));
+        }
     }
     let plausible = value.len() <= 254
         && !value.chars().any(|c| c.is_control() || c.is_whitespace())
@@ -87,7 +97,8 @@ fn submitted_email(body: &Value) -> Result<Option<String>, Box<Problem>> {
 }
 
 /// What a recovery or verification submission carries: a code (empty when
-/// none) and a checked address (if any).
+/// none) and a checked address (if any): an email address or, for
+/// verification by code, a phone number.
 pub(super) struct Submitted {
     pub(super) code: String,
     pub(super) email: Option<String>,
@@ -107,7 +118,12 @@ impl FlowService {
             .unwrap_or("")
             .trim()
             .to_owned();
-        match submitted_email(body) {
+        let phones = flow.kind == FlowKind::Verification
+            && self
+                .address
+                .as_deref()
+                .is_some_and(|parts| parts.verification.delivery == Delivery::Code);
+        match submitted_address(body, phones) {
             Ok(email) => Ok((flow, Submitted { code, email })),
             Err(problem) => Err(self
                 .refuse(
@@ -173,10 +189,11 @@ impl FlowService {
                 AddressKind::Verifiable
             }
         };
-        let address = crate::schema::extension::normalize_address("email", address);
+        let via = Channel::of_address(address).id();
+        let address = crate::schema::extension::normalize_address(via, address);
         let owner = self
             .identities
-            .find_by_address(kind, "email", &address)
+            .find_by_address(kind, via, &address)
             .await?
             .map(|identity| {
                 let shown = self.hooks.show_identity(&identity);
@@ -250,7 +267,7 @@ impl FlowService {
         let parts = self.address_flows()?;
         parts.codes.void(flow.id).await?;
         let recipient = Recipient {
-            via: "email".into(),
+            via: Channel::of_address(address).id().into(),
             address: address.to_owned(),
             identity_id,
         };
@@ -279,6 +296,7 @@ impl FlowService {
             "TransientPayload": {},
         });
         let known = owner.is_some();
+        let channel = Channel::of_address(&address);
         if let Some((identity, shown)) = owner {
             let minutes = (expires_at - self.clock.now()).num_minutes().max(0);
             data["Identity"] = shown;
@@ -286,7 +304,7 @@ impl FlowService {
             fill_secret(&mut data, parts, &flow, purpose, delivery, &secret);
             if purpose == Purpose::Verification {
                 self.identities
-                    .mark_sent(identity.id, "email", &address)
+                    .mark_sent(identity.id, channel.id(), &address)
                     .await?;
             }
         } else if !parts.settings(flow.kind).notify_unknown {
@@ -294,7 +312,7 @@ impl FlowService {
         }
         let message = Outgoing {
             template: template(purpose, delivery, known),
-            channel: Channel::Email,
+            channel,
             recipient: address,
             data,
         };

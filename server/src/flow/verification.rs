@@ -132,8 +132,11 @@ impl FlowService {
             before.is_some_and(|b| b.verifiable_addresses.iter().any(|a| a.value == value))
         };
         let mut items = Vec::new();
+        // Links go by email only; codes also by SMS.
+        let by_sms = parts.verification.delivery == Delivery::Code;
         for address in &identity.verifiable_addresses {
-            if address.verified || address.via != "email" || known(&address.value) {
+            let carried = address.via == "email" || (by_sms && address.via == "sms");
+            if address.verified || !carried || known(&address.value) {
                 continue;
             }
             match self

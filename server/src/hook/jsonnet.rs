@@ -1,11 +1,16 @@
-//! Jsonnet evaluation for web hook bodies, with a time limit.
+//! Jsonnet evaluation for web hook, courier and mapper programs, with a
+//! time and memory limit.
 //!
-//! The evaluator cannot be interrupted, so each evaluation runs on its own
-//! thread and the caller stops waiting at the deadline. A program still
-//! running then keeps its thread until it ends or the process exits; at most
-//! [`MAX_RUNNING`] evaluations run at once, so runaway programs cannot take
-//! more than that many threads: further evaluations fail until one ends.
+//! The evaluator cannot be interrupted, so each evaluation runs in a child
+//! process (`bia jsonnet-eval`, see [`run_evaluator`]) that limits its own
+//! memory and CPU time and is killed at the caller's deadline: a runaway
+//! program is really stopped and gives nothing back. At most
+//! [`MAX_RUNNING`] evaluations run at once; further ones fail as busy.
 
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -18,14 +23,47 @@ use rsjsonnet_lang::program::{
     Program, Thunk, Value,
 };
 use rsjsonnet_lang::span::SpanId;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Most evaluations running at once (runaway ones included).
+/// Most evaluations running at once.
 pub const MAX_RUNNING: usize = 8;
+
+/// The subcommand of the evaluator executable that runs one evaluation.
+pub const EVALUATOR_COMMAND: &str = "jsonnet-eval";
+
+/// Memory an evaluation may map (its process's address space), in bytes.
+const MAX_MEMORY: u64 = 1 << 30;
+
+/// CPU seconds an evaluator process may use, whatever its caller's deadline.
+const MAX_CPU_SECONDS: u64 = 60;
+
+/// Largest program plus context accepted by the evaluator, in bytes.
+const MAX_INPUT: u64 = 16 << 20;
+
+/// Largest result read back from the evaluator, in bytes.
+const MAX_OUTPUT: u64 = 16 << 20;
 
 /// Deepest call stack a program may use.
 const MAX_STACK: usize = 200;
 
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+static EVALUATOR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Names the executable whose `jsonnet-eval` subcommand evaluates programs:
+/// by default the running executable (`bia`). Programs embedding the server
+/// (tests) point it at a `bia` binary. Only the first call takes effect.
+pub fn set_evaluator(path: PathBuf) {
+    let _ = EVALUATOR.set(path);
+}
+
+fn evaluator() -> Result<PathBuf, JsonnetError> {
+    match EVALUATOR.get() {
+        Some(path) => Ok(path.clone()),
+        None => std::env::current_exe()
+            .map_err(|e| JsonnetError::Program(format!("cannot find the evaluator: {e}"))),
+    }
+}
 
 /// Why a body could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,27 +95,106 @@ pub fn check(source: &str) -> Result<(), String> {
     load(&mut program, source, "body.jsonnet", true).map(|_| ())
 }
 
-/// Runs `source` on a thread of its own: a function is called with `ctx` as
-/// its `ctx` argument, any other value is the result as is.
+/// Runs `source` in an evaluator process: a function is called with `ctx`
+/// as its `ctx` argument, any other value is the result as is. Past
+/// `limit`, the process is killed and the result is [`JsonnetError::TimedOut`].
 pub async fn render(
     source: std::sync::Arc<str>,
     ctx: serde_json::Value,
     limit: Duration,
 ) -> Result<Rendered, JsonnetError> {
-    let slot = Slot::take().ok_or(JsonnetError::Busy)?;
-    let (send, receive) = tokio::sync::oneshot::channel();
-    let ctx = ctx.to_string();
-    std::thread::Builder::new()
-        .name("bia-jsonnet".into())
-        .spawn(move || {
-            let _slot = slot;
-            let _ = send.send(evaluate(&source, &ctx));
-        })
-        .map_err(|e| JsonnetError::Program(format!("cannot start an evaluator thread: {e}")))?;
-    match tokio::time::timeout(limit, receive).await {
-        Ok(Ok(result)) => result.map_err(JsonnetError::Program),
-        Ok(Err(_)) => Err(JsonnetError::Program("the evaluator stopped".into())),
-        Err(_) => Err(JsonnetError::TimedOut(limit)),
+    let _slot = Slot::take().ok_or(JsonnetError::Busy)?;
+    let input = serde_json::json!({ "source": &*source, "ctx": ctx }).to_string();
+    let mut child = tokio::process::Command::new(evaluator()?)
+        .arg(EVALUATOR_COMMAND)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| JsonnetError::Program(format!("cannot start the evaluator: {e}")))?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(JsonnetError::Program("the evaluator has no pipes".into()));
+    };
+    let exchange = async move {
+        // A program that fails early may close its input before reading it all.
+        let _ = stdin.write_all(input.as_bytes()).await;
+        drop(stdin);
+        let mut output = Vec::new();
+        stdout.take(MAX_OUTPUT).read_to_end(&mut output).await?;
+        Ok::<_, std::io::Error>(output)
+    };
+    let output = match tokio::time::timeout(limit, exchange).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => return Err(JsonnetError::Program(format!("the evaluator failed: {e}"))),
+        Err(_) => {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Err(JsonnetError::TimedOut(limit));
+        }
+    };
+    let _ = child.wait().await;
+    read_answer(&output)
+}
+
+/// The evaluator's answer: one JSON object, `{"json": ...}`,
+/// `{"cancelled": true}` or `{"error": "..."}`.
+fn read_answer(output: &[u8]) -> Result<Rendered, JsonnetError> {
+    let answer: serde_json::Value = serde_json::from_slice(output).map_err(|_| {
+        JsonnetError::Program("the evaluator stopped (out of memory or CPU time)".into())
+    })?;
+    if let Some(json) = answer.get("json") {
+        return Ok(Rendered::Json(json.clone()));
+    }
+    if answer.get("cancelled") == Some(&serde_json::Value::Bool(true)) {
+        return Ok(Rendered::Cancelled);
+    }
+    let error = answer.get("error").and_then(|e| e.as_str());
+    Err(JsonnetError::Program(
+        error.unwrap_or("the evaluator gave no answer").to_owned(),
+    ))
+}
+
+/// The evaluator process (`bia jsonnet-eval`): limits its own memory and CPU
+/// time, reads `{"source", "ctx"}` from `input`, evaluates, and writes its
+/// answer to `output` (see [`render`]). Returns the exit code.
+pub fn run_evaluator(input: impl Read, output: impl Write) -> i32 {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    let limit = |resource, value| {
+        let _ = setrlimit(
+            resource,
+            Rlimit {
+                current: Some(value),
+                maximum: Some(value),
+            },
+        );
+    };
+    limit(Resource::As, MAX_MEMORY);
+    limit(Resource::Cpu, MAX_CPU_SECONDS);
+    answer_request(input, output)
+}
+
+/// Reads one request, evaluates it and writes the answer (the evaluator
+/// process without its limits).
+fn answer_request(input: impl Read, mut output: impl Write) -> i32 {
+    let mut text = String::new();
+    let answer = match input.take(MAX_INPUT).read_to_string(&mut text) {
+        Err(e) => serde_json::json!({ "error": format!("unreadable input: {e}") }),
+        Ok(_) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Err(e) => serde_json::json!({ "error": format!("malformed input: {e}") }),
+            Ok(request) => {
+                let source = request["source"].as_str().unwrap_or_default();
+                match evaluate(source, &request["ctx"].to_string()) {
+                    Ok(Rendered::Json(json)) => serde_json::json!({ "json": json }),
+                    Ok(Rendered::Cancelled) => serde_json::json!({ "cancelled": true }),
+                    Err(error) => serde_json::json!({ "error": error }),
+                }
+            }
+        },
+    };
+    match writeln!(output, "{answer}") {
+        Ok(()) => 0,
+        Err(_) => 1,
     }
 }
 
@@ -101,8 +218,9 @@ impl Drop for Slot {
     }
 }
 
-/// Evaluates synchronously; used on the evaluator thread.
-fn evaluate(source: &str, ctx_json: &str) -> Result<Rendered, String> {
+/// Evaluates in this process and thread, with no time or memory limit: for
+/// the evaluator process, and for fuzzing the evaluator itself.
+pub fn evaluate(source: &str, ctx_json: &str) -> Result<Rendered, String> {
     let arena = Arena::new();
     let mut program = Program::new(&arena);
     program.set_max_stack(MAX_STACK);
@@ -343,17 +461,23 @@ mod tests {
         assert!(err.contains("stack"), "{err}");
     }
 
-    #[tokio::test]
-    async fn a_runaway_program_times_out() {
-        let started = std::time::Instant::now();
-        let err = render(
-            "local f(n) = if n == 0 then 0 else f(n - 1) + f(n - 1); f(60)".into(),
-            json!({}),
-            Duration::from_millis(200),
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(err, JsonnetError::TimedOut(Duration::from_millis(200)));
-        assert!(started.elapsed() < Duration::from_secs(2));
+    #[test]
+    fn the_evaluator_process_answers_in_json() {
+        let mut out = Vec::new();
+        let input = r#"{"source": "function(ctx) {n: ctx.n + 1}", "ctx": {"n": 1}}"#;
+        assert_eq!(answer_request(input.as_bytes(), &mut out), 0);
+        assert_eq!(read_answer(&out), Ok(Rendered::Json(json!({"n": 2}))));
+        out.clear();
+        answer_request(
+            r#"{"source": "function(ctx) error 'cancel'"}"#.as_bytes(),
+            &mut out,
+        );
+        assert_eq!(read_answer(&out), Ok(Rendered::Cancelled));
+        out.clear();
+        answer_request(b"not json".as_slice(), &mut out);
+        assert!(
+            matches!(read_answer(&out), Err(JsonnetError::Program(e)) if e.contains("malformed"))
+        );
+        assert!(matches!(read_answer(b""), Err(JsonnetError::Program(e)) if e.contains("stopped")));
     }
 }

@@ -1,5 +1,6 @@
 //! The code method: passwordless sign-in and sign-up with a six-digit code
-//! sent to the account's email address
+//! sent to the account's email address, or by SMS to its phone number when
+//! the schema marks a phone trait as a code identifier with `via: sms`
 //! (`selfservice.methods.code.passwordless_enabled`).
 //!
 //! Both flows take two submissions. The first names the account (an
@@ -83,20 +84,36 @@ impl CodeMethod {
         }
     }
 
-    /// The identity an identifier names: its `code` credential identifier,
-    /// else one of its verifiable email addresses.
-    async fn find(&self, identifier: &str) -> Result<Option<Identity>, MethodError> {
+    /// The identity an identifier names, and the identifier as stored: its
+    /// `code` credential identifier, else one of its verifiable addresses
+    /// (an email address, or a phone number for SMS).
+    async fn find(&self, identifier: &str) -> Result<(Option<Identity>, String), MethodError> {
+        let normalized = crate::schema::extension::normalize_identifier(identifier);
         let found = self
             .identities
-            .find_by_identifier(CredentialType::Code, identifier)
+            .find_by_identifier(CredentialType::Code, &normalized)
             .await?;
-        if found.is_some() || !identifier.contains('@') {
-            return Ok(found);
+        if found.is_some() {
+            return Ok((found, normalized));
         }
-        Ok(self
+        let channel = Channel::of_address(&normalized);
+        let address = match channel {
+            Channel::Email => normalized,
+            Channel::Sms => crate::schema::extension::normalize_address("sms", identifier),
+        };
+        if channel == Channel::Sms
+            && let Some(found) = self
+                .identities
+                .find_by_identifier(CredentialType::Code, &address)
+                .await?
+        {
+            return Ok((Some(found), address));
+        }
+        let found = self
             .identities
-            .find_by_address(AddressKind::Verifiable, "email", identifier)
-            .await?)
+            .find_by_address(AddressKind::Verifiable, channel.id(), &address)
+            .await?;
+        Ok((found, address))
     }
 
     /// Replaces the flow's code with a new one for `send.address` and
@@ -114,8 +131,9 @@ impl CodeMethod {
             Purpose::Registration => None,
             _ => send.owner.as_ref().map(|i| i.id),
         };
+        let channel = Channel::of_address(&send.address);
         let recipient = Recipient {
-            via: "email".into(),
+            via: channel.id().into(),
             address: send.address.clone(),
             identity_id,
         };
@@ -152,7 +170,7 @@ impl CodeMethod {
         };
         let message = Outgoing {
             template,
-            channel: Channel::Email,
+            channel,
             recipient: send.address,
             data,
         };
@@ -168,8 +186,7 @@ impl CodeMethod {
     /// Sign-in, first step: a code to the identifier's account (or, for an
     /// unknown identifier, the same answer and no message).
     async fn send_login(&self, flow: &Flow, identifier: &str) -> Result<Flow, MethodError> {
-        let normalized = crate::schema::extension::normalize_identifier(identifier);
-        let owner = self.find(&normalized).await?;
+        let (owner, normalized) = self.find(identifier).await?;
         let address = owner
             .as_ref()
             .and_then(|identity| code_address(identity, &normalized))
@@ -221,7 +238,7 @@ impl CodeMethod {
         throttle.succeeded(identifier);
         // The code reached the address, which proves it.
         self.identities
-            .mark_verified(id, "email", &redeemed.address)
+            .mark_verified(id, &redeemed.address_via, &redeemed.address)
             .await?;
         Ok(self.identities.get(id).await?)
     }
@@ -236,8 +253,7 @@ impl CodeMethod {
         let Some(address) = identity
             .credentials
             .get(&CredentialType::Code)
-            .and_then(|c| c.identifiers.iter().find(|a| a.contains('@')))
-            .cloned()
+            .and_then(|c| preferred_address(&c.identifiers))
         else {
             return Err(MethodError::Invalid(vec![Problem::form(no_code_address())]));
         };
@@ -281,7 +297,7 @@ impl CodeMethod {
         let mut identity = self.build(traits).await?;
         let now = self.settings.clock.now();
         for address in &mut identity.verifiable_addresses {
-            if address.via == "email" && address.value == redeemed.address {
+            if address.via == redeemed.address_via && address.value == redeemed.address {
                 address.verified = true;
                 address.verified_at = Some(now);
                 address.status = "completed".into();
@@ -308,13 +324,23 @@ impl CodeMethod {
 }
 
 /// The address of an identity's `code` credential that matches the
-/// identifier, else its first email one.
+/// identifier, else its preferred one.
 fn code_address(identity: &Identity, identifier: &str) -> Option<String> {
     let identifiers = &identity.credentials.get(&CredentialType::Code)?.identifiers;
     identifiers
         .iter()
         .find(|a| a.as_str() == identifier)
-        .or_else(|| identifiers.iter().find(|a| a.contains('@')))
+        .cloned()
+        .or_else(|| preferred_address(identifiers))
+}
+
+/// The address a code goes to among several: the first email address, else
+/// the first phone number.
+fn preferred_address(identifiers: &[String]) -> Option<String> {
+    identifiers
+        .iter()
+        .find(|a| Channel::of_address(a) == Channel::Email)
+        .or_else(|| identifiers.first())
         .cloned()
 }
 

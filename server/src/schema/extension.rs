@@ -24,8 +24,11 @@ pub struct Marked {
 
 impl Marked {
     fn add_identifier(&mut self, kind: CredentialType, value: &str) {
+        self.add_normalized_identifier(kind, normalize_identifier(value));
+    }
+
+    fn add_normalized_identifier(&mut self, kind: CredentialType, value: String) {
         let list = self.identifiers.entry(kind).or_default();
-        let value = normalize_identifier(value);
         if !value.is_empty() && !list.contains(&value) {
             list.push(value);
         }
@@ -219,8 +222,16 @@ fn apply(extension: &Value, text: &str, marked: &mut Marked) {
             let Ok(kind) = name.parse::<CredentialType>() else {
                 continue;
             };
-            if settings.get("identifier") == Some(&Value::Bool(true)) {
-                marked.add_identifier(kind, text);
+            if settings.get("identifier") != Some(&Value::Bool(true)) {
+                continue;
+            }
+            // A code identifier sent by SMS is a phone number: kept as the
+            // courier dials it, without spaces or brackets.
+            match settings.get("via").and_then(Value::as_str) {
+                Some("sms") if kind == CredentialType::Code => {
+                    marked.add_normalized_identifier(kind, normalize_address("sms", text))
+                }
+                _ => marked.add_identifier(kind, text),
             }
         }
     }
@@ -255,7 +266,10 @@ mod tests {
                 }},
                 "emails": {"type": "array", "items": {"$ref": "#/definitions/email"}},
                 "username": {"type": "string", "ory.sh/kratos": {"credentials": {"password": {"identifier": true}, "totp": {"account_name": true}}}},
-                "phone": {"type": "string", "ory.sh/kratos": {"verification": {"via": "sms"}}}
+                "phone": {"type": "string", "ory.sh/kratos": {
+                    "credentials": {"code": {"identifier": true, "via": "sms"}},
+                    "verification": {"via": "sms"}
+                }}
             }}},
             "definitions": {"email": {"type": "string", "ory.sh/kratos": {"credentials": {"webauthn": {"identifier": true}}}}}
         })
@@ -276,7 +290,7 @@ mod tests {
         );
         assert_eq!(
             marked.identifiers[&CredentialType::Code],
-            vec!["foo@example.com"]
+            vec!["foo@example.com", "+49151123456"]
         );
         assert_eq!(
             marked.identifiers[&CredentialType::Webauthn],

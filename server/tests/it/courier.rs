@@ -575,12 +575,13 @@ on_every_backend!(
 
 /// What the HTTP endpoint received, and the status it answers.
 #[derive(Default)]
-struct Endpoint {
-    requests: Mutex<Vec<(axum::http::HeaderMap, Value)>>,
-    status: std::sync::atomic::AtomicU16,
+pub struct Endpoint {
+    pub requests: Mutex<Vec<(axum::http::HeaderMap, Value)>>,
+    pub status: std::sync::atomic::AtomicU16,
 }
 
-async fn serve_endpoint(endpoint: Arc<Endpoint>) -> String {
+/// Serves `endpoint` on loopback at `/sms` and `/mail`; returns its base URL.
+pub async fn serve_endpoint(endpoint: Arc<Endpoint>) -> String {
     use axum::extract::State;
     async fn receive(
         State(endpoint): State<Arc<Endpoint>>,
@@ -603,6 +604,7 @@ async fn serve_endpoint(endpoint: Arc<Endpoint>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sms_and_http_email_are_posted_with_auth_and_a_refusal_is_a_failed_attempt() {
+    crate::support::use_bia_evaluator();
     let db = TestDb::create(Kind::Sqlite).await;
     let (database, store) = store_on(&db).await;
     let store = Arc::new(store);

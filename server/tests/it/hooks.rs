@@ -138,6 +138,7 @@ fn limits() -> HookLimits {
 }
 
 async fn web_hook(config: Value, limits: HookLimits) -> WebHook {
+    crate::support::use_bia_evaluator();
     let config: WebHookConfig = serde_json::from_value(config).unwrap();
     WebHook::load("test.config", &config, reqwest::Client::new(), limits)
         .await
@@ -465,6 +466,29 @@ async fn a_runaway_program_fails_cleanly_and_sends_nothing() {
     };
     assert!(reason.contains("did not finish"), "{reason}");
     assert!(target.received().is_empty());
+    // The evaluator process was killed, not left running.
+    assert_eq!(
+        evaluator_processes(),
+        0,
+        "a runaway evaluator is still running"
+    );
+
+    // A program that takes more memory than an evaluator may have fails,
+    // and the server process is untouched.
+    let greedy = web_hook(
+        json!({"url": target.url("/ok"), "method": "POST",
+               "body": base64("function(ctx) local f(s, n) = if n == 0 then s else f(s + s, n - 1); { n: std.length(f('x', 40)) }")}),
+        HookLimits {
+            request_timeout: Duration::from_secs(5),
+            jsonnet_timeout: Duration::from_secs(20),
+        },
+    )
+    .await;
+    let HookError::Failed { reason, .. } = greedy.run(&context()).await.unwrap_err() else {
+        panic!("expected a failure");
+    };
+    assert!(reason.contains("stopped"), "{reason}");
+    assert!(target.received().is_empty());
 
     // A program that fails names its error; `error "cancel"` skips the call.
     let failing = web_hook(
@@ -488,6 +512,27 @@ async fn a_runaway_program_fails_cleanly_and_sends_nothing() {
         HookOutcome::Continue
     );
     assert!(target.received().is_empty());
+}
+
+/// Evaluator processes (`bia jsonnet-eval`) this test process started that
+/// are still alive.
+fn evaluator_processes() -> usize {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            let dir = entry.path();
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            // The parent pid is the second field after the command in brackets.
+            let parent = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .unwrap_or_default();
+            parent == me && cmdline.split(|b| *b == 0).any(|arg| arg == b"jsonnet-eval")
+        })
+        .count()
 }
 
 fn tree(flows: Value) -> Value {

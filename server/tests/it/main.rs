@@ -27,6 +27,7 @@ mod replays;
 mod schemas_health;
 mod session_lookup;
 mod sessions_api;
+mod sms_codes;
 mod store_conformance;
 mod support;
 mod verification;

@@ -178,6 +178,12 @@ pub fn base64_url(value: &Value) -> String {
     )
 }
 
+/// Jsonnet programs run in `bia jsonnet-eval` processes; the test binary
+/// is not `bia`, so it names the one cargo built.
+pub fn use_bia_evaluator() {
+    bia_server::hook::jsonnet::set_evaluator(env!("CARGO_BIN_EXE_bia").into());
+}
+
 /// A running server on loopback ports, with its database.
 pub struct TestServer {
     pub public: String,
@@ -194,6 +200,13 @@ impl TestServer {
     }
 
     pub async fn start_with(kind: Kind, extra: Value) -> Self {
+        Self::start_with_options(kind, extra, ServeOptions::default()).await
+    }
+
+    /// A server with `extra` config and the given serve options (e.g. its
+    /// own courier worker).
+    pub async fn start_with_options(kind: Kind, extra: Value, options: ServeOptions) -> Self {
+        use_bia_evaluator();
         let db = TestDb::create(kind).await;
         db.migrated().await.close().await;
         let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -220,9 +233,7 @@ impl TestServer {
         });
         config::merge(&mut tree, extra);
         let loaded = config::from_tree(tree, Mode::default()).unwrap();
-        let app = App::build(loaded.config, ServeOptions::default())
-            .await
-            .unwrap();
+        let app = App::build(loaded.config, options).await.unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_on(public, admin, async {
