@@ -470,6 +470,10 @@ pub struct ThrottleConfig {
     /// Sign-in attempts per client address, failed or not.
     #[serde(skip_serializing_if = "is_default")]
     pub per_ip: ThrottleRule,
+    /// Self-service flows created per client address (1000 per minute by
+    /// default), so one client cannot fill the database with flows.
+    #[serde(skip_serializing_if = "is_default")]
+    pub flows_per_ip: ThrottleRule,
     /// Most identifiers and most addresses tracked at once, each (100000 by
     /// default); past it, the entries closest to expiry are dropped first.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -504,6 +508,11 @@ impl ThrottleConfig {
     /// Attempts allowed per client address, and their window.
     pub fn per_ip(&self) -> (u32, Duration) {
         self.per_ip.resolve(100, Duration::from_secs(60))
+    }
+
+    /// Flows allowed per client address, and their window.
+    pub fn flows_per_ip(&self) -> (u32, Duration) {
+        self.flows_per_ip.resolve(1000, Duration::from_secs(60))
     }
 
     /// Most keys tracked per rule.

@@ -9,6 +9,9 @@
 //!   does not wipe an attacker's failures;
 //! - per client address: every check, failed or not.
 //!
+//! A third rule counts the self-service flows each client address creates,
+//! so one client cannot fill the database with flows.
+//!
 //! Each rule is a generic cell rate algorithm: `max_attempts` may come at
 //! once, then one more every `window / max_attempts`. A key's whole state is
 //! one instant (when its allowance is full again), kept in an
@@ -44,6 +47,10 @@ pub struct ThrottleSettings {
     pub ip_attempts: u32,
     /// The address window.
     pub ip_window: Duration,
+    /// Flows a client address may create within the flow window.
+    pub flow_creations: u32,
+    /// The flow window.
+    pub flow_window: Duration,
     /// Most keys tracked per rule.
     pub max_tracked_keys: usize,
 }
@@ -53,12 +60,15 @@ impl ThrottleSettings {
     pub fn from_config(config: &ThrottleConfig) -> Self {
         let (identifier_failures, identifier_window) = config.per_identifier();
         let (ip_attempts, ip_window) = config.per_ip();
+        let (flow_creations, flow_window) = config.flows_per_ip();
         Self {
             enabled: config.is_enabled(),
             identifier_failures,
             identifier_window,
             ip_attempts,
             ip_window,
+            flow_creations,
+            flow_window,
             max_tracked_keys: config.max_tracked_keys(),
         }
     }
@@ -154,6 +164,7 @@ fn address_bucket(ip: &str) -> String {
 pub struct Throttle {
     identifiers: Limiter,
     addresses: Limiter,
+    flows: Limiter,
 }
 
 impl Throttle {
@@ -170,6 +181,12 @@ impl Throttle {
                 settings.enabled,
                 settings.ip_attempts,
                 settings.ip_window,
+                settings.max_tracked_keys,
+            ),
+            flows: Limiter::new(
+                settings.enabled,
+                settings.flow_creations,
+                settings.flow_window,
                 settings.max_tracked_keys,
             ),
         }
@@ -208,6 +225,18 @@ impl Throttle {
                 .addresses
                 .take(&address_bucket(ip), Instant::now())
                 .inspect_err(|_| refused("address")),
+            None => Ok(()),
+        }
+    }
+
+    /// Before a flow is created: counts it against the client address, or
+    /// refuses it when the address created too many lately.
+    pub fn admit_flow(&self, ip: Option<&str>) -> Result<(), Throttled> {
+        match ip.filter(|ip| !ip.is_empty()) {
+            Some(ip) => self
+                .flows
+                .take(&address_bucket(ip), Instant::now())
+                .inspect_err(|_| refused("flows")),
             None => Ok(()),
         }
     }
@@ -265,8 +294,24 @@ mod tests {
             identifier_window: Duration::from_secs(60),
             ip_attempts: 5,
             ip_window: Duration::from_secs(10),
+            flow_creations: 4,
+            flow_window: Duration::from_secs(60),
             max_tracked_keys: 100,
         }
+    }
+
+    #[test]
+    fn flow_creations_are_limited_per_address() {
+        let throttle = Throttle::new(settings());
+        for _ in 0..4 {
+            assert!(throttle.admit_flow(Some("192.0.2.1")).is_ok());
+        }
+        let refused = throttle.admit_flow(Some("192.0.2.1")).unwrap_err();
+        assert!(refused.retry_after > Duration::ZERO);
+        assert!(throttle.admit_flow(Some("192.0.2.2")).is_ok());
+        assert!(throttle.admit_flow(None).is_ok());
+        // Flows and sign-ins are counted apart.
+        assert!(throttle.admit("a", Some("192.0.2.1")).is_ok());
     }
 
     #[test]

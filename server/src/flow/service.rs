@@ -270,6 +270,13 @@ impl FlowService {
 
     /// Starts a flow for whoever is asking.
     pub async fn create(&self, new: NewFlow, requester: &Requester) -> Result<Flow, FlowError> {
+        if let Some(throttle) = &self.settings.throttle {
+            throttle
+                .admit_flow(requester.device.ip_address.as_deref())
+                .map_err(|t| FlowError::Throttled {
+                    retry_after: t.retry_after,
+                })?;
+        }
         let session = requester.session.as_ref();
         let refresh = new.kind == FlowKind::Login && new.refresh && session.is_some();
         match new.kind {

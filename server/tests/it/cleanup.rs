@@ -72,6 +72,51 @@ async fn expired_rows_are_removed(kind: Kind) {
     server.stop().await;
 }
 
+/// `serve --cleanup-every`: the server's own janitor removes expired flows
+/// and sessions while it serves; valid ones stay.
+async fn the_janitor_removes_expired_rows_while_serving(kind: Kind) {
+    let config = json!({
+        "selfservice": {"flows": {"login": {"lifespan": "1s"}}},
+        "session": {"lifespan": "1s"}
+    });
+    let options = bia_server::app::ServeOptions {
+        cleanup_every: Some(Duration::from_secs(1)),
+        ..Default::default()
+    };
+    let server = TestServer::start_with_options(kind, config, options).await;
+    let body = register(&server, "janitor@example.com", "a passphrase to clean").await;
+    let identity = body["identity"]["id"].as_str().unwrap().to_owned();
+    let mut expired = Vec::new();
+    for _ in 0..3 {
+        let (_, flow) = public_get(&server, "/self-service/login/api", None).await;
+        expired.push(flow["id"].as_str().unwrap().to_owned());
+    }
+    let (_, fresh) = public_get(&server, "/self-service/registration/api", None).await;
+    let fresh = fresh["id"].as_str().unwrap().to_owned();
+    let sessions = format!("/admin/identities/{identity}/sessions");
+    let mut gone = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut statuses = Vec::new();
+        for id in &expired {
+            let path = format!("/self-service/login/flows?id={id}");
+            statuses.push(public_get(&server, &path, None).await.0);
+        }
+        if statuses.iter().all(|s| *s == 404) && server.get(&sessions).await.1 == json!([]) {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "expired flows and sessions are still there after 10 s");
+    let path = format!("/self-service/registration/flows?id={fresh}");
+    assert_eq!(public_get(&server, &path, None).await.0, 200);
+    let (status, _) = server.get(&format!("/admin/identities/{identity}")).await;
+    assert_eq!(status, 200, "identities are never cleaned up");
+    server.stop().await;
+}
+
+on_every_backend!(the_janitor_removes_expired_rows_while_serving);
+
 #[test]
 fn bad_flags_are_refused() {
     for args in [
@@ -95,3 +140,16 @@ fn bad_flags_are_refused() {
 }
 
 on_every_backend!(expired_rows_are_removed);
+
+#[test]
+fn a_janitor_interval_below_a_second_is_refused() {
+    for interval in ["10ms", "0s", "soon"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_bia"))
+            .args(["serve", "--dev", "--cleanup-every", interval])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{interval}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--cleanup-every"), "{stderr}");
+    }
+}

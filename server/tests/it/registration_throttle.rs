@@ -43,3 +43,48 @@ async fn registrations_are_throttled_per_address(kind: Kind) {
 }
 
 on_every_backend!(registrations_are_throttled_per_address);
+
+/// A flood of flow creations from one address is refused (429 in Kratos's
+/// error shape, with `Retry-After`) before anything is stored.
+async fn flow_floods_are_refused_per_address(kind: Kind) {
+    let server = TestServer::start_with(
+        kind,
+        json!({"throttle": {"flows_per_ip": {"max_attempts": 5, "window": "1h"}}}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for kind in ["login", "registration", "login", "recovery", "login"] {
+        let (status, flow) = public_get(&server, &format!("/self-service/{kind}/api"), None).await;
+        // Recovery is off by default: refused as disabled, still counted.
+        if kind == "recovery" {
+            assert_eq!(status, 400, "{flow}");
+            continue;
+        }
+        assert_eq!(status, 200, "{flow}");
+        ids.push(flow["id"].as_str().unwrap().to_owned());
+    }
+    for _ in 0..20 {
+        let response = server
+            .http
+            .get(format!("{}/self-service/login/api", server.public))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 429);
+        assert!(response.headers().contains_key("retry-after"));
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], 429, "{body}");
+    }
+    // The flows made before the flood still work.
+    let (status, _) = public_get(
+        &server,
+        &format!("/self-service/login/flows?id={}", ids[0]),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
+
+on_every_backend!(flow_floods_are_refused_per_address);
