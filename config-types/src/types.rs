@@ -109,6 +109,11 @@ pub struct SessionConfig {
     /// spares the database a write per call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest_possible_extend: Option<GoDuration>,
+    /// A Bia option: a session not used for this long ends (off by default).
+    /// Each use moves its `expires_at` forward to now plus this, never past
+    /// its authentication time plus the lifespan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inactivity_timeout: Option<GoDuration>,
     /// The session cookie.
     #[serde(skip_serializing_if = "is_default")]
     pub cookie: SessionCookieConfig,
@@ -125,6 +130,13 @@ impl SessionConfig {
     pub fn earliest_possible_extend(&self) -> Duration {
         self.earliest_possible_extend
             .map_or_else(|| self.lifespan(), |d| d.0)
+    }
+
+    /// The inactivity timeout, when one is set (a zero duration is none).
+    pub fn inactivity_timeout(&self) -> Option<Duration> {
+        self.inactivity_timeout
+            .map(|d| d.0)
+            .filter(|d| !d.is_zero())
     }
 }
 

@@ -264,6 +264,7 @@ impl App {
             SessionSettings {
                 lifespan: config.session.lifespan(),
                 earliest_possible_extend: config.session.earliest_possible_extend(),
+                inactivity_timeout: config.session.inactivity_timeout(),
             },
         );
         let throttle = Arc::new(Throttle::new(ThrottleSettings::from_config(

@@ -61,6 +61,9 @@ pub struct SessionSettings {
     /// The most time a session may have left for an extension to apply
     /// (`session.earliest_possible_extend`); the lifespan allows any.
     pub earliest_possible_extend: Duration,
+    /// How long a session may go unused (`session.inactivity_timeout`, a
+    /// Bia option); `None` for no limit.
+    pub inactivity_timeout: Option<Duration>,
 }
 
 impl SessionSettings {
@@ -100,10 +103,45 @@ impl SessionService {
         }
     }
 
-    /// When a session issued or extended at `now` expires.
+    /// When a session issued or extended at `now` expires: its lifespan
+    /// later, or sooner when an inactivity timeout is set.
     fn expiry(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now + chrono::Duration::from_std(self.settings.lifespan)
+        let full = now + self.lifespan_chrono();
+        match self.idle_window() {
+            Some(idle) => full.min(now + idle),
+            None => full,
+        }
+    }
+
+    fn lifespan_chrono(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.lifespan)
             .unwrap_or_else(|_| chrono::Duration::days(1))
+    }
+
+    fn idle_window(&self) -> Option<chrono::Duration> {
+        self.settings
+            .inactivity_timeout
+            .and_then(|idle| chrono::Duration::from_std(idle).ok())
+    }
+
+    /// With an inactivity timeout, a session in use lives on: its expiry
+    /// moves to `now` plus the timeout (never past its authentication time
+    /// plus the lifespan). The row is written only when that moves it by
+    /// more than a twentieth of the timeout, so busy sessions cost few writes.
+    async fn keep_alive(
+        &self,
+        session: &mut Session,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let Some(idle) = self.idle_window() else {
+            return Ok(());
+        };
+        let target = (now + idle).min(session.authenticated_at + self.lifespan_chrono());
+        if target - session.expires_at > idle / 20 {
+            self.store.set_expiry(session.id, target, now).await?;
+            session.expires_at = target;
+        }
+        Ok(())
     }
 
     /// Issues a session for an identity that just authenticated with `method`.
@@ -174,9 +212,12 @@ impl SessionService {
             .identity
             .as_ref()
             .is_some_and(|i| i.state == State::Active);
-        if !identity_active || !session.is_valid_at(self.clock.now()) {
+        let now = self.clock.now();
+        if !identity_active || !session.is_valid_at(now) {
             return Err(SessionError::Inactive);
         }
+        let mut session = session;
+        self.keep_alive(&mut session, now).await?;
         Ok(session)
     }
 
@@ -363,6 +404,7 @@ mod tests {
     use crate::time::ManualClock;
 
     const HOUR: Duration = Duration::from_secs(3600);
+    const MINUTE: Duration = Duration::from_secs(60);
 
     fn hours(n: i64) -> chrono::Duration {
         chrono::Duration::hours(n)
@@ -381,6 +423,7 @@ mod tests {
         let settings = SessionSettings {
             lifespan: 24 * HOUR,
             earliest_possible_extend: HOUR,
+            inactivity_timeout: None,
         };
         let now = start();
         assert!(!settings.may_extend(now + hours(24), now), "fresh");
@@ -396,6 +439,7 @@ mod tests {
         let settings = SessionSettings {
             lifespan: 24 * HOUR,
             earliest_possible_extend: 24 * HOUR,
+            inactivity_timeout: None,
         };
         assert!(
             settings.may_extend(now + hours(24), now),
@@ -457,6 +501,7 @@ mod tests {
         let (clock, sessions, identity, issued) = issued_with(SessionSettings {
             lifespan: 24 * HOUR,
             earliest_possible_extend: HOUR,
+            inactivity_timeout: None,
         })
         .await;
         assert_eq!(issued.expires_at, start() + hours(24));
@@ -500,11 +545,66 @@ mod tests {
         let (clock, sessions, _identity, issued) = issued_with(SessionSettings {
             lifespan: HOUR,
             earliest_possible_extend: HOUR,
+            inactivity_timeout: None,
         })
         .await;
         clock.advance(chrono::Duration::seconds(1));
         let extended = sessions.extend(issued.id).await.unwrap();
         assert_eq!(extended.expires_at, clock.now() + hours(1));
         assert!(extended.expires_at > issued.expires_at);
+    }
+
+    #[tokio::test]
+    async fn an_idle_session_ends_and_a_used_one_lives_to_its_lifespan() {
+        let clock = Arc::new(ManualClock::new(start()));
+        let (sessions, identity) = service(
+            clock.clone(),
+            SessionSettings {
+                lifespan: 2 * HOUR,
+                earliest_possible_extend: 2 * HOUR,
+                inactivity_timeout: Some(30 * MINUTE),
+            },
+        )
+        .await;
+        let (issued, token) = sessions
+            .issue(&identity, "password", device())
+            .await
+            .unwrap();
+        assert_eq!(issued.expires_at, start() + minutes(30));
+        // Used after 20 minutes: 30 more from now.
+        clock.advance(minutes(20));
+        let used = sessions.whoami(&token).await.unwrap();
+        assert_eq!(used.expires_at, start() + minutes(50));
+        assert_eq!(
+            sessions.get(issued.id, false).await.unwrap().expires_at,
+            used.expires_at
+        );
+        // A minute later the move would be small: no write.
+        clock.advance(minutes(1));
+        sessions.whoami(&token).await.unwrap();
+        let stored = sessions.get(issued.id, false).await.unwrap();
+        assert_eq!(stored.expires_at, start() + minutes(50));
+        // Used every 25 minutes, it lives until its lifespan ends, not longer.
+        for _ in 0..3 {
+            clock.advance(minutes(25));
+            sessions.whoami(&token).await.unwrap();
+        }
+        let stored = sessions.get(issued.id, false).await.unwrap();
+        assert_eq!(stored.expires_at, start() + hours(2));
+        clock.advance(minutes(25));
+        assert!(matches!(
+            sessions.whoami(&token).await,
+            Err(SessionError::Inactive)
+        ));
+        // Left alone past the timeout, a fresh session ends.
+        let (_, idle) = sessions
+            .issue(&identity, "password", device())
+            .await
+            .unwrap();
+        clock.advance(minutes(31));
+        assert!(matches!(
+            sessions.whoami(&idle).await,
+            Err(SessionError::Inactive)
+        ));
     }
 }

@@ -107,7 +107,10 @@ async fn the_janitor_removes_expired_rows_while_serving(kind: Kind) {
             break;
         }
     }
-    assert!(gone, "expired flows and sessions are still there after 10 s");
+    assert!(
+        gone,
+        "expired flows and sessions are still there after 10 s"
+    );
     let path = format!("/self-service/registration/flows?id={fresh}");
     assert_eq!(public_get(&server, &path, None).await.0, 200);
     let (status, _) = server.get(&format!("/admin/identities/{identity}")).await;

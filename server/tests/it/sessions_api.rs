@@ -231,6 +231,31 @@ async fn lifespan_is_configurable(kind: Kind) {
     server.stop().await;
 }
 
+/// `session.inactivity_timeout`: a session used within the timeout lives on,
+/// one left alone past it answers 401, on every backend.
+async fn idle_sessions_end(kind: Kind) {
+    let config = json!({"session": {"lifespan": "1h", "inactivity_timeout": "2s"}});
+    let server = TestServer::start_with(kind, config).await;
+    let body = register(&server, "idle@example.org", "long enough secret").await;
+    let token = body["session_token"].as_str().unwrap();
+    let first = expiry(&body["session"]);
+    assert!(first <= Utc::now() + Duration::seconds(2), "{first}");
+    // Used every second for four seconds: alive past its first expiry.
+    let mut last = first;
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        let (status, session) = public_get(&server, "/sessions/whoami", Some(token)).await;
+        assert_eq!(status, 200, "{session}");
+        last = expiry(&session);
+    }
+    assert!(last > first + Duration::seconds(3), "{first} -> {last}");
+    // Left alone for longer than the timeout: gone.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, _) = public_get(&server, "/sessions/whoami", Some(token)).await;
+    assert_eq!(status, 401);
+    server.stop().await;
+}
+
 /// Moves a session's expiry in the database: time passing, without waiting.
 async fn expire_at(server: &TestServer, id: &str, at: DateTime<Utc>) {
     let db = server.db.as_ref().unwrap().migrated().await;
@@ -434,6 +459,7 @@ on_every_backend!(
     admin_sessions,
     my_sessions,
     lifespan_is_configurable,
+    idle_sessions_end,
     extension_waits_for_earliest_possible_extend,
     extension_by_default_always_applies
 );
