@@ -43,7 +43,33 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     address_flows(config, &mut problems);
     passwordless(config, &mut problems);
     log(config, &mut problems);
+    tracing(&config.tracing, &mut problems);
     problems.0
+}
+
+/// Traces go out over OTLP only; a provider this server cannot feed is
+/// refused rather than left silent.
+fn tracing(config: &crate::tracing::TracingConfig, problems: &mut Problems) {
+    match config.provider.as_deref() {
+        None | Some("") | Some("otel") => {}
+        Some(other) => problems.push(
+            "tracing.provider",
+            format!("{other:?} is not supported: use otel (OTLP over HTTP, which Jaeger, Zipkin and most back-ends accept)"),
+        ),
+    }
+    if let Some(ratio) = config.providers.otlp.sampling.sampling_ratio
+        && !(0.0..=1.0).contains(&ratio)
+    {
+        problems.push(
+            "tracing.providers.otlp.sampling.sampling_ratio",
+            "must be between 0 and 1",
+        );
+    }
+    if let Some(url) = &config.providers.otlp.server_url
+        && (url.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        problems.push("tracing.providers.otlp.server_url", "expected host:port");
+    }
 }
 
 /// Sign-in by code needs the code method; links never sign in.

@@ -23,6 +23,7 @@ mod error;
 pub mod hashers;
 pub mod hooks;
 mod load;
+pub mod tracing;
 mod types;
 pub mod units;
 
@@ -43,6 +44,7 @@ pub use hooks::{
     MethodAfterHooks, WebHookAuth, WebHookConfig, WebHookResponse,
 };
 pub use load::{MAX_FILE_BYTES, merge, parse_text, parse_yaml, read_file, read_files};
+pub use tracing::{OtlpConfig, OtlpSampling, TracingConfig, TracingProviders};
 pub use types::{
     AddressFlowConfig, AfterConfig, Config, CookiesConfig, Cors, ErrorFlowConfig, FlowConfig,
     FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig, MethodsConfig,

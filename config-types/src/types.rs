@@ -58,6 +58,9 @@ pub struct Config {
     /// Message rendering and delivery.
     #[serde(skip_serializing_if = "is_default")]
     pub courier: CourierConfig,
+    /// Request traces (OpenTelemetry).
+    #[serde(skip_serializing_if = "is_default")]
+    pub tracing: crate::tracing::TracingConfig,
 }
 
 /// The `cookies` section.

@@ -22,5 +22,6 @@ pub mod reload;
 pub mod schema;
 pub mod session;
 pub mod store;
+pub mod telemetry;
 pub mod throttle;
 pub mod time;

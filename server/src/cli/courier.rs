@@ -28,7 +28,7 @@ pub async fn watch(args: WatchArgs) -> Result<()> {
         bia_config::env::process_vars(),
         Mode { dev: true },
     )?;
-    super::serve::init_logging(&loaded.config);
+    let _telemetry = super::serve::init_logging(&loaded.config)?;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }

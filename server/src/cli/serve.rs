@@ -2,17 +2,20 @@
 
 use anyhow::Result;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use bia_server::app::{App, ServeOptions};
 use bia_server::config::{self, Mode};
 use bia_server::store::DRIVER_LOG_FILTER;
+use bia_server::telemetry::Telemetry;
 
 use super::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> Result<()> {
     let mode = Mode { dev: args.dev };
     let loaded = config::load(&args.config, bia_config::env::process_vars(), mode)?;
-    init_logging(&loaded.config);
+    let telemetry = init_logging(&loaded.config)?;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
@@ -28,10 +31,17 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     app.watch_config(args.config.clone(), mode);
     app.run(shutdown_signal()).await?;
     tracing::info!("stopped");
+    if let Some(telemetry) = telemetry {
+        // The exporter blocks while it flushes; keep it off the runtime.
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    }
     Ok(())
 }
 
-pub(super) fn init_logging(config: &config::Config) {
+/// Logs to stderr (plain or JSON, at `log.level`), and exports request
+/// traces when `tracing.provider` is `otel`; the returned exporter is flushed
+/// at shutdown.
+pub(super) fn init_logging(config: &config::Config) -> Result<Option<Telemetry>> {
     let level = config.log.level.as_deref().unwrap_or("info");
     let level = match level {
         "warning" => "warn",
@@ -40,14 +50,21 @@ pub(super) fn init_logging(config: &config::Config) {
     };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{level},{DRIVER_LOG_FILTER},tower_http=info")));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if config.log.format.as_deref() == Some("json") {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    let telemetry = Telemetry::from_config(&config.tracing)?;
+    let json = config.log.format.as_deref() == Some("json");
+    let plain = (!json).then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let json = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(plain)
+        .with(json)
+        .with(telemetry.as_ref().map(|t| t.layer()))
+        .try_init();
+    Ok(telemetry)
 }
 
 pub(super) async fn shutdown_signal() {

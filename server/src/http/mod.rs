@@ -220,25 +220,64 @@ fn with_middleware(
         .layer(middleware::from_fn(clean_path::redirect_unclean))
         .layer(middleware::from_fn_with_state(listener, metrics::track))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(record_status),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 
 /// The span of one request: method, path (never the query, which may hold
-/// tokens) and request id.
+/// tokens) and request id; exported as an OpenTelemetry server span named
+/// after the method and the path with ids replaced by `{id}`, continuing
+/// the caller's trace when it sent a `traceparent`.
 fn request_span(request: &Request) -> tracing::Span {
     let id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    tracing::info_span!(
+    let path = request.uri().path();
+    let span = tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %path,
         request_id = %id,
-    )
+        otel.name = %format!("{} {}", request.method(), route_of(path)),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    crate::telemetry::continue_trace(&span, request.headers());
+    span
+}
+
+/// Records the answer's status on the request span (an error status for 5xx).
+fn record_status(response: &Response, _latency: std::time::Duration, span: &tracing::Span) {
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+}
+
+/// A path with its id segments (UUIDs, long tokens) replaced by `{id}`, so
+/// span names stay few.
+fn route_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            let id_like =
+                segment.len() >= 16 && segment.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+            if id_like || uuid::Uuid::parse_str(segment).is_ok() {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 async fn not_found() -> ApiError {
