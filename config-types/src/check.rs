@@ -42,8 +42,32 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     throttle(&config.throttle, &mut problems);
     address_flows(config, &mut problems);
     passwordless(config, &mut problems);
+    second_factors(config, &mut problems);
     log(config, &mut problems);
     problems.0
+}
+
+/// The cipher must be one this server implements, and TOTP secrets, kept
+/// encrypted, need a cipher secret.
+fn second_factors(config: &Config, problems: &mut Problems) {
+    if let Some(algorithm) = &config.ciphers.algorithm
+        && !matches!(algorithm.as_str(), "xchacha20-poly1305" | "aes")
+    {
+        problems.push(
+            "ciphers.algorithm",
+            format!(
+                "{algorithm:?} is not supported: use \"xchacha20-poly1305\" (the default) or \"aes\" \
+                 (secrets are never stored in clear text)"
+            ),
+        );
+    }
+    if config.selfservice.methods.totp.is_enabled() && config.secrets.cipher.is_empty() {
+        problems.push(
+            "secrets.cipher",
+            "selfservice.methods.totp keeps its secrets encrypted: set at least one cipher \
+             secret of 32 characters",
+        );
+    }
 }
 
 /// Sign-in by code needs the code method; links never sign in.

@@ -44,11 +44,12 @@ pub use hooks::{
 };
 pub use load::{MAX_FILE_BYTES, merge, parse_text, parse_yaml, read_file, read_files};
 pub use types::{
-    AddressFlowConfig, AfterConfig, Config, CookiesConfig, Cors, ErrorFlowConfig, FlowConfig,
+    AddressFlowConfig, AfterConfig, CiphersConfig, Config, CookiesConfig, Cors, ErrorFlowConfig, FlowConfig,
     FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig, MethodsConfig,
     OneTimeMethodConfig, OneTimeSettings, PasswordConfig, PasswordMethodConfig,
     ProfileMethodConfig, SchemaEntry, Secrets, SelfServiceConfig, Serve, SessionConfig,
-    SessionCookieConfig, SettingsFlowConfig, ThrottleConfig, ThrottleRule,
+    SessionCookieConfig, SettingsFlowConfig, ThrottleConfig, ThrottleRule, TotpMethodConfig,
+    TotpSettings, WhoamiConfig, RequiredAal,
 };
 pub use units::{ByteSize, GoDuration};
 

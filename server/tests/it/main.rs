@@ -29,4 +29,5 @@ mod session_lookup;
 mod sessions_api;
 mod store_conformance;
 mod support;
+mod totp;
 mod verification;

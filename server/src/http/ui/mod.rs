@@ -159,8 +159,15 @@ pub async fn welcome(State(state): State<AppState>, caller: Caller) -> Response 
             )
         })
         .unwrap_or_default();
+    let level = match state.sessions.check_whoami_aal(&session) {
+        Ok(()) => format!("<p id=\"aal\">Assurance level: {}</p>", escape(&session.aal)),
+        Err(_) => format!(
+            "<p id=\"aal\">Your account has a second factor: <a id=\"step-up\" href=\"{}\">confirm it</a>.</p>",
+            escape(&state.browser.step_up_login())
+        ),
+    };
     let body = format!(
-        "{}<p>You are signed in.</p><pre id=\"traits\">{}</pre><p>{logout}</p>",
+        "{}<p>You are signed in.</p>{level}<pre id=\"traits\">{}</pre><p>{logout}</p>",
         links(&state, true),
         escape(&traits)
     );

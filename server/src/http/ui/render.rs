@@ -75,6 +75,11 @@ fn node_html(node: &Node, others_required: bool) -> String {
         .label
         .as_ref()
         .map_or_else(|| a.name.clone(), |l| l.text.clone());
+    match node.node_type.as_str() {
+        "img" => return image_html(node, &label),
+        "text" => return text_html(node, &label),
+        _ => {}
+    }
     let mut html = match a.input_type.as_str() {
         "hidden" => format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
@@ -86,6 +91,51 @@ fn node_html(node: &Node, others_required: bool) -> String {
     };
     html.push_str(&messages(&node.messages));
     html
+}
+
+/// An image (a TOTP QR code); only `data:` URIs are shown.
+fn image_html(node: &Node, label: &str) -> String {
+    let a = &node.attributes;
+    let src = a.src.as_deref().filter(|s| s.starts_with("data:image/"));
+    format!(
+        "<p>{}<br><img id=\"{}\" alt=\"{}\" width=\"{}\" height=\"{}\" src=\"{}\"></p>\n",
+        escape(label),
+        escape(a.id.as_deref().unwrap_or_default()),
+        escape(label),
+        a.width.unwrap_or(256),
+        a.height.unwrap_or(256),
+        escape(src.unwrap_or_default()),
+    )
+}
+
+/// A text (a TOTP secret, lookup codes): its label, then the text, or the
+/// list of texts its context carries (`secrets`).
+fn text_html(node: &Node, label: &str) -> String {
+    let a = &node.attributes;
+    let Some(text) = &a.text else {
+        return String::new();
+    };
+    let id = escape(a.id.as_deref().unwrap_or_default());
+    let items = text
+        .context
+        .as_ref()
+        .and_then(|c| c.get("secrets"))
+        .and_then(Value::as_array);
+    match items {
+        Some(items) => {
+            let list: String = items
+                .iter()
+                .filter_map(|item| item.get("text").and_then(Value::as_str))
+                .map(|t| format!("<li><code>{}</code></li>", escape(t)))
+                .collect();
+            format!("<p>{}</p><ul id=\"{id}\">{list}</ul>\n", escape(label))
+        }
+        None => format!(
+            "<p>{}<br><code id=\"{id}\">{}</code></p>\n",
+            escape(label),
+            escape(&text.text)
+        ),
+    }
 }
 
 /// A submit button. One that sends something else than the method (e.g.
