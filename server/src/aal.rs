@@ -39,7 +39,8 @@ impl Aal {
 }
 
 /// The credential types that are second factors.
-pub const SECOND_FACTORS: [CredentialType; 2] = [CredentialType::Totp, CredentialType::LookupSecret];
+pub const SECOND_FACTORS: [CredentialType; 2] =
+    [CredentialType::Totp, CredentialType::LookupSecret];
 
 /// The level one completed step with `method` grants.
 pub fn of_method(method: &str) -> Aal {
@@ -103,7 +104,10 @@ mod tests {
         assert_eq!(of_session(&[step("password")]), Aal::Aal1);
         assert_eq!(of_session(&[step("totp")]), Aal::Aal1);
         assert_eq!(of_session(&[step("password"), step("totp")]), Aal::Aal2);
-        assert_eq!(of_session(&[step("code"), step("lookup_secret")]), Aal::Aal2);
+        assert_eq!(
+            of_session(&[step("code"), step("lookup_secret")]),
+            Aal::Aal2
+        );
         assert_eq!(of_session(&[]), Aal::Aal1);
     }
 

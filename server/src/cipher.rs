@@ -120,8 +120,8 @@ impl Cipher {
     ) -> Result<Vec<u8>, CipherError> {
         let result = match self.algorithm {
             Algorithm::XChaCha20Poly1305 => {
-                let cipher = XChaCha20Poly1305::new_from_slice(key)
-                    .map_err(|_| CipherError::BadSecret)?;
+                let cipher =
+                    XChaCha20Poly1305::new_from_slice(key).map_err(|_| CipherError::BadSecret)?;
                 let nonce = nonce.try_into().map_err(|_| CipherError::Unreadable)?;
                 if seal {
                     cipher.encrypt(nonce, text)
@@ -130,8 +130,7 @@ impl Cipher {
                 }
             }
             Algorithm::Aes => {
-                let cipher =
-                    Aes256Gcm::new_from_slice(key).map_err(|_| CipherError::BadSecret)?;
+                let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| CipherError::BadSecret)?;
                 let nonce = nonce.try_into().map_err(|_| CipherError::Unreadable)?;
                 if seal {
                     cipher.encrypt(nonce, text)

@@ -154,6 +154,11 @@ pub trait Method: Send + Sync {
     fn populate_settings_flow(&self, _flow: &Flow, identity: &Identity, ui: &mut Ui) {
         self.populate_settings(identity, ui);
     }
+    /// Whether a submission without a `method` field is this method's (a
+    /// TOTP unlink button sends only `totp_unlink`, as in Kratos).
+    fn claims(&self, _body: &Value) -> bool {
+        false
+    }
     /// Second factors: adds the method's nodes to a login flow that asks for
     /// `aal2`, when the identity has set the method up.
     fn populate_second_factor(&self, _identity: &Identity, _ui: &mut Ui) {}

@@ -572,7 +572,13 @@ impl FlowService {
     }
 
     fn method(&self, body: &Value) -> Result<&Arc<dyn Method>, FlowError> {
-        let method_id = body.get("method").and_then(Value::as_str).unwrap_or("");
+        let Some(method_id) = body.get("method").and_then(Value::as_str) else {
+            return self
+                .methods
+                .iter()
+                .find(|m| m.claims(body))
+                .ok_or(FlowError::UnknownMethod);
+        };
         self.methods
             .iter()
             .find(|m| m.id() == method_id)
@@ -743,7 +749,11 @@ impl FlowService {
 
     /// A step-up submission uses a second factor, from the session the flow
     /// was made for.
-    fn check_step_up(flow: &Flow, method: &str, session: Option<&Session>) -> Result<(), FlowError> {
+    fn check_step_up(
+        flow: &Flow,
+        method: &str,
+        session: Option<&Session>,
+    ) -> Result<(), FlowError> {
         if aal::of_method(method) != Aal::Aal2 {
             return Err(FlowError::UnknownMethod);
         }

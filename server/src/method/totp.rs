@@ -73,6 +73,15 @@ fn invalid_code() -> MethodError {
     )])
 }
 
+/// Whether a submission asks to unlink the authenticator.
+fn unlinks(body: &Value) -> bool {
+    match body.get("totp_unlink") {
+        Some(Value::Bool(on)) => *on,
+        Some(Value::String(text)) => text == "true",
+        _ => false,
+    }
+}
+
 /// The submitted code, or why there is none.
 fn submitted_code(body: &Value) -> Result<&str, MethodError> {
     match body.get("totp_code").and_then(Value::as_str).map(str::trim) {
@@ -163,7 +172,10 @@ impl TotpMethod {
     fn read(&self, credential: &Credential) -> Option<Stored> {
         let stored = credential.config.get("totp_url")?.as_str()?;
         let (url, sealed_url) = if stored.starts_with("otpauth://") {
-            (stored.to_owned(), self.settings.cipher.seal(stored.as_bytes()).ok()?)
+            (
+                stored.to_owned(),
+                self.settings.cipher.seal(stored.as_bytes()).ok()?,
+            )
         } else {
             let url = String::from_utf8(self.settings.cipher.open(stored).ok()?).ok()?;
             (url, stored.to_owned())
@@ -255,6 +267,10 @@ impl Method for TotpMethod {
         GROUP
     }
 
+    fn claims(&self, body: &Value) -> bool {
+        unlinks(body)
+    }
+
     fn populate_second_factor(&self, identity: &Identity, ui: &mut Ui) {
         if !identity.credentials.contains_key(&CredentialType::Totp) {
             return;
@@ -296,10 +312,12 @@ impl Method for TotpMethod {
             context: Some(json!({ "secret": secret })),
             ..Message::info(1050006, secret.clone())
         };
-        ui.nodes.push(Node::text(GROUP, "totp_secret_key", text).label(Message::info(
-            1050017,
-            "This is your authenticator app secret. Use it if you can not scan the QR code.",
-        )));
+        ui.nodes.push(
+            Node::text(GROUP, "totp_secret_key", text).label(Message::info(
+                1050017,
+                "This is your authenticator app secret. Use it if you can not scan the QR code.",
+            )),
+        );
         ui.nodes.push(
             Node::input(GROUP, "totp_code", "text")
                 .required()
@@ -355,8 +373,7 @@ impl Method for TotpMethod {
         pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
         let now = self.settings.clock.now();
-        let unlink = matches!(body.get("totp_unlink"), Some(Value::Bool(true)))
-            || body.get("totp_unlink").and_then(Value::as_str) == Some("true");
+        let unlink = unlinks(body);
         let linked = identity.credentials.contains_key(&CredentialType::Totp);
         if unlink {
             if !linked {

@@ -178,7 +178,8 @@ fn totp_needs_a_cipher_secret_and_a_real_cipher() {
     let run = validate(&[&path], &[], &[]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
-        run.stderr.contains("config key secrets.cipher: selfservice.methods.totp"),
+        run.stderr
+            .contains("config key secrets.cipher: selfservice.methods.totp"),
         "{}",
         run.stderr
     );
@@ -187,7 +188,8 @@ fn totp_needs_a_cipher_secret_and_a_real_cipher() {
     let run = validate(&[&path], &[], &[]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(
-        run.stderr.contains("config key ciphers.algorithm: \"noop\" is not supported"),
+        run.stderr
+            .contains("config key ciphers.algorithm: \"noop\" is not supported"),
         "{}",
         run.stderr
     );

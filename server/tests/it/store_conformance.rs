@@ -302,19 +302,26 @@ async fn credential_configs_swap_once(kind: Kind) {
     assert_ne!(after.credentials[&CredentialType::Totp].config, read);
     // Another type, or another identity, is never touched.
     let other = json!({"hashed_password": "$2a$04$abc"});
-    assert!(!store
-        .swap_credential_config(ada.id, CredentialType::Password, &read, &other, at(3))
-        .await
-        .unwrap());
-    assert!(!store
-        .swap_credential_config(Uuid::new_v4(), CredentialType::Totp, &read, &other, at(3))
-        .await
-        .unwrap());
+    assert!(
+        !store
+            .swap_credential_config(ada.id, CredentialType::Password, &read, &other, at(3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .swap_credential_config(Uuid::new_v4(), CredentialType::Totp, &read, &other, at(3))
+            .await
+            .unwrap()
+    );
     // Without the second factor the available level drops.
     let mut without = after.clone();
     without.credentials.remove(&CredentialType::Totp);
     store.update(&without).await.unwrap();
-    assert_eq!(store.get(ada.id).await.unwrap().unwrap().available_aal, Aal::Aal1);
+    assert_eq!(
+        store.get(ada.id).await.unwrap().unwrap().available_aal,
+        Aal::Aal1
+    );
     db.close().await;
     test_db.drop_database().await;
 }

@@ -38,8 +38,16 @@ async fn settings_flow(server: &TestServer, token: &str) -> (u16, Value) {
     public_get(server, "/self-service/settings/api", Some(token)).await
 }
 
-async fn submit_settings(server: &TestServer, token: &str, flow: &Value, body: Value) -> (u16, Value) {
-    let path = format!("/self-service/settings?flow={}", flow["id"].as_str().unwrap());
+async fn submit_settings(
+    server: &TestServer,
+    token: &str,
+    flow: &Value,
+    body: Value,
+) -> (u16, Value) {
+    let path = format!(
+        "/self-service/settings?flow={}",
+        flow["id"].as_str().unwrap()
+    );
     post_with(server, &path, token, body).await
 }
 
@@ -76,7 +84,10 @@ const REFUSED: [(&str, u64); 4] = [
     ("", 4000002),
     ("000000", 4000008),
     ("12a456", 4000008),
-    ("11111111111111111111111111111111111111111111111111111111111111111111", 4000008),
+    (
+        "11111111111111111111111111111111111111111111111111111111111111111111",
+        4000008,
+    ),
 ];
 
 fn messages_of(flow: &Value, name: &str) -> Vec<u64> {
@@ -94,24 +105,41 @@ async fn enrol(server: &TestServer, token: &str, refusals: bool) -> String {
     let (status, flow) = settings_flow(server, token).await;
     assert_eq!(status, 200, "{flow}");
     let nodes = flow["ui"]["nodes"].as_array().unwrap();
-    let qr = nodes.iter().find(|n| n["attributes"]["id"] == "totp_qr").unwrap();
+    let qr = nodes
+        .iter()
+        .find(|n| n["attributes"]["id"] == "totp_qr")
+        .unwrap();
     assert_eq!(qr["type"], "img");
     assert_eq!(qr["group"], "totp");
     assert_eq!(qr["attributes"]["node_type"], "img");
     assert_eq!(qr["attributes"]["width"], 256);
-    assert!(qr["attributes"]["src"].as_str().unwrap().starts_with("data:image/svg+xml;base64,"));
+    assert!(
+        qr["attributes"]["src"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/svg+xml;base64,")
+    );
     assert_eq!(qr["meta"]["label"]["id"], 1050005);
-    let text = nodes.iter().find(|n| n["attributes"]["id"] == "totp_secret_key").unwrap();
+    let text = nodes
+        .iter()
+        .find(|n| n["attributes"]["id"] == "totp_secret_key")
+        .unwrap();
     assert_eq!(text["type"], "text");
     assert_eq!(text["attributes"]["text"]["id"], 1050006);
     assert_eq!(text["meta"]["label"]["id"], 1050017);
-    let secret = text["attributes"]["text"]["context"]["secret"].as_str().unwrap().to_owned();
+    let secret = text["attributes"]["text"]["context"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(text["attributes"]["text"]["text"], secret.as_str());
     assert_eq!(node(&flow, "totp_code")["meta"]["label"]["id"], 1070006);
     // The same flow shows the same secret when read again.
     let (_, again) = public_get(
         server,
-        &format!("/self-service/settings/flows?id={}", flow["id"].as_str().unwrap()),
+        &format!(
+            "/self-service/settings/flows?id={}",
+            flow["id"].as_str().unwrap()
+        ),
         Some(token),
     )
     .await;
@@ -123,16 +151,31 @@ async fn enrol(server: &TestServer, token: &str, refusals: bool) -> String {
         let body = json!({"method": "totp", "totp_code": code});
         let (status, refused) = submit_settings(server, token, &flow, body).await;
         assert_eq!(status, 400, "{refused}");
-        assert_eq!(messages_of(&refused, "totp_code"), vec![*expected], "{code}");
+        assert_eq!(
+            messages_of(&refused, "totp_code"),
+            vec![*expected],
+            "{code}"
+        );
     }
     let code = code_at(&secret, now());
-    let (status, saved) =
-        submit_settings(server, token, &flow, json!({"method": "totp", "totp_code": code})).await;
+    let (status, saved) = submit_settings(
+        server,
+        token,
+        &flow,
+        json!({"method": "totp", "totp_code": code}),
+    )
+    .await;
     assert_eq!(status, 200, "{saved}");
     assert_eq!(saved["state"], "success");
     let unlink = node(&saved, "totp_unlink");
     assert_eq!(unlink["meta"]["label"]["id"], 1050004);
-    assert!(saved["ui"]["nodes"].as_array().unwrap().iter().all(|n| n["attributes"]["id"] != "totp_qr"));
+    assert!(
+        saved["ui"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["attributes"]["id"] != "totp_qr")
+    );
     secret
 }
 
@@ -145,29 +188,43 @@ async fn totp_steps_a_session_up_once_per_code(kind: Kind) {
     // Without a second factor, highest_available is aal1 and nothing steps up.
     let (status, _) = public_get(&server, "/sessions/whoami", Some(&first)).await;
     assert_eq!(status, 200);
-    let (status, body) = public_get(&server, "/self-service/login/api?aal=aal2", Some(&first)).await;
+    let (status, body) =
+        public_get(&server, "/self-service/login/api?aal=aal2", Some(&first)).await;
     assert_eq!(status, 400, "{body}");
     let (status, body) = public_get(&server, "/self-service/login/api?aal=aal2", None).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"]["id"], "session_aal1_required");
-    let (status, body) = public_get(&server, "/self-service/login/api?aal=aal9", Some(&first)).await;
+    let (status, body) =
+        public_get(&server, "/self-service/login/api?aal=aal9", Some(&first)).await;
     assert_eq!(status, 400, "{body}");
 
     let secret = enrol(&server, &first, true).await;
 
     // Sealed at rest: the stored URL is not the otpauth URL in clear text.
     let (_, admin) = server
-        .get(&format!("/admin/identities/{identity_id}?include_credential=totp"))
+        .get(&format!(
+            "/admin/identities/{identity_id}?include_credential=totp"
+        ))
         .await;
-    let stored = admin["credentials"]["totp"]["config"]["totp_url"].as_str().unwrap();
-    assert!(!stored.contains("otpauth") && !stored.contains(&secret), "{stored}");
+    let stored = admin["credentials"]["totp"]["config"]["totp_url"]
+        .as_str()
+        .unwrap();
+    assert!(
+        !stored.contains("otpauth") && !stored.contains(&secret),
+        "{stored}"
+    );
     assert!(stored.bytes().all(|b| b.is_ascii_hexdigit()), "{stored}");
 
     // The aal1 session no longer satisfies whoami, nor settings.
     let (status, body) = public_get(&server, "/sessions/whoami", Some(&first)).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["id"], "session_aal2_required");
-    assert!(body["redirect_browser_to"].as_str().unwrap().ends_with("/self-service/login/browser?aal=aal2"));
+    assert!(
+        body["redirect_browser_to"]
+            .as_str()
+            .unwrap()
+            .ends_with("/self-service/login/browser?aal=aal2")
+    );
     let (status, body) = settings_flow(&server, &first).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["id"], "session_aal2_required");
@@ -180,8 +237,12 @@ async fn totp_steps_a_session_up_once_per_code(kind: Kind) {
     let flow = step_up_flow(&server, &token).await;
     assert_eq!(flow["requested_aal"], "aal2");
     assert_eq!(flow["ui"]["messages"][0]["id"], 1010004);
-    let names: Vec<&str> = flow["ui"]["nodes"].as_array().unwrap().iter()
-        .map(|n| n["attributes"]["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = flow["ui"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["attributes"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["csrf_token", "totp_code", "method"]);
     assert_eq!(node(&flow, "totp_code")["meta"]["label"]["id"], 1010006);
     assert_eq!(node(&flow, "method")["meta"]["label"]["id"], 1010009);
@@ -195,15 +256,31 @@ async fn totp_steps_a_session_up_once_per_code(kind: Kind) {
     assert_eq!(status, 400, "{body}");
     assert_eq!(messages_of(&body, "totp_code"), vec![4000008]);
     // Another session cannot use this session's flow.
-    let (status, body) = submit_login(&server, &first, &flow, json!({"method": "totp", "totp_code": "000000"})).await;
+    let (status, body) = submit_login(
+        &server,
+        &first,
+        &flow,
+        json!({"method": "totp", "totp_code": "000000"}),
+    )
+    .await;
     assert!(status == 400 || status == 403, "{status} {body}");
 
     let fresh = code_at(&secret, now() + 30);
-    let (status, body) = submit_login(&server, &token, &flow, json!({"method": "totp", "totp_code": fresh})).await;
+    let (status, body) = submit_login(
+        &server,
+        &token,
+        &flow,
+        json!({"method": "totp", "totp_code": fresh}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["session"]["authenticator_assurance_level"], "aal2");
-    let methods: Vec<(&str, &str)> = body["session"]["authentication_methods"].as_array().unwrap().iter()
-        .map(|m| (m["method"].as_str().unwrap(), m["aal"].as_str().unwrap())).collect();
+    let methods: Vec<(&str, &str)> = body["session"]["authentication_methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["method"].as_str().unwrap(), m["aal"].as_str().unwrap()))
+        .collect();
     assert_eq!(methods, [("password", "aal1"), ("totp", "aal2")]);
     let (status, whoami) = public_get(&server, "/sessions/whoami", Some(&token)).await;
     assert_eq!(status, 200, "{whoami}");
@@ -216,7 +293,13 @@ async fn totp_steps_a_session_up_once_per_code(kind: Kind) {
     let (_, body) = login(&server, "ada@example.org", "a long enough secret").await;
     let other = body["session_token"].as_str().unwrap().to_owned();
     let flow = step_up_flow(&server, &other).await;
-    let (status, body) = submit_login(&server, &other, &flow, json!({"method": "totp", "totp_code": fresh})).await;
+    let (status, body) = submit_login(
+        &server,
+        &other,
+        &flow,
+        json!({"method": "totp", "totp_code": fresh}),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(messages_of(&body, "totp_code"), vec![4000008]);
     // An earlier step than the last one accepted is refused too.
@@ -229,12 +312,22 @@ async fn totp_steps_a_session_up_once_per_code(kind: Kind) {
     let (status, flow) = settings_flow(&server, &token).await;
     assert_eq!(status, 200, "{flow}");
     let (status, body) =
-        submit_settings(&server, &token, &flow, json!({"method": "totp", "totp_unlink": "true"})).await;
+        submit_settings(&server, &token, &flow, json!({"totp_unlink": true})).await;
     assert_eq!(status, 200, "{body}");
-    assert!(body["ui"]["nodes"].as_array().unwrap().iter().any(|n| n["attributes"]["id"] == "totp_qr"));
+    assert!(
+        body["ui"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["attributes"]["id"] == "totp_qr")
+    );
     let (status, _) = public_get(&server, "/sessions/whoami", Some(&other)).await;
     assert_eq!(status, 200);
-    let (_, admin) = server.get(&format!("/admin/identities/{identity_id}?include_credential=totp")).await;
+    let (_, admin) = server
+        .get(&format!(
+            "/admin/identities/{identity_id}?include_credential=totp"
+        ))
+        .await;
     assert!(admin["credentials"].get("totp").is_none(), "{admin}");
     server.stop().await;
 }

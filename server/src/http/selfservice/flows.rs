@@ -17,10 +17,10 @@ use super::super::session_json::{SessionView, session_json};
 use super::super::state::AppState;
 use super::super::wire::{View, identity_json};
 use super::respond::{flow_failure, flow_id, flow_response, offered_flow_id, refuse, request_url};
+use crate::aal::Aal;
 use crate::flow::{
     Flow, FlowError, FlowKind, FlowService, FlowType, NewFlow, Outcome, Requester, csrf,
 };
-use crate::aal::Aal;
 use crate::metrics::{FLOW_SUBMISSIONS, FLOWS_CREATED};
 use crate::session::{Session, SessionError};
 
@@ -78,9 +78,7 @@ fn requested_aal(query: &QueryPairs) -> Result<Aal, ApiError> {
     match query.first("aal").filter(|a| !a.is_empty()) {
         None => Ok(Aal::Aal1),
         Some(name) => Aal::parse(name).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "aal must be \"aal1\" or \"aal2\", not {name:?}"
-            ))
+            ApiError::bad_request(format!("aal must be \"aal1\" or \"aal2\", not {name:?}"))
         }),
     }
 }

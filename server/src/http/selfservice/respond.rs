@@ -90,7 +90,13 @@ pub async fn flow_failure(
             let settings_page = state.browser.flow_page(flow.kind, flow.id);
             let login = state.browser.refresh_login(&settings_page);
             let browser = flow.flow_type == FlowType::Browser;
-            sign_in_again(FlowError::RefreshRequired(flow), login, browser, page, cookies)
+            sign_in_again(
+                FlowError::RefreshRequired(flow),
+                login,
+                browser,
+                page,
+                cookies,
+            )
         }
         FlowError::Aal2Required => {
             let login = state.browser.step_up_login();
@@ -116,7 +122,10 @@ fn sign_in_again(
     if browser {
         extra.insert("redirect_browser_to".into(), json!(login));
     }
-    add_cookies(ApiError::from(error).with_extra(extra).into_response(), cookies)
+    add_cookies(
+        ApiError::from(error).with_extra(extra).into_response(),
+        cookies,
+    )
 }
 
 /// The answer for a flow kind switched off in the configuration, if it is:

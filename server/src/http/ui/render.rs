@@ -252,6 +252,48 @@ mod tests {
     use crate::flow::ui::Node;
 
     #[test]
+    fn images_and_texts_render_and_only_data_images_load() {
+        use crate::flow::ui::Message;
+        let secret = Message {
+            context: Some(serde_json::json!({"secret": "ABC<D"})),
+            ..Message::info(1050006, "ABC<D")
+        };
+        let codes = Message {
+            context: Some(serde_json::json!({"secrets": [{"text": "k-1"}, {"text": "used"}]})),
+            ..Message::info(1050015, "k-1, used")
+        };
+        let ui = Ui {
+            action: "http://x/self-service/settings?flow=1".into(),
+            method: "POST".into(),
+            nodes: vec![
+                Node::image(
+                    "totp",
+                    "totp_qr",
+                    "data:image/svg+xml;base64,AAAA".into(),
+                    256,
+                )
+                .label(Message::info(1050005, "QR")),
+                Node::image("totp", "evil", "javascript:alert(1)".into(), 256),
+                Node::text("totp", "totp_secret_key", secret)
+                    .label(Message::info(1050017, "Secret")),
+                Node::text("lookup_secret", "lookup_secret_codes", codes),
+            ],
+            messages: Vec::new(),
+        };
+        let html = flow_forms(&ui, true);
+        assert!(html.contains("<img id=\"totp_qr\" alt=\"QR\" width=\"256\" height=\"256\" src=\"data:image/svg+xml;base64,AAAA\">"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(
+            html.contains("<code id=\"totp_secret_key\">ABC&lt;D</code>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<li><code>k-1</code></li><li><code>used</code></li>"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn nodes_render_escaped_with_labels_and_messages() {
         let mut ui = Ui {
             action: "http://x/self-service/login?flow=1".into(),

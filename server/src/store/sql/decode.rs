@@ -8,8 +8,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::address_copy;
-use crate::aal::Aal;
 use super::rows::{Row, corrupt, parse_json};
+use crate::aal::Aal;
 use crate::courier::Channel;
 use crate::courier::message::{Dispatch, DispatchStatus, Message, MessageStatus, NewMessage};
 use crate::flow::{ErrorFlow, Flow, FlowKind, FlowType};
