@@ -97,7 +97,8 @@ pub struct UiNodeInputAttributes {
     /// Images: the height in pixels.
     pub height: Option<u32>,
     /// Texts: the text to show (e.g. a TOTP secret in `context.secret`).
-    pub text: Option<UiText>,
+    #[schema(required = false)]
+    pub text: UiText,
     /// The node type again: `input`, `a`, `img` or `text`.
     pub node_type: String,
 }
