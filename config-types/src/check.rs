@@ -42,6 +42,7 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     throttle(&config.throttle, &mut problems);
     address_flows(config, &mut problems);
     passwordless(config, &mut problems);
+    second_factors(config, &mut problems);
     log(config, &mut problems);
     tracing(&config.tracing, &mut problems);
     problems.0
@@ -69,6 +70,29 @@ fn tracing(config: &crate::tracing::TracingConfig, problems: &mut Problems) {
         && (url.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()))
     {
         problems.push("tracing.providers.otlp.server_url", "expected host:port");
+    }
+}
+
+/// The cipher must be one this server implements, and TOTP secrets, kept
+/// encrypted, need a cipher secret.
+fn second_factors(config: &Config, problems: &mut Problems) {
+    if let Some(algorithm) = &config.ciphers.algorithm
+        && !matches!(algorithm.as_str(), "xchacha20-poly1305" | "aes")
+    {
+        problems.push(
+            "ciphers.algorithm",
+            format!(
+                "{algorithm:?} is not supported: use \"xchacha20-poly1305\" (the default) or \"aes\" \
+                 (secrets are never stored in clear text)"
+            ),
+        );
+    }
+    if config.selfservice.methods.totp.is_enabled() && config.secrets.cipher.is_empty() {
+        problems.push(
+            "secrets.cipher",
+            "selfservice.methods.totp keeps its secrets encrypted: set at least one cipher \
+             secret of 32 characters",
+        );
     }
 }
 

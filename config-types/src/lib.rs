@@ -46,11 +46,12 @@ pub use hooks::{
 pub use load::{MAX_FILE_BYTES, merge, parse_text, parse_yaml, read_file, read_files};
 pub use tracing::{OtlpConfig, OtlpSampling, TracingConfig, TracingProviders};
 pub use types::{
-    AddressFlowConfig, AfterConfig, Config, CookiesConfig, Cors, ErrorFlowConfig, FlowConfig,
-    FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig, MethodsConfig,
+    AddressFlowConfig, AfterConfig, CiphersConfig, Config, CookiesConfig, Cors, ErrorFlowConfig,
+    FlowConfig, FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig, MethodsConfig,
     OneTimeMethodConfig, OneTimeSettings, PasswordConfig, PasswordMethodConfig,
-    ProfileMethodConfig, SchemaEntry, Secrets, SelfServiceConfig, Serve, SessionConfig,
-    SessionCookieConfig, SettingsFlowConfig, ThrottleConfig, ThrottleRule,
+    ProfileMethodConfig, RequiredAal, SchemaEntry, Secrets, SelfServiceConfig, Serve,
+    SessionConfig, SessionCookieConfig, SettingsFlowConfig, ThrottleConfig, ThrottleRule,
+    TotpMethodConfig, TotpSettings, WhoamiConfig,
 };
 pub use units::{ByteSize, GoDuration};
 

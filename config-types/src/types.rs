@@ -61,6 +61,43 @@ pub struct Config {
     /// Request traces (OpenTelemetry).
     #[serde(skip_serializing_if = "is_default")]
     pub tracing: crate::tracing::TracingConfig,
+    /// Encryption of secrets kept at rest (TOTP secrets).
+    #[serde(skip_serializing_if = "is_default")]
+    pub ciphers: CiphersConfig,
+}
+
+/// The `ciphers` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct CiphersConfig {
+    /// `xchacha20-poly1305` (the default) or `aes` (AES-256-GCM); `noop`,
+    /// which Kratos offers to store secrets in clear text, is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+}
+
+/// An authenticator assurance level a feature requires
+/// (`session.whoami.required_aal`, `selfservice.flows.settings.required_aal`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RequiredAal {
+    /// Any session will do.
+    #[serde(rename = "aal1")]
+    Aal1,
+    /// A session must have used a second factor when its identity has one
+    /// (the default, as Kratos).
+    #[default]
+    #[serde(rename = "highest_available")]
+    HighestAvailable,
+}
+
+/// The `session.whoami` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct WhoamiConfig {
+    /// The assurance level `/sessions/whoami` requires (`highest_available`
+    /// by default, as Kratos).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_aal: Option<RequiredAal>,
 }
 
 /// The `cookies` section.
@@ -120,6 +157,9 @@ pub struct SessionConfig {
     /// The session cookie.
     #[serde(skip_serializing_if = "is_default")]
     pub cookie: SessionCookieConfig,
+    /// How `/sessions/whoami` answers.
+    #[serde(skip_serializing_if = "is_default")]
+    pub whoami: WhoamiConfig,
 }
 
 impl SessionConfig {
@@ -199,9 +239,18 @@ pub struct SettingsFlowConfig {
     /// signing in again (`15m` by default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub privileged_session_max_age: Option<GoDuration>,
+    /// The assurance level a settings change requires (`highest_available`
+    /// by default, as Kratos).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_aal: Option<RequiredAal>,
 }
 
 impl SettingsFlowConfig {
+    /// The assurance level a settings change requires.
+    pub fn required_aal(&self) -> RequiredAal {
+        self.required_aal.unwrap_or_default()
+    }
+
     /// The privileged session age in force.
     pub fn privileged_session_max_age(&self) -> Duration {
         self.privileged_session_max_age
@@ -309,6 +358,38 @@ pub struct MethodsConfig {
     /// Links sent to an address (recovery, verification).
     #[serde(skip_serializing_if = "is_default")]
     pub link: OneTimeMethodConfig,
+    /// Time-based one-time passwords from an authenticator app (a second factor).
+    #[serde(skip_serializing_if = "is_default")]
+    pub totp: TotpMethodConfig,
+}
+
+/// The `selfservice.methods.totp` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct TotpMethodConfig {
+    /// Whether the method is offered (false by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Method settings.
+    #[serde(skip_serializing_if = "is_default")]
+    pub config: TotpSettings,
+}
+
+impl TotpMethodConfig {
+    /// Whether the method is offered.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(false)
+    }
+}
+
+/// `selfservice.methods.totp.config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct TotpSettings {
+    /// The name authenticator apps show next to the account (the public
+    /// base URL's host by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
 }
 
 /// The `selfservice.methods.code` and `selfservice.methods.link` sections.

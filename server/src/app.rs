@@ -15,7 +15,10 @@ use crate::flow::{AddressFlowSettings, AddressFlows, FlowService, FlowSettings, 
 use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
-use crate::method::{CodeMethod, CodeSettings, PasswordMethod, PasswordSettings, ProfileMethod};
+use crate::method::{
+    CodeMethod, CodeSettings, PasswordMethod, PasswordSettings, ProfileMethod, TotpMethod,
+    TotpSettings,
+};
 use crate::onetime::{Delivery, OneTimeCodes};
 use crate::policy::PasswordPolicy;
 use crate::schema::{SchemaError, SchemaHandle, SchemaRegistry, SchemaSource};
@@ -61,6 +64,9 @@ pub enum StartError {
     /// The courier section cannot be acted on.
     #[error(transparent)]
     Courier(#[from] crate::courier::CourierConfigError),
+    /// `ciphers.algorithm` or `secrets.cipher` cannot be used.
+    #[error("secrets.cipher: {0}")]
+    Cipher(#[from] crate::cipher::CipherError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -223,6 +229,38 @@ fn one_time_codes(
     )
 }
 
+/// The TOTP method, when `selfservice.methods.totp` is enabled.
+fn totp_method(
+    config: &Config,
+    identities: &IdentityService,
+    throttle: &Arc<Throttle>,
+    clock: &Arc<dyn crate::time::Clock>,
+) -> Result<Option<Arc<dyn Method>>, StartError> {
+    let totp = &config.selfservice.methods.totp;
+    if !totp.is_enabled() {
+        return Ok(None);
+    }
+    let algorithm = crate::cipher::Algorithm::parse(config.ciphers.algorithm.as_deref())
+        .ok_or(crate::cipher::CipherError::BadAlgorithm)?;
+    let cipher = crate::cipher::Cipher::new(algorithm, &config.secrets.cipher)?;
+    cipher.sealing_key()?;
+    let issuer = totp.config.issuer.clone().unwrap_or_else(|| {
+        url::Url::parse(&config.public_base_url())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "Bia".into())
+    });
+    Ok(Some(Arc::new(TotpMethod::new(
+        identities.clone(),
+        TotpSettings {
+            issuer,
+            cipher: Arc::new(cipher),
+            throttle: throttle.clone(),
+            clock: clock.clone(),
+        },
+    ))))
+}
+
 /// Loads the schemas named by the configuration.
 pub async fn load_schemas(config: &Config) -> Result<SchemaRegistry, SchemaError> {
     let sources: Vec<SchemaSource> = config
@@ -266,7 +304,8 @@ impl App {
                 earliest_possible_extend: config.session.earliest_possible_extend(),
                 inactivity_timeout: config.session.inactivity_timeout(),
             },
-        );
+        )
+        .with_whoami_aal(config.session.whoami.required_aal.unwrap_or_default());
         let throttle = Arc::new(Throttle::new(ThrottleSettings::from_config(
             &config.throttle,
         )));
@@ -309,6 +348,9 @@ impl App {
                 },
             )));
         }
+        if let Some(totp) = totp_method(&config, &identities, &throttle, &clock)? {
+            methods.push(totp);
+        }
         let courier = match options.watch_courier {
             true => {
                 let worker =
@@ -334,6 +376,7 @@ impl App {
                 public_base_url: config.public_base_url(),
                 throttle: Some(throttle.clone()),
                 verification_return_url: browser.after_verification(),
+                settings_required_aal: flows_config.settings.required_aal(),
             },
         );
         let flows = flows.with_address_flows(address_flows(&config, codes, outbox));

@@ -3,8 +3,10 @@
 //! The crate is a library with a thin binary (`bia`) on top. See `ARCHITECTURE.md`
 //! at the repository root for the map of modules and their rules.
 
+pub mod aal;
 pub mod app;
 pub mod bounded;
+pub mod cipher;
 pub mod cleanup;
 pub mod config;
 pub mod courier;

@@ -148,6 +148,20 @@ pub trait Method: Send + Sync {
     fn populate(&self, _kind: FlowKind, _ui: &mut Ui) {}
     /// Adds the method's nodes to a settings form for this identity.
     fn populate_settings(&self, _identity: &Identity, _ui: &mut Ui) {}
+    /// Adds the method's nodes to the settings form of this flow (methods
+    /// whose form depends on the flow, e.g. a TOTP enrolment, override it;
+    /// by default [`Method::populate_settings`]).
+    fn populate_settings_flow(&self, _flow: &Flow, identity: &Identity, ui: &mut Ui) {
+        self.populate_settings(identity, ui);
+    }
+    /// Whether a submission without a `method` field is this method's (a
+    /// TOTP unlink button sends only `totp_unlink`, as in Kratos).
+    fn claims(&self, _body: &Value) -> bool {
+        false
+    }
+    /// Second factors: adds the method's nodes to a login flow that asks for
+    /// `aal2`, when the identity has set the method up.
+    fn populate_second_factor(&self, _identity: &Identity, _ui: &mut Ui) {}
     /// Checks a login submission and returns the identity it proves.
     async fn login(
         &self,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::ui::Ui;
+use crate::aal::Aal;
 use crate::identity::Identity;
 
 /// Which self-service flow this is.
@@ -115,7 +116,29 @@ impl Flow {
     pub fn internal_text(&self, key: &str) -> Option<&str> {
         self.internal.get(key).and_then(serde_json::Value::as_str)
     }
+
+    /// The assurance level a login flow asks for (`aal2`: a second factor
+    /// on top of the session the flow was made for), kept in the internal
+    /// context; `aal1` for every other flow.
+    pub fn requested_aal(&self) -> Aal {
+        self.internal_text(REQUESTED_AAL)
+            .and_then(Aal::parse)
+            .unwrap_or_default()
+    }
+
+    /// Records the assurance level a login flow asks for.
+    pub fn set_requested_aal(&mut self, aal: Aal) {
+        if aal == Aal::Aal1 {
+            self.internal.remove(REQUESTED_AAL);
+        } else {
+            self.internal
+                .insert(REQUESTED_AAL.into(), aal.as_str().into());
+        }
+    }
 }
+
+/// The internal context key of a login flow's requested assurance level.
+const REQUESTED_AAL: &str = "requested_aal";
 
 /// An error shown to a browser on the error page, stored so the page can
 /// fetch it (`/self-service/errors?id=`).

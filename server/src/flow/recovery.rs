@@ -188,6 +188,7 @@ impl FlowService {
             request_url: flow.request_url.clone(),
             return_to: flow.return_to.clone(),
             refresh: false,
+            requested_aal: crate::aal::Aal::Aal1,
             csrf_token: requester.csrf_cookie.clone(),
         };
         let owner = Requester {
@@ -227,6 +228,7 @@ impl FlowService {
             request_url,
             return_to,
             refresh: false,
+            requested_aal: crate::aal::Aal::Aal1,
             csrf_token: None,
         };
         let mut flow = self.build_with_lifespan(&new, lifespan);

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bia_config::RequiredAal;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -14,6 +15,7 @@ use super::hooks::{FlowHooks, HookStop};
 use super::method::{Method, MethodError, PrePersist, Problem};
 use super::model::{ErrorFlow, Flow, FlowKind, FlowType};
 use super::ui::{Message, Node, Ui};
+use crate::aal::{self, Aal};
 use crate::hook::HookOutcome;
 use crate::identity::{CredentialType, Identity, IdentityDraft, IdentityError, IdentityService};
 use crate::session::{Device, Session, SessionError, SessionService};
@@ -44,6 +46,9 @@ pub struct FlowSettings {
     /// Where the "Continue" link of a completed verification goes when the
     /// flow has no `return_to`.
     pub verification_return_url: String,
+    /// The assurance level settings changes require
+    /// (`selfservice.flows.settings.required_aal`).
+    pub settings_required_aal: RequiredAal,
 }
 
 /// What the client asks for when it starts a flow.
@@ -59,6 +64,8 @@ pub struct NewFlow {
     pub return_to: Option<String>,
     /// Login only: re-authenticate the current session.
     pub refresh: bool,
+    /// Login only: `aal2` steps the current session up with a second factor.
+    pub requested_aal: Aal,
     /// Browser flows: the browser's anti-CSRF token (from its cookie).
     pub csrf_token: Option<String>,
 }
@@ -167,6 +174,16 @@ pub enum FlowError {
     /// The signed-in identity may not have a session.
     #[error("the identity is not active")]
     Inactive,
+    /// A login flow asked for `aal2` without a session to step up.
+    #[error("a higher assurance level needs a session")]
+    Aal1Required,
+    /// A login flow asked for `aal2` for an identity without a second factor.
+    #[error("the identity has no second factor")]
+    NoSecondFactor,
+    /// The session must step up to `aal2` (its identity has a second factor
+    /// and the feature requires the highest available level).
+    #[error("a second factor is required")]
+    Aal2Required,
     /// Identity operations failed.
     #[error(transparent)]
     Identity(#[from] IdentityError),
@@ -181,6 +198,7 @@ impl From<SessionError> for FlowError {
             SessionError::Store(store) => FlowError::Store(store),
             SessionError::NotFound => FlowError::NotFound,
             SessionError::Inactive | SessionError::CurrentSession => FlowError::Inactive,
+            SessionError::Aal2Required => FlowError::Aal2Required,
         }
     }
 }
@@ -279,8 +297,14 @@ impl FlowService {
         }
         let session = requester.session.as_ref();
         let refresh = new.kind == FlowKind::Login && new.refresh && session.is_some();
+        let step_up = new.kind == FlowKind::Login && new.requested_aal == Aal::Aal2;
         match new.kind {
-            FlowKind::Login if session.is_some() && !refresh => {
+            FlowKind::Login if step_up && session.is_none() => {
+                return Err(FlowError::Aal1Required);
+            }
+            FlowKind::Login
+                if session.is_some_and(|s| !refresh && (!step_up || s.aal == "aal2")) =>
+            {
                 return Err(FlowError::SessionAlreadyAvailable);
             }
             FlowKind::Registration if !self.settings.registration_enabled => {
@@ -302,11 +326,14 @@ impl FlowService {
         }
         let identity = match session {
             // The full identity: the session's copy carries no credentials.
-            Some(session) if refresh || new.kind == FlowKind::Settings => {
+            Some(session) if refresh || step_up || new.kind == FlowKind::Settings => {
                 Some(self.identities.get(session.identity_id).await?)
             }
             _ => None,
         };
+        if let (Some(session), Some(identity)) = (session, &identity) {
+            self.check_aal(new.kind, step_up, session, identity)?;
+        }
         let flow = self.build(&new, refresh, identity);
         self.hooks.before(&flow).await.map_err(|stop| match stop {
             HookStop::Refused(problems) => FlowError::HookRefused(problems),
@@ -314,6 +341,27 @@ impl FlowService {
         })?;
         self.store.create(&flow).await?;
         Ok(flow)
+    }
+
+    /// A step-up flow needs a second factor to use; a settings flow needs
+    /// the level `selfservice.flows.settings.required_aal` asks for.
+    fn check_aal(
+        &self,
+        kind: FlowKind,
+        step_up: bool,
+        session: &Session,
+        identity: &Identity,
+    ) -> Result<(), FlowError> {
+        let available = aal::available(identity);
+        if step_up && available < Aal::Aal2 {
+            return Err(FlowError::NoSecondFactor);
+        }
+        let reached = Aal::parse(&session.aal).unwrap_or_default();
+        let required = self.settings.settings_required_aal;
+        if kind == FlowKind::Settings && !aal::satisfies(required, reached, available) {
+            return Err(FlowError::Aal2Required);
+        }
+        Ok(())
     }
 
     fn build(&self, new: &NewFlow, refresh: bool, identity: Option<Identity>) -> Flow {
@@ -369,6 +417,9 @@ impl FlowService {
             updated_at: now,
             internal: serde_json::Map::new(),
         };
+        if new.kind == FlowKind::Login {
+            flow.set_requested_aal(new.requested_aal);
+        }
         flow.ui = self.form(&flow);
         // As Kratos: a recovery or verification flow names its method from
         // the start (Ory Elements cannot show one that does not).
@@ -405,9 +456,23 @@ impl FlowService {
             super::address_ui::ask_address(&mut ui, parts.settings(flow.kind).delivery);
             return ui;
         }
+        if flow.kind == FlowKind::Login && flow.requested_aal() == Aal::Aal2 {
+            ui.messages.push(Message::info(
+                1010004,
+                "Please complete the second authentication challenge.",
+            ));
+            if let Some(identity) = &flow.identity {
+                for method in &self.methods {
+                    method.populate_second_factor(identity, &mut ui);
+                }
+            }
+            return ui;
+        }
         for method in &self.methods {
             match (flow.kind, &flow.identity) {
-                (FlowKind::Settings, Some(identity)) => method.populate_settings(identity, &mut ui),
+                (FlowKind::Settings, Some(identity)) => {
+                    method.populate_settings_flow(flow, identity, &mut ui);
+                }
                 (FlowKind::Settings, None) => {}
                 (kind, _) => method.populate(kind, &mut ui),
             }
@@ -431,7 +496,8 @@ impl FlowService {
             return Err(FlowError::Disabled(kind));
         }
         let mut flow = self.store.get(kind, id).await?.ok_or(FlowError::NotFound)?;
-        if let Some(identity_id) = flow.identity_id.filter(|_| kind == FlowKind::Settings) {
+        let with_identity = kind == FlowKind::Settings || flow.requested_aal() == Aal::Aal2;
+        if let Some(identity_id) = flow.identity_id.filter(|_| with_identity) {
             flow.identity = Some(self.identities.get(identity_id).await?);
         }
         self.refuse_expired(&flow).await?;
@@ -459,6 +525,7 @@ impl FlowService {
             request_url: flow.request_url.clone(),
             return_to: flow.return_to.clone(),
             refresh: flow.refresh,
+            requested_aal: flow.requested_aal(),
             csrf_token: None,
         };
         let mut new_flow = self.build(&new, flow.refresh, flow.identity.clone());
@@ -512,7 +579,13 @@ impl FlowService {
     }
 
     fn method(&self, body: &Value) -> Result<&Arc<dyn Method>, FlowError> {
-        let method_id = body.get("method").and_then(Value::as_str).unwrap_or("");
+        let Some(method_id) = body.get("method").and_then(Value::as_str) else {
+            return self
+                .methods
+                .iter()
+                .find(|m| m.claims(body))
+                .ok_or(FlowError::UnknownMethod);
+        };
         self.methods
             .iter()
             .find(|m| m.id() == method_id)
@@ -608,6 +681,10 @@ impl FlowService {
         }
         let mut flow = flow;
         let method = self.method(body)?;
+        let step_up = kind == FlowKind::Login && flow.requested_aal() == Aal::Aal2;
+        if step_up {
+            Self::check_step_up(&flow, method.id(), requester.session.as_ref())?;
+        }
         let result = match kind {
             FlowKind::Login => method.login(&flow, body, &requester.device).await,
             FlowKind::Registration => {
@@ -639,7 +716,7 @@ impl FlowService {
         };
         let current = requester
             .session
-            .filter(|s| flow.refresh && s.identity_id == identity.id);
+            .filter(|s| (flow.refresh || step_up) && s.identity_id == identity.id);
         let signs_in = kind == FlowKind::Login || self.hooks.registration_signs_in(method.id());
         let (session, token) = match current {
             Some(session) => {
@@ -677,6 +754,25 @@ impl FlowService {
         })
     }
 
+    /// A step-up submission uses a second factor, from the session the flow
+    /// was made for.
+    fn check_step_up(
+        flow: &Flow,
+        method: &str,
+        session: Option<&Session>,
+    ) -> Result<(), FlowError> {
+        if aal::of_method(method) != Aal::Aal2 {
+            return Err(FlowError::UnknownMethod);
+        }
+        match session {
+            None => Err(FlowError::Aal1Required),
+            Some(s) if Some(s.identity_id) != flow.identity_id => {
+                Err(FlowError::IdentityMismatch { submitted: true })
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
     /// Submits a settings flow: the signed-in owner changes a password or
     /// profile, within the privileged session age.
     pub async fn submit_settings(
@@ -702,6 +798,7 @@ impl FlowService {
         let Some(identity) = flow.identity.clone() else {
             return Err(FlowError::NotFound);
         };
+        self.check_aal(FlowKind::Settings, false, session, &identity)?;
         let pre_persist = PersistHooks {
             machine: self,
             flow: &flow,

@@ -123,10 +123,22 @@ pub struct InputAttributes {
     /// Anchors only: the link text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<Message>,
-    /// Anchors only: the element id.
+    /// Anchors, images and texts: the element id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// `input` or `a`.
+    /// Images only: the image, as a `data:` URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src: Option<String>,
+    /// Images only: the width in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Images only: the height in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Texts only: the text to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Message>,
+    /// `input`, `a`, `img` or `text`.
     pub node_type: String,
 }
 
@@ -172,6 +184,10 @@ impl Node {
                 href: None,
                 title: None,
                 id: None,
+                src: None,
+                width: None,
+                height: None,
+                text: None,
                 node_type: "input".into(),
             },
             messages: Vec::new(),
@@ -190,6 +206,31 @@ impl Node {
         attributes.href = Some(href.into());
         attributes.title = Some(title);
         attributes.id = Some(id.into());
+        node
+    }
+
+    /// An image node (`img`), e.g. the QR code of a TOTP enrolment.
+    pub fn image(group: &str, id: &str, src: String, size: u32) -> Self {
+        let mut node = Self::other(group, id, "img");
+        node.attributes.src = Some(src);
+        node.attributes.width = Some(size);
+        node.attributes.height = Some(size);
+        node
+    }
+
+    /// A text node (`text`), e.g. a TOTP secret or a list of lookup codes.
+    pub fn text(group: &str, id: &str, text: Message) -> Self {
+        let mut node = Self::other(group, id, "text");
+        node.attributes.text = Some(text);
+        node
+    }
+
+    fn other(group: &str, id: &str, node_type: &str) -> Self {
+        let mut node = Self::input(group, "", "");
+        node.node_type = node_type.into();
+        node.attributes.node_type = node_type.into();
+        node.attributes.disabled = None;
+        node.attributes.id = Some(id.into());
         node
     }
 

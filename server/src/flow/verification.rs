@@ -164,6 +164,7 @@ impl FlowService {
             request_url: origin.request_url.clone(),
             return_to: origin.return_to.clone(),
             refresh: false,
+            requested_aal: crate::aal::Aal::Aal1,
             csrf_token: None,
         };
         let mut flow = self.build_with_lifespan(&new, parts.verification.lifespan);

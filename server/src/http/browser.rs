@@ -138,7 +138,12 @@ impl BrowserUrls {
             .unwrap_or(&self.default_return)
     }
 
-    /// The login endpoint that re-authenticates and then returns to `return_to`.
+    /// The browser login that steps a session up with a second factor.
+    pub fn step_up_login(&self) -> String {
+        format!("{}self-service/login/browser?aal=aal2", self.public_base)
+    }
+
+    /// The browser login that re-authenticates, then returns to `return_to`.
     pub fn refresh_login(&self, return_to: &str) -> String {
         let base = format!(
             "{}self-service/login/browser?refresh=true",

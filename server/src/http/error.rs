@@ -235,6 +235,9 @@ mod answers {
     pub const FLOW_NOT_FOUND: A = A(S::NOT_FOUND, None, "The requested flow could not be found.", None, None);
     pub const SESSION_ALREADY_AVAILABLE: A = A(S::BAD_REQUEST, Some("session_already_available"), "A valid session was detected and thus this flow is not possible.", Some("A valid session was detected and thus this flow is not possible."), None);
     pub const SUBMISSION_INVALID: A = A(S::BAD_REQUEST, None, "The submission is invalid.", None, None);
+    pub const AAL2_REQUIRED: A = A(S::FORBIDDEN, Some("session_aal2_required"), "The session is active but its identity has set up a second factor, which this session has not used: complete a login with aal=aal2.", Some("a second authentication factor is required"), None);
+    pub const AAL1_REQUIRED: A = A(S::UNAUTHORIZED, Some("session_aal1_required"), "A higher authenticator assurance level can only be requested with an active session.", Some("a session is required"), None);
+    pub const NO_SECOND_FACTOR: A = A(S::BAD_REQUEST, None, "The identity has no second factor set up, so no higher authenticator assurance level can be reached.", None, None);
     pub const REFRESH_REQUIRED: A = A(S::FORBIDDEN, Some("session_refresh_required"), "The login session is too old and thus not allowed to update these fields. Please re-authenticate.", None, None);
     pub const UNKNOWN_METHOD: A = A(S::BAD_REQUEST, None, "Could not find a strategy to handle the request; check the method field.", None, None);
     pub const HOOK_FAILED: A = A(S::BAD_GATEWAY, None, "A configured hook could not be carried out.", Some("A hook of this flow failed; try again later."), None);
@@ -284,6 +287,7 @@ impl From<SessionError> for ApiError {
             SessionError::Inactive => SESSION_INACTIVE.into(),
             SessionError::NotFound => RESOURCE_NOT_FOUND.into(),
             SessionError::CurrentSession => CURRENT_SESSION.into(),
+            SessionError::Aal2Required => AAL2_REQUIRED.into(),
             SessionError::Store(store) => store.into(),
         }
     }
@@ -304,6 +308,9 @@ impl From<FlowError> for ApiError {
             FlowError::Inactive | FlowError::NoSession => SESSION_INACTIVE.into(),
             FlowError::IdentityMismatch { submitted } => identity_mismatch(submitted),
             FlowError::RefreshRequired(_) => REFRESH_REQUIRED.into(),
+            FlowError::Aal2Required => AAL2_REQUIRED.into(),
+            FlowError::Aal1Required => AAL1_REQUIRED.into(),
+            FlowError::NoSecondFactor => NO_SECOND_FACTOR.into(),
             FlowError::Csrf(hint) => ApiError::csrf_violation(hint),
             FlowError::NativeFromBrowser => NATIVE_FROM_BROWSER.into(),
             FlowError::HookRefused(problems) => hook_refused(&problems),

@@ -80,7 +80,7 @@ pub fn flow_json(flow: &Flow, base_url: &str) -> FlowJson {
             .filter(|_| settings)
             .and_then(|i| serde_json::to_value(identity_json(i, base_url, &View::default())).ok()),
         refresh: login.then_some(flow.refresh),
-        requested_aal: login.then(|| "aal1".to_owned()),
+        requested_aal: login.then(|| flow.requested_aal().as_str().to_owned()),
         created_at: login.then(|| time::format(flow.issued_at)),
         updated_at: login.then(|| time::format(flow.updated_at)),
         active: flow.internal_text("active").map(str::to_owned),

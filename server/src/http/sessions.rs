@@ -13,7 +13,7 @@ use super::extract::{Credentials, QueryPairs, parse_id};
 use super::paging::Paging;
 use super::session_json::{SessionJson, SessionView, session_json};
 use super::state::AppState;
-use crate::session::{BulkTarget, Session};
+use crate::session::{BulkTarget, Session, SessionError};
 use crate::store::{SessionPage, SessionQuery};
 
 fn page_query(query: &QueryPairs) -> Result<(Paging, SessionQuery), ApiError> {
@@ -91,6 +91,9 @@ pub async fn whoami(
     caller: Credentials,
 ) -> Result<Response, ApiError> {
     let session = current(&state, caller).await?;
+    if let Err(error) = state.sessions.check_whoami_aal(&session) {
+        return Err(aal2_required(&state, error));
+    }
     let mut response = render(&state, &session, SessionView::OWNER).into_response();
     if let Ok(value) = HeaderValue::from_str(&session.identity_id.to_string()) {
         response
@@ -98,6 +101,16 @@ pub async fn whoami(
             .insert("x-kratos-authenticated-identity-id", value);
     }
     Ok(response)
+}
+
+/// 403 `session_aal2_required`, naming where a browser steps its session up.
+fn aal2_required(state: &AppState, error: SessionError) -> ApiError {
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "redirect_browser_to".into(),
+        json!(state.browser.step_up_login()),
+    );
+    ApiError::from(error).with_extra(extra)
 }
 
 /// `GET /sessions`: the caller's other active sessions.

@@ -182,6 +182,9 @@ pub struct Identity {
     pub external_id: Option<String>,
     /// The organization it belongs to.
     pub organization_id: Option<Uuid>,
+    /// The highest assurance level its credentials reach, as last stored
+    /// (the store derives it from the credentials on every write).
+    pub available_aal: crate::aal::Aal,
     /// Its credentials by type.
     pub credentials: BTreeMap<CredentialType, Credential>,
     /// Addresses that can be verified.
@@ -208,6 +211,7 @@ impl Identity {
             metadata_admin: None,
             external_id: None,
             organization_id: None,
+            available_aal: crate::aal::Aal::Aal1,
             credentials: BTreeMap::new(),
             verifiable_addresses: Vec::new(),
             recovery_addresses: Vec::new(),

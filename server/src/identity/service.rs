@@ -293,6 +293,22 @@ impl IdentityService {
         self.assemble(Some(current), draft, self.clock.now()).await
     }
 
+    /// Replaces one credential's config while it still is `expected` (a
+    /// one-time secret consumed): false when another change came first.
+    pub async fn swap_credential_config(
+        &self,
+        id: Uuid,
+        kind: CredentialType,
+        expected: &Value,
+        new: &Value,
+    ) -> Result<bool, IdentityError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .swap_credential_config(id, kind, expected, new, now)
+            .await?)
+    }
+
     /// Stores a change that [`revise_own`](Self::revise_own) built.
     pub async fn save(&self, identity: Identity) -> Result<Identity, IdentityError> {
         self.store.update(&identity).await?;

@@ -3,11 +3,13 @@
 mod code;
 mod password;
 mod profile;
+mod totp;
 mod traits;
 
 pub use code::{CodeMethod, CodeSettings};
 pub use password::{PasswordMethod, PasswordSettings};
 pub use profile::ProfileMethod;
+pub use totp::{TotpMethod, TotpSettings};
 
 use serde_json::Value;
 use uuid::Uuid;

@@ -3,10 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bia_config::RequiredAal;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{AuthMethod, Device, Session, generate_token, hash_token};
+use crate::aal::{self, Aal};
 use crate::identity::{Identity, State};
 use crate::store::{
     IdentityQuery, IdentityStore, SessionPage, SessionQuery, SessionStore, StoreError,
@@ -25,6 +27,10 @@ pub enum SessionError {
     /// The caller may not revoke the session it is using through this call.
     #[error("the current session cannot be revoked this way")]
     CurrentSession,
+    /// The session is valid but has not used the second factor its identity
+    /// has set up, and `session.whoami.required_aal` asks for it.
+    #[error("a second factor is required")]
+    Aal2Required,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -85,6 +91,7 @@ pub struct SessionService {
     identities: Arc<dyn IdentityStore>,
     clock: Arc<dyn Clock>,
     settings: SessionSettings,
+    whoami_aal: RequiredAal,
 }
 
 impl SessionService {
@@ -100,6 +107,30 @@ impl SessionService {
             identities,
             clock,
             settings,
+            whoami_aal: RequiredAal::default(),
+        }
+    }
+
+    /// The service with the assurance level `whoami` requires
+    /// (`session.whoami.required_aal`; `highest_available` unless set).
+    pub fn with_whoami_aal(mut self, required: RequiredAal) -> Self {
+        self.whoami_aal = required;
+        self
+    }
+
+    /// Whether a session found by [`Self::whoami`] satisfies
+    /// `session.whoami.required_aal`. Reads only what the lookup brought
+    /// (the session's level and its identity's available one): no query.
+    pub fn check_whoami_aal(&self, session: &Session) -> Result<(), SessionError> {
+        let reached = Aal::parse(&session.aal).unwrap_or_default();
+        let available = session
+            .identity
+            .as_ref()
+            .map_or(Aal::Aal1, |identity| identity.available_aal);
+        if aal::satisfies(self.whoami_aal, reached, available) {
+            Ok(())
+        } else {
+            Err(SessionError::Aal2Required)
         }
     }
 
@@ -162,10 +193,10 @@ impl SessionService {
             identity_id: identity.id,
             token_hash: hash_token(&token),
             active: true,
-            aal: "aal1".into(),
+            aal: aal::Aal::Aal1.as_str().into(),
             methods: vec![AuthMethod {
                 method: method.to_owned(),
-                aal: "aal1".into(),
+                aal: aal::of_method(method).as_str().into(),
                 completed_at: now,
             }],
             devices: vec![device],
@@ -179,17 +210,19 @@ impl SessionService {
     }
 
     /// Records that the owner of a session just authenticated again with
-    /// `method` (a refresh login): the session's authentication time and
-    /// expiry start anew. As with any login, the expiry does not wait for
+    /// `method` (a refresh login, or a second factor stepping the session up
+    /// to `aal2`): the session's level follows its completed steps, and its
+    /// authentication time and expiry start anew. As with any login, the expiry does not wait for
     /// `earliest_possible_extend`, which only paces the admin extension.
     pub async fn refresh(&self, session: &Session, method: &str) -> Result<Session, SessionError> {
         let now = self.clock.now();
         let mut session = session.clone();
         session.methods.push(AuthMethod {
             method: method.to_owned(),
-            aal: "aal1".into(),
+            aal: aal::of_method(method).as_str().into(),
             completed_at: now,
         });
+        session.aal = aal::of_session(&session.methods).as_str().into();
         session.authenticated_at = now;
         session.expires_at = self.expiry(now);
         self.store.reauthenticate(&session).await?;

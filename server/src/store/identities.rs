@@ -2,6 +2,8 @@
 //! identifiers, addresses) written and read as a whole.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::StoreError;
@@ -76,4 +78,16 @@ pub trait IdentityStore: Send + Sync {
     async fn delete(&self, id: Uuid) -> Result<bool, StoreError>;
     /// Counts all identities.
     async fn count(&self) -> Result<u64, StoreError>;
+    /// Replaces the config of one credential of an identity, but only while
+    /// it still is `expected`: of concurrent callers expecting the same
+    /// config, one wins (a used one-time secret is never accepted twice).
+    /// False when the config was no longer `expected`.
+    async fn swap_credential_config(
+        &self,
+        identity_id: Uuid,
+        kind: CredentialType,
+        expected: &Value,
+        new: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }

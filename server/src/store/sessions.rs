@@ -61,7 +61,7 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Deletes every session of an identity; returns how many.
     async fn delete_for_identity(&self, identity_id: Uuid) -> Result<u64, StoreError>;
-    /// Records a re-authentication: methods, authentication time and expiry.
+    /// Records a re-authentication: level, methods, authentication time and expiry.
     async fn reauthenticate(&self, session: &Session) -> Result<(), StoreError>;
     /// Disables (`delete` false) or deletes the sessions with these ids, or
     /// of these identities (`by_identity`); returns how many rows changed.

@@ -144,13 +144,13 @@ fn unsupported_keys_warn_and_fail_only_when_strict() {
     let path = files.write(
         "kratos.yml",
         format!(
-            "{}oauth2_provider:\n  url: http://x\nselfservice:\n  methods:\n    totp:\n      enabled: true\n",
+            "{}oauth2_provider:\n  url: http://x\nselfservice:\n  methods:\n    lookup_secret:\n      enabled: true\n",
             files.good()
         ),
     );
     let run = validate(&[&path], &[], &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    for key in ["oauth2_provider", "selfservice.methods.totp"] {
+    for key in ["oauth2_provider", "selfservice.methods.lookup_secret"] {
         assert!(
             run.stderr.contains(&format!(
                 "warning: config key {key} is not supported by this version and is ignored"
@@ -168,6 +168,41 @@ fn unsupported_keys_warn_and_fail_only_when_strict() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn totp_needs_a_cipher_secret_and_a_real_cipher() {
+    let files = Files::new();
+    let totp = "selfservice:\n  methods:\n    totp:\n      enabled: true\n";
+    let path = files.write("totp.yml", format!("{}{totp}", files.good()));
+    let run = validate(&[&path], &[], &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("config key secrets.cipher: selfservice.methods.totp"),
+        "{}",
+        run.stderr
+    );
+    let cipher = "ciphers:\n  algorithm: noop\n";
+    let path = files.write("noop.yml", format!("{}{cipher}", files.good()));
+    let run = validate(&[&path], &[], &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("config key ciphers.algorithm: \"noop\" is not supported"),
+        "{}",
+        run.stderr
+    );
+    let sealed = format!(
+        "{}{totp}ciphers:\n  algorithm: aes\n",
+        files.good().replace(
+            "secrets:\n  cookie: [a-long-enough-cookie-secret]\n",
+            "secrets:\n  cookie: [a-long-enough-cookie-secret]\n  cipher: [0123456789abcdef0123456789abcdef]\n",
+        )
+    );
+    let path = files.write("sealed.yml", sealed);
+    let run = validate(&[&path], &["--strict"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
 
 #[test]

@@ -30,4 +30,5 @@ mod sessions_api;
 mod sms_codes;
 mod store_conformance;
 mod support;
+mod totp;
 mod verification;

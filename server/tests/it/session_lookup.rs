@@ -44,6 +44,7 @@ fn identity(email: &str) -> Identity {
         metadata_admin: None,
         external_id: Some(format!("ext-{email}")),
         organization_id: Some(Uuid::new_v4()),
+        available_aal: bia_server::aal::Aal::Aal1,
         credentials: BTreeMap::new(),
         // Stored out of order: the lookup sorts by creation time.
         verifiable_addresses: vec![

@@ -6,6 +6,7 @@ use chrono::{TimeZone, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+use bia_server::aal::Aal;
 use bia_server::identity::{
     Credential, CredentialType, Identity, RecoveryAddress, State, VerifiableAddress,
 };
@@ -43,6 +44,7 @@ fn identity(email: &str) -> Identity {
         metadata_admin: None,
         external_id: None,
         organization_id: None,
+        available_aal: bia_server::aal::Aal::Aal1,
         credentials,
         verifiable_addresses: vec![VerifiableAddress {
             id: Uuid::new_v4(),
@@ -253,8 +255,80 @@ async fn migrations_go_down_and_up(kind: Kind) {
     test_db.drop_database().await;
 }
 
+/// A second factor's config is swapped only while it is what the caller
+/// read: of eight concurrent callers expecting the same config, one wins;
+/// the identity's available level follows its credentials.
+async fn credential_configs_swap_once(kind: Kind) {
+    let test_db = TestDb::create(kind).await;
+    let db = test_db.migrated().await;
+    let store = SqlIdentityStore::new(db.clone());
+    let mut ada = identity("ada@example.com");
+    let read = json!({"totp_url": "abc", "last_step": 1});
+    ada.credentials.insert(
+        CredentialType::Totp,
+        Credential {
+            id: Uuid::new_v4(),
+            kind: CredentialType::Totp,
+            identifiers: vec![ada.id.to_string()],
+            config: read.clone(),
+            version: 0,
+            created_at: at(1),
+            updated_at: at(1),
+        },
+    );
+    store.create(&ada).await.unwrap();
+    let stored = store.get(ada.id).await.unwrap().unwrap();
+    assert_eq!(stored.available_aal, Aal::Aal2);
+    assert_eq!(stored.credentials[&CredentialType::Totp].config, read);
+
+    let attempts = (2..10).map(|step| {
+        let store = store.clone();
+        let read = read.clone();
+        let id = ada.id;
+        tokio::spawn(async move {
+            let new = json!({"totp_url": "abc", "last_step": step});
+            store
+                .swap_credential_config(id, CredentialType::Totp, &read, &new, at(2))
+                .await
+                .unwrap()
+        })
+    });
+    let mut wins = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        wins += usize::from(attempt.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    let after = store.get(ada.id).await.unwrap().unwrap();
+    assert_ne!(after.credentials[&CredentialType::Totp].config, read);
+    // Another type, or another identity, is never touched.
+    let other = json!({"hashed_password": "$2a$04$abc"});
+    assert!(
+        !store
+            .swap_credential_config(ada.id, CredentialType::Password, &read, &other, at(3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .swap_credential_config(Uuid::new_v4(), CredentialType::Totp, &read, &other, at(3))
+            .await
+            .unwrap()
+    );
+    // Without the second factor the available level drops.
+    let mut without = after.clone();
+    without.credentials.remove(&CredentialType::Totp);
+    store.update(&without).await.unwrap();
+    assert_eq!(
+        store.get(ada.id).await.unwrap().unwrap().available_aal,
+        Aal::Aal1
+    );
+    db.close().await;
+    test_db.drop_database().await;
+}
+
 on_every_backend!(
     round_trip_and_conflicts,
     keyset_paging_and_filters,
-    migrations_go_down_and_up
+    migrations_go_down_and_up,
+    credential_configs_swap_once
 );

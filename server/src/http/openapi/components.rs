@@ -69,13 +69,15 @@ pub struct UiNode {
     pub meta: UiNodeMeta,
 }
 
-/// The attributes of an input node.
+/// The attributes of a node: an input's (most nodes), an anchor's (`a`), an
+/// image's (`img`: a TOTP QR code) or a text's (`text`: a TOTP secret).
 #[derive(ToSchema)]
 pub struct UiNodeInputAttributes {
-    /// The form field name, e.g. `traits.email`.
+    /// Inputs: the form field name, e.g. `traits.email`.
+    #[schema(required = false)]
     pub name: String,
-    /// The HTML input type.
-    #[schema(rename = "type")]
+    /// Inputs: the HTML input type.
+    #[schema(rename = "type", required = false)]
     pub input_type: String,
     /// The current value (any JSON value).
     pub value: Option<Value>,
@@ -83,9 +85,21 @@ pub struct UiNodeInputAttributes {
     pub required: Option<bool>,
     /// The HTML autocomplete hint.
     pub autocomplete: Option<String>,
-    /// Whether the field is disabled.
+    /// Inputs: whether the field is disabled.
+    #[schema(required = false)]
     pub disabled: bool,
-    /// The node type again, `input`.
+    /// Anchors, images and texts: the element id, e.g. `totp_qr`.
+    pub id: Option<String>,
+    /// Images: the image as a `data:` URI.
+    pub src: Option<String>,
+    /// Images: the width in pixels.
+    pub width: Option<u32>,
+    /// Images: the height in pixels.
+    pub height: Option<u32>,
+    /// Texts: the text to show (e.g. a TOTP secret in `context.secret`).
+    #[schema(required = false)]
+    pub text: UiText,
+    /// The node type again: `input`, `a`, `img` or `text`.
     pub node_type: String,
 }
 

@@ -17,6 +17,7 @@ use super::super::session_json::{SessionView, session_json};
 use super::super::state::AppState;
 use super::super::wire::{View, identity_json};
 use super::respond::{flow_failure, flow_id, flow_response, offered_flow_id, refuse, request_url};
+use crate::aal::Aal;
 use crate::flow::{
     Flow, FlowError, FlowKind, FlowService, FlowType, NewFlow, Outcome, Requester, csrf,
 };
@@ -72,6 +73,16 @@ fn return_to(state: &AppState, query: &QueryPairs) -> Result<Option<String>, Api
         .transpose()
 }
 
+/// The `aal` a login flow asks for: `aal1` (or none) or `aal2`.
+fn requested_aal(query: &QueryPairs) -> Result<Aal, ApiError> {
+    match query.first("aal").filter(|a| !a.is_empty()) {
+        None => Ok(Aal::Aal1),
+        Some(name) => Aal::parse(name).ok_or_else(|| {
+            ApiError::bad_request(format!("aal must be \"aal1\" or \"aal2\", not {name:?}"))
+        }),
+    }
+}
+
 /// `GET /self-service/<flow>/{api,browser}`
 pub async fn create(
     State(state): State<AppState>,
@@ -93,6 +104,10 @@ pub async fn create(
         request_url: request_url(&state, &uri),
         return_to,
         refresh: query.first("refresh") == Some("true"),
+        requested_aal: match requested_aal(&query) {
+            Ok(aal) => aal,
+            Err(error) => return refuse(&state, error, page, cookies).await,
+        },
         csrf_token,
     };
     let requester = match creator(&state, browser, caller).await {

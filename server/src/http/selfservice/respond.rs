@@ -89,18 +89,43 @@ pub async fn flow_failure(
         FlowError::RefreshRequired(flow) => {
             let settings_page = state.browser.flow_page(flow.kind, flow.id);
             let login = state.browser.refresh_login(&settings_page);
-            if page {
-                return see_other(&login, cookies);
-            }
-            let mut extra = Map::new();
-            if flow.flow_type == FlowType::Browser {
-                extra.insert("redirect_browser_to".into(), json!(login));
-            }
-            let error = ApiError::from(FlowError::RefreshRequired(flow)).with_extra(extra);
-            add_cookies(error.into_response(), cookies)
+            let browser = flow.flow_type == FlowType::Browser;
+            sign_in_again(
+                FlowError::RefreshRequired(flow),
+                login,
+                browser,
+                page,
+                cookies,
+            )
+        }
+        FlowError::Aal2Required => {
+            let login = state.browser.step_up_login();
+            sign_in_again(FlowError::Aal2Required, login, true, page, cookies)
         }
         other => refuse(state, ApiError::from(other), page, cookies).await,
     }
+}
+
+/// A flow that needs the browser to sign in again (`login`): a redirect for
+/// pages, else the error, naming `login` for browsers.
+fn sign_in_again(
+    error: FlowError,
+    login: String,
+    browser: bool,
+    page: bool,
+    cookies: Vec<HeaderValue>,
+) -> Response {
+    if page {
+        return see_other(&login, cookies);
+    }
+    let mut extra = Map::new();
+    if browser {
+        extra.insert("redirect_browser_to".into(), json!(login));
+    }
+    add_cookies(
+        ApiError::from(error).with_extra(extra).into_response(),
+        cookies,
+    )
 }
 
 /// The answer for a flow kind switched off in the configuration, if it is:

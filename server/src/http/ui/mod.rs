@@ -133,6 +133,21 @@ pub async fn error(State(state): State<AppState>, query: QueryPairs) -> Response
     ))
 }
 
+/// The session's assurance level, or a link to step it up when its
+/// identity has a second factor whoami would ask for.
+fn assurance_level(state: &AppState, session: &crate::session::Session) -> String {
+    match state.sessions.check_whoami_aal(session) {
+        Ok(()) => format!(
+            "<p id=\"aal\">Assurance level: {}</p>",
+            escape(&session.aal)
+        ),
+        Err(_) => format!(
+            "<p id=\"aal\">Your account has a second factor: <a id=\"step-up\" href=\"{}\">confirm it</a>.</p>",
+            escape(&state.browser.step_up_login())
+        ),
+    }
+}
+
 /// `GET /ui/welcome`: who is signed in, with links to settings and logout.
 pub async fn welcome(State(state): State<AppState>, caller: Caller) -> Response {
     let session = match caller.credentials.cookie_token.as_deref() {
@@ -159,8 +174,9 @@ pub async fn welcome(State(state): State<AppState>, caller: Caller) -> Response 
             )
         })
         .unwrap_or_default();
+    let level = assurance_level(&state, &session);
     let body = format!(
-        "{}<p>You are signed in.</p><pre id=\"traits\">{}</pre><p>{logout}</p>",
+        "{}<p>You are signed in.</p>{level}<pre id=\"traits\">{}</pre><p>{logout}</p>",
         links(&state, true),
         escape(&traits)
     );

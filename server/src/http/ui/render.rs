@@ -75,6 +75,11 @@ fn node_html(node: &Node, others_required: bool) -> String {
         .label
         .as_ref()
         .map_or_else(|| a.name.clone(), |l| l.text.clone());
+    match node.node_type.as_str() {
+        "img" => return image_html(node, &label),
+        "text" => return text_html(node, &label),
+        _ => {}
+    }
     let mut html = match a.input_type.as_str() {
         "hidden" => format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
@@ -86,6 +91,51 @@ fn node_html(node: &Node, others_required: bool) -> String {
     };
     html.push_str(&messages(&node.messages));
     html
+}
+
+/// An image (a TOTP QR code); only `data:` URIs are shown.
+fn image_html(node: &Node, label: &str) -> String {
+    let a = &node.attributes;
+    let src = a.src.as_deref().filter(|s| s.starts_with("data:image/"));
+    format!(
+        "<p>{}<br><img id=\"{}\" alt=\"{}\" width=\"{}\" height=\"{}\" src=\"{}\"></p>\n",
+        escape(label),
+        escape(a.id.as_deref().unwrap_or_default()),
+        escape(label),
+        a.width.unwrap_or(256),
+        a.height.unwrap_or(256),
+        escape(src.unwrap_or_default()),
+    )
+}
+
+/// A text (a TOTP secret, lookup codes): its label, then the text, or the
+/// list of texts its context carries (`secrets`).
+fn text_html(node: &Node, label: &str) -> String {
+    let a = &node.attributes;
+    let Some(text) = &a.text else {
+        return String::new();
+    };
+    let id = escape(a.id.as_deref().unwrap_or_default());
+    let items = text
+        .context
+        .as_ref()
+        .and_then(|c| c.get("secrets"))
+        .and_then(Value::as_array);
+    match items {
+        Some(items) => {
+            let list: String = items
+                .iter()
+                .filter_map(|item| item.get("text").and_then(Value::as_str))
+                .map(|t| format!("<li><code>{}</code></li>", escape(t)))
+                .collect();
+            format!("<p>{}</p><ul id=\"{id}\">{list}</ul>\n", escape(label))
+        }
+        None => format!(
+            "<p>{}<br><code id=\"{id}\">{}</code></p>\n",
+            escape(label),
+            escape(&text.text)
+        ),
+    }
 }
 
 /// A submit button. One that sends something else than the method (e.g.
@@ -200,6 +250,48 @@ fn title_case(word: &str) -> String {
 mod tests {
     use super::*;
     use crate::flow::ui::Node;
+
+    #[test]
+    fn images_and_texts_render_and_only_data_images_load() {
+        use crate::flow::ui::Message;
+        let secret = Message {
+            context: Some(serde_json::json!({"secret": "ABC<D"})),
+            ..Message::info(1050006, "ABC<D")
+        };
+        let codes = Message {
+            context: Some(serde_json::json!({"secrets": [{"text": "k-1"}, {"text": "used"}]})),
+            ..Message::info(1050015, "k-1, used")
+        };
+        let ui = Ui {
+            action: "http://x/self-service/settings?flow=1".into(),
+            method: "POST".into(),
+            nodes: vec![
+                Node::image(
+                    "totp",
+                    "totp_qr",
+                    "data:image/svg+xml;base64,AAAA".into(),
+                    256,
+                )
+                .label(Message::info(1050005, "QR")),
+                Node::image("totp", "evil", "javascript:alert(1)".into(), 256),
+                Node::text("totp", "totp_secret_key", secret)
+                    .label(Message::info(1050017, "Secret")),
+                Node::text("lookup_secret", "lookup_secret_codes", codes),
+            ],
+            messages: Vec::new(),
+        };
+        let html = flow_forms(&ui, true);
+        assert!(html.contains("<img id=\"totp_qr\" alt=\"QR\" width=\"256\" height=\"256\" src=\"data:image/svg+xml;base64,AAAA\">"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(
+            html.contains("<code id=\"totp_secret_key\">ABC&lt;D</code>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<li><code>k-1</code></li><li><code>used</code></li>"),
+            "{html}"
+        );
+    }
 
     #[test]
     fn nodes_render_escaped_with_labels_and_messages() {

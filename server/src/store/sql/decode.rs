@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::address_copy;
 use super::rows::{Row, corrupt, parse_json};
+use crate::aal::Aal;
 use crate::courier::Channel;
 use crate::courier::message::{Dispatch, DispatchStatus, Message, MessageStatus, NewMessage};
 use crate::flow::{ErrorFlow, Flow, FlowKind, FlowType};
@@ -34,7 +35,7 @@ pub(super) const SESSION_COLUMNS: [&str; 10] = [
 
 /// The columns of `identities` that [`identity`] reads from the table itself
 /// ([`IdentityColumns::Own`]).
-pub(super) const IDENTITY_COLUMNS: [&str; 11] = [
+pub(super) const IDENTITY_COLUMNS: [&str; 12] = [
     "id",
     "schema_id",
     "traits",
@@ -44,13 +45,14 @@ pub(super) const IDENTITY_COLUMNS: [&str; 11] = [
     "metadata_admin",
     "external_id",
     "organization_id",
+    "available_aal",
     "created_at",
     "updated_at",
 ];
 
 /// The columns of `identities` that [`identity`] reads when the identity is
 /// joined to its session ([`IdentityColumns::JoinedToSession`]).
-pub(super) const JOINED_IDENTITY_COLUMNS: [&str; 10] = [
+pub(super) const JOINED_IDENTITY_COLUMNS: [&str; 11] = [
     "schema_id",
     "traits",
     "state",
@@ -58,6 +60,7 @@ pub(super) const JOINED_IDENTITY_COLUMNS: [&str; 10] = [
     "metadata_public",
     "external_id",
     "organization_id",
+    "available_aal",
     "created_at",
     "updated_at",
     "addresses",
@@ -172,6 +175,10 @@ pub(super) fn identity(row: &impl Row, columns: IdentityColumns) -> Result<Ident
         metadata_admin,
         external_id: row.opt_text("external_id")?,
         organization_id: row.opt_uuid("organization_id")?,
+        available_aal: row
+            .opt_text("available_aal")?
+            .and_then(|name| Aal::parse(&name))
+            .unwrap_or_default(),
         credentials: BTreeMap::new(),
         verifiable_addresses: Vec::new(),
         recovery_addresses: Vec::new(),

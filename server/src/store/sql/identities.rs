@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -89,6 +90,29 @@ impl IdentityStore for SqlIdentityStore {
 
     async fn get(&self, id: Uuid) -> Result<Option<Identity>, StoreError> {
         self.fetch_one_where("id = ?", id.to_string()).await
+    }
+
+    async fn swap_credential_config(
+        &self,
+        identity_id: Uuid,
+        kind: CredentialType,
+        expected: &Value,
+        new: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = self.db.sql(
+            "UPDATE identity_credentials SET config = ?, updated_at = ? \
+             WHERE identity_id = ? AND type = ? AND config = ?",
+        );
+        let result = sqlx::query(safe(&sql))
+            .bind(new.to_string())
+            .bind(time::format(now))
+            .bind(identity_id.to_string())
+            .bind(kind.as_str())
+            .bind(expected.to_string())
+            .execute(self.db.pool())
+            .await?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Identity>, StoreError> {
@@ -375,6 +399,10 @@ fn identity_row(identity: &Identity) -> Result<Vec<(&'static str, Option<String>
         (
             "organization_id",
             identity.organization_id.map(|o| o.to_string()),
+        ),
+        (
+            "available_aal",
+            Some(crate::aal::available(identity).as_str().to_owned()),
         ),
         ("created_at", Some(time::format(identity.created_at))),
         ("updated_at", Some(time::format(identity.updated_at))),

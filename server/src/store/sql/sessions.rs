@@ -161,10 +161,11 @@ impl SessionStore for SqlSessionStore {
 
     async fn reauthenticate(&self, session: &Session) -> Result<(), StoreError> {
         let sql = self.db.sql(
-            "UPDATE sessions SET authentication_methods = ?, authenticated_at = ?, \
+            "UPDATE sessions SET aal = ?, authentication_methods = ?, authenticated_at = ?, \
              expires_at = ?, updated_at = ? WHERE id = ? AND active = 1",
         );
         let result = sqlx::query(safe(&sql))
+            .bind(session.aal.clone())
             .bind(methods_text(&session.methods))
             .bind(time::format(session.authenticated_at))
             .bind(time::format(session.expires_at))

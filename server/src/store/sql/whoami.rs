@@ -65,8 +65,8 @@ mod tests {
             "SELECT s.id, s.identity_id, s.token_hash, s.active, s.aal, \
              s.authentication_methods, s.devices, s.issued_at, s.authenticated_at, \
              s.expires_at, i.schema_id, i.traits, i.state, i.state_changed_at, \
-             i.metadata_public, i.external_id, i.organization_id, i.created_at, \
-             i.updated_at, i.addresses FROM sessions s JOIN identities i \
+             i.metadata_public, i.external_id, i.organization_id, i.available_aal, \
+             i.created_at, i.updated_at, i.addresses FROM sessions s JOIN identities i \
              ON i.id = s.identity_id WHERE s.token_hash = ?"
         );
         let mut names = COLUMNS.to_vec();

@@ -1,0 +1,123 @@
+//! Authenticator assurance levels: what a session proved (`aal1`: one
+//! factor; `aal2`: a first and a second factor), what an identity could prove
+//! (its available level: `aal2` once it holds a second-factor credential),
+//! and whether a session satisfies what a feature requires
+//! (`session.whoami.required_aal`, `selfservice.flows.settings.required_aal`).
+
+use bia_config::RequiredAal;
+
+use crate::identity::{CredentialType, Identity};
+use crate::session::AuthMethod;
+
+/// An authenticator assurance level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Aal {
+    /// One factor.
+    #[default]
+    Aal1,
+    /// A first and a second factor.
+    Aal2,
+}
+
+impl Aal {
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Aal::Aal1 => "aal1",
+            Aal::Aal2 => "aal2",
+        }
+    }
+
+    /// The level a stored or submitted name stands for.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "aal1" => Some(Aal::Aal1),
+            "aal2" => Some(Aal::Aal2),
+            _ => None,
+        }
+    }
+}
+
+/// The credential types that are second factors.
+pub const SECOND_FACTORS: [CredentialType; 2] =
+    [CredentialType::Totp, CredentialType::LookupSecret];
+
+/// The level one completed step with `method` grants.
+pub fn of_method(method: &str) -> Aal {
+    if SECOND_FACTORS.iter().any(|t| t.as_str() == method) {
+        Aal::Aal2
+    } else {
+        Aal::Aal1
+    }
+}
+
+/// The level a session's completed steps reach: `aal2` only with a first
+/// factor and a second factor among them.
+pub fn of_session(methods: &[AuthMethod]) -> Aal {
+    let first = methods.iter().any(|m| of_method(&m.method) == Aal::Aal1);
+    let second = methods.iter().any(|m| of_method(&m.method) == Aal::Aal2);
+    if first && second {
+        Aal::Aal2
+    } else {
+        Aal::Aal1
+    }
+}
+
+/// The highest level an identity can reach with the credentials it holds
+/// (read with its credentials; stored on its row for the whoami lookup).
+pub fn available(identity: &Identity) -> Aal {
+    if SECOND_FACTORS
+        .iter()
+        .any(|t| identity.credentials.contains_key(t))
+    {
+        Aal::Aal2
+    } else {
+        Aal::Aal1
+    }
+}
+
+/// Whether a session at `session` satisfies `required` for an identity
+/// whose available level is `available`.
+pub fn satisfies(required: RequiredAal, session: Aal, available: Aal) -> bool {
+    match required {
+        RequiredAal::Aal1 => true,
+        RequiredAal::HighestAvailable => session >= available,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn step(method: &str) -> AuthMethod {
+        AuthMethod {
+            method: method.into(),
+            aal: of_method(method).as_str().into(),
+            completed_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_session_needs_both_factors_for_aal2() {
+        assert_eq!(of_session(&[step("password")]), Aal::Aal1);
+        assert_eq!(of_session(&[step("totp")]), Aal::Aal1);
+        assert_eq!(of_session(&[step("password"), step("totp")]), Aal::Aal2);
+        assert_eq!(
+            of_session(&[step("code"), step("lookup_secret")]),
+            Aal::Aal2
+        );
+        assert_eq!(of_session(&[]), Aal::Aal1);
+    }
+
+    #[test]
+    fn highest_available_asks_for_what_the_identity_has() {
+        use RequiredAal::*;
+        assert!(satisfies(Aal1, Aal::Aal1, Aal::Aal2));
+        assert!(satisfies(HighestAvailable, Aal::Aal1, Aal::Aal1));
+        assert!(!satisfies(HighestAvailable, Aal::Aal1, Aal::Aal2));
+        assert!(satisfies(HighestAvailable, Aal::Aal2, Aal::Aal2));
+        assert_eq!(Aal::parse("aal3"), None);
+    }
+}
