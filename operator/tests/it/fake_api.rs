@@ -41,6 +41,10 @@ const PLURALS: &[&str] = &[
     "poddisruptionbudgets",
     "namespaces",
     "leases",
+    "pods",
+    "networkpolicies",
+    "ingresses",
+    "httproutes",
 ];
 
 pub fn path_of<K: Resource<DynamicType = ()>>(obj: &K) -> String {
@@ -280,6 +284,10 @@ impl Fake {
                 }
                 (200, out, None)
             }
+            "DELETE" => match objects.remove(path) {
+                Some(v) => (200, v, None),
+                None => (404, status(404, "NotFound"), None),
+            },
             "POST" | "PUT" => {
                 let v = body.unwrap_or(json!({}));
                 let name = v["metadata"]["name"]
