@@ -31,6 +31,9 @@ use crate::render::{self, Inputs, SecretValues, exposure, names};
 use crate::status;
 use crate::validate::{self, Plan, Verdict};
 
+/// Stall reason of a server that asks for an `HTTPRoute` in a cluster without the Gateway API.
+pub const GATEWAY_API_MISSING: &str = "GatewayAPIMissing";
+
 /// Reconciles one IdentityServer.
 pub async fn reconcile(server: Arc<IdentityServer>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
@@ -342,7 +345,10 @@ async fn apply(
         &pp,
     )
     .await?;
-    apply_optional(
+    let deployment: Deployment =
+        ssa(&deployments, &child.deployment, &rendered.deployment, &pp).await?;
+    // Without the Gateway API the route cannot exist; the rest still rolls out.
+    let route = apply_optional(
         &Api::<DynamicObject>::namespaced_with(
             ctx.client.clone(),
             &ns,
@@ -352,13 +358,32 @@ async fn apply(
         rendered.http_route.as_ref(),
         &pp,
     )
-    .await?;
-    let deployment: Deployment =
-        ssa(&deployments, &child.deployment, &rendered.deployment, &pp).await?;
+    .await;
+    let route_missing = match route {
+        Ok(()) => false,
+        Err(Error::Kube(kube::Error::Api(s))) if s.code == 404 && rendered.http_route.is_some() => {
+            true
+        }
+        Err(e) => return Err(e),
+    };
 
     let desired = server.spec.replicas.unwrap_or(1);
     let pods = list_pods(ctx, &ns, &deployment).await?;
-    let rollout = health::judge(&deployment, &pods, desired);
+    let mut rollout = health::judge(&deployment, &pods, desired);
+    if route_missing {
+        rollout = health::Rollout::Stuck {
+            ready: deployment
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0),
+            reason: GATEWAY_API_MISSING.into(),
+            message: format!(
+                "spec.exposure.httpRoute needs the Gateway API ({} HTTPRoute) in the cluster; install its CRDs or use spec.exposure.ingress",
+                exposure::GATEWAY_GROUP
+            ),
+        };
+    }
     let rolled = rollout.is_done();
     let ready_replicas = match &rollout {
         health::Rollout::Done { ready }

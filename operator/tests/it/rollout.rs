@@ -201,3 +201,38 @@ async fn an_existing_deployment_keeps_its_immutable_selector() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_http_route_without_the_gateway_api_stalls_with_the_reason() {
+    within(async {
+        let fake = seeded();
+        fake.missing_kinds.lock().unwrap().push("httproutes");
+        let ctx = context(&fake);
+        change_server(&fake, |s| {
+            s.spec.exposure = Some(Exposure {
+                http_route: Some(bia_crds::HttpRouteExposure {
+                    parent_refs: vec![bia_crds::GatewayRef {
+                        name: "public".into(),
+                        ..bia_crds::GatewayRef::default()
+                    }],
+                }),
+                ..Exposure::default()
+            });
+        });
+        reconcile_server(&fake, &ctx).await;
+        let (status, reason) = condition(&fake, "Stalled");
+        assert_eq!(
+            (status, reason.as_str()),
+            (ConditionStatus::True, "GatewayAPIMissing")
+        );
+        // Everything else was applied all the same.
+        assert!(fake.get::<Deployment>(NS, "bia").is_some());
+
+        // Without a route wanted, the missing kind is no error at all.
+        change_server(&fake, |s| s.spec.exposure = None);
+        fake.deployments_ready.store(true, Ordering::SeqCst);
+        reconcile_server(&fake, &ctx).await;
+        assert_eq!(condition(&fake, "Ready").0, ConditionStatus::True);
+    })
+    .await;
+}
