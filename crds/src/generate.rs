@@ -52,6 +52,16 @@ fn server_rules() -> Vec<Rule> {
             "spec.secrets.cookie needs at least one Secret reference",
         ),
         rule(
+            &["spec", "exposure", "httpRoute"],
+            "size(self.parentRefs) > 0",
+            "spec.exposure.httpRoute.parentRefs needs at least one Gateway",
+        ),
+        rule(
+            &["spec", "exposure", "ingress", "tls"],
+            "size(self.secretName) > 0",
+            "spec.exposure.ingress.tls.secretName is required",
+        ),
+        rule(
             &["spec", "secrets"],
             "!has(self.cipher) || size(self.cipher) > 0",
             "spec.secrets.cipher, when set, needs at least one Secret reference",
@@ -159,7 +169,12 @@ fn max_lengths(kind: &str) -> Vec<(&'static [&'static str], u64)> {
             limits.push((&["spec", "schema"], 1_048_576));
         }
         "OIDCProvider" => limits.push((&["spec", "providerId"], 253)),
-        "IdentityServer" => limits = vec![(&["spec", "defaultSchemaId"], 253)],
+        "IdentityServer" => {
+            limits = vec![
+                (&["spec", "defaultSchemaId"], 253),
+                (&["spec", "exposure", "ingress", "tls", "secretName"], 253),
+            ];
+        }
         _ => {}
     }
     limits

@@ -3,13 +3,15 @@
 // Several `printcolumn(...)` entries repeat `type_ = "string"`, which is not a duplicate.
 #![allow(clippy::duplicated_attributes)]
 
-use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::api::core::v1::{LocalObjectReference, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::common::{Condition, SecretKeyRef};
+use crate::exposure::{Exposure, NetworkPolicySettings};
+use crate::scheduling::Scheduling;
 
 /// Desired state of one Bia identity server.
 #[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -58,9 +60,23 @@ pub struct IdentityServerSpec {
     pub courier: Option<CourierSettings>,
     /// Schema id used for new identities (`identity.default_schema_id`); must name an attached IdentitySchema.
     pub default_schema_id: String,
-    /// Compute resources of the server container.
+    /// Compute resources of the server and migration containers; when unset they
+    /// request 100m CPU and 128Mi memory and have a 512Mi memory limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
+    /// Secrets for pulling `image` from a private registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_secrets: Option<Vec<LocalObjectReference>>,
+    /// Node selection, tolerations, affinity and spreading of the server pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<Scheduling>,
+    /// How the public API is reached from outside the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<Exposure>,
+    /// Who may reach the admin port; a NetworkPolicy closes it to other namespaces
+    /// unless disabled here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy: Option<NetworkPolicySettings>,
     /// What happens to the children when this resource is deleted; `Delete` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
@@ -174,7 +190,10 @@ pub struct IdentityServerStatus {
     /// The generation the operator last processed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready`, `Progressing` and `Degraded`.
+    /// `Ready`, `Reconciling`, `Stalled`, `Progressing` and `Degraded`. `Reconciling`
+    /// and `Stalled` follow kstatus (true means abnormal): `Reconciling` while a rollout
+    /// is under way, `Stalled` when it cannot finish without help (missing Secret,
+    /// crash-looping pods, exceeded progress deadline).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// sha256 of the config that is rolled out.

@@ -11,15 +11,21 @@
 
 pub mod common;
 pub mod courier_template;
+pub mod exposure;
 pub mod generate;
 pub mod identity_schema;
 pub mod identity_server;
 pub mod oidc_provider;
+pub mod scheduling;
 
 pub use common::{Condition, ConditionStatus, SecretKeyRef, ServerRef};
 pub use courier_template::{
     CourierTemplate, CourierTemplateSpec, TemplateBody, TemplateChannel, TemplateType,
     TemplateVariant,
+};
+pub use exposure::{
+    CertManagerIssuer, Exposure, GatewayRef, HttpRouteExposure, IngressExposure, IngressTls,
+    IssuerKind, NetworkPolicySettings,
 };
 pub use generate::{CrdFile, crds, crds_yaml};
 pub use identity_schema::{IdentitySchema, IdentitySchemaSpec, IdentitySchemaStatus};
@@ -29,6 +35,7 @@ pub use identity_server::{
     SessionSettings,
 };
 pub use oidc_provider::{OIDCProvider, OIDCProviderSpec, ProviderKind};
+pub use scheduling::Scheduling;
 
 /// API group of every Bia custom resource.
 pub const GROUP: &str = "bia.dev";

@@ -57,6 +57,10 @@ fn main() {
             resources: None,
             deletion_policy: None,
             namespace_selectors: None,
+            image_pull_secrets: None,
+            scheduling: None,
+            exposure: None,
+            network_policy: None,
         },
     );
     server.metadata = meta("bia");
@@ -165,6 +169,7 @@ fn main() {
             templates: &p.templates,
             secrets: &secrets,
             capabilities: ServerCapabilities::CURRENT,
+            existing_selector: None,
         })
         .unwrap()
     };

@@ -5,10 +5,12 @@
 //! [`validate`] decides which attached resources are accepted; [`controller`] does the
 //! Kubernetes I/O around them; [`run`] wires the controllers, leader election and the
 //! HTTP endpoints together. [`offline`] runs validation and rendering on files for
-//! `bia-operator render`; [`capabilities`] says what the deployed server version supports.
+//! `bia-operator render`; [`capabilities`] says what the deployed server version supports;
+//! [`health`] judges a rollout from the Deployment and its pods.
 
 pub mod capabilities;
 pub mod controller;
+pub mod health;
 pub mod http;
 pub mod identities;
 pub mod leader;

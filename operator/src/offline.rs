@@ -311,6 +311,7 @@ fn render_server(
         templates: &plan.templates,
         secrets,
         capabilities,
+        existing_selector: None,
     }) {
         Ok(rendered) => rendered,
         Err(e) => {
@@ -334,7 +335,24 @@ fn render_server(
     document(&mut report.yaml, "applied", &rendered.public_service);
     document(&mut report.yaml, "applied", &rendered.admin_service);
     document(&mut report.yaml, "applied", &rendered.pdb);
-    document(&mut report.yaml, "applied", &rendered.deployment);
+    if let Some(policy) = &rendered.network_policy {
+        document(&mut report.yaml, "applied", policy);
+    }
+    if let Some(ingress) = &rendered.ingress {
+        document(&mut report.yaml, "applied", ingress);
+    }
+    if let Some(route) = &rendered.http_route {
+        document(
+            &mut report.yaml,
+            "applied (needs the Gateway API CRDs)",
+            route,
+        );
+    }
+    document(
+        &mut report.yaml,
+        "applied (an existing Deployment keeps its selector)",
+        &rendered.deployment,
+    );
     document(
         &mut report.yaml,
         "status the operator would write (readiness is known only in a cluster)",

@@ -8,6 +8,7 @@ use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::Api;
 use kube::runtime::controller::Controller;
@@ -77,7 +78,9 @@ pub async fn run_controllers(ctx: Arc<Context>, namespace: Option<String>) {
     let servers = Controller::new(api::<IdentityServer>(&client, ns), wc.clone())
         .owns(api::<Deployment>(&client, ns), children.clone())
         .owns(api::<Service>(&client, ns), children.clone())
-        .owns(api::<PodDisruptionBudget>(&client, ns), children)
+        .owns(api::<PodDisruptionBudget>(&client, ns), children.clone())
+        .owns(api::<NetworkPolicy>(&client, ns), children.clone())
+        .owns(api::<Ingress>(&client, ns), children)
         .watches(api::<IdentitySchema>(&client, ns), wc.clone(), |o| {
             attached::server_of(&o)
         })

@@ -60,6 +60,18 @@ pub fn problem_conditions(problems: &[Refusal]) -> Option<Vec<Condition>> {
             message.clone(),
         ),
         Condition::new(
+            "Reconciling",
+            ConditionStatus::False,
+            first.reason,
+            "nothing is rolled out until this is fixed; see Stalled",
+        ),
+        Condition::new(
+            "Stalled",
+            ConditionStatus::True,
+            first.reason,
+            message.clone(),
+        ),
+        Condition::new(
             "Progressing",
             ConditionStatus::False,
             first.reason,

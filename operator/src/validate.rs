@@ -385,6 +385,9 @@ fn server_problems(server: &IdentityServer, plan: &Plan, secrets: &SecretValues)
             ));
         }
     }
+    if let Some(problem) = crate::render::exposure::exposure_problem(server) {
+        problems.push(refuse("InvalidExposure", problem));
+    }
     if !plan
         .schemas
         .iter()

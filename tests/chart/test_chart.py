@@ -59,7 +59,9 @@ def test_rbac_is_least_privilege():
                 continue
             for rule in o["rules"]:
                 assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
-                assert "delete" not in rule["verbs"], rule
+                # Only the optional exposure children are ever deleted by the operator.
+                if "delete" in rule["verbs"]:
+                    assert set(rule["resources"]) <= {"ingresses", "networkpolicies", "httproutes"}, rule
                 assert "escalate" not in rule["verbs"] and "bind" not in rule["verbs"], rule
 
 
@@ -124,3 +126,15 @@ def test_operator_objects_do_not_collide_with_a_server_named_like_the_release():
     objects = all_objects(render({"identityServer": {"enabled": True, "name": "bia"}}, name="bia"))
     deployments = [o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"]
     assert deployments == ["bia-operator"]
+
+
+def test_operator_may_read_pods_and_manage_exposure_objects():
+    for values in ({}, {"clusterWide": True}):
+        role = next(o for o in all_objects(render(values)) if o["kind"] in ("Role", "ClusterRole")
+                    and not o["metadata"]["name"].endswith("-leader"))
+        granted = {(g, r): set(rule["verbs"]) for rule in role["rules"]
+                   for g in rule["apiGroups"] for r in rule["resources"]}
+        assert granted[("", "pods")] == {"list"}
+        for key in (("networking.k8s.io", "ingresses"), ("networking.k8s.io", "networkpolicies")):
+            assert {"get", "list", "watch", "patch", "delete"} <= granted[key], key
+        assert {"get", "patch", "delete"} <= granted[("gateway.networking.k8s.io", "httproutes")]

@@ -69,3 +69,28 @@ def test_a_broken_config_names_its_key(tmp_path):
     )
     assert check.returncode != 0
     assert "serve.public.port" in check.stdout + check.stderr
+
+
+def test_rendered_children_pass_kubernetes_validate_strict(tmp_path):
+    """The objects the operator applies (NetworkPolicy and Ingress included) are valid
+    Kubernetes 1.33 objects, and none carries Argo CD's tracking label."""
+    pytest.importorskip("kubernetes_validate")
+    import sys
+
+    out = render(ROOT / "config" / "examples")
+    assert out.returncode == 0, out.stderr
+    paths, kinds = [], set()
+    for i, doc in enumerate(yaml.safe_load_all(out.stdout)):
+        if not doc or doc["apiVersion"].startswith("bia.dev/"):
+            continue
+        assert "app.kubernetes.io/instance" not in yaml.safe_dump(doc), doc["kind"]
+        kinds.add(doc["kind"])
+        p = tmp_path / f"{i}-{doc['kind']}.yaml"
+        p.write_text(yaml.safe_dump(doc))
+        paths.append(str(p))
+    assert {"NetworkPolicy", "Ingress", "Deployment", "Service", "PodDisruptionBudget"} <= kinds
+    result = subprocess.run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", "--kubernetes-version", "1.33.0", *paths],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -146,12 +146,13 @@ def test_server_monitor_selects_the_admin_service_the_operator_renders():
     assert endpoint["interval"] == "30s" and "scrapeTimeout" not in endpoint
     # The public Service matches the labels too, but has no port of that name.
     assert endpoint["port"] not in {p["name"] for p in public["spec"]["ports"]}
-    # The server's name (its children's instance label) becomes the "server" label.
+    # The server's name (its children's bia.dev/server label) becomes the "server" label.
     assert endpoint["relabelings"] == [{
-        "sourceLabels": ["__meta_kubernetes_service_label_app_kubernetes_io_instance"],
+        "sourceLabels": ["__meta_kubernetes_service_label_bia_dev_server"],
         "targetLabel": "server",
     }]
-    assert admin["metadata"]["labels"]["app.kubernetes.io/instance"] == "bia"
+    assert admin["metadata"]["labels"]["bia.dev/server"] == "bia"
+    assert "app.kubernetes.io/instance" not in admin["metadata"]["labels"]
 
 
 def test_server_monitor_does_not_select_the_operator_service():
@@ -185,7 +186,7 @@ def test_interval_timeout_labels_and_server_selector():
     values = {"metrics": {"serviceMonitor": {
         "enabled": True, "interval": "15s", "scrapeTimeout": "10s",
         "labels": {"release": "prometheus"},
-        "serverSelector": {"app.kubernetes.io/instance": "customers"},
+        "serverSelector": {"bia.dev/server": "customers"},
     }}}
     servers, operator = _monitors(values)
     for m in (servers, operator):
@@ -196,7 +197,7 @@ def test_interval_timeout_labels_and_server_selector():
     assert servers["spec"]["selector"]["matchLabels"] == {
         "app.kubernetes.io/name": "bia",
         "app.kubernetes.io/managed-by": "bia-operator",
-        "app.kubernetes.io/instance": "customers",
+        "bia.dev/server": "customers",
     }
 
 

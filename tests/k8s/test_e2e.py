@@ -211,6 +211,61 @@ def test_secret_rotation_rolls_out(namespace, dsn):
     wait(ns, "identityserver/bia", "condition=Ready=True")
 
 
+def patch_server(ns, spec):
+    kubectl("-n", ns, "patch", "identityserver", "bia", "--type", "merge", "-p", json.dumps({"spec": spec}))
+
+
+def exists(ns, kind, name):
+    return kubectl("-n", ns, "get", kind, name, check=False).returncode == 0
+
+
+def eventually(predicate, seconds=90):
+    deadline = time.time() + seconds
+    while not predicate() and time.time() < deadline:
+        time.sleep(2)
+    return predicate()
+
+
+def test_children_use_operator_labels_and_the_admin_port_is_fenced(namespace):
+    ns = namespace
+    deployment = get(ns, "deployment", "bia")
+    assert "app.kubernetes.io/instance" not in deployment["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"]["bia.dev/server"] == "bia"
+    policy = get(ns, "networkpolicy", "bia")
+    ports = [[p["port"] for p in rule["ports"]] for rule in policy["spec"]["ingress"]]
+    assert ports == [[4433], [4434]]
+    assert policy["spec"]["ingress"][1]["from"] == [{"podSelector": {}}]
+    server = get(ns, "identityserver", "bia")
+    assert server["status"]["observedGeneration"] == server["metadata"]["generation"]
+    types = {c["type"]: c["status"] for c in server["status"]["conditions"]}
+    assert types["Reconciling"] == "False" and types["Stalled"] == "False"
+
+
+def test_an_image_that_cannot_be_pulled_stalls_and_recovers(namespace):
+    ns = namespace
+    patch_server(ns, {"image": "bia-e2e-missing.invalid/bia:never"})
+    wait(ns, "identityserver/bia", "condition=Stalled=True", "150s")
+    stalled = next(c for c in get(ns, "identityserver", "bia")["status"]["conditions"] if c["type"] == "Stalled")
+    assert stalled["reason"] in ("ImagePullBackOff", "ErrImagePull", "InvalidImageName"), stalled
+    patch_server(ns, {"image": IMAGE})
+    wait(ns, "identityserver/bia", "condition=Ready=True")
+    wait(ns, "identityserver/bia", "condition=Stalled=False", "60s")
+
+
+def test_ingress_follows_the_spec(namespace):
+    ns = namespace
+    patch_server(ns, {"publicBaseUrl": "http://id.e2e.example/",
+                      "exposure": {"ingress": {}, "trustedProxies": ["10.0.0.0/8"]}})
+    assert eventually(lambda: exists(ns, "ingress", "bia"))
+    ingress = get(ns, "ingress", "bia")
+    assert ingress["spec"]["rules"][0]["host"] == "id.e2e.example"
+    config = base64.b64decode(get(ns, "secret", "bia-config")["data"]["kratos.yml"]).decode()
+    assert "10.0.0.0/8" in config
+    patch_server(ns, {"publicBaseUrl": "http://127.0.0.1:4433/", "exposure": None})
+    assert eventually(lambda: not exists(ns, "ingress", "bia"))
+    wait(ns, "identityserver/bia", "condition=Ready=True")
+
+
 def test_deletion_removes_children_but_not_user_secrets(namespace):
     ns = namespace
     kubectl("-n", ns, "delete", "identityserver", "bia", "--timeout=60s")

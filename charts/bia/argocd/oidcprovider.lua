@@ -3,6 +3,12 @@ local hs = { status = "Progressing", message = "Waiting for the operator" }
 if obj.status == nil or obj.status.conditions == nil then
   return hs
 end
+local generation = obj.metadata and obj.metadata.generation
+if obj.status.observedGeneration ~= nil and generation ~= nil
+    and obj.status.observedGeneration < generation then
+  hs.message = "Waiting for the operator to observe the latest spec"
+  return hs
+end
 for _, c in ipairs(obj.status.conditions) do
   if c.type == "Accepted" then
     if c.reason == "DeletionBlocked" then

@@ -12,10 +12,11 @@ use bia_crds::{
 };
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
@@ -25,9 +26,13 @@ use serde_json::json;
 
 use super::util::{object_key, publish, requeue_after_error, set_finalizer};
 use super::{Context, Error, MANAGER, SERVER_FINALIZER, selector};
-use crate::render::{self, Inputs, SecretValues, names};
+use crate::health;
+use crate::render::{self, Inputs, SecretValues, exposure, names};
 use crate::status;
 use crate::validate::{self, Plan, Verdict};
+
+/// Stall reason of a server that asks for an `HTTPRoute` in a cluster without the Gateway API.
+pub const GATEWAY_API_MISSING: &str = "GatewayAPIMissing";
 
 /// Reconciles one IdentityServer.
 pub async fn reconcile(server: Arc<IdentityServer>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -103,7 +108,22 @@ async fn orphan_children(server: &IdentityServer, ctx: &Context) -> Result<(), E
             .await,
     )?;
     ignore_missing(
-        Api::<PodDisruptionBudget>::namespaced(client, &ns)
+        Api::<PodDisruptionBudget>::namespaced(client.clone(), &ns)
+            .patch(&child.deployment, &pp, &patch)
+            .await,
+    )?;
+    ignore_missing(
+        Api::<NetworkPolicy>::namespaced(client.clone(), &ns)
+            .patch(&child.deployment, &pp, &patch)
+            .await,
+    )?;
+    ignore_missing(
+        Api::<Ingress>::namespaced(client.clone(), &ns)
+            .patch(&child.deployment, &pp, &patch)
+            .await,
+    )?;
+    ignore_missing(
+        Api::<DynamicObject>::namespaced_with(client, &ns, &exposure::http_route_resource())
             .patch(&child.deployment, &pp, &patch)
             .await,
     )?;
@@ -265,6 +285,14 @@ async fn apply(
         return Ok(Action::requeue(Duration::from_secs(60)));
     }
 
+    let child = names(server).ok_or(Error::Unnamed)?;
+    let deployments = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
+    // A Deployment's selector is immutable: an existing one keeps its own.
+    let existing_selector = deployments
+        .get_opt(&child.deployment)
+        .await?
+        .and_then(|d| d.spec)
+        .and_then(|s| s.selector.match_labels);
     let rendered = render::render(Inputs {
         server,
         schemas: &plan.schemas,
@@ -272,9 +300,9 @@ async fn apply(
         templates: &plan.templates,
         secrets: &values,
         capabilities: ctx.capabilities,
+        existing_selector: existing_selector.as_ref(),
     })?;
     let pp = PatchParams::apply(MANAGER).force();
-    let child = names(server).ok_or(Error::Unnamed)?;
     ssa(
         &Api::<Secret>::namespaced(ctx.client.clone(), &ns),
         &child.config_secret,
@@ -303,56 +331,68 @@ async fn apply(
         &pp,
     )
     .await?;
-    let deployment: Deployment = ssa(
-        &Api::<Deployment>::namespaced(ctx.client.clone(), &ns),
+    apply_optional(
+        &Api::<NetworkPolicy>::namespaced(ctx.client.clone(), &ns),
         &child.deployment,
-        &rendered.deployment,
+        rendered.network_policy.as_ref(),
         &pp,
     )
     .await?;
+    apply_optional(
+        &Api::<Ingress>::namespaced(ctx.client.clone(), &ns),
+        &child.deployment,
+        rendered.ingress.as_ref(),
+        &pp,
+    )
+    .await?;
+    let deployment: Deployment =
+        ssa(&deployments, &child.deployment, &rendered.deployment, &pp).await?;
+    // Without the Gateway API the route cannot exist; the rest still rolls out.
+    let route = apply_optional(
+        &Api::<DynamicObject>::namespaced_with(
+            ctx.client.clone(),
+            &ns,
+            &exposure::http_route_resource(),
+        ),
+        &child.deployment,
+        rendered.http_route.as_ref(),
+        &pp,
+    )
+    .await;
+    let route_missing = match route {
+        Ok(()) => false,
+        Err(Error::Kube(kube::Error::Api(s))) if s.code == 404 && rendered.http_route.is_some() => {
+            true
+        }
+        Err(e) => return Err(e),
+    };
 
     let desired = server.spec.replicas.unwrap_or(1);
-    let dep_status = deployment.status.clone().unwrap_or_default();
-    let ready_replicas = dep_status.ready_replicas.unwrap_or(0);
-    let rolled = dep_status.observed_generation >= deployment.metadata.generation
-        && dep_status.updated_replicas.unwrap_or(0) >= desired
-        && ready_replicas >= desired
-        && dep_status.replicas.unwrap_or(0) <= desired;
+    let pods = list_pods(ctx, &ns, &deployment).await?;
+    let mut rollout = health::judge(&deployment, &pods, desired);
+    if route_missing {
+        rollout = health::Rollout::Stuck {
+            ready: deployment
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0),
+            reason: GATEWAY_API_MISSING.into(),
+            message: format!(
+                "spec.exposure.httpRoute needs the Gateway API ({} HTTPRoute) in the cluster; install its CRDs or use spec.exposure.ingress",
+                exposure::GATEWAY_GROUP
+            ),
+        };
+    }
+    let rolled = rollout.is_done();
+    let ready_replicas = match &rollout {
+        health::Rollout::Done { ready }
+        | health::Rollout::Underway { ready }
+        | health::Rollout::Stuck { ready, .. } => *ready,
+    };
     // Fields this server version ignores are named where a user looks: the Ready message.
     let ignored: String = plan.server_notes.iter().map(|n| format!("; {n}")).collect();
-    let conditions = if rolled {
-        vec![
-            Condition::new(
-                "Ready",
-                ConditionStatus::True,
-                "Available",
-                format!("{ready_replicas}/{desired} replicas ready{ignored}"),
-            ),
-            Condition::new(
-                "Progressing",
-                ConditionStatus::False,
-                "RolledOut",
-                "the current config is rolled out",
-            ),
-            Condition::new("Degraded", ConditionStatus::False, "AsExpected", ""),
-        ]
-    } else {
-        vec![
-            Condition::new(
-                "Ready",
-                ConditionStatus::False,
-                "RollingOut",
-                format!("{ready_replicas}/{desired} replicas ready{ignored}"),
-            ),
-            Condition::new(
-                "Progressing",
-                ConditionStatus::True,
-                "RollingOut",
-                "waiting for the Deployment to roll out",
-            ),
-            Condition::new("Degraded", ConditionStatus::False, "AsExpected", ""),
-        ]
-    };
+    let conditions = health::conditions(&rollout, desired, &ignored);
     let status = IdentityServerStatus {
         observed_generation: generation,
         conditions: stamp(&previous.conditions, conditions, generation, &ctx.now()),
@@ -379,6 +419,59 @@ async fn apply(
     } else {
         Action::requeue(Duration::from_secs(30))
     })
+}
+
+/// The pods a Deployment selects.
+async fn list_pods(ctx: &Context, ns: &str, deployment: &Deployment) -> Result<Vec<Pod>, Error> {
+    let Some(labels) = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.as_ref())
+        .filter(|l| !l.is_empty())
+    else {
+        return Ok(Vec::new());
+    };
+    let selector = labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(Api::<Pod>::namespaced(ctx.client.clone(), ns)
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items)
+}
+
+/// Applies an optional child, or deletes it when it is no longer wanted and exists.
+async fn apply_optional<K>(
+    api: &Api<K>,
+    name: &str,
+    obj: Option<&K>,
+    pp: &PatchParams,
+) -> Result<(), Error>
+where
+    K: Resource + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+{
+    match obj {
+        Some(obj) => {
+            ssa(api, name, obj, pp).await?;
+        }
+        None => {
+            // A kind the cluster does not serve (no Gateway API) answers 404 as well.
+            // Only a child of this operator is deleted, never someone else's object.
+            let existing = ignore_missing(api.get_opt(name).await)?.flatten();
+            let ours = existing.is_some_and(|o| {
+                o.meta().labels.as_ref().is_some_and(|l| {
+                    l.get("app.kubernetes.io/managed-by").map(String::as_str)
+                        == Some("bia-operator")
+                })
+            });
+            if ours {
+                ignore_missing(api.delete(name, &DeleteParams::default()).await)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn short(hash: &str) -> &str {

@@ -123,7 +123,10 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<Config, RenderError> {
     Ok(Config {
         dsn: Some(secret(server, inputs.secrets, "spec.dsn", &spec.dsn)?),
         serve: Serve {
-            public: listener(spec.public_base_url.clone(), PUBLIC_PORT),
+            public: Listener {
+                trusted_proxies: super::exposure::trusted_proxies(server),
+                ..listener(spec.public_base_url.clone(), PUBLIC_PORT)
+            },
             admin: listener(admin_url, ADMIN_PORT),
         },
         secrets: Secrets {

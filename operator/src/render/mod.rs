@@ -7,7 +7,9 @@
 //! ever land in the config Secret, never in a ConfigMap, a label or an annotation.
 
 mod config;
+pub mod exposure;
 mod objects;
+pub mod pod;
 
 use std::collections::BTreeMap;
 
@@ -16,11 +18,13 @@ use bia_crds::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider, Se
 use crate::capabilities::ServerCapabilities;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::api::DynamicObject;
 use sha2::{Digest, Sha256};
 
 pub use config::{HOT_RELOADED_KEYS, html_body, render_config, restart_part};
-pub use objects::{ChildNames, child_labels, names};
+pub use objects::{ChildNames, SERVER_LABEL, child_labels, names, selector_labels};
 
 /// Public API port (`serve.public.port`).
 pub const PUBLIC_PORT: i32 = 4433;
@@ -96,6 +100,12 @@ pub struct Inputs<'a> {
     /// What the server supports: providers, templates and `spec.courier` are rendered
     /// only when it acts on them.
     pub capabilities: ServerCapabilities,
+    /// `spec.selector.matchLabels` of the server's Deployment when it exists already.
+    /// A Deployment's selector is immutable, so one created with other labels (before
+    /// the operator moved to [`SERVER_LABEL`]) keeps its selector: the pods keep those
+    /// labels too, and the Services, PodDisruptionBudget and NetworkPolicy select them.
+    /// `None` for a new Deployment.
+    pub existing_selector: Option<&'a BTreeMap<String, String>>,
 }
 
 /// What [`render`] produces.
@@ -118,6 +128,12 @@ pub struct Rendered {
     pub admin_service: Service,
     /// The PodDisruptionBudget.
     pub pdb: PodDisruptionBudget,
+    /// The NetworkPolicy of the server pods (`None` when the server turns it off).
+    pub network_policy: Option<NetworkPolicy>,
+    /// The Ingress of the public API (`spec.exposure.ingress`).
+    pub ingress: Option<Ingress>,
+    /// The `HTTPRoute` of the public API (`spec.exposure.httpRoute`).
+    pub http_route: Option<DynamicObject>,
 }
 
 /// Why a server cannot be rendered.
@@ -166,7 +182,13 @@ pub fn render(inputs: Inputs<'_>) -> Result<Rendered, RenderError> {
     let config_hash = sha256_hex(config.as_bytes());
     let restart_hash = sha256_hex(&restart);
     let dsn = typed.dsn.clone().unwrap_or_default();
-    let objects = objects::render_objects(inputs.server, &config, &dsn, &restart_hash)?;
+    let objects = objects::render_objects(
+        inputs.server,
+        &config,
+        &dsn,
+        &restart_hash,
+        inputs.existing_selector,
+    )?;
     Ok(Rendered {
         config,
         config_hash,
@@ -176,6 +198,9 @@ pub fn render(inputs: Inputs<'_>) -> Result<Rendered, RenderError> {
         public_service: objects.public_service,
         admin_service: objects.admin_service,
         pdb: objects.pdb,
+        network_policy: objects.network_policy,
+        ingress: objects.ingress,
+        http_route: objects.http_route,
     })
 }
 

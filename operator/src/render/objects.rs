@@ -1,4 +1,5 @@
-//! The child objects: config Secret, Deployment, Services and PodDisruptionBudget.
+//! The child objects: config Secret, Deployment, Services, PodDisruptionBudget, and the
+//! exposure objects of [`super::exposure`].
 
 use std::collections::BTreeMap;
 
@@ -10,14 +11,17 @@ use k8s_openapi::api::core::v1::{
     PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, Secret, SecretKeySelector,
     SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::Resource;
+use kube::api::DynamicObject;
 
 use super::{
     ADMIN_PORT, CONFIG_DIR, CONFIG_KEY, DSN_KEY, HASH_ANNOTATION, PUBLIC_PORT, RenderError,
 };
+use super::{exposure, pod};
 
 /// Names of a server's children.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,15 +47,17 @@ pub fn names(server: &IdentityServer) -> Option<ChildNames> {
     })
 }
 
+/// The operator's own label naming the server a child belongs to. Children never carry
+/// `app.kubernetes.io/instance`: Argo CD tracks its applications by that label, and a
+/// server named like its application would have its children pruned as strays.
+pub const SERVER_LABEL: &str = "bia.dev/server";
+
 /// The labels every child carries. Fixed: the server's own labels are never copied,
 /// so tools that prune by their tracking label leave the children alone.
 pub fn child_labels(server_name: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".to_owned(), "bia".to_owned()),
-        (
-            "app.kubernetes.io/instance".to_owned(),
-            server_name.to_owned(),
-        ),
+        (SERVER_LABEL.to_owned(), server_name.to_owned()),
         (
             "app.kubernetes.io/managed-by".to_owned(),
             "bia-operator".to_owned(),
@@ -59,13 +65,13 @@ pub fn child_labels(server_name: &str) -> BTreeMap<String, String> {
     ])
 }
 
-fn selector_labels(server_name: &str) -> BTreeMap<String, String> {
+/// The pod labels a new server's Deployment, Services, PodDisruptionBudget and
+/// NetworkPolicy select. A Deployment created before keeps its own selector (a
+/// Deployment's selector cannot change): see [`super::Inputs::existing_selector`].
+pub fn selector_labels(server_name: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".to_owned(), "bia".to_owned()),
-        (
-            "app.kubernetes.io/instance".to_owned(),
-            server_name.to_owned(),
-        ),
+        (SERVER_LABEL.to_owned(), server_name.to_owned()),
     ])
 }
 
@@ -75,6 +81,9 @@ pub(super) struct Objects {
     pub public_service: Service,
     pub admin_service: Service,
     pub pdb: PodDisruptionBudget,
+    pub network_policy: Option<NetworkPolicy>,
+    pub ingress: Option<Ingress>,
+    pub http_route: Option<DynamicObject>,
 }
 
 pub(super) fn render_objects(
@@ -82,6 +91,7 @@ pub(super) fn render_objects(
     config: &str,
     dsn: &str,
     restart_hash: &str,
+    existing_selector: Option<&BTreeMap<String, String>>,
 ) -> Result<Objects, RenderError> {
     let name = server.metadata.name.clone().ok_or(RenderError::Unnamed)?;
     let namespace = server
@@ -90,6 +100,12 @@ pub(super) fn render_objects(
         .clone()
         .ok_or(RenderError::Unnamed)?;
     let child = names(server).ok_or(RenderError::Unnamed)?;
+    let selector = existing_selector
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| selector_labels(&name));
+    let mut pod_labels = child_labels(&name);
+    pod_labels.extend(selector.clone());
     let owner = server
         .controller_owner_ref(&())
         .into_iter()
@@ -168,7 +184,7 @@ pub(super) fn render_objects(
         }]),
         volume_mounts: Some(vec![mount.clone()]),
         security_context: Some(security.clone()),
-        resources: server.spec.resources.clone(),
+        resources: Some(pod::resources(server)),
         ..Container::default()
     };
     let serve = Container {
@@ -190,13 +206,19 @@ pub(super) fn render_objects(
         ]),
         readiness_probe: Some(probe("/health/ready")),
         liveness_probe: Some(probe("/health/alive")),
+        // Liveness waits until the server first answers, for up to two minutes.
+        startup_probe: Some(Probe {
+            period_seconds: Some(2),
+            failure_threshold: Some(60),
+            ..probe("/health/alive")
+        }),
         volume_mounts: Some(vec![mount]),
         security_context: Some(security),
-        resources: server.spec.resources.clone(),
+        resources: Some(pod::resources(server)),
         ..Container::default()
     };
     let mut pod_meta = ObjectMeta {
-        labels: Some(child_labels(&name)),
+        labels: Some(pod_labels),
         annotations: Some(BTreeMap::from([(
             HASH_ANNOTATION.to_owned(),
             restart_hash.to_owned(),
@@ -204,12 +226,13 @@ pub(super) fn render_objects(
         ..ObjectMeta::default()
     };
     pod_meta.namespace = None;
+    let scheduling = server.spec.scheduling.clone().unwrap_or_default();
     let deployment = Deployment {
         metadata: meta(&child.deployment),
         spec: Some(DeploymentSpec {
             replicas: Some(server.spec.replicas.unwrap_or(1)),
             selector: LabelSelector {
-                match_labels: Some(selector_labels(&name)),
+                match_labels: Some(selector.clone()),
                 ..LabelSelector::default()
             },
             template: PodTemplateSpec {
@@ -241,6 +264,12 @@ pub(super) fn render_objects(
                         ..PodSecurityContext::default()
                     }),
                     automount_service_account_token: Some(false),
+                    image_pull_secrets: server.spec.image_pull_secrets.clone(),
+                    node_selector: scheduling.node_selector.clone(),
+                    tolerations: scheduling.tolerations.clone(),
+                    affinity: scheduling.affinity.clone(),
+                    priority_class_name: scheduling.priority_class_name.clone(),
+                    topology_spread_constraints: pod::spread(&scheduling, &selector),
                     ..PodSpec::default()
                 }),
             },
@@ -253,7 +282,7 @@ pub(super) fn render_objects(
         metadata: meta(n),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
-            selector: Some(selector_labels(&name)),
+            selector: Some(selector.clone()),
             ports: Some(vec![ServicePort {
                 name: Some(port_name.into()),
                 port,
@@ -271,7 +300,7 @@ pub(super) fn render_objects(
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(1)),
             selector: Some(LabelSelector {
-                match_labels: Some(selector_labels(&name)),
+                match_labels: Some(selector.clone()),
                 ..LabelSelector::default()
             }),
             ..PodDisruptionBudgetSpec::default()
@@ -280,6 +309,9 @@ pub(super) fn render_objects(
     };
 
     Ok(Objects {
+        network_policy: exposure::network_policy(server, meta(&child.deployment), &selector),
+        ingress: exposure::ingress(server, meta(&child.deployment), &child.public_service)?,
+        http_route: exposure::http_route(server, meta(&child.deployment), &child.public_service)?,
         secret,
         deployment,
         public_service: service(&child.public_service, "public", PUBLIC_PORT),

@@ -83,3 +83,51 @@ fn attached_health() {
         );
     }
 }
+
+#[test]
+fn identity_server_health_reads_kstatus_conditions() {
+    // A stalled rollout is Degraded even while the old Ready message is around.
+    let stalled = json!([{"type": "Ready", "status": "False", "reason": "CrashLoopBackOff", "message": "1/2 replicas ready"},
+                         {"type": "Reconciling", "status": "False", "reason": "CrashLoopBackOff"},
+                         {"type": "Stalled", "status": "True", "reason": "CrashLoopBackOff",
+                          "message": "pod bia-1: container bia is CrashLoopBackOff after 4 restarts"}]);
+    assert_eq!(
+        health("identityserver.lua", server(3, 3, stalled)),
+        (
+            "Degraded".into(),
+            "pod bia-1: container bia is CrashLoopBackOff after 4 restarts".into()
+        )
+    );
+    // Reconciling=True is Progressing even if Ready still says True for the old pods.
+    let reconciling = json!([{"type": "Ready", "status": "True", "reason": "Available", "message": "2/2 replicas ready"},
+                             {"type": "Reconciling", "status": "True", "reason": "RollingOut", "message": "waiting"}]);
+    assert_eq!(
+        health("identityserver.lua", server(2, 2, reconciling)).0,
+        "Progressing"
+    );
+    // A condition computed for an older generation does not count, whatever status says.
+    let old = json!([{"type": "Ready", "status": "True", "reason": "Available", "observedGeneration": 4},
+                     {"type": "Stalled", "status": "False", "reason": "AsExpected", "observedGeneration": 4}]);
+    assert_eq!(
+        health("identityserver.lua", server(5, 5, old.clone())).0,
+        "Progressing"
+    );
+    assert_eq!(health("identityserver.lua", server(4, 4, old)).0, "Healthy");
+}
+
+#[test]
+fn attached_health_waits_for_the_latest_generation() {
+    for script in [
+        "identityschema.lua",
+        "oidcprovider.lua",
+        "couriertemplate.lua",
+    ] {
+        let obj = |generation: i64, observed: i64| {
+            json!({"metadata": {"generation": generation},
+                   "status": {"observedGeneration": observed,
+                              "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "ok"}]}})
+        };
+        assert_eq!(health(script, obj(2, 1)).0, "Progressing", "{script}");
+        assert_eq!(health(script, obj(2, 2)).0, "Healthy", "{script}");
+    }
+}

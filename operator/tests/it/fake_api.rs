@@ -26,6 +26,8 @@ pub struct Fake {
     pub objects: Mutex<BTreeMap<String, Value>>,
     pub log: Mutex<Vec<Call>>,
     pub deployments_ready: AtomicBool,
+    /// Resource plurals the fake cluster does not serve (a missing CRD): every call 404s.
+    pub missing_kinds: Mutex<Vec<&'static str>>,
     /// Pages of identities served by the admin API proxy.
     pub identity_pages: Mutex<Vec<Vec<Value>>>,
 }
@@ -41,6 +43,10 @@ const PLURALS: &[&str] = &[
     "poddisruptionbudgets",
     "namespaces",
     "leases",
+    "pods",
+    "networkpolicies",
+    "ingresses",
+    "httproutes",
 ];
 
 pub fn path_of<K: Resource<DynamicType = ()>>(obj: &K) -> String {
@@ -192,6 +198,10 @@ impl Fake {
         if path.contains("/events") {
             return (201, body.unwrap_or(json!({})), None);
         }
+        let missing = self.missing_kinds.lock().unwrap().clone();
+        if missing.iter().any(|k| path.contains(&format!("/{k}"))) {
+            return (404, status(404, "NotFound"), None);
+        }
         let mut objects = self.objects.lock().unwrap();
         match method {
             "GET" => {
@@ -280,6 +290,10 @@ impl Fake {
                 }
                 (200, out, None)
             }
+            "DELETE" => match objects.remove(path) {
+                Some(v) => (200, v, None),
+                None => (404, status(404, "NotFound"), None),
+            },
             "POST" | "PUT" => {
                 let v = body.unwrap_or(json!({}));
                 let name = v["metadata"]["name"]

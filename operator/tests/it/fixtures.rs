@@ -79,6 +79,10 @@ pub fn server() -> IdentityServer {
             resources: None,
             deletion_policy: None,
             namespace_selectors: None,
+            image_pull_secrets: None,
+            scheduling: None,
+            exposure: None,
+            network_policy: None,
         },
     );
     s.metadata = meta("bia", 0);

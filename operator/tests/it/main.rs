@@ -3,9 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod argocd;
+mod exposure;
 mod fake_api;
 mod fixtures;
+mod health;
 mod leader;
 mod offline;
 mod reconcile;
 mod render;
+mod rollout;

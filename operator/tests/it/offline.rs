@@ -62,6 +62,8 @@ fn the_examples_render() {
             "Service",
             "Service",
             "PodDisruptionBudget",
+            "NetworkPolicy",
+            "Ingress",
             "Deployment",
             "IdentityServer",
             "CourierTemplate",
@@ -84,6 +86,12 @@ fn the_examples_render() {
         "{config}"
     );
     assert!(config.contains("connection_uri: smtp"), "{config}");
+    assert!(config.contains("- 10.244.0.0/16"), "{config}");
+    assert_eq!(docs[5]["spec"]["rules"][0]["host"], "id.example.com");
+    assert_eq!(
+        docs[5]["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+        "letsencrypt"
+    );
     // The server's loader reads it and its checks pass; the only warning is the SMTP
     // delivery's, not acted on until the courier's delivery lands.
     let loaded = bia_config::parse(&bia_config::parse_yaml(config).unwrap()).unwrap();
@@ -102,9 +110,9 @@ fn the_examples_render() {
             c["reason"].as_str().unwrap().to_owned(),
         )
     };
-    assert_eq!(accepted(&docs[6]), ("True".into(), "Accepted".into()));
-    assert_eq!(accepted(&docs[7]), ("True".into(), "Accepted".into()));
-    assert_eq!(accepted(&docs[8]), ("False".into(), "Unsupported".into()));
+    assert_eq!(accepted(&docs[8]), ("True".into(), "Accepted".into()));
+    assert_eq!(accepted(&docs[9]), ("True".into(), "Accepted".into()));
+    assert_eq!(accepted(&docs[10]), ("False".into(), "Unsupported".into()));
     assert!(
         stderr.contains("unsupported: OIDCProvider identity/google"),
         "{stderr}"
@@ -135,7 +143,7 @@ fn render_is_the_controllers_render() {
     let docs = documents(&a.yaml);
     let config = docs[0]["stringData"]["kratos.yml"].as_str().unwrap();
     let hash = bia_operator::render::sha256_hex(config.as_bytes());
-    assert_eq!(docs[5]["status"]["configHash"], hash.as_str());
+    assert_eq!(docs[7]["status"]["configHash"], hash.as_str());
 }
 
 #[test]

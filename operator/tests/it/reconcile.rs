@@ -19,26 +19,26 @@ use serde_json::Value;
 use crate::fake_api::Fake;
 use crate::fixtures::*;
 
-async fn within<F: Future>(f: F) -> F::Output {
+pub async fn within<F: Future>(f: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(10), f)
         .await
         .expect("scenario timed out")
 }
 
-fn context(fake: &Arc<Fake>) -> Arc<Context> {
+pub fn context(fake: &Arc<Fake>) -> Arc<Context> {
     let mut ctx = Context::new(fake.client(), Some("test".into()));
     ctx.clock = Arc::new(|| Timestamp::from_second(1_700_000_000).unwrap());
     Arc::new(ctx)
 }
 
-fn ready_server() -> IdentityServer {
+pub fn ready_server() -> IdentityServer {
     let mut s = server();
     s.metadata.finalizers = Some(vec![SERVER_FINALIZER.into()]);
     s
 }
 
 /// A store with a server, a good schema and the server's Secrets.
-fn seeded() -> Arc<Fake> {
+pub fn seeded() -> Arc<Fake> {
     let fake = Fake::new();
     fake.put(&ready_server());
     fake.put(&schema("customer-v1", "customer-v1", GOOD_SCHEMA));
@@ -47,7 +47,7 @@ fn seeded() -> Arc<Fake> {
     fake
 }
 
-async fn reconcile_server(fake: &Arc<Fake>, ctx: &Arc<Context>) {
+pub async fn reconcile_server(fake: &Arc<Fake>, ctx: &Arc<Context>) {
     let current: IdentityServer = fake.get(NS, "bia").unwrap();
     server::reconcile(Arc::new(current), ctx.clone())
         .await
@@ -90,7 +90,7 @@ fn accepted<
     )
 }
 
-fn condition(fake: &Fake, type_: &str) -> (ConditionStatus, String) {
+pub fn condition(fake: &Fake, type_: &str) -> (ConditionStatus, String) {
     let s: IdentityServer = fake.get(NS, "bia").unwrap();
     let c = s
         .status
@@ -132,7 +132,11 @@ async fn create_renders_applies_and_becomes_ready() {
             .into_iter()
             .filter(|c| c.content_type.contains("apply-patch"))
             .collect();
-        assert_eq!(applies.len(), 5, "secret, 2 services, pdb, deployment");
+        assert_eq!(
+            applies.len(),
+            6,
+            "secret, 2 services, pdb, network policy, deployment"
+        );
         assert!(
             applies
                 .iter()
@@ -414,8 +418,8 @@ async fn deletion_with_policy_orphan_detaches_children() {
         let writes = fake.writes();
         assert_eq!(
             writes.len(),
-            6,
-            "five children detached, then the finalizer: {writes:?}"
+            9,
+            "eight children detached (Ingress and HTTPRoute are absent: 404), then the finalizer: {writes:?}"
         );
         let d: Deployment = fake.get(NS, "bia").unwrap();
         assert!(d.metadata.owner_references.is_none());

@@ -47,6 +47,7 @@ fn rendered_with(capabilities: ServerCapabilities) -> bia_operator::render::Rend
         templates: &templates,
         secrets: &secrets,
         capabilities,
+        existing_selector: None,
     })
     .unwrap()
 }
@@ -76,6 +77,7 @@ fn unsupported_features_stay_out_until_the_config_types_have_them() {
             social_sign_in: true,
             courier: true,
         },
+        existing_selector: None,
     })
     .unwrap_err();
     assert!(matches!(error, RenderError::NotInConfigTypes(_)), "{error}");
@@ -146,6 +148,7 @@ fn templates_and_smtp_settings_are_rendered_into_the_courier_section() {
         templates: &[sms, plain],
         secrets: &secrets,
         capabilities: ServerCapabilities::CURRENT,
+        existing_selector: None,
     })
     .unwrap();
     let config = bia_config::parse(&bia_config::parse_yaml(&r.config).unwrap())
@@ -192,6 +195,7 @@ fn an_invalid_duration_is_refused_before_it_reaches_the_server() {
         templates: &[],
         secrets: &values(),
         capabilities: ServerCapabilities::CURRENT,
+        existing_selector: None,
     })
     .unwrap_err();
     assert!(
@@ -237,6 +241,7 @@ fn rendering_is_deterministic_and_order_independent() {
         templates: &[],
         secrets: &secrets,
         capabilities: ServerCapabilities::CURRENT,
+        existing_selector: None,
     })
     .unwrap();
     let r2 = render(Inputs {
@@ -246,6 +251,7 @@ fn rendering_is_deterministic_and_order_independent() {
         templates: &[],
         secrets: &secrets,
         capabilities: ServerCapabilities::CURRENT,
+        existing_selector: None,
     })
     .unwrap();
     assert_eq!(r1.config, r2.config);
@@ -327,6 +333,7 @@ fn render_with(
         templates: &[],
         secrets,
         capabilities: ServerCapabilities::CURRENT,
+        existing_selector: None,
     })
     .unwrap()
 }
@@ -381,6 +388,7 @@ fn a_changed_template_is_reloaded_and_changed_smtp_settings_restart() {
             templates,
             secrets,
             capabilities: ServerCapabilities::CURRENT,
+            existing_selector: None,
         })
         .unwrap()
     };
