@@ -43,6 +43,9 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     address_flows(config, &mut problems);
     passwordless(config, &mut problems);
     log(config, &mut problems);
+    problems
+        .0
+        .extend(crate::oidc::check(&config.selfservice.methods.oidc));
     problems.0
 }
 

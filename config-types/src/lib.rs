@@ -23,6 +23,7 @@ mod error;
 pub mod hashers;
 pub mod hooks;
 mod load;
+pub mod oidc;
 mod types;
 pub mod units;
 
@@ -42,6 +43,7 @@ pub use hooks::{
     AFTER_METHODS, AfterHooks, ApiKeyAuth, ApiKeyLocation, BasicAuth, BeforeHooks, HookConfig,
     MethodAfterHooks, WebHookAuth, WebHookConfig, WebHookResponse,
 };
+pub use oidc::{OidcConfig, OidcMethodConfig, OidcProvider};
 pub use load::{MAX_FILE_BYTES, merge, parse_text, parse_yaml, read_file, read_files};
 pub use types::{
     AddressFlowConfig, AfterConfig, Config, CookiesConfig, Cors, ErrorFlowConfig, FlowConfig,

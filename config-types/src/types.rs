@@ -294,6 +294,9 @@ pub struct MethodsConfig {
     /// Links sent to an address (recovery, verification).
     #[serde(skip_serializing_if = "is_default")]
     pub link: OneTimeMethodConfig,
+    /// Sign-in with OpenID Connect providers.
+    #[serde(skip_serializing_if = "is_default")]
+    pub oidc: crate::oidc::OidcMethodConfig,
 }
 
 /// The `selfservice.methods.code` and `selfservice.methods.link` sections.

@@ -15,7 +15,9 @@ use crate::flow::{AddressFlowSettings, AddressFlows, FlowService, FlowSettings, 
 use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
-use crate::method::{CodeMethod, CodeSettings, PasswordMethod, PasswordSettings, ProfileMethod};
+use crate::method::{
+    CodeMethod, CodeSettings, OidcMethod, PasswordMethod, PasswordSettings, ProfileMethod,
+};
 use crate::onetime::{Delivery, OneTimeCodes};
 use crate::policy::PasswordPolicy;
 use crate::schema::{SchemaError, SchemaHandle, SchemaRegistry, SchemaSource};
@@ -61,6 +63,9 @@ pub enum StartError {
     /// The courier section cannot be acted on.
     #[error(transparent)]
     Courier(#[from] crate::courier::CourierConfigError),
+    /// An OpenID Connect provider cannot be used (its mapper).
+    #[error(transparent)]
+    Oidc(#[from] crate::method::OidcConfigError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -303,6 +308,12 @@ impl App {
                     clock: clock.clone(),
                 },
             )));
+        }
+        let oidc = &config.selfservice.methods.oidc;
+        if oidc.is_enabled() {
+            let method =
+                OidcMethod::from_config(identities.clone(), oidc, &config.public_base_url()).await?;
+            methods.push(Arc::new(method));
         }
         let courier = match options.watch_courier {
             true => {

@@ -64,14 +64,36 @@ pub async fn render(
     ctx: serde_json::Value,
     limit: Duration,
 ) -> Result<Rendered, JsonnetError> {
+    let ctx = ctx.to_string();
+    run_limited(limit, move || evaluate(&source, &ctx)).await
+}
+
+/// Runs `source` on a thread of its own with `value` as the external
+/// variable `name` (`std.extVar(name)`), as Kratos's claim mappers read
+/// their input; the program's value is the result.
+pub async fn render_with_ext_var(
+    source: std::sync::Arc<str>,
+    name: &'static str,
+    value: serde_json::Value,
+    limit: Duration,
+) -> Result<Rendered, JsonnetError> {
+    let value = value.to_string();
+    run_limited(limit, move || {
+        evaluate_with(&source, "{}", Some((name, &value)))
+    }).await
+}
+
+async fn run_limited(
+    limit: Duration,
+    work: impl FnOnce() -> Result<Rendered, String> + Send + 'static,
+) -> Result<Rendered, JsonnetError> {
     let slot = Slot::take().ok_or(JsonnetError::Busy)?;
     let (send, receive) = tokio::sync::oneshot::channel();
-    let ctx = ctx.to_string();
     std::thread::Builder::new()
         .name("bia-jsonnet".into())
         .spawn(move || {
             let _slot = slot;
-            let _ = send.send(evaluate(&source, &ctx));
+            let _ = send.send(work());
         })
         .map_err(|e| JsonnetError::Program(format!("cannot start an evaluator thread: {e}")))?;
     match tokio::time::timeout(limit, receive).await {
@@ -103,10 +125,24 @@ impl Drop for Slot {
 
 /// Evaluates synchronously; used on the evaluator thread.
 fn evaluate(source: &str, ctx_json: &str) -> Result<Rendered, String> {
+    evaluate_with(source, ctx_json, None)
+}
+
+/// Evaluates synchronously with an optional external variable (name, JSON).
+fn evaluate_with(
+    source: &str,
+    ctx_json: &str,
+    ext_var: Option<(&str, &str)>,
+) -> Result<Rendered, String> {
     let arena = Arena::new();
     let mut program = Program::new(&arena);
     program.set_max_stack(MAX_STACK);
     let mut callbacks = NoImports;
+    if let Some((name, json)) = ext_var {
+        let value = load(&mut program, json, name, false)?;
+        let name = program.intern_str(name);
+        program.add_ext_var(name, &value);
+    }
     let root = load(&mut program, source, "body.jsonnet", true)?;
     let value = program
         .eval_value(&root, &mut callbacks)
