@@ -43,8 +43,8 @@ pub use hooks::{
     AFTER_METHODS, AfterHooks, ApiKeyAuth, ApiKeyLocation, BasicAuth, BeforeHooks, HookConfig,
     MethodAfterHooks, WebHookAuth, WebHookConfig, WebHookResponse,
 };
-pub use oidc::{OidcConfig, OidcMethodConfig, OidcProvider};
 pub use load::{MAX_FILE_BYTES, merge, parse_text, parse_yaml, read_file, read_files};
+pub use oidc::{OidcConfig, OidcMethodConfig, OidcProvider};
 pub use types::{
     AddressFlowConfig, AfterConfig, Config, CookiesConfig, Cors, ErrorFlowConfig, FlowConfig,
     FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig, MethodsConfig,

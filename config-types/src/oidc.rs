@@ -157,14 +157,21 @@ pub(crate) fn check(section: &OidcMethodConfig) -> Vec<ConfigError> {
             ),
             Some(_) => {}
         }
-        for (name, value) in [("auth_url", &provider.auth_url), ("token_url", &provider.token_url)] {
+        for (name, value) in [
+            ("auth_url", &provider.auth_url),
+            ("token_url", &provider.token_url),
+        ] {
             if value.as_deref().is_some_and(|url| !is_web_url(url)) {
                 push(field(name), "must be an http:// or https:// URL".into());
             }
         }
         let choices = [
             ("pkce", &provider.pkce, &["auto", "force", "never"][..]),
-            ("claims_source", &provider.claims_source, &["id_token", "userinfo"][..]),
+            (
+                "claims_source",
+                &provider.claims_source,
+                &["id_token", "userinfo"][..],
+            ),
         ];
         for (name, value, allowed) in choices {
             if let Some(value) = value

@@ -312,7 +312,8 @@ impl App {
         let oidc = &config.selfservice.methods.oidc;
         if oidc.is_enabled() {
             let method =
-                OidcMethod::from_config(identities.clone(), oidc, &config.public_base_url()).await?;
+                OidcMethod::from_config(identities.clone(), oidc, &config.public_base_url())
+                    .await?;
             methods.push(Arc::new(method));
         }
         let courier = match options.watch_courier {

@@ -80,7 +80,8 @@ pub async fn render_with_ext_var(
     let value = value.to_string();
     run_limited(limit, move || {
         evaluate_with(&source, "{}", Some((name, &value)))
-    }).await
+    })
+    .await
 }
 
 async fn run_limited(

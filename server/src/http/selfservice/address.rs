@@ -199,7 +199,10 @@ fn signed_in(
     if page {
         return see_other(&settings_page, cookies);
     }
-    add_cookies(ApiError::location_change(&settings_page).into_response(), cookies)
+    add_cookies(
+        ApiError::location_change(&settings_page).into_response(),
+        cookies,
+    )
 }
 
 /// `GET /.well-known/change-password`: where password managers send people

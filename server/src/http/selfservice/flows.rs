@@ -34,7 +34,10 @@ pub struct FlowRoute {
 }
 
 /// The valid session a request carries, if any.
-pub(super) async fn session_of(state: &AppState, token: Option<&str>) -> Result<Option<Session>, ApiError> {
+pub(super) async fn session_of(
+    state: &AppState,
+    token: Option<&str>,
+) -> Result<Option<Session>, ApiError> {
     let Some(token) = token else {
         return Ok(None);
     };

@@ -15,5 +15,5 @@ mod respond;
 pub use address::{change_password, follow_link, submit_address};
 pub use errors::get_error;
 pub use flows::{FlowRoute, create, fetch, submit};
-pub use oidc::callback as oidc_callback;
 pub use logout::{logout_api, logout_browser, logout_with_token};
+pub use oidc::callback as oidc_callback;

@@ -18,6 +18,14 @@ use crate::method::oidc_state;
 /// The callback parameters passed on to the method.
 const ANSWER_PARAMETERS: [&str; 4] = ["state", "code", "error", "error_description"];
 
+/// The callback parameters the method reads, as JSON.
+fn provider_answer(query: &QueryPairs) -> Map<String, Value> {
+    ANSWER_PARAMETERS
+        .iter()
+        .filter_map(|name| query.first(name).map(|v| ((*name).to_owned(), json!(v))))
+        .collect()
+}
+
 /// `GET /self-service/methods/oidc/callback/{provider}`
 pub async fn callback(
     State(state): State<AppState>,
@@ -25,10 +33,7 @@ pub async fn callback(
     caller: Caller,
     query: QueryPairs,
 ) -> Response {
-    let answer: Map<String, Value> = ANSWER_PARAMETERS
-        .iter()
-        .filter_map(|name| query.first(name).map(|v| ((*name).to_owned(), json!(v))))
-        .collect();
+    let answer = provider_answer(&query);
     let named = answer
         .get("state")
         .and_then(Value::as_str)

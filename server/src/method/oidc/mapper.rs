@@ -171,7 +171,9 @@ mod tests {
         let source = "local c = std.extVar('claims'); { identity: { traits: { email: c.email }, \
                       metadata_public: { groups: c.raw_claims.groups }, \
                       verified_addresses: std.prune([if c.email_verified then { via: 'email', value: c.email }]) } }";
-        let mapper = Mapper { source: source.into() };
+        let mapper = Mapper {
+            source: source.into(),
+        };
         let mapped = mapper.map(&claims()).await.unwrap();
         assert_eq!(mapped.traits, json!({"email": "a@example.org"}));
         assert_eq!(mapped.metadata_public, Some(json!({"groups": ["x"]})));
@@ -190,7 +192,9 @@ mod tests {
             "{ identity: { traits: 'x' } }",
             "{ identity: { verified_addresses: [{ via: 'pigeon', value: 'x' }] } }",
         ] {
-            let mapper = Mapper { source: source.into() };
+            let mapper = Mapper {
+                source: source.into(),
+            };
             assert!(mapper.map(&claims()).await.is_err(), "{source}");
         }
     }

@@ -136,9 +136,7 @@ impl OidcMethod {
         let endpoints = provider.discover().await.map_err(|e| refusal(&e))?;
         let secret = secrets::random_value();
         let nonce = secrets::random_value();
-        let verifier = provider
-            .uses_pkce(&endpoints)
-            .then(secrets::random_value);
+        let verifier = provider.uses_pkce(&endpoints).then(secrets::random_value);
         let challenge = verifier.as_deref().map(secrets::pkce_challenge);
         let state = secrets::state_for(flow.kind, flow.id, &secret);
         let redirect_uri = self.redirect_uri(id);
@@ -263,7 +261,9 @@ impl OidcMethod {
         }
         match claims.get("sub").and_then(Value::as_str) {
             Some(sub) if !sub.is_empty() && sub.len() <= 255 => Ok(claims),
-            _ => Err(ProviderError::Invalid("the subject (sub) is missing".into())),
+            _ => Err(ProviderError::Invalid(
+                "the subject (sub) is missing".into(),
+            )),
         }
     }
 

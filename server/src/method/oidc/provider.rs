@@ -264,9 +264,8 @@ impl Provider {
         validation.set_issuer(&[&endpoints.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECONDS;
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(id_token, &key, &validation)
-                .map_err(token_error)?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(id_token, &key, &validation)
+            .map_err(token_error)?;
         let claims = data.claims;
         let sent = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
         if !crate::hash::ct_eq(sent.as_bytes(), nonce.as_bytes()) {
@@ -318,7 +317,14 @@ impl Provider {
 fn shown(url: &str) -> String {
     url::Url::parse(url).map_or_else(
         |_| "the provider".to_owned(),
-        |u| format!("{}://{}{}", u.scheme(), u.host_str().unwrap_or(""), u.path()),
+        |u| {
+            format!(
+                "{}://{}{}",
+                u.scheme(),
+                u.host_str().unwrap_or(""),
+                u.path()
+            )
+        },
     )
 }
 
