@@ -45,6 +45,9 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     second_factors(config, &mut problems);
     log(config, &mut problems);
     tracing(&config.tracing, &mut problems);
+    problems
+        .0
+        .extend(crate::oidc::check(&config.selfservice.methods.oidc));
     problems.0
 }
 

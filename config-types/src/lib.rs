@@ -23,6 +23,7 @@ mod error;
 pub mod hashers;
 pub mod hooks;
 mod load;
+pub mod oidc;
 pub mod tracing;
 mod types;
 pub mod units;
@@ -44,6 +45,7 @@ pub use hooks::{
     MethodAfterHooks, WebHookAuth, WebHookConfig, WebHookResponse,
 };
 pub use load::{MAX_FILE_BYTES, merge, parse_text, parse_yaml, read_file, read_files};
+pub use oidc::{OidcConfig, OidcMethodConfig, OidcProvider};
 pub use tracing::{OtlpConfig, OtlpSampling, TracingConfig, TracingProviders};
 pub use types::{
     AddressFlowConfig, AfterConfig, CiphersConfig, Config, CookiesConfig, Cors, ErrorFlowConfig,

@@ -290,3 +290,106 @@ fn show_verification_ui_is_reported_as_inert() {
             .contains("show_verification_ui")
     );
 }
+
+fn oidc_provider(extra: Value) -> Value {
+    let mut provider = json!({
+        "id": "corp",
+        "provider": "generic",
+        "client_id": "bia",
+        "client_secret": "secret",
+        "issuer_url": "https://sso.example.com",
+        "mapper_url": "file:///etc/bia/oidc.jsonnet"
+    });
+    merge(&mut provider, extra);
+    provider
+}
+
+fn with_providers(providers: Vec<Value>) -> Value {
+    with(json!({"selfservice": {"methods": {"oidc": {
+        "enabled": true, "config": {"providers": providers}
+    }}}}))
+}
+
+#[test]
+fn a_generic_oidc_provider_is_read_and_passes() {
+    let tree = with_providers(vec![oidc_provider(json!({
+        "label": "Corporate SSO",
+        "scope": ["email"],
+        "pkce": "force",
+        "claims_source": "userinfo",
+        "upstream_parameters": {"prompt": "login"},
+        "requested_claims": {"id_token": {"email": {"essential": true}}}
+    }))]);
+    let loaded = parse(&tree).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(check(&loaded.config, Mode::default()).is_empty());
+    let oidc = &loaded.config.selfservice.methods.oidc;
+    assert!(oidc.is_enabled());
+    assert_eq!(oidc.config.providers[0].pkce.as_deref(), Some("force"));
+}
+
+#[test]
+fn oidc_providers_are_checked_key_by_key() {
+    let list = "selfservice.methods.oidc.config.providers";
+    for (provider, key) in [
+        (json!({"provider": "github"}), format!("{list}[0].provider")),
+        (json!({"id": "has space"}), format!("{list}[0].id")),
+        (json!({"client_id": ""}), format!("{list}[0].client_id")),
+        (json!({"mapper_url": ""}), format!("{list}[0].mapper_url")),
+        (
+            json!({"issuer_url": "ftp://x"}),
+            format!("{list}[0].issuer_url"),
+        ),
+        (json!({"token_url": "nope"}), format!("{list}[0].token_url")),
+        (json!({"pkce": "sometimes"}), format!("{list}[0].pkce")),
+        (
+            json!({"claims_source": "guess"}),
+            format!("{list}[0].claims_source"),
+        ),
+        (
+            json!({"requested_claims": "email"}),
+            format!("{list}[0].requested_claims"),
+        ),
+        (
+            json!({"upstream_parameters": {"state": "x"}}),
+            format!("{list}[0].upstream_parameters.state"),
+        ),
+    ] {
+        let tree = with_providers(vec![oidc_provider(provider.clone())]);
+        assert_eq!(keys(tree, Mode::default()), [key], "{provider}");
+    }
+    let twice = with_providers(vec![oidc_provider(json!({})), oidc_provider(json!({}))]);
+    assert_eq!(keys(twice, Mode::default()), [format!("{list}[1].id")]);
+    let mut no_issuer = oidc_provider(json!({}));
+    no_issuer.as_object_mut().unwrap().remove("issuer_url");
+    let tree = with_providers(vec![no_issuer]);
+    assert_eq!(
+        keys(tree, Mode::default()),
+        [format!("{list}[0].issuer_url")]
+    );
+}
+
+#[test]
+fn keys_of_unimplemented_provider_kinds_are_reported() {
+    let tree = with_providers(vec![oidc_provider(json!({
+        "microsoft_tenant": "common",
+        "apple_team_id": "KP76DQS54M"
+    }))]);
+    let loaded = parse(&tree).unwrap();
+    let keys: Vec<&str> = loaded.warnings.iter().map(|w| w.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "selfservice.methods.oidc.config.providers[0].microsoft_tenant",
+            "selfservice.methods.oidc.config.providers[0].apple_team_id"
+        ]
+    );
+}
+
+#[test]
+fn a_disabled_oidc_method_is_not_checked() {
+    let tree = with(json!({"selfservice": {"methods": {"oidc": {
+        "config": {"providers": [{"id": "x", "provider": "github"}]}
+    }}}}));
+    assert!(keys(tree, Mode::default()).is_empty());
+}

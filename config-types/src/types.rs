@@ -361,6 +361,9 @@ pub struct MethodsConfig {
     /// Time-based one-time passwords from an authenticator app (a second factor).
     #[serde(skip_serializing_if = "is_default")]
     pub totp: TotpMethodConfig,
+    /// Sign-in with OpenID Connect providers.
+    #[serde(skip_serializing_if = "is_default")]
+    pub oidc: crate::oidc::OidcMethodConfig,
 }
 
 /// The `selfservice.methods.totp` section.

@@ -16,8 +16,8 @@ use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
 use crate::method::{
-    CodeMethod, CodeSettings, PasswordMethod, PasswordSettings, ProfileMethod, TotpMethod,
-    TotpSettings,
+    CodeMethod, CodeSettings, OidcMethod, PasswordMethod, PasswordSettings, ProfileMethod,
+    TotpMethod, TotpSettings,
 };
 use crate::onetime::{Delivery, OneTimeCodes};
 use crate::policy::PasswordPolicy;
@@ -67,6 +67,9 @@ pub enum StartError {
     /// `ciphers.algorithm` or `secrets.cipher` cannot be used.
     #[error("secrets.cipher: {0}")]
     Cipher(#[from] crate::cipher::CipherError),
+    /// An OpenID Connect provider cannot be used (its mapper).
+    #[error(transparent)]
+    Oidc(#[from] crate::method::OidcConfigError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -350,6 +353,13 @@ impl App {
         }
         if let Some(totp) = totp_method(&config, &identities, &throttle, &clock)? {
             methods.push(totp);
+        }
+        let oidc = &config.selfservice.methods.oidc;
+        if oidc.is_enabled() {
+            let method =
+                OidcMethod::from_config(identities.clone(), oidc, &config.public_base_url())
+                    .await?;
+            methods.push(Arc::new(method));
         }
         let courier = match options.watch_courier {
             true => {

@@ -52,6 +52,16 @@ pub enum MethodError {
     /// clients, the form again for browsers), as Kratos does.
     #[error("the flow moved on to another step")]
     NextStep(Box<Flow>),
+    /// The browser must go elsewhere to go on (a sign-in at a provider):
+    /// the flow, as the method left it, is stored and the client is sent to
+    /// `to`.
+    #[error("the browser must go elsewhere")]
+    Redirect {
+        /// The flow to store.
+        flow: Box<Flow>,
+        /// Where the browser goes.
+        to: String,
+    },
     /// The method takes no part in this kind of flow.
     #[error("the method does not support this flow")]
     Unsupported,

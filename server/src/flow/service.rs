@@ -128,6 +128,12 @@ pub enum FlowError {
     /// The submission was refused; the flow carries the messages.
     #[error("the submission is invalid")]
     Invalid(Box<Flow>),
+    /// The browser must go to `to` to go on (the flow was stored).
+    #[error("the browser must go elsewhere")]
+    Redirect {
+        /// Where the browser goes.
+        to: String,
+    },
     /// The submission names a method that is not enabled for this flow.
     #[error("unknown method")]
     UnknownMethod,
@@ -638,6 +644,14 @@ impl FlowService {
                 next.updated_at = self.clock.now();
                 match self.store.update(&next).await {
                     Ok(()) => FlowError::Invalid(Box::new(next)),
+                    Err(error) => error.into(),
+                }
+            }
+            MethodError::Redirect { flow: next, to } => {
+                let mut next = *next;
+                next.updated_at = self.clock.now();
+                match self.store.update(&next).await {
+                    Ok(()) => FlowError::Redirect { to },
                     Err(error) => error.into(),
                 }
             }

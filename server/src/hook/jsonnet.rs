@@ -103,8 +103,32 @@ pub async fn render(
     ctx: serde_json::Value,
     limit: Duration,
 ) -> Result<Rendered, JsonnetError> {
+    let input = serde_json::json!({ "source": &*source, "ctx": ctx });
+    run_limited(input, limit).await
+}
+
+/// Runs `source` in an evaluator process with `value` as the external
+/// variable `name` (`std.extVar(name)`), as Kratos's claim mappers read
+/// their input; the program's value is the result.
+pub async fn render_with_ext_var(
+    source: std::sync::Arc<str>,
+    name: &'static str,
+    value: serde_json::Value,
+    limit: Duration,
+) -> Result<Rendered, JsonnetError> {
+    let input =
+        serde_json::json!({ "source": &*source, "ext_var": {"name": name, "value": value} });
+    run_limited(input, limit).await
+}
+
+/// Sends one request to an evaluator process and reads its answer, killing
+/// it at `limit`.
+async fn run_limited(
+    request: serde_json::Value,
+    limit: Duration,
+) -> Result<Rendered, JsonnetError> {
     let _slot = Slot::take().ok_or(JsonnetError::Busy)?;
-    let input = serde_json::json!({ "source": &*source, "ctx": ctx }).to_string();
+    let input = request.to_string();
     let mut child = tokio::process::Command::new(evaluator()?)
         .arg(EVALUATOR_COMMAND)
         .stdin(Stdio::piped())
@@ -184,7 +208,12 @@ fn answer_request(input: impl Read, mut output: impl Write) -> i32 {
             Err(e) => serde_json::json!({ "error": format!("malformed input: {e}") }),
             Ok(request) => {
                 let source = request["source"].as_str().unwrap_or_default();
-                match evaluate(source, &request["ctx"].to_string()) {
+                let ext_var = &request["ext_var"];
+                let ext_value = ext_var["value"].to_string();
+                let ext = ext_var["name"]
+                    .as_str()
+                    .map(|name| (name, ext_value.as_str()));
+                match evaluate_with(source, &request["ctx"].to_string(), ext) {
                     Ok(Rendered::Json(json)) => serde_json::json!({ "json": json }),
                     Ok(Rendered::Cancelled) => serde_json::json!({ "cancelled": true }),
                     Err(error) => serde_json::json!({ "error": error }),
@@ -221,10 +250,30 @@ impl Drop for Slot {
 /// Evaluates in this process and thread, with no time or memory limit: for
 /// the evaluator process, and for fuzzing the evaluator itself.
 pub fn evaluate(source: &str, ctx_json: &str) -> Result<Rendered, String> {
+    evaluate_with(source, ctx_json, None)
+}
+
+/// [`evaluate`] of a program that reads `std.extVar(name)` (JSON text), in
+/// this process and thread: for the evaluator process, tests and fuzzing.
+pub fn evaluate_ext_var(source: &str, name: &str, value_json: &str) -> Result<Rendered, String> {
+    evaluate_with(source, "{}", Some((name, value_json)))
+}
+
+/// [`evaluate`] with an optional external variable (name, JSON text).
+fn evaluate_with(
+    source: &str,
+    ctx_json: &str,
+    ext_var: Option<(&str, &str)>,
+) -> Result<Rendered, String> {
     let arena = Arena::new();
     let mut program = Program::new(&arena);
     program.set_max_stack(MAX_STACK);
     let mut callbacks = NoImports;
+    if let Some((name, json)) = ext_var {
+        let value = load(&mut program, json, name, false)?;
+        let name = program.intern_str(name);
+        program.add_ext_var(name, &value);
+    }
     let root = load(&mut program, source, "body.jsonnet", true)?;
     let value = program
         .eval_value(&root, &mut callbacks)
@@ -479,5 +528,12 @@ mod tests {
             matches!(read_answer(&out), Err(JsonnetError::Program(e)) if e.contains("malformed"))
         );
         assert!(matches!(read_answer(b""), Err(JsonnetError::Program(e)) if e.contains("stopped")));
+        out.clear();
+        let mapper = r#"{"source": "{email: std.extVar('claims').email}", "ext_var": {"name": "claims", "value": {"email": "a@b.c"}}}"#;
+        answer_request(mapper.as_bytes(), &mut out);
+        assert_eq!(
+            read_answer(&out),
+            Ok(Rendered::Json(json!({"email": "a@b.c"})))
+        );
     }
 }

@@ -196,6 +196,20 @@ impl ApiError {
         ApiError::bad_request(format!("Requested return_to URL {url:?} is not allowed."))
             .with_id("self_service_flow_return_to_forbidden")
     }
+
+    /// 422 `browser_location_change_required`: a JSON-speaking browser must
+    /// go to `url` to go on (`redirect_browser_to`).
+    pub fn location_change(url: &str) -> Self {
+        let mut extra = Map::new();
+        extra.insert("redirect_browser_to".into(), Value::String(url.to_owned()));
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("In order to complete this flow please redirect the browser to: {url}"),
+        )
+        .with_id("browser_location_change_required")
+        .with_message("browser location change required")
+        .with_extra(extra)
+    }
 }
 
 /// An answer fixed in advance: status, Kratos's error id, reason, message
@@ -302,6 +316,7 @@ impl From<FlowError> for ApiError {
                 expired_at,
             } => flow_expired(new_flow.id, expired_at),
             FlowError::Invalid(_) => SUBMISSION_INVALID.into(),
+            FlowError::Redirect { to } => ApiError::location_change(&to),
             FlowError::UnknownMethod => UNKNOWN_METHOD.into(),
             FlowError::SessionAlreadyAvailable => SESSION_ALREADY_AVAILABLE.into(),
             FlowError::Busy => HASHER_BUSY.into(),

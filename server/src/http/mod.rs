@@ -116,6 +116,10 @@ fn self_service_routes() -> Router<AppState> {
         .route("/self-service/logout", get(selfservice::logout_with_token))
         .route("/self-service/logout/api", delete(selfservice::logout_api))
         .route("/self-service/errors", get(selfservice::get_error))
+        .route(
+            "/self-service/methods/oidc/callback/{provider}",
+            get(selfservice::oidc_callback),
+        )
         .route("/ui/error", get(ui::error))
         .route("/ui/welcome", get(ui::welcome));
     FLOW_KINDS.into_iter().fold(router, flow_routes).route(

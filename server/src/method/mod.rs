@@ -1,17 +1,25 @@
 //! Authentication methods, one module each, plugged into the flow machine.
 
 mod code;
+mod oidc;
 mod password;
 mod profile;
 mod totp;
 mod traits;
 
 pub use code::{CodeMethod, CodeSettings};
+pub use oidc::{OidcConfigError, OidcMethod};
 pub use password::{PasswordMethod, PasswordSettings};
 pub use profile::ProfileMethod;
 pub use totp::{TotpMethod, TotpSettings};
 
 use serde_json::Value;
+
+/// The login or registration flow an OpenID Connect state names, for the
+/// provider callback to find it (the secret is checked by the method).
+pub fn oidc_state(state: &str) -> Option<(crate::flow::FlowKind, Uuid)> {
+    oidc::parse_state(state).map(|(kind, id, _)| (kind, id))
+}
 use uuid::Uuid;
 
 use crate::flow::{MethodError, PrePersist};

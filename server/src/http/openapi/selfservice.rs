@@ -32,6 +32,7 @@ use crate::http::flow_json::FlowJson;
     update_logout_flow,
     perform_native_logout,
     get_flow_error,
+    oidc_callback,
 ))]
 pub struct Api;
 
@@ -252,5 +253,33 @@ operations! {
             403 "Forbidden.",
             404 "No such error.",
             500 "Internal error.",
+        ];
+}
+
+operations! {
+    tag = "bia";
+
+    fn oidc_callback(get "/self-service/methods/oidc/callback/{provider}", "oidcCallback")
+        "Where an OpenID Connect provider sends the browser back"
+        description "Completes the login or registration flow the `state` names: the code is \
+            exchanged, the ID token checked and the identity signed in or created. Browsers go \
+            on as after any completed flow, or back to the flow's page with its messages."
+        params(
+            ("provider" = String, Path, description = "The provider id."),
+            ("state" = Option<String>, Query, description = "The state sent to the provider."),
+            ("code" = Option<String>, Query, description = "The authorization code."),
+            ("error" = Option<String>, Query, description = "The provider's error code."),
+            ("error_description" = Option<String>, Query, description = "The provider's error text."),
+            CookieHeader,
+        )
+        answers(
+            (status = 303, description = "Onwards after the flow, or back to the flow's page.",
+                headers(("Location" = String, description = "The next page."))),
+        )
+        errors[
+            400 "The state is missing or malformed, or the flow refused the answer.",
+            403 "The browser is not the one that started the flow.",
+            404 "No such flow.",
+            "default" "Error.",
         ];
 }

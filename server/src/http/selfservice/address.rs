@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::super::browser::{add_cookies, see_other};
@@ -199,21 +199,10 @@ fn signed_in(
     if page {
         return see_other(&settings_page, cookies);
     }
-    add_cookies(location_change(&settings_page).into_response(), cookies)
-}
-
-/// 422 `browser_location_change_required`: a JSON-speaking browser must go
-/// to `url` to go on.
-fn location_change(url: &str) -> ApiError {
-    let mut extra = Map::new();
-    extra.insert("redirect_browser_to".into(), Value::String(url.to_owned()));
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        format!("In order to complete this flow please redirect the browser to: {url}"),
+    add_cookies(
+        ApiError::location_change(&settings_page).into_response(),
+        cookies,
     )
-    .with_id("browser_location_change_required")
-    .with_message("browser location change required")
-    .with_extra(extra)
 }
 
 /// `GET /.well-known/change-password`: where password managers send people

@@ -35,7 +35,10 @@ pub struct FlowRoute {
 }
 
 /// The valid session a request carries, if any.
-async fn session_of(state: &AppState, token: Option<&str>) -> Result<Option<Session>, ApiError> {
+pub(super) async fn session_of(
+    state: &AppState,
+    token: Option<&str>,
+) -> Result<Option<Session>, ApiError> {
     let Some(token) = token else {
         return Ok(None);
     };
@@ -245,7 +248,7 @@ pub async fn submit(
 }
 
 /// Hands a submission to the flow machine and renders its success.
-async fn submit_to(
+pub(super) async fn submit_to(
     state: &AppState,
     kind: FlowKind,
     id: Uuid,

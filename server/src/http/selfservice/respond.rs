@@ -82,6 +82,7 @@ pub async fn flow_failure(
             flow_response(state, StatusCode::BAD_REQUEST, &flow),
             cookies,
         ),
+        FlowError::Redirect { to } if page => see_other(&to, cookies),
         FlowError::Expired { new_flow, .. } if page => see_other(
             &state.browser.flow_page(new_flow.kind, new_flow.id),
             cookies,

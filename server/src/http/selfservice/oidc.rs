@@ -1,0 +1,68 @@
+//! `GET /self-service/methods/oidc/callback/{provider}`: where providers
+//! send browsers back. The state names the flow; the provider's answer is
+//! handed to the flow machine as the flow's next submission, bound to the
+//! browser by the anti-CSRF token the flow was made with.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::super::error::ApiError;
+use super::super::extract::{Caller, QueryPairs};
+use super::super::state::AppState;
+use super::flows::{session_of, submit_to};
+use super::respond::{flow_failure, refuse};
+use crate::flow::FlowType;
+use crate::method::oidc_state;
+
+/// The callback parameters passed on to the method.
+const ANSWER_PARAMETERS: [&str; 4] = ["state", "code", "error", "error_description"];
+
+/// The callback parameters the method reads, as JSON.
+fn provider_answer(query: &QueryPairs) -> Map<String, Value> {
+    ANSWER_PARAMETERS
+        .iter()
+        .filter_map(|name| query.first(name).map(|v| ((*name).to_owned(), json!(v))))
+        .collect()
+}
+
+/// `GET /self-service/methods/oidc/callback/{provider}`
+pub async fn callback(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    caller: Caller,
+    query: QueryPairs,
+) -> Response {
+    let answer = provider_answer(&query);
+    let named = answer
+        .get("state")
+        .and_then(Value::as_str)
+        .and_then(oidc_state);
+    let Some((kind, id)) = named else {
+        let error = ApiError::bad_request(
+            "The state query parameter is missing or malformed; start the sign-in again.",
+        );
+        return refuse(&state, error, !caller.json, Vec::new()).await;
+    };
+    let flow = match state.flows.get(kind, id).await {
+        Ok(flow) => flow,
+        Err(error) => return flow_failure(&state, error, !caller.json, Vec::new()).await,
+    };
+    let page = flow.flow_type == FlowType::Browser && !caller.json;
+    // The flow's own masked token: it opens only with the anti-CSRF cookie
+    // of the browser that started the flow.
+    let body = json!({
+        "method": "oidc",
+        "provider": provider,
+        "csrf_token": flow.csrf_token,
+        "oidc_callback": answer,
+    });
+    let session = match session_of(&state, caller.credentials.cookie_token.as_deref()).await {
+        Ok(session) => session,
+        Err(error) => return error.into_response(),
+    };
+    match submit_to(&state, kind, id, &body, session, &caller, page).await {
+        Ok(response) => response,
+        Err(error) => flow_failure(&state, error, page, Vec::new()).await,
+    }
+}

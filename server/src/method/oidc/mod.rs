@@ -1,0 +1,431 @@
+//! The oidc method: sign-in and sign-up with OpenID Connect providers
+//! (`selfservice.methods.oidc`).
+//!
+//! A flow takes two submissions. The first names a provider
+//! (`method=oidc`, `provider=<id>`): the method keeps a fresh state secret's
+//! digest, a nonce and a PKCE verifier in the flow's internal context and
+//! answers [`MethodError::Redirect`] to the provider's authorization
+//! endpoint. The provider sends the browser back to
+//! `/self-service/methods/oidc/callback/<id>`, whose handler hands the
+//! answer to the flow machine as the second submission (`oidc_callback`):
+//! the state must match the flow's (and the browser's anti-CSRF cookie the
+//! flow's, checked by the machine), the code is exchanged, the ID token
+//! checked (signature, issuer, audience, expiry, nonce). A login finds the
+//! identity by its credential identifier `<provider>:<subject>`; a
+//! registration maps the claims with the provider's Jsonnet mapper, builds
+//! the identity with an `oidc` credential, passes it through the machine's
+//! hooks and stores it. Whatever the outcome, the request's one-time values
+//! are removed from the flow: a state is never accepted twice.
+
+mod mapper;
+mod messages;
+mod provider;
+mod secrets;
+
+use async_trait::async_trait;
+use bia_config::OidcMethodConfig;
+use serde_json::{Map, Value, json};
+
+pub use mapper::{Mapped, Mapper};
+pub use provider::{Provider, ProviderError};
+pub use secrets::parse_state;
+
+use crate::flow::ui::{Message, Ui};
+use crate::flow::{Flow, FlowKind, FlowType, Method, MethodError, PrePersist, Problem};
+use crate::identity::{
+    AddressImport, CredentialType, CredentialsImport, Identity, IdentityDraft, IdentityError,
+    IdentityService, ProviderLink, State,
+};
+use crate::session::Device;
+
+/// The method's id.
+const METHOD: &str = "oidc";
+/// Internal context: the provider a request went to.
+const PROVIDER: &str = "oidc_provider";
+/// Internal context: the digest of the state secret.
+const STATE: &str = "oidc_state";
+/// Internal context: the nonce.
+const NONCE: &str = "oidc_nonce";
+/// Internal context: the PKCE verifier, when PKCE is used.
+const VERIFIER: &str = "oidc_verifier";
+/// The longest code accepted from a callback.
+const MAX_CODE_BYTES: usize = 2048;
+/// The longest provider error text shown.
+const MAX_ERROR_BYTES: usize = 200;
+
+/// One provider with its mapper.
+struct Configured {
+    provider: Provider,
+    mapper: Mapper,
+}
+
+/// The oidc method over the configured providers.
+pub struct OidcMethod {
+    identities: IdentityService,
+    providers: Vec<Configured>,
+    /// The base of redirect URIs, ending in `/`.
+    redirect_base: String,
+}
+
+/// Why the method could not be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("selfservice.methods.oidc.config.providers[{index}]: {reason}")]
+pub struct OidcConfigError {
+    /// The provider's position in the list.
+    pub index: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl OidcMethod {
+    /// The method for the configured providers (their mappers loaded and
+    /// parsed); `public_base_url` ends in `/`.
+    pub async fn from_config(
+        identities: IdentityService,
+        section: &OidcMethodConfig,
+        public_base_url: &str,
+    ) -> Result<Self, OidcConfigError> {
+        let mut providers = Vec::new();
+        for (index, config) in section.config.providers.iter().enumerate() {
+            let error = |reason: String| OidcConfigError { index, reason };
+            let mapper = Mapper::load(&config.mapper_url)
+                .await
+                .map_err(|e| error(format!("mapper_url: {e}")))?;
+            let provider = Provider::new(config.clone()).map_err(|e| error(e.to_string()))?;
+            providers.push(Configured { provider, mapper });
+        }
+        let base = section
+            .config
+            .base_redirect_uri
+            .clone()
+            .unwrap_or_else(|| public_base_url.to_owned());
+        let redirect_base = format!("{}/", base.trim_end_matches('/'));
+        Ok(Self {
+            identities,
+            providers,
+            redirect_base,
+        })
+    }
+
+    fn provider(&self, id: &str) -> Option<&Configured> {
+        self.providers.iter().find(|p| p.provider.config.id == id)
+    }
+
+    fn redirect_uri(&self, provider: &str) -> String {
+        format!(
+            "{}self-service/methods/oidc/callback/{provider}",
+            self.redirect_base
+        )
+    }
+
+    /// First step: the flow remembers a fresh request and the browser goes
+    /// to the provider.
+    async fn start(&self, flow: &Flow, body: &Value) -> Result<Identity, MethodError> {
+        let id = body.get("provider").and_then(Value::as_str).unwrap_or("");
+        let Some(configured) = self.provider(id) else {
+            let problem = Problem::field("provider", messages::unknown_provider(id));
+            return Err(MethodError::Invalid(vec![problem]));
+        };
+        if flow.flow_type == FlowType::Api {
+            let problem = Problem::form(messages::system(
+                "Signing in with a provider needs a browser flow.",
+            ));
+            return Err(MethodError::Invalid(vec![problem]));
+        }
+        let provider = &configured.provider;
+        let endpoints = provider.discover().await.map_err(|e| refusal(&e))?;
+        let secret = secrets::random_value();
+        let nonce = secrets::random_value();
+        let verifier = provider.uses_pkce(&endpoints).then(secrets::random_value);
+        let challenge = verifier.as_deref().map(secrets::pkce_challenge);
+        let state = secrets::state_for(flow.kind, flow.id, &secret);
+        let redirect_uri = self.redirect_uri(id);
+        let to = provider
+            .authorization_url(
+                &endpoints,
+                &provider::AuthRequest {
+                    redirect_uri: &redirect_uri,
+                    state: &state,
+                    nonce: &nonce,
+                    code_challenge: challenge.as_deref(),
+                },
+            )
+            .map_err(|e| refusal(&e))?;
+        let mut next = flow.clone();
+        next.internal.insert("active".into(), json!(METHOD));
+        next.internal.insert(PROVIDER.into(), json!(id));
+        next.internal
+            .insert(STATE.into(), json!(secrets::digest(&secret)));
+        next.internal.insert(NONCE.into(), json!(nonce));
+        match verifier {
+            Some(verifier) => next.internal.insert(VERIFIER.into(), json!(verifier)),
+            None => next.internal.remove(VERIFIER),
+        };
+        Err(MethodError::Redirect {
+            flow: Box::new(next),
+            to,
+        })
+    }
+
+    /// Second step: the provider's answer, checked and turned into verified
+    /// claims. The flow's request values are used up either way.
+    async fn claims(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        answer: &Value,
+    ) -> Result<(&Configured, Map<String, Value>), MethodError> {
+        let fail = |message: Message| used_up(flow, message);
+        let path_provider = body.get("provider").and_then(Value::as_str).unwrap_or("");
+        let started = flow.internal_text(PROVIDER);
+        let (Some(started), Some(expected)) = (started, flow.internal_text(STATE)) else {
+            return Err(fail(messages::system(
+                "The sign-in with the provider was not started from this flow or was already used.",
+            )));
+        };
+        let state = answer.get("state").and_then(Value::as_str).unwrap_or("");
+        let secret = secrets::parse_state(state)
+            .filter(|(kind, id, _)| *kind == flow.kind && *id == flow.id)
+            .map(|(_, _, secret)| secret)
+            .unwrap_or("");
+        let state_ok = crate::hash::ct_eq(secrets::digest(secret).as_bytes(), expected.as_bytes());
+        if !state_ok || started != path_provider {
+            return Err(fail(messages::system(
+                "The state parameter does not match this flow.",
+            )));
+        }
+        let Some(configured) = self.provider(started) else {
+            return Err(fail(messages::unknown_provider(started)));
+        };
+        if let Some(error) = answer.get("error").and_then(Value::as_str) {
+            let description = answer
+                .get("error_description")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let shown: String = format!("{error}: {description}")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_ERROR_BYTES)
+                .collect();
+            return Err(fail(messages::system(format!(
+                "The provider refused the sign-in ({shown})."
+            ))));
+        }
+        let code = answer
+            .get("code")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty() && c.len() <= MAX_CODE_BYTES)
+            .ok_or_else(|| fail(messages::system("The provider sent no valid code.")))?;
+        let claims = self
+            .verified_claims(configured, flow, code)
+            .await
+            .map_err(|e| {
+                tracing::warn!(provider = started, error = %e, "an OpenID Connect sign-in failed");
+                fail(messages::system(e.to_string()))
+            })?;
+        Ok((configured, claims))
+    }
+
+    async fn verified_claims(
+        &self,
+        configured: &Configured,
+        flow: &Flow,
+        code: &str,
+    ) -> Result<Map<String, Value>, ProviderError> {
+        let provider = &configured.provider;
+        let endpoints = provider.discover().await?;
+        let redirect_uri = self.redirect_uri(&provider.config.id);
+        let verifier = flow.internal_text(VERIFIER);
+        let tokens = provider
+            .exchange(&endpoints, code, &redirect_uri, verifier)
+            .await?;
+        let id_token = tokens
+            .id_token
+            .as_deref()
+            .ok_or_else(|| ProviderError::Invalid("the token answer has no id_token".into()))?;
+        let nonce = flow.internal_text(NONCE).unwrap_or("");
+        let mut claims = provider
+            .verify_id_token(&endpoints, id_token, nonce)
+            .await?;
+        if provider.config.claims_source.as_deref() == Some("userinfo") {
+            let access = tokens.access_token.as_deref().ok_or_else(|| {
+                ProviderError::Invalid("the token answer has no access_token".into())
+            })?;
+            let info = provider.userinfo(&endpoints, access).await?;
+            if info.get("sub") != claims.get("sub") {
+                return Err(ProviderError::Invalid(
+                    "the userinfo subject differs from the ID token's".into(),
+                ));
+            }
+            claims = info;
+        }
+        match claims.get("sub").and_then(Value::as_str) {
+            Some(sub) if !sub.is_empty() && sub.len() <= 255 => Ok(claims),
+            _ => Err(ProviderError::Invalid(
+                "the subject (sub) is missing".into(),
+            )),
+        }
+    }
+
+    async fn find(&self, provider: &str, subject: &str) -> Result<Option<Identity>, MethodError> {
+        let identifier = format!("{provider}:{subject}");
+        Ok(self
+            .identities
+            .find_by_identifier(CredentialType::Oidc, &identifier)
+            .await?)
+    }
+
+    /// Builds the new identity from the mapped claims.
+    async fn build(
+        &self,
+        flow: &Flow,
+        provider: &str,
+        subject: &str,
+        mapped: Mapped,
+    ) -> Result<Identity, MethodError> {
+        let draft = IdentityDraft {
+            traits: mapped.traits,
+            metadata_public: mapped.metadata_public,
+            metadata_admin: mapped.metadata_admin,
+            credentials: CredentialsImport {
+                oidc: vec![ProviderLink {
+                    provider: provider.to_owned(),
+                    subject: subject.to_owned(),
+                    organization: None,
+                }],
+                ..CredentialsImport::default()
+            },
+            verifiable_addresses: mapped
+                .verified_addresses
+                .into_iter()
+                .map(|(via, value)| AddressImport {
+                    value,
+                    via,
+                    verified: true,
+                    status: Some("completed".into()),
+                })
+                .collect(),
+            ..IdentityDraft::default()
+        };
+        self.identities
+            .prepare(draft)
+            .await
+            .map_err(|e| refused_identity(flow, e))
+    }
+}
+
+#[async_trait]
+impl Method for OidcMethod {
+    fn id(&self) -> &'static str {
+        METHOD
+    }
+
+    fn populate(&self, kind: FlowKind, ui: &mut Ui) {
+        if !matches!(kind, FlowKind::Login | FlowKind::Registration) {
+            return;
+        }
+        for configured in &self.providers {
+            let provider = &configured.provider;
+            ui.nodes.push(messages::provider_button(
+                kind,
+                &provider.config.id,
+                provider.label(),
+            ));
+        }
+    }
+
+    async fn login(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        _device: &Device,
+    ) -> Result<Identity, MethodError> {
+        let Some(answer) = body.get("oidc_callback") else {
+            return self.start(flow, body).await;
+        };
+        let (configured, claims) = self.claims(flow, body, answer).await?;
+        let subject = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+        match self.find(&configured.provider.config.id, subject).await? {
+            Some(identity) if identity.state == State::Active => Ok(identity),
+            _ => Err(used_up(flow, messages::account_not_found())),
+        }
+    }
+
+    async fn register(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        pre_persist: &dyn PrePersist,
+    ) -> Result<Identity, MethodError> {
+        let Some(answer) = body.get("oidc_callback") else {
+            return self.start(flow, body).await;
+        };
+        let (configured, claims) = self.claims(flow, body, answer).await?;
+        let provider = configured.provider.config.id.as_str();
+        let subject = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+        // An account already linked signs in, as Kratos does.
+        if let Some(identity) = self.find(provider, subject).await? {
+            return match identity.state {
+                State::Active => Ok(identity),
+                State::Inactive => Err(used_up(flow, messages::account_not_found())),
+            };
+        }
+        let mapped = configured
+            .mapper
+            .map(&claims)
+            .await
+            .map_err(|reason| used_up(flow, messages::system(reason)))?;
+        let identity = self.build(flow, provider, subject, mapped).await?;
+        let identity = pre_persist
+            .run(identity)
+            .await
+            .map_err(|e| with_flow_used_up(flow, e))?;
+        self.identities
+            .insert(identity)
+            .await
+            .map_err(|e| refused_identity(flow, e))
+    }
+}
+
+/// A provider failure as a message on the flow (the request values kept:
+/// nothing was sent to the provider yet).
+fn refusal(error: &ProviderError) -> MethodError {
+    tracing::warn!(%error, "an OpenID Connect provider could not be used");
+    MethodError::Invalid(vec![Problem::form(messages::system(error.to_string()))])
+}
+
+/// The flow with its request values removed and `message` on its form,
+/// stored and shown again.
+fn used_up(flow: &Flow, message: Message) -> MethodError {
+    used_up_with(flow, vec![Problem::form(message)])
+}
+
+fn used_up_with(flow: &Flow, problems: Vec<Problem>) -> MethodError {
+    let mut next = flow.clone();
+    for key in [PROVIDER, STATE, NONCE, VERIFIER] {
+        next.internal.remove(key);
+    }
+    next.ui.clear_messages();
+    for problem in problems {
+        next.ui
+            .add_message(problem.field.as_deref(), problem.message);
+    }
+    MethodError::NextStep(Box::new(next))
+}
+
+/// A refusal after the callback: its problems shown on the used-up flow.
+fn with_flow_used_up(flow: &Flow, error: MethodError) -> MethodError {
+    match error {
+        MethodError::Invalid(problems) => used_up_with(flow, problems),
+        other => other,
+    }
+}
+
+/// A refused identity write: a taken identifier is Kratos's duplicate
+/// message for social sign-up; invalid traits name what the mapper got wrong.
+fn refused_identity(flow: &Flow, error: IdentityError) -> MethodError {
+    match error {
+        IdentityError::Conflict => used_up(flow, messages::duplicate_on_link()),
+        other => with_flow_used_up(flow, MethodError::refused_write(other)),
+    }
+}

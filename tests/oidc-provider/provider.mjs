@@ -1,0 +1,92 @@
+// A real OpenID Connect provider (npm oidc-provider) on loopback for tests.
+//
+//   node provider.mjs '{"clients": [{"client_id": ..., "client_secret": ..., "redirect_uris": [...]}]}'
+//
+// Listens on 127.0.0.1 on a free port and prints one JSON line,
+// {"issuer": "http://127.0.0.1:<port>"}, once it serves. Sign-ins need no
+// person: every interaction is accepted at once for the account a test chose
+// with `POST /_test/next-account` ({"sub": ..., "claims": {...}}), and
+// consent grants what the client asked for.
+
+import http from 'node:http';
+import Provider from 'oidc-provider';
+
+const options = JSON.parse(process.argv[2] || '{}');
+const accounts = new Map();
+let nextAccount = null;
+
+function readJson(req) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    req.on('data', (chunk) => { text += chunk; });
+    req.on('end', () => { try { resolve(JSON.parse(text || '{}')); } catch (e) { reject(e); } });
+  });
+}
+
+const server = http.createServer();
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, {
+    clients: options.clients || [],
+    // The tests' cookies travel over plain HTTP.
+    cookies: { keys: ['bia-test-provider-cookie-key'] },
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'given_name', 'family_name', 'groups'],
+    },
+    // Scope claims go into the ID token too (the mapper reads them there).
+    conformIdTokenClaims: false,
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+    },
+    pkce: { required: () => false },
+    async findAccount(ctx, id) {
+      const claims = accounts.get(id);
+      if (!claims) return undefined;
+      return { accountId: id, async claims() { return { sub: id, ...claims }; } };
+    },
+  });
+  provider.proxy = false;
+
+  // Every interaction is accepted at once.
+  provider.use(async (ctx, next) => {
+    if (!ctx.path.startsWith('/interaction/')) return next();
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    let result;
+    if (details.prompt.name === 'login') {
+      if (!nextAccount) {
+        result = { error: 'access_denied', error_description: 'no account chosen by the test' };
+      } else {
+        result = { login: { accountId: nextAccount } };
+      }
+    } else {
+      const grant = details.grantId
+        ? await provider.Grant.find(details.grantId)
+        : new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
+      const missing = details.prompt.details;
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes || {})) {
+        grant.addResourceScope(indicator, scopes.join(' '));
+      }
+      result = { consent: { grantId: await grant.save() } };
+    }
+    await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  });
+
+  const callback = provider.callback();
+  server.on('request', async (req, res) => {
+    if (req.method === 'POST' && req.url === '/_test/next-account') {
+      const body = await readJson(req);
+      accounts.set(body.sub, body.claims || {});
+      nextAccount = body.sub || null;
+      res.writeHead(204).end();
+      return;
+    }
+    callback(req, res);
+  });
+  process.stdout.write(`${JSON.stringify({ issuer })}\n`);
+});
