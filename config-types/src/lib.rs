@@ -47,7 +47,7 @@ pub use load::{MAX_FILE_BYTES, merge, parse_text, parse_yaml, read_file, read_fi
 pub use tracing::{OtlpConfig, OtlpSampling, TracingConfig, TracingProviders};
 pub use types::{
     AddressFlowConfig, AfterConfig, CiphersConfig, Config, CookiesConfig, Cors, ErrorFlowConfig,
-    FlowConfig, FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig, MethodsConfig,
+    FlowConfig, FlowsConfig, IdentityConfig, Listener, Log, LookupSecretMethodConfig, LogoutFlowConfig, MethodsConfig,
     OneTimeMethodConfig, OneTimeSettings, PasswordConfig, PasswordMethodConfig,
     ProfileMethodConfig, RequiredAal, SchemaEntry, Secrets, SelfServiceConfig, Serve,
     SessionConfig, SessionCookieConfig, SettingsFlowConfig, ThrottleConfig, ThrottleRule,

@@ -1,12 +1,14 @@
 //! Authentication methods, one module each, plugged into the flow machine.
 
 mod code;
+mod lookup;
 mod password;
 mod profile;
 mod totp;
 mod traits;
 
 pub use code::{CodeMethod, CodeSettings};
+pub use lookup::{LookupMethod, LookupSettings};
 pub use password::{PasswordMethod, PasswordSettings};
 pub use profile::ProfileMethod;
 pub use totp::{TotpMethod, TotpSettings};
