@@ -16,8 +16,8 @@ use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
 use crate::method::{
-    CodeMethod, CodeSettings, LookupMethod, LookupSettings, PasswordMethod, PasswordSettings, ProfileMethod, TotpMethod,
-    TotpSettings,
+    CodeMethod, CodeSettings, LookupMethod, LookupSettings, PasswordMethod, PasswordSettings,
+    ProfileMethod, TotpMethod, TotpSettings,
 };
 use crate::onetime::{Delivery, OneTimeCodes};
 use crate::policy::PasswordPolicy;

@@ -467,12 +467,9 @@ impl Method for LookupMethod {
                 pending["for"] = Value::String(marker(identity));
                 Err(self.next_step(flow, identity, PENDING, pending))
             }
-            "lookup_secret_reveal" if has_codes => Err(self.next_step(
-                flow,
-                identity,
-                REVEALED,
-                Value::String(marker(identity)),
-            )),
+            "lookup_secret_reveal" if has_codes => {
+                Err(self.next_step(flow, identity, REVEALED, Value::String(marker(identity))))
+            }
             _ => Err(MethodError::Unsupported),
         }
     }
