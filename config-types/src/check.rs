@@ -76,8 +76,8 @@ fn tracing(config: &crate::tracing::TracingConfig, problems: &mut Problems) {
     }
 }
 
-/// The cipher must be one this server implements, and TOTP secrets, kept
-/// encrypted, need a cipher secret.
+/// The cipher must be one this server implements, and TOTP secrets and
+/// lookup codes, kept encrypted, need a cipher secret.
 fn second_factors(config: &Config, problems: &mut Problems) {
     if let Some(algorithm) = &config.ciphers.algorithm
         && !matches!(algorithm.as_str(), "xchacha20-poly1305" | "aes")
@@ -95,6 +95,13 @@ fn second_factors(config: &Config, problems: &mut Problems) {
             "secrets.cipher",
             "selfservice.methods.totp keeps its secrets encrypted: set at least one cipher \
              secret of 32 characters",
+        );
+    }
+    if config.selfservice.methods.lookup_secret.is_enabled() && config.secrets.cipher.is_empty() {
+        problems.push(
+            "secrets.cipher",
+            "selfservice.methods.lookup_secret keeps its codes encrypted: set at least one \
+             cipher secret of 32 characters",
         );
     }
 }

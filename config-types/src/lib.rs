@@ -49,11 +49,11 @@ pub use oidc::{OidcConfig, OidcMethodConfig, OidcProvider};
 pub use tracing::{OtlpConfig, OtlpSampling, TracingConfig, TracingProviders};
 pub use types::{
     AddressFlowConfig, AfterConfig, CiphersConfig, Config, CookiesConfig, Cors, ErrorFlowConfig,
-    FlowConfig, FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig, MethodsConfig,
-    OneTimeMethodConfig, OneTimeSettings, PasswordConfig, PasswordMethodConfig,
-    ProfileMethodConfig, RequiredAal, SchemaEntry, Secrets, SelfServiceConfig, Serve,
-    SessionConfig, SessionCookieConfig, SettingsFlowConfig, ThrottleConfig, ThrottleRule,
-    TotpMethodConfig, TotpSettings, WhoamiConfig,
+    FlowConfig, FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig,
+    LookupSecretMethodConfig, MethodsConfig, OneTimeMethodConfig, OneTimeSettings, PasswordConfig,
+    PasswordMethodConfig, ProfileMethodConfig, RequiredAal, SchemaEntry, Secrets,
+    SelfServiceConfig, Serve, SessionConfig, SessionCookieConfig, SettingsFlowConfig,
+    ThrottleConfig, ThrottleRule, TotpMethodConfig, TotpSettings, WhoamiConfig,
 };
 pub use units::{ByteSize, GoDuration};
 

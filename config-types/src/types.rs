@@ -364,6 +364,25 @@ pub struct MethodsConfig {
     /// Sign-in with OpenID Connect providers.
     #[serde(skip_serializing_if = "is_default")]
     pub oidc: crate::oidc::OidcMethodConfig,
+    /// Recovery (lookup) codes shown once in settings (a second factor).
+    #[serde(skip_serializing_if = "is_default")]
+    pub lookup_secret: LookupSecretMethodConfig,
+}
+
+/// The `selfservice.methods.lookup_secret` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct LookupSecretMethodConfig {
+    /// Whether the method is offered (false by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+impl LookupSecretMethodConfig {
+    /// Whether the method is offered.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(false)
+    }
 }
 
 /// The `selfservice.methods.totp` section.

@@ -16,8 +16,8 @@ use crate::hash::{HashPool, PoolError};
 use crate::http::{self, AppState};
 use crate::identity::{HashFailure, IdentityService, PasswordHasher};
 use crate::method::{
-    CodeMethod, CodeSettings, OidcMethod, PasswordMethod, PasswordSettings, ProfileMethod,
-    TotpMethod, TotpSettings,
+    CodeMethod, CodeSettings, LookupMethod, LookupSettings, OidcMethod, PasswordMethod,
+    PasswordSettings, ProfileMethod, TotpMethod, TotpSettings,
 };
 use crate::onetime::{Delivery, OneTimeCodes};
 use crate::policy::PasswordPolicy;
@@ -264,6 +264,30 @@ fn totp_method(
     ))))
 }
 
+/// The lookup code method, when `selfservice.methods.lookup_secret` is enabled.
+fn lookup_method(
+    config: &Config,
+    identities: &IdentityService,
+    throttle: &Arc<Throttle>,
+    clock: &Arc<dyn crate::time::Clock>,
+) -> Result<Option<Arc<dyn Method>>, StartError> {
+    if !config.selfservice.methods.lookup_secret.is_enabled() {
+        return Ok(None);
+    }
+    let algorithm = crate::cipher::Algorithm::parse(config.ciphers.algorithm.as_deref())
+        .ok_or(crate::cipher::CipherError::BadAlgorithm)?;
+    let cipher = crate::cipher::Cipher::new(algorithm, &config.secrets.cipher)?;
+    cipher.sealing_key()?;
+    Ok(Some(Arc::new(LookupMethod::new(
+        identities.clone(),
+        LookupSettings {
+            cipher: Arc::new(cipher),
+            throttle: throttle.clone(),
+            clock: clock.clone(),
+        },
+    ))))
+}
+
 /// Loads the schemas named by the configuration.
 pub async fn load_schemas(config: &Config) -> Result<SchemaRegistry, SchemaError> {
     let sources: Vec<SchemaSource> = config
@@ -360,6 +384,9 @@ impl App {
                 OidcMethod::from_config(identities.clone(), oidc, &config.public_base_url())
                     .await?;
             methods.push(Arc::new(method));
+        }
+        if let Some(lookup) = lookup_method(&config, &identities, &throttle, &clock)? {
+            methods.push(lookup);
         }
         let courier = match options.watch_courier {
             true => {

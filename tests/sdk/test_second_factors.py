@@ -1,7 +1,9 @@
-"""TOTP as a second factor through the official SDK, on every backend: enrol
+"""TOTP and lookup codes as second factors through the official SDK, on every backend: enrol
 in settings (codes from pyotp), sign in with the password (aal1), whoami
 requiring the highest available level answers 403 session_aal2_required, a
-login flow with aal=aal2 steps the session up; replayed codes are refused."""
+login flow with aal=aal2 steps the session up; replayed codes are refused.
+Lookup codes: a regenerated set is confirmed, a code steps up once, disabling
+lowers the available level."""
 
 from __future__ import annotations
 
@@ -22,8 +24,14 @@ from ory_kratos_client.models.login_flow import LoginFlow
 from ory_kratos_client.models.perform_native_logout_body import PerformNativeLogoutBody
 from ory_kratos_client.models.settings_flow import SettingsFlow
 from ory_kratos_client.models.update_login_flow_body import UpdateLoginFlowBody
+from ory_kratos_client.models.update_login_flow_with_lookup_secret_method import (
+    UpdateLoginFlowWithLookupSecretMethod,
+)
 from ory_kratos_client.models.update_login_flow_with_totp_method import UpdateLoginFlowWithTotpMethod
 from ory_kratos_client.models.update_settings_flow_body import UpdateSettingsFlowBody
+from ory_kratos_client.models.update_settings_flow_with_lookup_method import (
+    UpdateSettingsFlowWithLookupMethod,
+)
 from ory_kratos_client.models.update_settings_flow_with_totp_method import (
     UpdateSettingsFlowWithTotpMethod,
 )
@@ -85,7 +93,12 @@ def bia(request, tmp_path_factory):
                 "schemas": [{"id": sid, "url": path.as_uri()} for sid, path in SCHEMAS.items()],
             },
             "session": {"whoami": {"required_aal": "highest_available"}},
-            "selfservice": {"methods": {"totp": {"enabled": True, "config": {"issuer": "Bia SDK"}}}},
+            "selfservice": {
+                "methods": {
+                    "totp": {"enabled": True, "config": {"issuer": "Bia SDK"}},
+                    "lookup_secret": {"enabled": True},
+                }
+            },
         }
         config_path = workdir / "config.yml"
         config_path.write_text(json.dumps(config, indent=2))
@@ -200,3 +213,51 @@ def test_aal2_needs_a_session_and_a_second_factor(bia):
     assert error["id"] == "session_aal1_required"
     token = sign_up(bia, unique_email("mfa-none"))
     expect_error(400, bia.frontend.create_native_login_flow, aal="aal2", x_session_token=token)
+
+
+def lookup_settings(**buttons) -> UpdateSettingsFlowBody:
+    return UpdateSettingsFlowBody(UpdateSettingsFlowWithLookupMethod(method="lookup_secret", **buttons))
+
+
+def lookup_login(code: str) -> UpdateLoginFlowBody:
+    return UpdateLoginFlowBody(UpdateLoginFlowWithLookupSecretMethod(method="lookup_secret", lookup_secret=code))
+
+
+def test_lookup_codes_step_up_once_each_and_disable_lowers_the_level(bia):
+    email = unique_email("mfa-lookup")
+    first = sign_up(bia, email)
+    flow = bia.frontend.create_native_settings_flow(x_session_token=first)
+    # Regenerating shows a set that is not active until confirmed.
+    with pytest.raises(ApiException) as shown:
+        bia.frontend.update_settings_flow(flow=flow.id, x_session_token=first, update_settings_flow_body=lookup_settings(lookup_secret_regenerate=True))
+    assert shown.value.status == 400
+    listed = by_id(error_body(shown.value), "lookup_secret_codes")["attributes"]["text"]
+    assert listed["id"] == 1050015
+    codes = [s["context"]["secret"] for s in listed["context"]["secrets"]]
+    assert len(codes) == 12 and len(set(codes)) == 12
+    assert bia.frontend.to_session(x_session_token=first).authenticator_assurance_level == "aal1"
+    saved = bia.frontend.update_settings_flow(flow=flow.id, x_session_token=first, update_settings_flow_body=lookup_settings(lookup_secret_confirm=True))
+    assert saved.state == "success"
+
+    # Now aal2 is available: a password session must step up.
+    token = sign_in(bia, email).session_token
+    assert expect_error(403, bia.frontend.to_session, x_session_token=token)["id"] == "session_aal2_required"
+    flow = bia.frontend.create_native_login_flow(aal="aal2", x_session_token=token)
+    with pytest.raises(ApiException) as refused:
+        bia.frontend.update_login_flow(flow=flow.id, x_session_token=token, update_login_flow_body=lookup_login("not-a-code"))
+    assert node_message_ids(error_body(refused.value), "lookup_secret") == [4000016]
+    done = bia.frontend.update_login_flow(flow=flow.id, x_session_token=token, update_login_flow_body=lookup_login(codes[3]))
+    assert done.session.authenticator_assurance_level == "aal2"
+    assert [m.method for m in done.session.authentication_methods] == ["password", "lookup_secret"]
+
+    # The same code again, from another session: refused as used.
+    other = sign_in(bia, email).session_token
+    flow = bia.frontend.create_native_login_flow(aal="aal2", x_session_token=other)
+    with pytest.raises(ApiException) as reused:
+        bia.frontend.update_login_flow(flow=flow.id, x_session_token=other, update_login_flow_body=lookup_login(codes[3]))
+    assert node_message_ids(error_body(reused.value), "lookup_secret") == [4000012]
+
+    # Disabling the last second factor lowers the level: aal1 suffices again.
+    settings = bia.frontend.create_native_settings_flow(x_session_token=token)
+    bia.frontend.update_settings_flow(flow=settings.id, x_session_token=token, update_settings_flow_body=lookup_settings(lookup_secret_disable=True))
+    assert bia.frontend.to_session(x_session_token=other).authenticator_assurance_level == "aal1"

@@ -1,6 +1,7 @@
 //! Authentication methods, one module each, plugged into the flow machine.
 
 mod code;
+mod lookup;
 mod oidc;
 mod password;
 mod profile;
@@ -8,6 +9,7 @@ mod totp;
 mod traits;
 
 pub use code::{CodeMethod, CodeSettings};
+pub use lookup::{LookupMethod, LookupSettings};
 pub use oidc::{OidcConfigError, OidcMethod};
 pub use password::{PasswordMethod, PasswordSettings};
 pub use profile::ProfileMethod;

@@ -139,18 +139,46 @@ fn a_broken_file_names_each_key_and_reason() {
 }
 
 #[test]
+fn lookup_codes_are_supported_and_need_a_cipher_secret() {
+    let files = Files::new();
+    let lookup = "selfservice:\n  methods:\n    lookup_secret:\n      enabled: true\n";
+    let bare = files.write("bare.yml", format!("{}{lookup}", files.good()));
+    let run = validate(&[&bare], &["--strict"], &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("selfservice.methods.lookup_secret keeps its codes encrypted"),
+        "{}",
+        run.stderr
+    );
+    let sealed = files.write(
+        "sealed.yml",
+        format!(
+            "{}{lookup}",
+            files.good().replace(
+                "secrets:\n",
+                "secrets:\n  cipher: [0123456789abcdef0123456789abcdef]\n"
+            )
+        ),
+    );
+    let run = validate(&[&sealed], &["--strict"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(!run.stderr.contains("not supported"), "{}", run.stderr);
+}
+
+#[test]
 fn unsupported_keys_warn_and_fail_only_when_strict() {
     let files = Files::new();
     let path = files.write(
         "kratos.yml",
         format!(
-            "{}oauth2_provider:\n  url: http://x\nselfservice:\n  methods:\n    lookup_secret:\n      enabled: true\n",
+            "{}oauth2_provider:\n  url: http://x\nselfservice:\n  methods:\n    webauthn:\n      enabled: true\n",
             files.good()
         ),
     );
     let run = validate(&[&path], &[], &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    for key in ["oauth2_provider", "selfservice.methods.lookup_secret"] {
+    for key in ["oauth2_provider", "selfservice.methods.webauthn"] {
         assert!(
             run.stderr.contains(&format!(
                 "warning: config key {key} is not supported by this version and is ignored"

@@ -16,6 +16,7 @@ mod flow_hooks;
 mod function_length;
 mod hooks;
 mod input_limits;
+mod lookup_codes;
 mod metrics;
 mod native_flows;
 mod openapi;

@@ -21,7 +21,12 @@ async fn server(kind: Kind, extra: Value) -> TestServer {
 }
 
 /// Posts to a public path with the session token.
-async fn post_with(server: &TestServer, path: &str, token: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post_with(
+    server: &TestServer,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (u16, Value) {
     let response = server
         .http
         .post(format!("{}{path}", server.public))
@@ -34,11 +39,11 @@ async fn post_with(server: &TestServer, path: &str, token: &str, body: Value) ->
 }
 
 /// A new native settings flow of the session behind `token`.
-async fn settings_flow(server: &TestServer, token: &str) -> (u16, Value) {
+pub(crate) async fn settings_flow(server: &TestServer, token: &str) -> (u16, Value) {
     public_get(server, "/self-service/settings/api", Some(token)).await
 }
 
-async fn submit_settings(
+pub(crate) async fn submit_settings(
     server: &TestServer,
     token: &str,
     flow: &Value,
@@ -52,13 +57,18 @@ async fn submit_settings(
 }
 
 /// A new step-up login flow of the session behind `token`.
-async fn step_up_flow(server: &TestServer, token: &str) -> Value {
+pub(crate) async fn step_up_flow(server: &TestServer, token: &str) -> Value {
     let (status, flow) = public_get(server, "/self-service/login/api?aal=aal2", Some(token)).await;
     assert_eq!(status, 200, "{flow}");
     flow
 }
 
-async fn submit_login(server: &TestServer, token: &str, flow: &Value, body: Value) -> (u16, Value) {
+pub(crate) async fn submit_login(
+    server: &TestServer,
+    token: &str,
+    flow: &Value,
+    body: Value,
+) -> (u16, Value) {
     let path = format!("/self-service/login?flow={}", flow["id"].as_str().unwrap());
     post_with(server, &path, token, body).await
 }
@@ -90,7 +100,7 @@ const REFUSED: [(&str, u64); 4] = [
     ),
 ];
 
-fn messages_of(flow: &Value, name: &str) -> Vec<u64> {
+pub(crate) fn messages_of(flow: &Value, name: &str) -> Vec<u64> {
     node(flow, name)["messages"]
         .as_array()
         .unwrap()
