@@ -18,11 +18,11 @@ use rand::RngExt as _;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq as _;
 
-use crate::aal::Aal;
+use super::second_factor;
 use crate::cipher::Cipher;
 use crate::flow::ui::{Message, Node, Ui};
-use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
-use crate::identity::{Credential, CredentialType, Identity, IdentityService};
+use crate::flow::{Flow, Method, MethodError, PrePersist, Problem};
+use crate::identity::{CredentialType, Identity, IdentityService};
 use crate::session::Device;
 use crate::throttle::Throttle;
 use crate::time::Clock;
@@ -230,17 +230,6 @@ impl LookupMethod {
         self.read(pending)
     }
 
-    fn admit(&self, identity: &str, device: &Device) -> Result<String, MethodError> {
-        let key = format!("lookup_secret:{identity}");
-        self.settings
-            .throttle
-            .admit(&key, device.ip_address.as_deref())
-            .map_err(|t| MethodError::Throttled {
-                retry_after: t.retry_after,
-            })?;
-        Ok(key)
-    }
-
     /// The flow again with new internal context and the group's nodes redrawn.
     fn next_step(&self, flow: &Flow, identity: &Identity, key: &str, value: Value) -> MethodError {
         let mut next = flow.clone();
@@ -271,20 +260,8 @@ impl LookupMethod {
         };
         let config = self.write(&codes).ok_or_else(invalid_code)?;
         let now = self.settings.clock.now();
-        let mut changed = identity.clone();
-        changed.credentials.insert(
-            CredentialType::LookupSecret,
-            Credential {
-                id: uuid::Uuid::new_v4(),
-                kind: CredentialType::LookupSecret,
-                identifiers: vec![identity.id.to_string()],
-                config,
-                version: 0,
-                created_at: now,
-                updated_at: now,
-            },
-        );
-        changed.updated_at = now;
+        let changed =
+            second_factor::with_credential(identity, CredentialType::LookupSecret, config, now);
         self.store(changed, pre_persist).await
     }
 
@@ -293,11 +270,7 @@ impl LookupMethod {
         changed: Identity,
         pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
-        let changed = pre_persist.run(changed).await?;
-        self.identities
-            .save(changed)
-            .await
-            .map_err(MethodError::refused_write)
+        second_factor::save(&self.identities, changed, pre_persist).await
     }
 }
 
@@ -379,12 +352,7 @@ impl Method for LookupMethod {
         body: &Value,
         device: &Device,
     ) -> Result<Identity, MethodError> {
-        if flow.kind != FlowKind::Login || flow.requested_aal() != Aal::Aal2 {
-            return Err(MethodError::Unsupported);
-        }
-        let Some(identity_id) = flow.identity_id else {
-            return Err(MethodError::Unsupported);
-        };
+        let identity_id = second_factor::step_up_identity(flow)?;
         let submitted = match body.get(GROUP).and_then(Value::as_str).map(str::trim) {
             Some(code) if !code.is_empty() => code,
             _ => {
@@ -394,7 +362,8 @@ impl Method for LookupMethod {
                 )]));
             }
         };
-        let key = self.admit(&identity_id.to_string(), device)?;
+        let key =
+            second_factor::admit_guess(&self.settings.throttle, GROUP, identity_id, Some(device))?;
         if submitted.len() > MAX_CODE_CHARS {
             return Err(invalid_code());
         }

@@ -5,6 +5,7 @@ mod lookup;
 mod oidc;
 mod password;
 mod profile;
+mod second_factor;
 mod totp;
 mod traits;
 

@@ -22,10 +22,10 @@ use sha2::Sha256;
 use totp_rs::{Builder, Totp};
 use uuid::Uuid;
 
-use crate::aal::Aal;
+use super::second_factor;
 use crate::cipher::Cipher;
 use crate::flow::ui::{Message, Node, Ui};
-use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
+use crate::flow::{Flow, Method, MethodError, PrePersist, Problem};
 use crate::identity::{Credential, CredentialType, Identity, IdentityService};
 use crate::session::Device;
 use crate::throttle::Throttle;
@@ -202,15 +202,7 @@ impl TotpMethod {
     }
 
     fn admit(&self, identity_id: Uuid, device: Option<&Device>) -> Result<String, MethodError> {
-        let key = format!("totp:{identity_id}");
-        let ip = device.and_then(|d| d.ip_address.as_deref());
-        self.settings
-            .throttle
-            .admit(&key, ip)
-            .map_err(|t| MethodError::Throttled {
-                retry_after: t.retry_after,
-            })?;
-        Ok(key)
+        second_factor::admit_guess(&self.settings.throttle, GROUP, identity_id, device)
     }
 
     /// Enrols the identity with the flow's secret when `code` is right.
@@ -231,20 +223,8 @@ impl TotpMethod {
             tracing::error!(%error, "a TOTP secret could not be sealed");
             invalid_code()
         })?;
-        let mut changed = identity.clone();
-        changed.credentials.insert(
-            CredentialType::Totp,
-            Credential {
-                id: Uuid::new_v4(),
-                kind: CredentialType::Totp,
-                identifiers: vec![identity.id.to_string()],
-                config: json!({"totp_url": sealed, "last_step": step}),
-                version: 0,
-                created_at: now,
-                updated_at: now,
-            },
-        );
-        changed.updated_at = now;
+        let config = json!({"totp_url": sealed, "last_step": step});
+        let changed = second_factor::with_credential(identity, CredentialType::Totp, config, now);
         self.store(changed, pre_persist).await
     }
 
@@ -253,11 +233,7 @@ impl TotpMethod {
         changed: Identity,
         pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
-        let changed = pre_persist.run(changed).await?;
-        self.identities
-            .save(changed)
-            .await
-            .map_err(MethodError::refused_write)
+        second_factor::save(&self.identities, changed, pre_persist).await
     }
 }
 
@@ -333,12 +309,7 @@ impl Method for TotpMethod {
         body: &Value,
         device: &Device,
     ) -> Result<Identity, MethodError> {
-        if flow.kind != FlowKind::Login || flow.requested_aal() != Aal::Aal2 {
-            return Err(MethodError::Unsupported);
-        }
-        let Some(identity_id) = flow.identity_id else {
-            return Err(MethodError::Unsupported);
-        };
+        let identity_id = second_factor::step_up_identity(flow)?;
         let code = submitted_code(body)?;
         let key = self.admit(identity_id, Some(device))?;
         let identity = self.identities.get(identity_id).await?;
