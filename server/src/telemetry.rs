@@ -5,6 +5,7 @@
 //! With no provider configured nothing is built and spans stay local logs.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::KeyValue;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
@@ -16,6 +17,15 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use bia_config::TracingConfig;
+
+/// Whether spans are exported by this process: request spans name
+/// themselves for OpenTelemetry only then, so requests pay nothing otherwise.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a [`Telemetry`] exporter was built in this process.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
 
 /// Why traces cannot be exported as configured.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +70,7 @@ impl Telemetry {
             .with_sampler(sampler)
             .with_resource(resource.build())
             .build();
+        EXPORTING.store(true, Ordering::Relaxed);
         Ok(Some(Self { provider }))
     }
 

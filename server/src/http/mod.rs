@@ -249,12 +249,19 @@ fn request_span(request: &Request) -> tracing::Span {
         method = %request.method(),
         path = %path,
         request_id = %id,
-        otel.name = %format!("{} {}", request.method(), route_of(path)),
+        otel.name = tracing::field::Empty,
         otel.kind = "server",
         otel.status_code = tracing::field::Empty,
         http.response.status_code = tracing::field::Empty,
     );
-    crate::telemetry::continue_trace(&span, request.headers());
+    // Naming and parenting cost a little per request: only when exported.
+    if crate::telemetry::exporting() {
+        span.record(
+            "otel.name",
+            format!("{} {}", request.method(), route_of(path)),
+        );
+        crate::telemetry::continue_trace(&span, request.headers());
+    }
     span
 }
 
