@@ -106,20 +106,35 @@ fn second_factors(config: &Config, problems: &mut Problems) {
     }
 }
 
-/// Sign-in by code needs the code method; links never sign in.
+/// Sign-in by code, first or second factor, needs the code method; links
+/// never sign in.
 fn passwordless(config: &Config, problems: &mut Problems) {
     let methods = &config.selfservice.methods;
-    if methods.code.passwordless_enabled == Some(true) && methods.code.enabled == Some(false) {
-        problems.push(
-            "selfservice.methods.code.passwordless_enabled",
-            "the code method is disabled (selfservice.methods.code.enabled)",
-        );
+    let code_disabled = methods.code.enabled == Some(false);
+    for (key, on) in [
+        ("passwordless_enabled", methods.code.passwordless_enabled),
+        ("mfa_enabled", methods.code.mfa_enabled),
+    ] {
+        if on == Some(true) && code_disabled {
+            problems.push(
+                format!("selfservice.methods.code.{key}"),
+                "the code method is disabled (selfservice.methods.code.enabled)",
+            );
+        }
     }
-    if methods.link.passwordless_enabled.is_some() {
-        problems.push(
-            "selfservice.methods.link.passwordless_enabled",
-            "only the code method signs in without a password",
-        );
+    for (key, set) in [
+        (
+            "passwordless_enabled",
+            methods.link.passwordless_enabled.is_some(),
+        ),
+        ("mfa_enabled", methods.link.mfa_enabled.is_some()),
+    ] {
+        if set {
+            problems.push(
+                format!("selfservice.methods.link.{key}"),
+                "only the code method signs in without a password",
+            );
+        }
     }
 }
 

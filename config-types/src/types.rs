@@ -425,6 +425,11 @@ pub struct OneTimeMethodConfig {
     /// (false by default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passwordless_enabled: Option<bool>,
+    /// Code only: whether a code to one of the account's code addresses is
+    /// offered as a second factor, stepping a session up to `aal2` (false by
+    /// default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_enabled: Option<bool>,
     /// Method settings.
     #[serde(skip_serializing_if = "is_default")]
     pub config: OneTimeSettings,

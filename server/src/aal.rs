@@ -38,24 +38,18 @@ impl Aal {
     }
 }
 
-/// The credential types that are second factors.
+/// The credential types that are second factors whatever the config.
 pub const SECOND_FACTORS: [CredentialType; 2] =
     [CredentialType::Totp, CredentialType::LookupSecret];
 
-/// The level one completed step with `method` grants.
-pub fn of_method(method: &str) -> Aal {
-    if SECOND_FACTORS.iter().any(|t| t.as_str() == method) {
-        Aal::Aal2
-    } else {
-        Aal::Aal1
-    }
-}
-
 /// The level a session's completed steps reach: `aal2` only with a first
-/// factor and a second factor among them.
+/// factor and a second factor among them (each step records the level it
+/// granted: a code is a first factor when it signs in and a second one
+/// when it steps a session up).
 pub fn of_session(methods: &[AuthMethod]) -> Aal {
-    let first = methods.iter().any(|m| of_method(&m.method) == Aal::Aal1);
-    let second = methods.iter().any(|m| of_method(&m.method) == Aal::Aal2);
+    let level = |m: &AuthMethod| Aal::parse(&m.aal).unwrap_or_default();
+    let first = methods.iter().any(|m| level(m) == Aal::Aal1);
+    let second = methods.iter().any(|m| level(m) == Aal::Aal2);
     if first && second {
         Aal::Aal2
     } else {
@@ -63,13 +57,20 @@ pub fn of_session(methods: &[AuthMethod]) -> Aal {
     }
 }
 
-/// The highest level an identity can reach with the credentials it holds
-/// (read with its credentials; stored on its row for the whoami lookup).
-pub fn available(identity: &Identity) -> Aal {
-    if SECOND_FACTORS
+/// The highest level an identity can reach with the credentials it holds:
+/// `aal2` with a TOTP app or lookup codes, or, when codes are a second
+/// factor (`code_mfa`), with an address to send a code to. Computed on
+/// every write and stored on the identity's row for the whoami lookup.
+pub fn available(identity: &Identity, code_mfa: bool) -> Aal {
+    let hard = SECOND_FACTORS
         .iter()
-        .any(|t| identity.credentials.contains_key(t))
-    {
+        .any(|t| identity.credentials.contains_key(t));
+    let by_code = code_mfa
+        && identity
+            .credentials
+            .get(&CredentialType::Code)
+            .is_some_and(|c| !c.identifiers.is_empty());
+    if hard || by_code {
         Aal::Aal2
     } else {
         Aal::Aal1
@@ -91,23 +92,26 @@ mod tests {
 
     use super::*;
 
-    fn step(method: &str) -> AuthMethod {
+    fn step(method: &str, aal: Aal) -> AuthMethod {
         AuthMethod {
             method: method.into(),
-            aal: of_method(method).as_str().into(),
+            aal: aal.as_str().into(),
             completed_at: Utc::now(),
         }
     }
 
     #[test]
     fn a_session_needs_both_factors_for_aal2() {
-        assert_eq!(of_session(&[step("password")]), Aal::Aal1);
-        assert_eq!(of_session(&[step("totp")]), Aal::Aal1);
-        assert_eq!(of_session(&[step("password"), step("totp")]), Aal::Aal2);
-        assert_eq!(
-            of_session(&[step("code"), step("lookup_secret")]),
-            Aal::Aal2
-        );
+        let password = step("password", Aal::Aal1);
+        let totp = step("totp", Aal::Aal2);
+        assert_eq!(of_session(std::slice::from_ref(&password)), Aal::Aal1);
+        assert_eq!(of_session(std::slice::from_ref(&totp)), Aal::Aal1);
+        assert_eq!(of_session(&[password.clone(), totp]), Aal::Aal2);
+        // A code signs in (aal1) and steps up (aal2).
+        let first_code = step("code", Aal::Aal1);
+        let second_code = step("code", Aal::Aal2);
+        assert_eq!(of_session(&[first_code.clone(), second_code]), Aal::Aal2);
+        assert_eq!(of_session(&[first_code, password]), Aal::Aal1);
         assert_eq!(of_session(&[]), Aal::Aal1);
     }
 

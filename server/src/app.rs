@@ -321,7 +321,8 @@ impl App {
                 config: config.hashers.clone(),
             }),
             clock.clone(),
-        );
+        )
+        .with_code_mfa(config.selfservice.methods.code.mfa_enabled == Some(true));
         let sessions = SessionService::new(
             Arc::new(SqlSessionStore::new(db.clone())),
             identity_store,
@@ -362,7 +363,9 @@ impl App {
         ));
         let codes = one_time_codes(&config, &db, clock.clone());
         let code = &config.selfservice.methods.code;
-        if code.enabled.unwrap_or(true) && code.passwordless_enabled.unwrap_or(false) {
+        let passwordless = code.passwordless_enabled.unwrap_or(false);
+        let mfa = code.mfa_enabled.unwrap_or(false);
+        if code.enabled.unwrap_or(true) && (passwordless || mfa) {
             methods.push(Arc::new(CodeMethod::new(
                 identities.clone(),
                 schemas.clone(),
@@ -372,6 +375,8 @@ impl App {
                     throttle: throttle.clone(),
                     lifespan: code.config.lifespan(),
                     clock: clock.clone(),
+                    passwordless,
+                    mfa,
                 },
             )));
         }

@@ -169,6 +169,11 @@ pub trait Method: Send + Sync {
     fn claims(&self, _body: &Value) -> bool {
         false
     }
+    /// Whether the method can step a session up to `aal2` (TOTP, lookup
+    /// codes, and codes when `mfa_enabled`).
+    fn is_second_factor(&self) -> bool {
+        false
+    }
     /// Second factors: adds the method's nodes to a login flow that asks for
     /// `aal2`, when the identity has set the method up.
     fn populate_second_factor(&self, _identity: &Identity, _ui: &mut Ui) {}

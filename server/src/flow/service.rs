@@ -358,7 +358,7 @@ impl FlowService {
         session: &Session,
         identity: &Identity,
     ) -> Result<(), FlowError> {
-        let available = aal::available(identity);
+        let available = self.identities.available_aal(identity);
         if step_up && available < Aal::Aal2 {
             return Err(FlowError::NoSecondFactor);
         }
@@ -697,7 +697,7 @@ impl FlowService {
         let method = self.method(body)?;
         let step_up = kind == FlowKind::Login && flow.requested_aal() == Aal::Aal2;
         if step_up {
-            Self::check_step_up(&flow, method.id(), requester.session.as_ref())?;
+            Self::check_step_up(&flow, method.as_ref(), requester.session.as_ref())?;
         }
         let result = match kind {
             FlowKind::Login => method.login(&flow, body, &requester.device).await,
@@ -734,7 +734,8 @@ impl FlowService {
         let signs_in = kind == FlowKind::Login || self.hooks.registration_signs_in(method.id());
         let (session, token) = match current {
             Some(session) => {
-                let session = self.sessions.refresh(&session, method.id()).await?;
+                let step = if step_up { Aal::Aal2 } else { Aal::Aal1 };
+                let session = self.sessions.refresh(&session, method.id(), step).await?;
                 (Some(session), requester.session_token)
             }
             None if signs_in => {
@@ -772,10 +773,10 @@ impl FlowService {
     /// was made for.
     fn check_step_up(
         flow: &Flow,
-        method: &str,
+        method: &dyn Method,
         session: Option<&Session>,
     ) -> Result<(), FlowError> {
-        if aal::of_method(method) != Aal::Aal2 {
+        if !method.is_second_factor() {
             return Err(FlowError::UnknownMethod);
         }
         match session {

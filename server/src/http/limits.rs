@@ -6,7 +6,7 @@
 //! (huge bodies or header blocks) or the hash workers (see `hash::MAX_PASSWORD_BYTES`).
 
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -114,7 +114,9 @@ pub fn check_form_field(index: usize, name: &str) -> Result<(), LimitError> {
 }
 
 /// Middleware: refuses a request whose header block exceeds [`MAX_HEADER_BYTES`]
-/// with 431 in the Kratos envelope.
+/// with 431 in the Kratos envelope, and marks every 413 `Connection: close`:
+/// the rest of an oversized body is never read, so the connection cannot
+/// carry another request and a client must not put it back in its pool.
 pub async fn limit_headers(request: Request, next: Next) -> Response {
     let size: usize = request
         .headers()
@@ -128,7 +130,13 @@ pub async fn limit_headers(request: Request, next: Next) -> Response {
         )
         .into_response();
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 #[cfg(test)]

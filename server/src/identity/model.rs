@@ -183,7 +183,8 @@ pub struct Identity {
     /// The organization it belongs to.
     pub organization_id: Option<Uuid>,
     /// The highest assurance level its credentials reach, as last stored
-    /// (the store derives it from the credentials on every write).
+    /// (the identity service derives it from the credentials and the
+    /// config on every write).
     pub available_aal: crate::aal::Aal,
     /// Its credentials by type.
     pub credentials: BTreeMap<CredentialType, Credential>,

@@ -83,6 +83,8 @@ pub struct IdentityService {
     schemas: SchemaHandle,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
+    /// Whether codes are a second factor (`selfservice.methods.code.mfa_enabled`).
+    code_mfa: bool,
 }
 
 /// Version of the password credential layout, as Kratos writes it.
@@ -103,7 +105,28 @@ impl IdentityService {
             schemas,
             hasher,
             clock,
+            code_mfa: false,
         }
+    }
+
+    /// The same service, counting an address to send a code to as a second
+    /// factor when `on` (`selfservice.methods.code.mfa_enabled`).
+    pub fn with_code_mfa(mut self, on: bool) -> Self {
+        self.code_mfa = on;
+        self
+    }
+
+    /// The highest assurance level `identity` can reach under this config.
+    pub fn available_aal(&self, identity: &Identity) -> crate::aal::Aal {
+        crate::aal::available(identity, self.code_mfa)
+    }
+
+    /// `identity` as it is written: with its available level brought up to
+    /// date (it follows the credentials a write may have changed).
+    fn stamped(&self, identity: &Identity) -> Identity {
+        let mut stamped = identity.clone();
+        stamped.available_aal = self.available_aal(identity);
+        stamped
     }
 
     /// The store, for callers that read directly.
@@ -162,6 +185,7 @@ impl IdentityService {
         found.status = "completed".into();
         found.updated_at = now;
         identity.updated_at = now;
+        let identity = self.stamped(&identity);
         self.store.update(&identity).await?;
         Ok(true)
     }
@@ -178,6 +202,7 @@ impl IdentityService {
         {
             found.status = "sent".into();
             found.updated_at = now;
+            let identity = self.stamped(&identity);
             self.store.update(&identity).await?;
         }
         Ok(())
@@ -196,6 +221,7 @@ impl IdentityService {
             credential.config = Value::Object(config);
             credential.updated_at = now;
             identity.updated_at = now;
+            let identity = self.stamped(&identity);
             self.store.update(&identity).await?;
         }
         Ok(identity)
@@ -229,6 +255,7 @@ impl IdentityService {
 
     /// Stores an identity that [`prepare`](Self::prepare) built.
     pub async fn insert(&self, identity: Identity) -> Result<Identity, IdentityError> {
+        let identity = self.stamped(&identity);
         self.store.create(&identity).await?;
         Ok(identity)
     }
@@ -258,6 +285,7 @@ impl IdentityService {
         let identity = self
             .assemble(Some(current), draft, self.clock.now())
             .await?;
+        let identity = self.stamped(&identity);
         self.store.update(&identity).await?;
         Ok(identity)
     }
@@ -311,6 +339,7 @@ impl IdentityService {
 
     /// Stores a change that [`revise_own`](Self::revise_own) built.
     pub async fn save(&self, identity: Identity) -> Result<Identity, IdentityError> {
+        let identity = self.stamped(&identity);
         self.store.update(&identity).await?;
         Ok(identity)
     }
@@ -365,6 +394,7 @@ impl IdentityService {
             identity.credentials.remove(&kind);
         }
         identity.updated_at = self.clock.now();
+        let identity = self.stamped(&identity);
         self.store.update(&identity).await?;
         Ok(identity)
     }

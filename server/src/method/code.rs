@@ -13,6 +13,11 @@
 //! An identifier no identity has gets the same answer after the same work
 //! (lookups and a stored secret that never redeems); only the message is
 //! left out, and messages are queued after the answer.
+//!
+//! With `mfa_enabled` a code is also a second factor: a login flow asking
+//! for `aal2` offers one button per code address of the signed-in account
+//! (`address`); the chosen address gets a code, and the code steps the
+//! session up (its step is recorded as `code` at `aal2`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,12 +25,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::traits;
+use super::{second_factor, traits};
+use crate::aal::Aal;
 use crate::courier::{Channel, Outbox, Outgoing, TemplateType};
 use crate::flow::ui::{Message, Node, Ui};
 use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
 use crate::identity::{CredentialType, Identity, IdentityDraft, IdentityService, State};
-use crate::onetime::{CodeError, Delivery, OneTimeCodes, Purpose, Recipient};
+use crate::onetime::{CodeError, Delivery, OneTimeCode, OneTimeCodes, Purpose, Recipient};
 use crate::schema::SchemaHandle;
 use crate::session::Device;
 use crate::store::AddressKind;
@@ -38,6 +44,8 @@ const SENT_EMAIL: &str = "sent_email";
 const IDENTIFIER: &str = "code_identifier";
 /// Internal context: the traits a sign-up code was sent for.
 const TRAITS: &str = "code_traits";
+/// Internal context: the address a second-factor code was sent to.
+const ADDRESS: &str = "code_address";
 /// The longest identifier looked up (an email address has at most 254
 /// bytes, and so has the address column of codes).
 const MAX_IDENTIFIER_BYTES: usize = 254;
@@ -57,6 +65,10 @@ pub struct CodeSettings {
     pub lifespan: Duration,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Whether codes sign in and sign up (`passwordless_enabled`).
+    pub passwordless: bool,
+    /// Whether a code steps a session up to `aal2` (`mfa_enabled`).
+    pub mfa: bool,
 }
 
 /// The code method for passwordless sign-in and sign-up.
@@ -96,11 +108,8 @@ impl CodeMethod {
         if found.is_some() {
             return Ok((found, normalized));
         }
-        let channel = Channel::of_address(&normalized);
-        let address = match channel {
-            Channel::Email => normalized,
-            Channel::Sms => crate::schema::extension::normalize_address("sms", identifier),
-        };
+        let address = normalized_address(identifier);
+        let channel = Channel::of_address(&address);
         if channel == Channel::Sms
             && let Some(found) = self
                 .identities
@@ -191,6 +200,21 @@ impl CodeMethod {
             .as_ref()
             .and_then(|identity| code_address(identity, &normalized))
             .unwrap_or_else(|| normalized.clone());
+        self.sent_login_code(flow, address, owner, (IDENTIFIER, "identifier"), identifier)
+            .await
+    }
+
+    /// Sends a sign-in code to `address` and moves the flow to `sent_email`,
+    /// keeping `shown` (what the person typed or chose) in its internal
+    /// context and in the form's hidden field, both named by `kept`.
+    async fn sent_login_code(
+        &self,
+        flow: &Flow,
+        address: String,
+        owner: Option<Identity>,
+        kept: (&str, &str),
+        shown: &str,
+    ) -> Result<Flow, MethodError> {
         let send = CodeFor {
             purpose: Purpose::Login,
             address,
@@ -201,9 +225,19 @@ impl CodeMethod {
         let mut next = flow.clone();
         next.state = SENT_EMAIL.into();
         next.internal.insert("active".into(), json!("code"));
-        next.internal.insert(IDENTIFIER.into(), json!(identifier));
-        ask_login_code(&mut next.ui, identifier);
+        next.internal.insert(kept.0.into(), json!(shown));
+        ask_code(&mut next.ui, kept.1, shown);
         Ok(next)
+    }
+
+    /// Counts a request that sends a code against the client's budget.
+    fn admit_client(&self, device: &Device) -> Result<(), MethodError> {
+        self.settings
+            .throttle
+            .admit_address(device.ip_address.as_deref())
+            .map_err(|t| MethodError::Throttled {
+                retry_after: t.retry_after,
+            })
     }
 
     /// Sign-in, second step: the code proves the identity.
@@ -221,13 +255,8 @@ impl CodeMethod {
             .map_err(|t| MethodError::Throttled {
                 retry_after: t.retry_after,
             })?;
+        let redeemed = self.redeem_login_code(flow, code).await?;
         let invalid = || MethodError::Invalid(vec![Problem::form(invalid_login_code())]);
-        let redeemed = self
-            .settings
-            .codes
-            .redeem(flow.id, Purpose::Login, code)
-            .await
-            .map_err(|e| refused_code(e, invalid()))?;
         let Some(id) = redeemed.identity_id else {
             return Err(invalid());
         };
@@ -310,6 +339,84 @@ impl CodeMethod {
             .map_err(MethodError::refused_write)
     }
 
+    /// Second factor, first step: a code to the chosen address of the
+    /// signed-in account; second step: the code steps the session up.
+    async fn second_factor(
+        &self,
+        flow: &Flow,
+        identity_id: uuid::Uuid,
+        (body, device): (&Value, &Device),
+    ) -> Result<Identity, MethodError> {
+        if flow.state == SENT_EMAIL && !wants_resend(body) {
+            return self
+                .redeem_second_factor(flow, identity_id, body, device)
+                .await;
+        }
+        let identity = match &flow.identity {
+            Some(identity) => identity.clone(),
+            None => self.identities.get(identity_id).await?,
+        };
+        let submitted = match flow.internal_text(ADDRESS) {
+            Some(kept) if flow.state == SENT_EMAIL => kept.to_owned(),
+            _ => checked_text(body, "address")?.to_owned(),
+        };
+        let wanted = normalized_address(&submitted);
+        let Some(address) = code_addresses(&identity).into_iter().find(|a| *a == wanted) else {
+            return Err(MethodError::Invalid(vec![Problem::field(
+                "address",
+                no_code_account(),
+            )]));
+        };
+        self.admit_client(device)?;
+        let next = self
+            .sent_login_code(
+                flow,
+                address.clone(),
+                Some(identity),
+                (ADDRESS, "address"),
+                &address,
+            )
+            .await?;
+        Err(MethodError::NextStep(Box::new(next)))
+    }
+
+    /// Uses the flow's sign-in code if `code` is it; a wrong, used or
+    /// expired code is the form's 4010008.
+    async fn redeem_login_code(&self, flow: &Flow, code: &str) -> Result<OneTimeCode, MethodError> {
+        let invalid = MethodError::Invalid(vec![Problem::form(invalid_login_code())]);
+        self.settings
+            .codes
+            .redeem(flow.id, Purpose::Login, code)
+            .await
+            .map_err(|e| refused_code(e, invalid))
+    }
+
+    /// Second factor, second step: the code was sent for this flow to an
+    /// address of the identity the flow steps up; guesses count against the
+    /// identity's throttle.
+    async fn redeem_second_factor(
+        &self,
+        flow: &Flow,
+        identity_id: uuid::Uuid,
+        body: &Value,
+        device: &Device,
+    ) -> Result<Identity, MethodError> {
+        let code = checked_code(text_field(body, "code"))?;
+        let throttle = &self.settings.throttle;
+        let key = second_factor::admit_guess(throttle, "code", identity_id, Some(device))?;
+        let redeemed = self.redeem_login_code(flow, code).await?;
+        if redeemed.identity_id != Some(identity_id) {
+            return Err(MethodError::Invalid(vec![Problem::form(
+                invalid_login_code(),
+            )]));
+        }
+        throttle.succeeded(&key);
+        self.identities
+            .mark_verified(identity_id, &redeemed.address_via, &redeemed.address)
+            .await?;
+        Ok(self.identities.get(identity_id).await?)
+    }
+
     /// A new identity with these traits, validated, not stored.
     async fn build(&self, traits: Value) -> Result<Identity, MethodError> {
         let draft = IdentityDraft {
@@ -344,6 +451,28 @@ fn preferred_address(identifiers: &[String]) -> Option<String> {
         .cloned()
 }
 
+/// An identity's code addresses, sorted: what a second-factor code can go to.
+fn code_addresses(identity: &Identity) -> Vec<String> {
+    let mut addresses = identity
+        .credentials
+        .get(&CredentialType::Code)
+        .map(|c| c.identifiers.clone())
+        .unwrap_or_default();
+    addresses.sort();
+    addresses.dedup();
+    addresses
+}
+
+/// A typed address as stored: an email address lower-cased, a phone number
+/// as dialled without spaces, dashes or brackets.
+fn normalized_address(raw: &str) -> String {
+    let normalized = crate::schema::extension::normalize_identifier(raw);
+    match Channel::of_address(&normalized) {
+        Channel::Email => normalized,
+        Channel::Sms => crate::schema::extension::normalize_address("sms", raw),
+    }
+}
+
 fn text_field<'a>(body: &'a Value, name: &str) -> Option<&'a str> {
     body.get(name)
         .and_then(Value::as_str)
@@ -372,22 +501,23 @@ fn checked_code(code: Option<&str>) -> Result<&str, MethodError> {
     Ok(code)
 }
 
-/// The submitted identifier, or why it cannot name an account.
-fn checked_identifier(body: &Value) -> Result<&str, MethodError> {
-    let Some(identifier) = text_field(body, "identifier") else {
+/// The submitted identifier or address (field `name`), or why it cannot
+/// name an account.
+fn checked_text<'a>(body: &'a Value, name: &str) -> Result<&'a str, MethodError> {
+    let Some(text) = text_field(body, name) else {
         return Err(MethodError::Invalid(vec![Problem::field(
-            "identifier",
-            Message::missing("identifier"),
+            name,
+            Message::missing(name),
         )]));
     };
-    if identifier.len() > MAX_IDENTIFIER_BYTES || identifier.chars().any(char::is_control) {
+    if text.len() > MAX_IDENTIFIER_BYTES || text.chars().any(char::is_control) {
         let reason = "The identifier is not a valid address.";
         return Err(MethodError::Invalid(vec![Problem::field(
-            "identifier",
+            name,
             Message::error(4000001, reason, json!({ "reason": reason })),
         )]));
     }
-    Ok(identifier)
+    Ok(text)
 }
 
 /// A refused code as the form shows it; a storage failure passes through.
@@ -430,6 +560,15 @@ fn traits_changed() -> Message {
     )
 }
 
+/// 4000035: the address is none of the account's code addresses.
+fn no_code_account() -> Message {
+    Message::error(
+        4000035,
+        "This account does not exist or has not setup sign in with code.",
+        json!({}),
+    )
+}
+
 /// The traits hold no address a code could be sent to.
 fn no_code_address() -> Message {
     let reason = "Could not find any login identifiers. Did you forget to set them?";
@@ -455,21 +594,31 @@ fn code_nodes(ui: &mut Ui, label: Message) {
     );
 }
 
-/// The sign-in form after a code went out: the identifier kept (hidden),
-/// the code field, a button for another code.
-fn ask_login_code(ui: &mut Ui, identifier: &str) {
+/// The sign-in form after a code went out: what it went to kept (hidden,
+/// as `identifier` when signing in, `address` when stepping up), the code
+/// field, a button for another code.
+fn ask_code(ui: &mut Ui, name: &str, sent_to: &str) {
     ui.nodes.retain(|n| n.attributes.name == "csrf_token");
     ui.clear_messages();
     ui.nodes.push(
-        Node::input("code", "identifier", "hidden")
-            .value(json!(identifier))
-            .label(Message::info(1010023, format!("Send code to {identifier}"))),
+        Node::input("code", name, "hidden")
+            .value(json!(sent_to))
+            .label(send_code_to(sent_to)),
     );
     code_nodes(ui, Message::info(1070013, "Login code"));
     ui.messages.push(Message::info(
         1010025,
         "A code was sent to your address. If you didn't receive it, please try again.",
     ));
+}
+
+/// 1010023: the label of a button or field naming where a code goes.
+fn send_code_to(address: &str) -> Message {
+    let channel = Channel::of_address(address);
+    Message {
+        context: Some(json!({"address": address, "channel": channel.id()})),
+        ..Message::info(1010023, format!("Send code to {address}"))
+    }
 }
 
 /// The sign-up form after a code went out: the traits kept (hidden, so the
@@ -499,7 +648,31 @@ impl Method for CodeMethod {
         "code"
     }
 
+    fn is_second_factor(&self) -> bool {
+        self.settings.mfa
+    }
+
+    fn claims(&self, body: &Value) -> bool {
+        self.settings.mfa && body.get("address").is_some_and(Value::is_string)
+    }
+
+    fn populate_second_factor(&self, identity: &Identity, ui: &mut Ui) {
+        if !self.settings.mfa {
+            return;
+        }
+        for address in code_addresses(identity) {
+            ui.nodes.push(
+                Node::input("code", "address", "submit")
+                    .value(json!(address))
+                    .label(send_code_to(&address)),
+            );
+        }
+    }
+
     fn populate(&self, kind: FlowKind, ui: &mut Ui) {
+        if !self.settings.passwordless {
+            return;
+        }
         let has = |ui: &Ui, prefix: &str| {
             ui.nodes
                 .iter()
@@ -540,6 +713,13 @@ impl Method for CodeMethod {
         body: &Value,
         device: &Device,
     ) -> Result<Identity, MethodError> {
+        if flow.requested_aal() == Aal::Aal2 {
+            let identity_id = second_factor::step_up_identity(flow)?;
+            return self.second_factor(flow, identity_id, (body, device)).await;
+        }
+        if !self.settings.passwordless {
+            return Err(MethodError::Unsupported);
+        }
         if flow.state == SENT_EMAIL && !wants_resend(body) {
             return self
                 .redeem_login(flow, text_field(body, "code"), device)
@@ -547,14 +727,9 @@ impl Method for CodeMethod {
         }
         let identifier = match flow.internal_text(IDENTIFIER) {
             Some(kept) if flow.state == SENT_EMAIL => kept.to_owned(),
-            _ => checked_identifier(body)?.to_owned(),
+            _ => checked_text(body, "identifier")?.to_owned(),
         };
-        self.settings
-            .throttle
-            .admit_address(device.ip_address.as_deref())
-            .map_err(|t| MethodError::Throttled {
-                retry_after: t.retry_after,
-            })?;
+        self.admit_client(device)?;
         let next = self.send_login(flow, &identifier).await?;
         Err(MethodError::NextStep(Box::new(next)))
     }
@@ -565,6 +740,9 @@ impl Method for CodeMethod {
         body: &Value,
         pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
+        if !self.settings.passwordless {
+            return Err(MethodError::Unsupported);
+        }
         if flow.state == SENT_EMAIL && !wants_resend(body) {
             return self.redeem_registration(flow, body, pre_persist).await;
         }

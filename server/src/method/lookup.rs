@@ -280,6 +280,10 @@ impl Method for LookupMethod {
         GROUP
     }
 
+    fn is_second_factor(&self) -> bool {
+        true
+    }
+
     fn claims(&self, body: &Value) -> bool {
         BUTTONS.iter().any(|name| pressed(body, name))
     }

@@ -243,6 +243,10 @@ impl Method for TotpMethod {
         GROUP
     }
 
+    fn is_second_factor(&self) -> bool {
+        true
+    }
+
     fn claims(&self, body: &Value) -> bool {
         unlinks(body)
     }

@@ -193,10 +193,10 @@ impl SessionService {
             identity_id: identity.id,
             token_hash: hash_token(&token),
             active: true,
-            aal: aal::Aal::Aal1.as_str().into(),
+            aal: Aal::Aal1.as_str().into(),
             methods: vec![AuthMethod {
                 method: method.to_owned(),
-                aal: aal::of_method(method).as_str().into(),
+                aal: Aal::Aal1.as_str().into(),
                 completed_at: now,
             }],
             devices: vec![device],
@@ -210,16 +210,21 @@ impl SessionService {
     }
 
     /// Records that the owner of a session just authenticated again with
-    /// `method` (a refresh login, or a second factor stepping the session up
-    /// to `aal2`): the session's level follows its completed steps, and its
+    /// `method` at level `step` (a refresh login at `aal1`, or a second
+    /// factor stepping the session up to `aal2`): the session's level follows its completed steps, and its
     /// authentication time and expiry start anew. As with any login, the expiry does not wait for
     /// `earliest_possible_extend`, which only paces the admin extension.
-    pub async fn refresh(&self, session: &Session, method: &str) -> Result<Session, SessionError> {
+    pub async fn refresh(
+        &self,
+        session: &Session,
+        method: &str,
+        step: Aal,
+    ) -> Result<Session, SessionError> {
         let now = self.clock.now();
         let mut session = session.clone();
         session.methods.push(AuthMethod {
             method: method.to_owned(),
-            aal: aal::of_method(method).as_str().into(),
+            aal: step.as_str().into(),
             completed_at: now,
         });
         session.aal = aal::of_session(&session.methods).as_str().into();
@@ -561,7 +566,10 @@ mod tests {
 
         // A refresh login renews the expiry whatever the window says.
         clock.advance(minutes(1));
-        let refreshed = sessions.refresh(&stored, "password").await.unwrap();
+        let refreshed = sessions
+            .refresh(&stored, "password", Aal::Aal1)
+            .await
+            .unwrap();
         assert_eq!(refreshed.expires_at, clock.now() + hours(24));
         let stored = sessions.get(issued.id, false).await.unwrap();
         assert_eq!(stored.expires_at, refreshed.expires_at);

@@ -320,21 +320,14 @@ fn passwordless_code_keys_are_checked() {
     let run = validate(&[&path], &[], &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(
-        run.stderr.contains(
-            "config key selfservice.methods.code.mfa_enabled is not supported by this version"
-        ),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        !run.stderr.contains("passwordless_enabled"),
+        !run.stderr.contains("passwordless_enabled") && !run.stderr.contains("mfa_enabled"),
         "{}",
         run.stderr
     );
     let path = files.write(
         "broken.yml",
         format!(
-            "{}selfservice:\n  methods:\n    code:\n      enabled: false\n      passwordless_enabled: true\n    link:\n      passwordless_enabled: true\n",
+            "{}selfservice:\n  methods:\n    code:\n      enabled: false\n      passwordless_enabled: true\n      mfa_enabled: true\n    link:\n      passwordless_enabled: true\n      mfa_enabled: true\n",
             files.good()
         ),
     );
@@ -342,7 +335,9 @@ fn passwordless_code_keys_are_checked() {
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     for key in [
         "selfservice.methods.code.passwordless_enabled",
+        "selfservice.methods.code.mfa_enabled",
         "selfservice.methods.link.passwordless_enabled",
+        "selfservice.methods.link.mfa_enabled",
     ] {
         assert!(run.stderr.contains(key), "{key} in:\n{}", run.stderr);
     }

@@ -162,6 +162,32 @@ async fn overlong_passwords(kind: Kind) {
     server.stop().await;
 }
 
+/// A refused oversized body leaves the rest unread: the 413 says
+/// `Connection: close`, so a pooling client never sends its next request on
+/// that connection (which would fail with an incomplete message).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_closes_its_connection() {
+    let server = TestServer::start(Kind::Sqlite).await;
+    let huge = json!({"method": "password", "password": "p".repeat(2_000_000)});
+    for round in 0..20 {
+        let (status, flow) = public_get(&server, "/self-service/login/api", None).await;
+        assert_eq!(status, 200, "{flow}");
+        let id = flow["id"].as_str().unwrap();
+        let response = server
+            .http
+            .post(format!("{}/self-service/login?flow={id}", server.public))
+            .json(&huge)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["connection"], "close", "round {round}");
+        let (status, body) = split(response).await;
+        assert_error(status, &body, 413);
+        assert_alive(&server).await;
+    }
+    server.stop().await;
+}
+
 on_every_backend!(
     nested_and_oversized_bodies,
     oversized_headers,

@@ -7,6 +7,7 @@ mod browser;
 mod browser_flows;
 mod cleanup;
 mod code_login;
+mod code_mfa;
 mod config_schema;
 mod config_start;
 mod config_validate;

@@ -402,7 +402,7 @@ fn identity_row(identity: &Identity) -> Result<Vec<(&'static str, Option<String>
         ),
         (
             "available_aal",
-            Some(crate::aal::available(identity).as_str().to_owned()),
+            Some(identity.available_aal.as_str().to_owned()),
         ),
         ("created_at", Some(time::format(identity.created_at))),
         ("updated_at", Some(time::format(identity.updated_at))),
