@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 SCHEMAS = {
     "default": HERE / "identity.schema.json",
     "operator": HERE / "username.schema.json",
+    "code": HERE / "code.schema.json",
 }
 
 # Browser flows: where browsers go after a flow, and the only other site

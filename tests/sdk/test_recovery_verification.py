@@ -6,6 +6,10 @@ message to a real SMTP sink (aiosmtpd). Codes are read from the received
 mail or from the courier admin API (`list_courier_messages(recipient=)`),
 as an operator would. Every answer goes through the SDK's models: a field
 of the wrong type or a missing required one fails the test.
+
+The same server signs in by code (`passwordless_enabled`) and takes a code
+as a second factor (`mfa_enabled`): a password session steps up to aal2
+with a code mailed to the address it chooses.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from ory_kratos_client.models.create_recovery_link_for_identity_body import (
     CreateRecoveryLinkForIdentityBody,
 )
 from ory_kratos_client.models.generic_error import GenericError
+from ory_kratos_client.models.login_flow import LoginFlow
 from ory_kratos_client.models.message import Message
 from ory_kratos_client.models.recovery_code_for_identity import RecoveryCodeForIdentity
 from ory_kratos_client.models.recovery_flow import RecoveryFlow
@@ -44,6 +49,8 @@ from ory_kratos_client.models.recovery_link_for_identity import RecoveryLinkForI
 from ory_kratos_client.models.session import Session
 from ory_kratos_client.models.settings_flow import SettingsFlow
 from ory_kratos_client.models.successful_native_registration import SuccessfulNativeRegistration
+from ory_kratos_client.models.update_login_flow_body import UpdateLoginFlowBody
+from ory_kratos_client.models.update_login_flow_with_code_method import UpdateLoginFlowWithCodeMethod
 from ory_kratos_client.models.update_recovery_flow_body import UpdateRecoveryFlowBody
 from ory_kratos_client.models.update_recovery_flow_with_code_method import (
     UpdateRecoveryFlowWithCodeMethod,
@@ -106,11 +113,12 @@ class Bia:
         self.courier = CourierApi(admin)
         self.frontend = FrontendApi(public)
 
-    def identity(self, email: str) -> str:
+    def identity(self, email: str, schema_id: str = "default") -> str:
         """An identity with OLD_PASSWORD, made through the SDK."""
         from support import create, password_credentials
 
-        return create(self.identities, email, credentials=password_credentials(OLD_PASSWORD)).id
+        credentials = password_credentials(OLD_PASSWORD)
+        return create(self.identities, email, schema_id=schema_id, credentials=credentials).id
 
     def courier_messages(self, recipient: str, template: str, count: int = 1) -> list[Message]:
         """The queued messages of `template` to `recipient`, oldest first, once there are `count`."""
@@ -176,7 +184,10 @@ def bia(request, tmp_path_factory):
             },
             "selfservice": {
                 "flows": {"recovery": {"enabled": True}, "verification": {"enabled": True}},
-                "methods": {"link": {"enabled": True}},
+                "methods": {
+                    "link": {"enabled": True},
+                    "code": {"passwordless_enabled": True, "mfa_enabled": True},
+                },
             },
             "courier": {
                 "smtp": {
@@ -636,3 +647,54 @@ def new_browser_for():
     yield make
     for browser in made:
         browser.close()
+
+
+def code_login(**fields) -> UpdateLoginFlowBody:
+    return UpdateLoginFlowBody(UpdateLoginFlowWithCodeMethod(method="code", csrf_token="", **fields))
+
+
+def test_sign_in_by_code_from_the_smtp_sink(bia):
+    email = unique_email("by-code")
+    identity_id = bia.identity(email)
+    flow = bia.frontend.create_native_login_flow()
+    sent = refused_flow(LoginFlow, bia.frontend.update_login_flow, flow.id, code_login(identifier=email))
+    assert sent.state == "sent_email" and sent.active == "code"
+    code = bia.code_from_mail(email)
+    assert bia.code_from_courier(email, "login_code_valid") == code
+    wrong = refused_flow(LoginFlow, bia.frontend.update_login_flow, flow.id, code_login(code=other_code(code)))
+    assert message_ids(wrong) == [4010008]
+    done = bia.frontend.update_login_flow(flow.id, code_login(code=code))
+    assert done.session.identity.id == identity_id
+    assert [(m.method, m.aal) for m in done.session.authentication_methods] == [("code", "aal1")]
+    refused_flow(LoginFlow, bia.frontend.update_login_flow, flow.id, code_login(code=code))
+
+
+def test_a_code_steps_a_password_session_up(bia):
+    email = unique_email("code-mfa")
+    bia.identity(email, schema_id="code")
+    login = bia.frontend.create_native_login_flow()
+    token = bia.frontend.update_login_flow(login.id, login_body(email, OLD_PASSWORD)).session_token
+    flow = bia.frontend.create_native_login_flow(aal="aal2", x_session_token=token)
+    assert isinstance(flow, LoginFlow) and flow.requested_aal == "aal2"
+    buttons = [n for n in flow.to_dict()["ui"]["nodes"] if n["attributes"].get("name") == "address"]
+    assert [b["attributes"]["value"] for b in buttons] == [email]
+    assert buttons[0]["meta"]["label"]["id"] == 1010023
+
+    # Another account's address, and a header injection, send nothing.
+    for address in ["someone-else@example.org", email + "\r\nBcc: x@example.org"]:
+        refused = refused_flow(
+            LoginFlow, bia.frontend.update_login_flow, flow.id, code_login(address=address), x_session_token=token
+        )
+        assert node_message_ids(refused, "address"), refused
+    sent = refused_flow(
+        LoginFlow, bia.frontend.update_login_flow, flow.id, code_login(address=email), x_session_token=token
+    )
+    assert sent.state == "sent_email"
+    code = bia.code_from_mail(email)
+    done = bia.frontend.update_login_flow(flow.id, code_login(code=code), x_session_token=token)
+    assert done.session.authenticator_assurance_level == "aal2"
+    assert [(m.method, m.aal) for m in done.session.authentication_methods] == [
+        ("password", "aal1"), ("code", "aal2")
+    ]
+    assert bia.frontend.to_session(x_session_token=token).authenticator_assurance_level == "aal2"
+    refused_flow(LoginFlow, bia.frontend.update_login_flow, flow.id, code_login(code=code), x_session_token=token)
