@@ -116,6 +116,37 @@ mod tests {
     }
 
     #[test]
+    fn a_code_address_is_a_second_factor_only_when_codes_are_one() {
+        use crate::identity::Credential;
+        let now = Utc::now();
+        let mut identity = Identity::new("default".into(), serde_json::json!({}), now);
+        let credential = |kind, identifiers: Vec<String>| Credential {
+            id: uuid::Uuid::new_v4(),
+            kind,
+            identifiers,
+            config: serde_json::json!({}),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        assert_eq!(available(&identity, true), Aal::Aal1);
+        identity
+            .credentials
+            .insert(CredentialType::Code, credential(CredentialType::Code, vec![]));
+        assert_eq!(available(&identity, true), Aal::Aal1, "no address");
+        let address = vec!["ada@example.org".to_owned()];
+        identity
+            .credentials
+            .insert(CredentialType::Code, credential(CredentialType::Code, address));
+        assert_eq!(available(&identity, false), Aal::Aal1);
+        assert_eq!(available(&identity, true), Aal::Aal2);
+        identity.credentials.clear();
+        let totp = credential(CredentialType::Totp, vec![]);
+        identity.credentials.insert(CredentialType::Totp, totp);
+        assert_eq!(available(&identity, false), Aal::Aal2);
+    }
+
+    #[test]
     fn highest_available_asks_for_what_the_identity_has() {
         use RequiredAal::*;
         assert!(satisfies(Aal1, Aal::Aal1, Aal::Aal2));

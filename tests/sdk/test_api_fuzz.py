@@ -81,6 +81,7 @@ def test_no_operation_breaks_its_contract(fuzz_server, listener, tmp_path):
         env={**os.environ, "NO_COLOR": "1"},
     )
     summary = result.stdout[-3000:]
+    print(summary)  # shown with `pytest -s`: how many cases ran, per operation
     assert result.returncode == 0, summary
     assert fuzz_server["proc"].poll() is None, "the server died"
     with urllib.request.urlopen(f"http://127.0.0.1:{fuzz_server['public']}/health/alive") as r:
