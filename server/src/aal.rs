@@ -130,14 +130,16 @@ mod tests {
             updated_at: now,
         };
         assert_eq!(available(&identity, true), Aal::Aal1);
-        identity
-            .credentials
-            .insert(CredentialType::Code, credential(CredentialType::Code, vec![]));
+        identity.credentials.insert(
+            CredentialType::Code,
+            credential(CredentialType::Code, vec![]),
+        );
         assert_eq!(available(&identity, true), Aal::Aal1, "no address");
         let address = vec!["ada@example.org".to_owned()];
-        identity
-            .credentials
-            .insert(CredentialType::Code, credential(CredentialType::Code, address));
+        identity.credentials.insert(
+            CredentialType::Code,
+            credential(CredentialType::Code, address),
+        );
         assert_eq!(available(&identity, false), Aal::Aal1);
         assert_eq!(available(&identity, true), Aal::Aal2);
         identity.credentials.clear();

@@ -169,10 +169,13 @@ pub trait Method: Send + Sync {
     fn claims(&self, _body: &Value) -> bool {
         false
     }
-    /// Whether the method can step a session up to `aal2` (TOTP, lookup
-    /// codes, and codes when `mfa_enabled`).
+    /// Whether the method can step a session up to `aal2`: by default, when
+    /// its credential type is a second factor (TOTP, lookup codes); the code
+    /// method says so itself (when `mfa_enabled`).
     fn is_second_factor(&self) -> bool {
-        false
+        crate::aal::SECOND_FACTORS
+            .iter()
+            .any(|kind| kind.as_str() == self.id())
     }
     /// Second factors: adds the method's nodes to a login flow that asks for
     /// `aal2`, when the identity has set the method up.

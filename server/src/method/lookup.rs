@@ -262,14 +262,6 @@ impl LookupMethod {
         let now = self.settings.clock.now();
         let changed =
             second_factor::with_credential(identity, CredentialType::LookupSecret, config, now);
-        self.store(changed, pre_persist).await
-    }
-
-    async fn store(
-        &self,
-        changed: Identity,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
         second_factor::save(&self.identities, changed, pre_persist).await
     }
 }
@@ -280,31 +272,18 @@ impl Method for LookupMethod {
         GROUP
     }
 
-    fn is_second_factor(&self) -> bool {
-        true
-    }
-
     fn claims(&self, body: &Value) -> bool {
         BUTTONS.iter().any(|name| pressed(body, name))
     }
 
     fn populate_second_factor(&self, identity: &Identity, ui: &mut Ui) {
-        if !identity
-            .credentials
-            .contains_key(&CredentialType::LookupSecret)
-        {
-            return;
-        }
-        ui.nodes.push(
-            Node::input(GROUP, "lookup_secret", "text")
-                .required()
-                .value(Value::String(String::new()))
-                .label(Message::info(1010007, "Backup recovery code")),
-        );
-        ui.nodes.push(Node::submit(
-            GROUP,
-            Message::info(1010010, "Use backup recovery code"),
-        ));
+        let form = second_factor::CodeForm {
+            kind: CredentialType::LookupSecret,
+            field: "lookup_secret",
+            label: Message::info(1010007, "Backup recovery code"),
+            submit: Message::info(1010010, "Use backup recovery code"),
+        };
+        form.populate(identity, ui);
     }
 
     fn populate_settings_flow(&self, flow: &Flow, identity: &Identity, ui: &mut Ui) {
@@ -391,20 +370,11 @@ impl Method for LookupMethod {
         }
         codes[index].used_at = Some(self.settings.clock.now());
         let spent = self.write(&codes).ok_or_else(invalid_code)?;
-        let won = self
-            .identities
-            .swap_credential_config(
-                identity_id,
-                CredentialType::LookupSecret,
-                &credential.config,
-                &spent,
-            )
-            .await?;
-        if !won {
-            return Err(used_code());
-        }
-        self.settings.throttle.succeeded(&key);
-        Ok(identity)
+        let configs = (&credential.config, &spent);
+        second_factor::Spend::of(identity_id, CredentialType::LookupSecret, configs, &key)
+            .commit(&self.identities, &self.settings.throttle, used_code())
+            .await
+            .map(|()| identity)
     }
 
     async fn update_settings(
@@ -425,7 +395,7 @@ impl Method for LookupMethod {
                 let mut changed = identity.clone();
                 changed.credentials.remove(&CredentialType::LookupSecret);
                 changed.updated_at = self.settings.clock.now();
-                self.store(changed, pre_persist).await
+                second_factor::save(&self.identities, changed, pre_persist).await
             }
             "lookup_secret_confirm" => self.confirm(flow, identity, pre_persist).await,
             "lookup_secret_regenerate" => {

@@ -225,14 +225,6 @@ impl TotpMethod {
         })?;
         let config = json!({"totp_url": sealed, "last_step": step});
         let changed = second_factor::with_credential(identity, CredentialType::Totp, config, now);
-        self.store(changed, pre_persist).await
-    }
-
-    async fn store(
-        &self,
-        changed: Identity,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
         second_factor::save(&self.identities, changed, pre_persist).await
     }
 }
@@ -243,28 +235,18 @@ impl Method for TotpMethod {
         GROUP
     }
 
-    fn is_second_factor(&self) -> bool {
-        true
-    }
-
     fn claims(&self, body: &Value) -> bool {
         unlinks(body)
     }
 
     fn populate_second_factor(&self, identity: &Identity, ui: &mut Ui) {
-        if !identity.credentials.contains_key(&CredentialType::Totp) {
-            return;
-        }
-        ui.nodes.push(
-            Node::input(GROUP, "totp_code", "text")
-                .required()
-                .value(Value::String(String::new()))
-                .label(Message::info(1010006, "Authentication code")),
-        );
-        ui.nodes.push(Node::submit(
-            GROUP,
-            Message::info(1010009, "Use Authenticator"),
-        ));
+        let form = second_factor::CodeForm {
+            kind: CredentialType::Totp,
+            field: "totp_code",
+            label: Message::info(1010006, "Authentication code"),
+            submit: Message::info(1010009, "Use Authenticator"),
+        };
+        form.populate(identity, ui);
     }
 
     fn populate_settings_flow(&self, flow: &Flow, identity: &Identity, ui: &mut Ui) {
@@ -329,15 +311,11 @@ impl Method for TotpMethod {
             .filter(|step| *step > stored.last_step)
             .ok_or_else(invalid_code)?;
         let used = json!({"totp_url": stored.sealed_url, "last_step": step});
-        let won = self
-            .identities
-            .swap_credential_config(identity_id, CredentialType::Totp, &credential.config, &used)
-            .await?;
-        if !won {
-            return Err(invalid_code());
-        }
-        self.settings.throttle.succeeded(&key);
-        Ok(identity)
+        let configs = (&credential.config, &used);
+        second_factor::Spend::of(identity_id, CredentialType::Totp, configs, &key)
+            .commit(&self.identities, &self.settings.throttle, invalid_code())
+            .await
+            .map(|()| identity)
     }
 
     async fn update_settings(
@@ -357,7 +335,7 @@ impl Method for TotpMethod {
             let mut changed = identity.clone();
             changed.credentials.remove(&CredentialType::Totp);
             changed.updated_at = now;
-            return self.store(changed, pre_persist).await;
+            return second_factor::save(&self.identities, changed, pre_persist).await;
         }
         if linked {
             // One authenticator at a time: unlink it first.

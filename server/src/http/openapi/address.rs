@@ -4,7 +4,7 @@
 
 use utoipa::OpenApi;
 
-use super::components::{CookieHeader, FlowOrError, FlowSubmission, ReturnTo};
+use super::components::{CookieHeader, FlowOrError, FlowSubmission, ReturnTo, SubmittedFlow};
 use crate::http::flow_json::FlowJson;
 use crate::http::recovery::RecoveryForIdentityBody;
 
@@ -61,15 +61,8 @@ operations! {
             signs the person in: native apps get `continue_with` with the session token and the \
             settings flow; browsers get the session cookie and go to the settings flow (303, or 422 \
             with `redirect_browser_to` when they asked for JSON)."
-        params(
-            ("flow" = String, Query, description = "The flow id."),
-            ("token" = Option<String>, Query, description = "Accepted and ignored: links are followed with GET."),
-            CookieHeader,
-        )
-        body(content(
-            (FlowSubmission = "application/json"),
-            (FlowSubmission = "application/x-www-form-urlencoded"),
-        ))
+        params(SubmittedFlow, CookieHeader)
+        form_body(FlowSubmission)
         answers(
             (status = 200, description = "The flow after the submission (a message was sent), or after a recovery of a native flow.", body = FlowJson),
             (status = 303, description = "Browser flows: back to the flow's page, or on to the settings flow.",
@@ -110,15 +103,8 @@ operations! {
         "Submit a verification flow"
         description "`{method, email}` sends a code or link to the address; `{method: code, code}` \
             checks the code and, when right, marks the address verified (state `passed_challenge`)."
-        params(
-            ("flow" = String, Query, description = "The flow id."),
-            ("token" = Option<String>, Query, description = "Accepted and ignored: links are followed with GET."),
-            CookieHeader,
-        )
-        body(content(
-            (FlowSubmission = "application/json"),
-            (FlowSubmission = "application/x-www-form-urlencoded"),
-        ))
+        params(SubmittedFlow, CookieHeader)
+        form_body(FlowSubmission)
         answers(
             (status = 200, description = "The flow after the submission.", body = FlowJson),
             (status = 303, description = "Browser flows: back to the flow's page.",

@@ -341,6 +341,16 @@ pub struct CookieHeader {
     pub cookie: Option<String>,
 }
 
+/// The flow a recovery or verification submission is for.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubmittedFlow {
+    /// The flow id.
+    pub flow: String,
+    /// Accepted and ignored: links are followed with GET.
+    pub token: Option<String>,
+}
+
 /// Where a flow sends the client when it is done.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -355,7 +365,7 @@ pub struct ReturnTo {
 pub struct LoginRefresh {
     /// Sign in again although a session exists (re-authentication).
     pub refresh: Option<bool>,
-    /// Accepted; only `aal1` is offered.
+    /// `aal2` steps the caller's session up with a second factor.
     pub aal: Option<String>,
 }
 

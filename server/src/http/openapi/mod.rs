@@ -13,7 +13,8 @@
 /// description, since its body is always Kratos's error envelope. Each
 /// operation names its function, method, path, operation id and summary,
 /// then optionally its description, parameters (the last ones may be query
-/// parameters Bia accepts and ignores, by name) and request body, then the
+/// parameters Bia accepts and ignores, by name) and request body (`form_body`:
+/// the same type as JSON or as a form), then the
 /// answers that are not errors (a page of a list names its description and
 /// body; its `Link` header is implied), then the error answers.
 macro_rules! operations {
@@ -23,6 +24,7 @@ macro_rules! operations {
             $(params($($param:tt),* $(,)?) $(ignored($($ignored:literal),* $(,)?))?)?
             $(body = $body:tt)?
             $(body($($content:tt)*))?
+            $(form_body($form:ident))?
             $(page($page:literal, $page_body:tt))?
             $(answers($($answer:tt),* $(,)?))?
             errors[$($status:tt $why:literal),* $(,)?];
@@ -37,6 +39,10 @@ macro_rules! operations {
             ),)?
             $(request_body = $body,)?
             $(request_body($($content)*),)?
+            $(request_body(content(
+                ($form = "application/json"),
+                ($form = "application/x-www-form-urlencoded"),
+            )),)?
             responses(
                 $((status = 200, description = $page, body = $page_body,
                     headers(("Link" = String, description = "The first and (when there is one) the next page."))),)?

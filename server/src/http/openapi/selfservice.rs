@@ -76,10 +76,7 @@ macro_rules! update_flow {
             $(
                 fn $name(post $path, $op) $summary
                     params(("flow" = String, Query, description = "The flow id."), $headers)
-                    body(content(
-                        (FlowSubmission = "application/json"),
-                        (FlowSubmission = "application/x-www-form-urlencoded"),
-                    ))
+                    form_body(FlowSubmission)
                     answers(
                         (status = 200, description = $ok, body = $ok_body),
                         (status = 303, description = $redirect,
