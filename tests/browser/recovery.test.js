@@ -3,7 +3,7 @@
 // are read back from the courier admin API, as an operator would.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBia, launchChromium } from './support.js';
+import { startBia, launchChromium, messages, codeFor } from './support.js';
 
 const OLD_PASSWORD = 'the old long passphrase';
 const NEW_PASSWORD = 'a brand new long passphrase';
@@ -54,25 +54,6 @@ async function createIdentity(server, email) {
   const body = await res.text();
   assert.equal(res.status, 201, body);
   return JSON.parse(body).id;
-}
-
-/** The messages of `template` to `recipient`, oldest first, once there are `count`. */
-async function messages(server, recipient, template, count = 1) {
-  for (let i = 0; i < 150; i++) {
-    const res = await fetch(`${server.admin}/admin/courier/messages?recipient=${encodeURIComponent(recipient)}`);
-    assert.equal(res.status, 200);
-    const found = (await res.json()).filter((m) => m.template_type === template);
-    if (found.length >= count) return found.sort((a, b) => a.created_at.localeCompare(b.created_at));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`fewer than ${count} ${template} messages to ${recipient}`);
-}
-
-async function codeFor(server, recipient, template, count = 1) {
-  const all = await messages(server, recipient, template, count);
-  const code = all.at(-1).body.match(/(?<!\d)\d{6}(?!\d)/);
-  assert.ok(code, `no code in ${all.at(-1).body}`);
-  return code[0];
 }
 
 async function click(page, selector) {

@@ -1,19 +1,28 @@
 // Headless Chromium sets up an authenticator app (TOTP) in the built-in
 // account UI of a real `bia serve --dev`, signs out, signs in with the
-// password (aal1) and steps the session up to aal2 with a code.
+// password (aal1) and steps the session up to aal2 with a code; on a server
+// where codes are a second factor, a code mailed to the account's address
+// steps a new account's session up.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { startBia, launchChromium } from './support.js';
+import { startBia, launchChromium, codeFor } from './support.js';
 
 let server;
+let byCode;
 let browser;
 let base;
 
 before(async () => {
-  server = await startBia([
-    'secrets: {cipher: ["0123456789abcdef0123456789abcdef"]}',
-    'selfservice: {methods: {totp: {enabled: true, config: {issuer: "Bia browser tests"}}}}',
+  [server, byCode] = await Promise.all([
+    startBia([
+      'secrets: {cipher: ["0123456789abcdef0123456789abcdef"]}',
+      'selfservice: {methods: {totp: {enabled: true, config: {issuer: "Bia browser tests"}}}}',
+    ]),
+    startBia([
+      'session: {whoami: {required_aal: highest_available}}',
+      'selfservice: {methods: {code: {mfa_enabled: true}}}',
+    ]),
   ]);
   base = server.base;
   browser = await launchChromium();
@@ -22,6 +31,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.stop();
+  byCode?.stop();
 });
 
 /** Decodes RFC 4648 base32 without padding. */
@@ -98,5 +108,32 @@ test('enrol an authenticator app, sign in with the password, step up with a code
   const stepped = await page.request.get(`${base}/sessions/whoami`);
   assert.equal(stepped.status(), 200);
   assert.equal((await stepped.json()).authenticator_assurance_level, 'aal2');
+  await context.close();
+});
+
+test('a code mailed to the account steps a new session up', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const email = `code-mfa-${Date.now()}@example.test`;
+
+  await page.goto(`${byCode.base}/ui/registration`);
+  await submit(page, { 'traits.email': email, password: 'a long enough passphrase' },
+    'button[name="method"][value="password"]');
+  assert.match(page.url(), /\/ui\/welcome$/);
+  const whoami = await page.request.get(`${byCode.base}/sessions/whoami`);
+  assert.equal(whoami.status(), 403, 'an address to send codes to is a second factor');
+
+  await Promise.all([page.waitForNavigation(), page.click('#step-up')]);
+  assert.match(page.url(), /\/ui\/login\?flow=/);
+  const button = `button[name="address"][value="${email}"]`;
+  assert.ok(await page.isVisible(button), 'the address is offered');
+  await Promise.all([page.waitForNavigation(), page.click(button)]);
+  assert.ok(await page.isVisible('input[name="code"]'), 'the code is asked for');
+  const code = await codeFor(byCode, email, 'login_code_valid');
+  await submit(page, { code: code === '000000' ? '111111' : '000000' }, 'button[name="method"][value="code"]');
+  assert.ok(await page.isVisible('[data-message-id="4010008"]'), 'a wrong code is refused');
+  await submit(page, { code }, 'button[name="method"][value="code"]');
+  assert.match(page.url(), /\/ui\/welcome$/);
+  assert.match(await page.textContent('#aal'), /aal2/);
   await context.close();
 });

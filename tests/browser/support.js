@@ -1,5 +1,6 @@
 // Shared fixtures of the browser suite: free ports, a real `bia serve --dev`
 // on SQLite with a config of the test's choosing, and headless Chromium.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -80,4 +81,24 @@ export async function startBia(extra = [], { publicBaseUrl } = {}) {
 /** Headless Chromium from Debian's package. */
 export function launchChromium() {
   return chromium.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox'] });
+}
+
+/** The messages of `template` to `recipient`, oldest first, once there are `count`. */
+export async function messages(server, recipient, template, count = 1) {
+  for (let i = 0; i < 150; i++) {
+    const res = await fetch(`${server.admin}/admin/courier/messages?recipient=${encodeURIComponent(recipient)}`);
+    assert.equal(res.status, 200);
+    const found = (await res.json()).filter((m) => m.template_type === template);
+    if (found.length >= count) return found.sort((a, b) => a.created_at.localeCompare(b.created_at));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`fewer than ${count} ${template} messages to ${recipient}`);
+}
+
+/** The six-digit code in the newest of at least `count` such messages. */
+export async function codeFor(server, recipient, template, count = 1) {
+  const all = await messages(server, recipient, template, count);
+  const code = all.at(-1).body.match(/(?<!\d)\d{6}(?!\d)/);
+  assert.ok(code, `no code in ${all.at(-1).body}`);
+  return code[0];
 }
