@@ -42,6 +42,7 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     throttle(&config.throttle, &mut problems);
     address_flows(config, &mut problems);
     passwordless(config, &mut problems);
+    flow_styles(config, &mut problems);
     second_factors(config, &mut problems);
     log(config, &mut problems);
     tracing(&config.tracing, &mut problems);
@@ -133,6 +134,42 @@ fn passwordless(config: &Config, problems: &mut Problems) {
             problems.push(
                 format!("selfservice.methods.link.{key}"),
                 "only the code method signs in without a password",
+            );
+        }
+    }
+}
+
+/// Login asks in one step or identifier first; the two-step registration
+/// and styles of other flows do not exist here.
+fn flow_styles(config: &Config, problems: &mut Problems) {
+    let flows = &config.selfservice.flows;
+    match flows.login.style.as_deref() {
+        None | Some("unified" | "identifier_first") => {}
+        Some(other) => problems.push(
+            "selfservice.flows.login.style",
+            format!("{other:?} is no login style: use unified or identifier_first"),
+        ),
+    }
+    match flows.registration.style.as_deref() {
+        None | Some("unified") => {}
+        Some("profile_first") => problems.push(
+            "selfservice.flows.registration.style",
+            "profile_first is not supported by this version: use unified",
+        ),
+        Some(other) => problems.push(
+            "selfservice.flows.registration.style",
+            format!("{other:?} is no registration style: use unified"),
+        ),
+    }
+    for (name, flow) in [
+        ("settings", &flows.settings.flow),
+        ("recovery", &flows.recovery.flow),
+        ("verification", &flows.verification.flow),
+    ] {
+        if flow.style.is_some() {
+            problems.push(
+                format!("selfservice.flows.{name}.style"),
+                "only login and registration flows have a style",
             );
         }
     }

@@ -64,6 +64,30 @@ pub struct Config {
     /// Encryption of secrets kept at rest (TOTP secrets).
     #[serde(skip_serializing_if = "is_default")]
     pub ciphers: CiphersConfig,
+    /// Protections that change what answers reveal.
+    #[serde(skip_serializing_if = "is_default")]
+    pub security: SecurityConfig,
+}
+
+/// The `security` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SecurityConfig {
+    /// Account enumeration.
+    #[serde(skip_serializing_if = "is_default")]
+    pub account_enumeration: AccountEnumerationConfig,
+}
+
+/// The `security.account_enumeration` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct AccountEnumerationConfig {
+    /// Whether an identifier-first login answers alike for accounts that
+    /// exist and accounts that do not (false by default: an unknown
+    /// identifier is told so, and only an account's own ways to sign in
+    /// are offered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mitigate: Option<bool>,
 }
 
 /// The `ciphers` section.
@@ -327,6 +351,11 @@ pub struct FlowConfig {
     /// Whether the flow is offered (registration can be switched off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Login and registration: how the form asks (`unified`, the default:
+    /// everything on one form; login also takes `identifier_first`: the
+    /// identifier first, then the ways that account can sign in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
     /// Hooks run when a flow is created.
     #[serde(skip_serializing_if = "is_default")]
     pub before: BeforeHooks,
@@ -339,6 +368,11 @@ impl FlowConfig {
     /// The flow lifespan in force.
     pub fn lifespan(&self) -> Duration {
         self.lifespan.map_or(Duration::from_secs(3600), |d| d.0)
+    }
+
+    /// Whether the login form asks for the identifier first.
+    pub fn identifier_first(&self) -> bool {
+        self.style.as_deref() == Some("identifier_first")
     }
 }
 

@@ -419,6 +419,8 @@ impl App {
                 throttle: Some(throttle.clone()),
                 verification_return_url: browser.after_verification(),
                 settings_required_aal: flows_config.settings.required_aal(),
+                identifier_first: flows_config.login.identifier_first(),
+                mitigate_enumeration: config.security.account_enumeration.mitigate == Some(true),
             },
         );
         let flows = flows.with_address_flows(address_flows(&config, codes, outbox));

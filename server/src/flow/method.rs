@@ -156,6 +156,14 @@ pub trait Method: Send + Sync {
     fn id(&self) -> &'static str;
     /// Adds the method's nodes to a new login or registration flow's form.
     fn populate(&self, _kind: FlowKind, _ui: &mut Ui) {}
+    /// Identifier-first login, first step: the method's nodes beside the
+    /// identifier field (ways to sign in that need no identifier, such as
+    /// provider buttons).
+    fn populate_identification(&self, _ui: &mut Ui) {}
+    /// Identifier-first login, second step: the method's nodes for the
+    /// account the identifier names (`None`: no such account, asked only when
+    /// account enumeration is mitigated, so the answer looks the same).
+    fn populate_identified(&self, _identity: Option<&Identity>, _ui: &mut Ui) {}
     /// Adds the method's nodes to a settings form for this identity.
     fn populate_settings(&self, _identity: &Identity, _ui: &mut Ui) {}
     /// Adds the method's nodes to the settings form of this flow (methods

@@ -11,6 +11,7 @@ mod address;
 pub mod address_ui;
 pub mod csrf;
 mod hooks;
+mod identifier_first;
 mod method;
 mod model;
 mod recovery;

@@ -49,6 +49,12 @@ pub struct FlowSettings {
     /// The assurance level settings changes require
     /// (`selfservice.flows.settings.required_aal`).
     pub settings_required_aal: RequiredAal,
+    /// Whether login asks for the identifier first
+    /// (`selfservice.flows.login.style: identifier_first`).
+    pub identifier_first: bool,
+    /// Whether identifier-first login answers alike for unknown accounts
+    /// (`security.account_enumeration.mitigate`).
+    pub mitigate_enumeration: bool,
 }
 
 /// What the client asks for when it starts a flow.
@@ -214,7 +220,7 @@ impl From<SessionError> for FlowError {
 pub struct FlowService {
     pub(super) hooks: FlowHooks,
     pub(super) store: Arc<dyn FlowStore>,
-    methods: Vec<Arc<dyn Method>>,
+    pub(super) methods: Vec<Arc<dyn Method>>,
     pub(super) identities: IdentityService,
     pub(super) sessions: SessionService,
     pub(super) clock: Arc<dyn Clock>,
@@ -474,6 +480,13 @@ impl FlowService {
             }
             return ui;
         }
+        if super::identifier_first::applies(flow, self.settings.identifier_first) {
+            super::identifier_first::ask_identifier(&mut ui);
+            for method in &self.methods {
+                method.populate_identification(&mut ui);
+            }
+            return ui;
+        }
         for method in &self.methods {
             match (flow.kind, &flow.identity) {
                 (FlowKind::Settings, Some(identity)) => {
@@ -692,6 +705,9 @@ impl FlowService {
                 .map_err(|t| FlowError::Throttled {
                     retry_after: t.retry_after,
                 })?;
+        }
+        if kind == FlowKind::Login && super::identifier_first::is_identification(body) {
+            return Err(self.identify(flow, body, &requester).await);
         }
         let mut flow = flow;
         let method = self.method(body)?;

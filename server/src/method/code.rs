@@ -669,6 +669,17 @@ impl Method for CodeMethod {
         }
     }
 
+    fn populate_identified(&self, _identity: Option<&Identity>, ui: &mut Ui) {
+        // Any account may get a code: to a code identifier or, failing
+        // that, to a verifiable address.
+        if self.settings.passwordless {
+            ui.nodes.push(Node::submit(
+                "code",
+                Message::info(1010015, "Send sign in code"),
+            ));
+        }
+    }
+
     fn populate(&self, kind: FlowKind, ui: &mut Ui) {
         if !self.settings.passwordless {
             return;

@@ -225,6 +225,18 @@ impl Method for PasswordMethod {
         Ok(identity)
     }
 
+    fn populate_identified(&self, identity: Option<&Identity>, ui: &mut Ui) {
+        let has_password =
+            identity.is_none_or(|i| i.credentials.contains_key(&CredentialType::Password));
+        if has_password {
+            ui.nodes.push(password_node("current-password"));
+            ui.nodes.push(Node::submit(
+                "password",
+                Message::info(1010022, "Sign in with password"),
+            ));
+        }
+    }
+
     fn populate_settings(&self, _identity: &Identity, ui: &mut Ui) {
         ui.nodes.push(password_node("new-password"));
         ui.nodes

@@ -17,7 +17,8 @@ fn passwordless() -> Value {
     json!({"selfservice": {"methods": {"code": {"passwordless_enabled": true}}}})
 }
 
-fn names(flow: &Value) -> Vec<String> {
+/// `group:name:type` of every node of a flow.
+pub(crate) fn names(flow: &Value) -> Vec<String> {
     flow["ui"]["nodes"]
         .as_array()
         .unwrap()

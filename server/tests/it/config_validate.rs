@@ -342,3 +342,38 @@ fn passwordless_code_keys_are_checked() {
         assert!(run.stderr.contains(key), "{key} in:\n{}", run.stderr);
     }
 }
+
+#[test]
+fn flow_styles_are_checked() {
+    let files = Files::new();
+    let path = files.write(
+        "kratos.yml",
+        format!(
+            "{}selfservice:\n  flows:\n    login:\n      style: identifier_first\nsecurity:\n  account_enumeration:\n    mitigate: true\n",
+            files.good()
+        ),
+    );
+    let run = validate(&[&path], &["--strict"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let path = files.write(
+        "broken.yml",
+        format!(
+            "{}selfservice:\n  flows:\n    login:\n      style: sideways\n    registration:\n      style: profile_first\n    settings:\n      style: unified\n",
+            files.good()
+        ),
+    );
+    let run = validate(&[&path], &[], &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    for key in [
+        "selfservice.flows.login.style",
+        "selfservice.flows.registration.style",
+        "selfservice.flows.settings.style",
+    ] {
+        assert!(run.stderr.contains(key), "{key} in:\n{}", run.stderr);
+    }
+    assert!(
+        run.stderr.contains("profile_first is not supported"),
+        "{}",
+        run.stderr
+    );
+}

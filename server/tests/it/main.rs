@@ -16,6 +16,7 @@ mod courier;
 mod flow_hooks;
 mod function_length;
 mod hooks;
+mod identifier_first;
 mod input_limits;
 mod lookup_codes;
 mod metrics;

@@ -320,6 +320,10 @@ impl Method for OidcMethod {
         METHOD
     }
 
+    fn populate_identification(&self, ui: &mut Ui) {
+        self.populate(FlowKind::Login, ui);
+    }
+
     fn populate(&self, kind: FlowKind, ui: &mut Ui) {
         if !matches!(kind, FlowKind::Login | FlowKind::Registration) {
             return;
