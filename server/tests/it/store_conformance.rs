@@ -257,7 +257,7 @@ async fn migrations_go_down_and_up(kind: Kind) {
 
 /// A second factor's config is swapped only while it is what the caller
 /// read: of eight concurrent callers expecting the same config, one wins;
-/// the identity's available level follows its credentials.
+/// the identity's available level is kept as written.
 async fn credential_configs_swap_once(kind: Kind) {
     let test_db = TestDb::create(kind).await;
     let db = test_db.migrated().await;
@@ -276,6 +276,8 @@ async fn credential_configs_swap_once(kind: Kind) {
             updated_at: at(1),
         },
     );
+    // The identity service stamps the available level; the store keeps it.
+    ada.available_aal = Aal::Aal2;
     store.create(&ada).await.unwrap();
     let stored = store.get(ada.id).await.unwrap().unwrap();
     assert_eq!(stored.available_aal, Aal::Aal2);
@@ -314,9 +316,10 @@ async fn credential_configs_swap_once(kind: Kind) {
             .await
             .unwrap()
     );
-    // Without the second factor the available level drops.
+    // The level is written as the identity service stamps it.
     let mut without = after.clone();
     without.credentials.remove(&CredentialType::Totp);
+    without.available_aal = Aal::Aal1;
     store.update(&without).await.unwrap();
     assert_eq!(
         store.get(ada.id).await.unwrap().unwrap().available_aal,

@@ -167,18 +167,17 @@ async fn self_service_recovery_by_code_signs_in(kind: Kind) {
     let (_, flow) = public_get(&server, "/self-service/recovery/api", None).await;
     let id = flow["id"].as_str().unwrap();
     let path = format!("/self-service/recovery?flow={id}");
-    public_post(
-        &server,
-        &path,
-        json!({"method": "code", "email": "forgot@example.org"}),
-    )
-    .await;
-    public_post(
-        &server,
-        &path,
-        json!({"method": "code", "email": "forgot@example.org"}),
-    )
-    .await;
+    // Messages are queued after the answer: wait for each before the next
+    // request, so their order is the order the codes were issued in.
+    for count in [2, 3] {
+        public_post(
+            &server,
+            &path,
+            json!({"method": "code", "email": "forgot@example.org"}),
+        )
+        .await;
+        messages(&server, "forgot@example.org", "recovery_code_valid", count).await;
+    }
     let sent = messages(&server, "forgot@example.org", "recovery_code_valid", 3).await;
     let (first, second) = (code_in(&sent[1]), code_in(&sent[2]));
     if first != second {
