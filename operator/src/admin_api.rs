@@ -59,6 +59,12 @@ impl AdminApi {
         self.optional(self.send(Method::GET, &path, None).await)
     }
 
+    /// `GET /admin/identities/by/external/{id}`; `None` when no identity has that external id.
+    pub async fn by_external_id(&self, external_id: &str) -> Result<Option<Value>, AdminError> {
+        let path = format!("/admin/identities/by/external/{}", encode(external_id));
+        self.optional(self.send(Method::GET, &path, None).await)
+    }
+
     /// `GET /admin/identities?credentials_identifier=`: the identities holding `identifier`.
     pub async fn by_identifier(&self, identifier: &str) -> Result<Vec<Value>, AdminError> {
         let path = format!(

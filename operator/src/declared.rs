@@ -27,6 +27,12 @@ pub fn desired(spec: &IdentitySpec) -> Value {
     })
 }
 
+/// The `external_id` the operator gives an identity it creates: the resource's uid, so
+/// that the identity is found again even when the status that names it was lost.
+pub fn external_id(resource_uid: &str) -> String {
+    format!("bia-identity-{resource_uid}")
+}
+
 /// Whether the server's identity differs from `desired` in a field the spec decides.
 pub fn drifted(desired: &Value, current: &Value) -> bool {
     desired.as_object().is_some_and(|fields| {

@@ -103,7 +103,7 @@ def test_manifests_pass_kubernetes_validate_strict(mode, tmp_path):
 def test_crds_pass_kubernetes_validate_strict():
     pytest.importorskip("kubernetes_validate")
     crds = sorted(str(p) for p in (CHART / "crds").glob("*.yaml"))
-    assert len(crds) == 4
+    assert len(crds) == 5
     result = _validate(crds)
     assert result.returncode == 0, result.stdout + result.stderr
 

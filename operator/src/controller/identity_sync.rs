@@ -1,5 +1,5 @@
 //! Converging the server's copy of a declared identity to its spec: find it (by the id in
-//! status, else by its identifiers), then create, adopt, leave or refuse per
+//! status, else by the `external_id` it was created with, else by its identifiers), then create, adopt, leave or refuse per
 //! `existingPolicy`, and replace it when it drifted or the password Secret changed.
 //!
 //! Invariant: an identity another `Identity` resource already manages is never touched;
@@ -88,6 +88,10 @@ pub async fn converge(
     let current = match &previous.identity_id {
         Some(id) => admin.identity(id).await?,
         None => None,
+    };
+    let current = match current {
+        Some(c) => Some(c),
+        None => admin.by_external_id(&owner_tag(obj)).await?,
     };
     let Some(current) = current else {
         return locate_or_create(obj, admin, &claims, password).await;
@@ -183,7 +187,8 @@ async fn create(
     password: Option<&Password>,
 ) -> Result<Verdict, Error> {
     let previous = obj.status.clone().unwrap_or_default();
-    let body = declared::body(&declared::desired(&obj.spec), password);
+    let mut body = declared::body(&declared::desired(&obj.spec), password);
+    body["external_id"] = Value::String(owner_tag(obj));
     match admin.create(&body).await {
         Ok(created) => {
             let id = id_of(&created);
@@ -256,6 +261,10 @@ fn action(obj: &Identity, adopting: bool, imported: bool, id: &str) -> (&'static
             format!("identity {id} differed from the spec and was replaced"),
         ),
     }
+}
+
+fn owner_tag(obj: &Identity) -> String {
+    declared::external_id(obj.uid().as_deref().unwrap_or_default())
 }
 
 fn in_sync(id: &str) -> String {
