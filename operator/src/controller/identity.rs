@@ -183,16 +183,27 @@ async fn read_password(
             "Secret {ns}/{name} has no key {key:?}"
         ))));
     };
-    let source = format!("key {key:?} of Secret {ns}/{name}");
-    let Ok(value) = String::from_utf8(bytes.0.clone()) else {
-        return Ok(Err(Health::Refused(refusal(
-            "InvalidPassword",
-            format!("{source} is not UTF-8 text"),
-        ))));
+    Ok(password_from(obj, p, &secret, bytes.0.clone()).map(Some))
+}
+
+/// Checks a password read from `secret` and dates it with the Secret's revision.
+fn password_from(
+    obj: &Identity,
+    p: &bia_crds::PasswordCredential,
+    secret: &Secret,
+    bytes: Vec<u8>,
+) -> Result<Password, Health> {
+    let key = &p.secret_ref.key;
+    let source = format!(
+        "key {key:?} of Secret {}/{}",
+        secret.namespace().unwrap_or_default(),
+        p.secret_ref.name
+    );
+    let Ok(value) = String::from_utf8(bytes) else {
+        let message = format!("{source} is not UTF-8 text");
+        return Err(Health::Refused(refusal("InvalidPassword", message)));
     };
-    if let Err(r) = declared::check_password(&value, &source) {
-        return Ok(Err(Health::Refused(r)));
-    }
+    declared::check_password(&value, &source).map_err(Health::Refused)?;
     let revision = declared::password_revision(
         obj.uid().as_deref().unwrap_or_default(),
         secret.uid().as_deref().unwrap_or_default(),
@@ -200,11 +211,11 @@ async fn read_password(
         key,
         p.hashed,
     );
-    Ok(Ok(Some(Password {
+    Ok(Password {
         value,
         hashed: p.hashed,
         revision,
-    })))
+    })
 }
 
 /// Deletes or orphans the identity, then releases the finalizer.

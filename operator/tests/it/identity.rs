@@ -611,6 +611,15 @@ async fn missing_secrets_and_servers_are_waited_for() {
                 .2
                 .contains("no key \"password\"")
         );
+        let mut binary = password_secret("liam", "x", "3");
+        binary
+            .data
+            .as_mut()
+            .unwrap()
+            .insert("password".into(), k8s_openapi::ByteString(vec![0xff, 0xfe]));
+        w.fake.put(&binary);
+        w.reconcile("liam").await;
+        assert!(w.condition("liam", "Accepted").2.contains("not UTF-8"));
         w.fake.put(&password_secret("liam", "", "3"));
         w.reconcile("liam").await;
         assert_eq!(w.condition("liam", "Accepted").1, "InvalidPassword");
