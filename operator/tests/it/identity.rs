@@ -647,3 +647,14 @@ async fn missing_secrets_and_servers_are_waited_for() {
     })
     .await;
 }
+
+#[test]
+fn the_secret_watch_maps_a_password_secret_to_its_identities() {
+    let d = declared("nora", "nora@example.com", 30);
+    assert!(identity::reads_secret(&d, NS, "pw-nora"));
+    assert!(!identity::reads_secret(&d, NS, "pw-other"));
+    assert!(!identity::reads_secret(&d, "elsewhere", "pw-nora"));
+    let mut none = d.clone();
+    none.spec.credentials = None;
+    assert!(!identity::reads_secret(&none, NS, "pw-nora"));
+}
