@@ -1,4 +1,4 @@
-//! Types shared by the four kinds: references and status conditions.
+//! Types shared by the five kinds: references and status conditions.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

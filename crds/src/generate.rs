@@ -5,7 +5,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::{Value, json};
 
-use crate::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider};
+use crate::{CourierTemplate, Identity, IdentitySchema, IdentityServer, OIDCProvider};
 
 /// One CRD as written to disk.
 #[derive(Clone, Debug, PartialEq)]
@@ -157,6 +157,22 @@ fn template_rules() -> Vec<Rule> {
     ]
 }
 
+fn identity_rules() -> Vec<Rule> {
+    vec![
+        rule(&["spec", "serverRef"], IMMUTABLE, "serverRef is immutable"),
+        rule(
+            &["spec"],
+            "size(self.schemaId) > 0",
+            "spec.schemaId is required",
+        ),
+        rule(
+            &["spec", "credentials", "password", "secretRef"],
+            "size(self.name) > 0 && size(self.key) > 0",
+            "spec.credentials.password.secretRef needs a name and a key",
+        ),
+    ]
+}
+
 /// Size limits that keep CEL cost estimates bounded.
 fn max_lengths(kind: &str) -> Vec<(&'static [&'static str], u64)> {
     let mut limits: Vec<(&'static [&'static str], u64)> = vec![
@@ -169,6 +185,17 @@ fn max_lengths(kind: &str) -> Vec<(&'static [&'static str], u64)> {
             limits.push((&["spec", "schema"], 1_048_576));
         }
         "OIDCProvider" => limits.push((&["spec", "providerId"], 253)),
+        "Identity" => {
+            limits.push((&["spec", "schemaId"], 253));
+            limits.push((
+                &["spec", "credentials", "password", "secretRef", "name"],
+                253,
+            ));
+            limits.push((
+                &["spec", "credentials", "password", "secretRef", "key"],
+                253,
+            ));
+        }
         "IdentityServer" => {
             limits = vec![
                 (&["spec", "defaultSchemaId"], 253),
@@ -180,13 +207,14 @@ fn max_lengths(kind: &str) -> Vec<(&'static [&'static str], u64)> {
     limits
 }
 
-/// The four CRDs, finished.
+/// The five CRDs, finished.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     let raw = [
         (IdentityServer::crd(), server_rules()),
         (IdentitySchema::crd(), schema_rules()),
         (OIDCProvider::crd(), provider_rules()),
         (CourierTemplate::crd(), template_rules()),
+        (Identity::crd(), identity_rules()),
     ];
     raw.into_iter()
         .filter_map(|(crd, rules)| {

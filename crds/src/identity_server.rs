@@ -181,6 +181,9 @@ pub struct NamespaceSelectors {
     /// Namespaces whose CourierTemplates may attach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub courier_templates: Option<LabelSelector>,
+    /// Namespaces whose Identities may declare identities in this server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identities: Option<LabelSelector>,
 }
 
 /// Observed state of a server.

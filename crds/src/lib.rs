@@ -1,9 +1,10 @@
 //! Custom resource types reconciled by the Bia operator.
 //!
-//! Four namespaced kinds in the group `bia.dev`, version `v1alpha1`:
-//! [`IdentityServer`] is the root that owns the running server, and
+//! Five namespaced kinds in the group `bia.dev`, version `v1alpha1`:
+//! [`IdentityServer`] is the root that owns the running server;
 //! [`IdentitySchema`], [`OIDCProvider`] and [`CourierTemplate`] attach to a
-//! server through their `serverRef`.
+//! server through their `serverRef` and become part of its config; an
+//! [`Identity`] names a server the same way and is kept in it through the admin API.
 //!
 //! The Rust types here are the single source of the CRD YAML: [`crds()`]
 //! returns the finished definitions (list-map conditions, CEL rules, cleaned of
@@ -13,6 +14,7 @@ pub mod common;
 pub mod courier_template;
 pub mod exposure;
 pub mod generate;
+pub mod identity;
 pub mod identity_schema;
 pub mod identity_server;
 pub mod oidc_provider;
@@ -28,6 +30,10 @@ pub use exposure::{
     IssuerKind, NetworkPolicySettings,
 };
 pub use generate::{CrdFile, crds, crds_yaml};
+pub use identity::{
+    ExistingPolicy, Identity, IdentityCredentials, IdentityDeletionPolicy, IdentitySpec,
+    IdentityState, IdentityStatus, PasswordCredential,
+};
 pub use identity_schema::{IdentitySchema, IdentitySchemaSpec, IdentitySchemaStatus};
 pub use identity_server::{
     CipherSecrets, CookieSettings, CourierSettings, DeletionPolicy, IdentityServer,

@@ -18,6 +18,8 @@ pub struct Metrics {
     pub servers: KindMetrics,
     /// Attached-resource reconciliations.
     pub attached: KindMetrics,
+    /// Identity reconciliations.
+    pub identities: KindMetrics,
     /// Config rollouts (the restart hash changed).
     pub rollouts: AtomicU64,
     /// Attached resources refused.
@@ -49,6 +51,7 @@ impl Metrics {
         for (kind, m) in [
             ("IdentityServer", &self.servers),
             ("attached", &self.attached),
+            ("Identity", &self.identities),
         ] {
             let _ = writeln!(
                 out,
@@ -64,6 +67,7 @@ impl Metrics {
         for (kind, m) in [
             ("IdentityServer", &self.servers),
             ("attached", &self.attached),
+            ("Identity", &self.identities),
         ] {
             let _ = writeln!(
                 out,
@@ -79,6 +83,7 @@ impl Metrics {
         for (kind, m) in [
             ("IdentityServer", &self.servers),
             ("attached", &self.attached),
+            ("Identity", &self.identities),
         ] {
             let secs = m.duration_micros.load(Ordering::Relaxed) as f64 / 1e6;
             let _ = writeln!(

@@ -1,9 +1,9 @@
 //! Wiring: the server controller with its watches, the three attached-kind controllers,
-//! all sharing one [`Context`].
+//! the Identity controller, all sharing one [`Context`].
 
 use std::sync::Arc;
 
-use bia_crds::{CourierTemplate, IdentitySchema, IdentityServer, OIDCProvider};
+use bia_crds::{CourierTemplate, Identity, IdentitySchema, IdentityServer, OIDCProvider};
 use futures::StreamExt;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -18,7 +18,7 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
 use crate::controller::attached::{self, Attached};
-use crate::controller::{Context, server};
+use crate::controller::{Context, identity, server};
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
@@ -65,6 +65,39 @@ async fn run_attached<K: Attached>(ctx: Arc<Context>, namespace: Option<String>)
     .await;
 }
 
+/// The Identity controller: each Identity, and the Secrets holding their passwords.
+async fn run_identities(ctx: Arc<Context>, namespace: Option<String>) {
+    let wc = watcher::Config::default().any_semantic();
+    let controller = Controller::new(
+        api::<Identity>(&ctx.client, namespace.as_deref()),
+        wc.clone(),
+    );
+    let store = controller.store();
+    controller
+        .watches(
+            api::<Secret>(&ctx.client, namespace.as_deref()),
+            wc,
+            move |s| {
+                let ns = s.metadata.namespace.clone().unwrap_or_default();
+                let name = s.metadata.name.clone().unwrap_or_default();
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|i| identity::reads_secret(i, &ns, &name))
+                    .map(|i| ObjectRef::from_obj(i.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .shutdown_on_signal()
+        .run(identity::reconcile, identity::error_policy, ctx.clone())
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "identity controller event");
+            }
+        })
+        .await;
+}
+
 /// Runs every controller until a shutdown signal. `namespace` limits them to one namespace
 /// (a namespaced Role suffices); `None` watches the whole cluster.
 pub async fn run_controllers(ctx: Arc<Context>, namespace: Option<String>) {
@@ -106,5 +139,6 @@ pub async fn run_controllers(ctx: Arc<Context>, namespace: Option<String>) {
         run_attached::<IdentitySchema>(ctx.clone(), namespace.clone()),
         run_attached::<OIDCProvider>(ctx.clone(), namespace.clone()),
         run_attached::<CourierTemplate>(ctx.clone(), namespace.clone()),
+        run_identities(ctx.clone(), namespace.clone()),
     );
 }

@@ -241,6 +241,54 @@ def test_children_use_operator_labels_and_the_admin_port_is_fenced(namespace):
     assert types["Reconciling"] == "False" and types["Stalled"] == "False"
 
 
+def admin_api(ns, path):
+    """GET on the server's admin API through the API server's Service proxy, as the operator reaches it."""
+    result = kubectl("get", "--raw", f"/api/v1/namespaces/{ns}/services/bia-admin:admin/proxy{path}", check=False)
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def declared_identity(name, email, **spec):
+    return {"apiVersion": "bia.dev/v1alpha1", "kind": "Identity", "metadata": {"name": name},
+            "spec": {"serverRef": {"name": "bia"}, "schemaId": "customer-v1",
+                     "traits": {"email": email},
+                     "credentials": {"password": {"secretRef": {"name": f"{name}-password", "key": "password"}}},
+                     **spec}}
+
+
+def condition(ns, kind, name, type_):
+    conditions = get(ns, kind, name).get("status", {}).get("conditions", [])
+    return next((c for c in conditions if c["type"] == type_), {})
+
+
+def test_declared_identity_is_kept_in_the_server(namespace):
+    ns = namespace
+    secret(ns, "ops-password", {"password": "a declared e2e password"})
+    apply(ns, declared_identity("ops", "ops@e2e.example"))
+    wait(ns, "identity/ops", "condition=Ready=True", "90s")
+    identity_id = get(ns, "identity", "ops")["status"]["identityId"]
+    assert admin_api(ns, f"/admin/identities/{identity_id}")["traits"] == {"email": "ops@e2e.example"}
+
+    # A change made through the admin API is reverted on the next pass.
+    proxy = f"/api/v1/namespaces/{ns}/services/bia-admin:admin/proxy/admin/identities/{identity_id}"
+    tampered = {"schema_id": "customer-v1", "state": "inactive", "traits": {"email": "ops@e2e.example"}}
+    kubectl("replace", "--raw", proxy, "-f", "-", stdin=json.dumps(tampered))
+    kubectl("-n", ns, "annotate", "identity", "ops", f"e2e/poke={uuid.uuid4().hex[:6]}", "--overwrite")
+    assert eventually(lambda: admin_api(ns, f"/admin/identities/{identity_id}")["state"] == "active")
+
+    # A second resource declaring the same identifier is refused; the first keeps it.
+    secret(ns, "ops2-password", {"password": "another e2e password"})
+    apply(ns, declared_identity("ops2", "ops@e2e.example", existingPolicy="Adopt"))
+    wait(ns, "identity/ops2", "condition=Accepted=False", "60s")
+    assert condition(ns, "identity", "ops2", "Accepted")["reason"] == "IdentifierConflict"
+    assert get(ns, "identity", "ops")["status"]["identityId"] == identity_id
+
+    # Deleting the refused one leaves the identity; deleting the owner deletes it.
+    kubectl("-n", ns, "delete", "identity", "ops2", "--timeout=60s")
+    assert admin_api(ns, f"/admin/identities/{identity_id}") is not None
+    kubectl("-n", ns, "delete", "identity", "ops", "--timeout=60s")
+    assert admin_api(ns, f"/admin/identities/{identity_id}") is None
+
+
 def test_an_image_that_cannot_be_pulled_stalls_and_recovers(namespace):
     ns = namespace
     patch_server(ns, {"image": "bia-e2e-missing.invalid/bia:never"})

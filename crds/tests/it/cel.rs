@@ -159,3 +159,42 @@ fn per_kind_required_fields() {
             .contains("http(s) URL")
     );
 }
+
+fn identity() -> Value {
+    json!({
+        "apiVersion": "bia.dev/v1alpha1", "kind": "Identity",
+        "metadata": {"name": "i", "namespace": "n"},
+        "spec": {"serverRef": {"name": "bia"}, "schemaId": "customer-v1",
+                 "traits": {"email": "a@example.com", "nested": {"any": ["shape"]}},
+                 "credentials": {"password": {"secretRef": {"name": "pw", "key": "password"}}}}
+    })
+}
+
+#[test]
+fn identity_rules() {
+    check("Identity", &identity(), None).unwrap();
+    let mut changed = identity();
+    changed["spec"]["traits"]["email"] = json!("b@example.com");
+    check("Identity", &changed, Some(&identity())).unwrap();
+    let mut moved = identity();
+    moved["spec"]["serverRef"]["name"] = json!("other");
+    assert!(
+        check("Identity", &moved, Some(&identity()))
+            .unwrap_err()
+            .contains("serverRef is immutable")
+    );
+    let mut no_schema = identity();
+    no_schema["spec"]["schemaId"] = json!("");
+    assert!(
+        check("Identity", &no_schema, None)
+            .unwrap_err()
+            .contains("schemaId is required")
+    );
+    let mut no_key = identity();
+    no_key["spec"]["credentials"]["password"]["secretRef"]["key"] = json!("");
+    assert!(
+        check("Identity", &no_key, None)
+            .unwrap_err()
+            .contains("needs a name and a key")
+    );
+}

@@ -152,7 +152,7 @@ pub fn error_policy<K: Attached>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) 
 }
 
 /// Whether `obj`'s namespace may attach to `server`.
-async fn admitted<K: Attached>(
+pub(super) async fn admitted<K: Attached>(
     ctx: &Context,
     obj: &K,
     server: &IdentityServer,

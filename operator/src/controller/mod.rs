@@ -1,12 +1,15 @@
 //! The controllers: [`server`] reconciles each IdentityServer (collect, validate,
 //! render, apply, status); [`attached`] keeps schemas, providers and templates honest when
-//! their server is missing and holds back deleting schemas that identities still use.
+//! their server is missing and holds back deleting schemas that identities still use;
+//! [`identity`] keeps each declared `Identity` equal to its spec through the admin API.
 //!
 //! Invariants: one field manager ([`MANAGER`]) for every apply; status is written only when
 //! it changed and carries no time that moves on every pass, so a pass that changes nothing
 //! writes nothing and triggers nothing.
 
 pub mod attached;
+pub mod identity;
+pub mod identity_sync;
 pub mod selector;
 pub mod server;
 mod util;
@@ -31,6 +34,9 @@ pub const MANAGER: &str = "bia-operator";
 pub const SERVER_FINALIZER: &str = "bia.dev/server";
 /// Finalizer on IdentitySchemas (held while identities use the schema).
 pub const SCHEMA_FINALIZER: &str = "bia.dev/schema-in-use";
+
+/// Finalizer on Identities (deletes or orphans the identity in the server).
+pub const IDENTITY_FINALIZER: &str = "bia.dev/identity";
 
 /// The clock, passed in so that tests get fixed times.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -142,6 +148,9 @@ pub enum Error {
     /// Counting identities failed.
     #[error("identities: {0}")]
     Identities(#[from] crate::identities::IdentitiesError),
+    /// The server's admin API failed.
+    #[error("admin API: {0}")]
+    Admin(#[from] crate::admin_api::AdminError),
     /// JSON (de)serialization failed.
     #[error("serialization: {0}")]
     Json(#[from] serde_json::Error),

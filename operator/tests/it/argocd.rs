@@ -131,3 +131,45 @@ fn attached_health_waits_for_the_latest_generation() {
         assert_eq!(health(script, obj(2, 2)).0, "Healthy", "{script}");
     }
 }
+
+#[test]
+fn identity_health_reads_the_conditions_the_reconciler_writes() {
+    use bia_operator::controller::identity::conditions;
+    use bia_operator::controller::identity_sync::Health;
+    use bia_operator::validate::Refusal;
+    let refusal = |reason| Refusal {
+        reason,
+        message: format!("{reason} says why"),
+    };
+    let obj = |h: &Health| {
+        json!({"metadata": {"generation": 2},
+               "status": {"observedGeneration": 2, "conditions": conditions(h)}})
+    };
+    let cases = [
+        (
+            Health::InSync("identity 1 matches the spec".into()),
+            "Healthy",
+        ),
+        (Health::Refused(refusal("InvalidIdentity")), "Degraded"),
+        (Health::Refused(refusal("IdentifierConflict")), "Degraded"),
+        (Health::Waiting(refusal("SecretMissing")), "Progressing"),
+        (Health::Waiting(refusal("ServerNotFound")), "Progressing"),
+        (Health::Unavailable("no endpoints".into()), "Progressing"),
+        (Health::Ignored("left alone".into()), "Suspended"),
+    ];
+    for (h, expected) in cases {
+        assert_eq!(health("identity.lua", obj(&h)).0, expected, "{h:?}");
+    }
+    let (status, message) = health(
+        "identity.lua",
+        obj(&Health::Refused(refusal("InvalidIdentity"))),
+    );
+    assert_eq!(
+        (status.as_str(), message.as_str()),
+        ("Degraded", "InvalidIdentity says why")
+    );
+    let mut behind = obj(&Health::InSync("ok".into()));
+    behind["status"]["observedGeneration"] = json!(1);
+    assert_eq!(health("identity.lua", behind).0, "Progressing");
+    assert_eq!(health("identity.lua", json!({})).0, "Progressing");
+}

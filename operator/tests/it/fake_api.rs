@@ -30,6 +30,8 @@ pub struct Fake {
     pub missing_kinds: Mutex<Vec<&'static str>>,
     /// Pages of identities served by the admin API proxy.
     pub identity_pages: Mutex<Vec<Vec<Value>>>,
+    /// A real server's admin URL: the Service proxy forwards to it when set.
+    pub admin_upstream: Mutex<Option<String>>,
 }
 
 const PLURALS: &[&str] = &[
@@ -47,6 +49,7 @@ const PLURALS: &[&str] = &[
     "networkpolicies",
     "ingresses",
     "httproutes",
+    "identities",
 ];
 
 pub fn path_of<K: Resource<DynamicType = ()>>(obj: &K) -> String {
@@ -150,6 +153,16 @@ impl Fake {
             .unwrap_or_default()
             .to_owned();
         let bytes = request.into_body().collect_bytes().await.unwrap();
+        let upstream = self.admin_upstream.lock().unwrap().clone();
+        if let (Some(upstream), Some((_, rest))) = (upstream, path.split_once("/proxy/")) {
+            self.log.lock().unwrap().push(Call {
+                method: method.clone(),
+                path: path.clone(),
+                content_type: content_type.clone(),
+                body: serde_json::from_slice(&bytes).ok(),
+            });
+            return forward(&upstream, &method, rest, &query, bytes.to_vec()).await;
+        }
         let body: Option<Value> = if bytes.is_empty() {
             None
         } else {
@@ -310,6 +323,42 @@ impl Fake {
             }
             _ => (405, status(405, "MethodNotAllowed"), None),
         }
+    }
+}
+
+/// The API server's Service proxy: the request goes to the real server, its answer comes back
+/// unchanged; an unreachable server is a 503 without a Kratos error body, as the proxy answers.
+async fn forward(
+    upstream: &str,
+    method: &str,
+    rest: &str,
+    query: &str,
+    body: Vec<u8>,
+) -> Response<Body> {
+    let mut url = format!("{upstream}/{rest}");
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(query);
+    }
+    let request = reqwest::Client::new()
+        .request(method.parse().unwrap(), url)
+        .header("content-type", "application/json")
+        .body(body);
+    match request.send().await {
+        Ok(r) => {
+            let mut builder = Response::builder().status(r.status().as_u16());
+            if let Some(link) = r.headers().get("link") {
+                builder = builder.header(http::header::LINK, link.as_bytes());
+            }
+            let bytes = r.bytes().await.unwrap_or_default();
+            builder.body(Body::from(bytes.to_vec())).unwrap()
+        }
+        Err(e) => Response::builder()
+            .status(503)
+            .body(Body::from(
+                format!("error trying to reach service: {e}").into_bytes(),
+            ))
+            .unwrap(),
     }
 }
 
