@@ -51,9 +51,10 @@ pub use types::{
     AddressFlowConfig, AfterConfig, CiphersConfig, Config, CookiesConfig, Cors, ErrorFlowConfig,
     FlowConfig, FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig,
     LookupSecretMethodConfig, MethodsConfig, OneTimeMethodConfig, OneTimeSettings, PasswordConfig,
-    PasswordMethodConfig, ProfileMethodConfig, RequiredAal, SchemaEntry, Secrets,
+    PasskeyMethodConfig, PasskeySettings, PasswordMethodConfig, ProfileMethodConfig,
+    RelyingPartyConfig, RequiredAal, SchemaEntry, Secrets,
     SelfServiceConfig, Serve, SessionConfig, SessionCookieConfig, SettingsFlowConfig,
-    ThrottleConfig, ThrottleRule, TotpMethodConfig, TotpSettings, WhoamiConfig,
+    ThrottleConfig, ThrottleRule, TotpMethodConfig, TotpSettings, WebauthnMethodConfig, WebauthnSettings, WhoamiConfig,
 };
 pub use units::{ByteSize, GoDuration};
 

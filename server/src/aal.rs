@@ -38,9 +38,13 @@ impl Aal {
     }
 }
 
-/// The credential types that are second factors whatever the config.
-pub const SECOND_FACTORS: [CredentialType; 2] =
-    [CredentialType::Totp, CredentialType::LookupSecret];
+/// The credential types that are second factors whatever the config (a
+/// `webauthn` credential holds security keys, never passkeys).
+pub const SECOND_FACTORS: [CredentialType; 3] = [
+    CredentialType::Totp,
+    CredentialType::LookupSecret,
+    CredentialType::Webauthn,
+];
 
 /// The level a session's completed steps reach: `aal2` only with a first
 /// factor and a second factor among them (each step records the level it
@@ -58,7 +62,7 @@ pub fn of_session(methods: &[AuthMethod]) -> Aal {
 }
 
 /// The highest level an identity can reach with the credentials it holds:
-/// `aal2` with a TOTP app or lookup codes, or, when codes are a second
+/// `aal2` with a TOTP app, lookup codes or a security key, or, when codes are a second
 /// factor (`code_mfa`), with an address to send a code to. Computed on
 /// every write and stored on the identity's row for the whoami lookup.
 pub fn available(identity: &Identity, code_mfa: bool) -> Aal {

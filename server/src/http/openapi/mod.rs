@@ -69,6 +69,8 @@ mod selfservice;
 mod sessions;
 #[allow(dead_code)]
 mod ui;
+#[allow(dead_code)]
+mod webauthn;
 
 #[cfg(test)]
 mod tests;
@@ -127,6 +129,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         schemas::Api::openapi(),
         health::Api::openapi(),
         ui::Api::openapi(),
+        webauthn::Api::openapi(),
     ] {
         doc.merge(area);
     }
