@@ -119,12 +119,24 @@ fn relying_parties(config: &Config, problems: &mut Problems) {
         );
     }
     let sections = [
-        ("webauthn", methods.webauthn.is_enabled(), &methods.webauthn.config.rp),
-        ("passkey", methods.passkey.is_enabled(), &methods.passkey.config.rp),
+        (
+            "webauthn",
+            methods.webauthn.is_enabled(),
+            &methods.webauthn.config.rp,
+        ),
+        (
+            "passkey",
+            methods.passkey.is_enabled(),
+            &methods.passkey.config.rp,
+        ),
     ];
     for (name, enabled, rp) in sections {
         if enabled {
-            relying_party(&format!("selfservice.methods.{name}.config.rp"), rp, problems);
+            relying_party(
+                &format!("selfservice.methods.{name}.config.rp"),
+                rp,
+                problems,
+            );
         }
     }
 }
@@ -133,12 +145,22 @@ fn relying_parties(config: &Config, problems: &mut Problems) {
 fn relying_party(key: &str, rp: &crate::types::RelyingPartyConfig, problems: &mut Problems) {
     let id = rp.id.as_deref().unwrap_or_default();
     if id.is_empty() || id.contains(['/', ':', ' ']) {
-        problems.push(format!("{key}.id"), "set the domain authenticators bind keys to, e.g. example.org");
+        problems.push(
+            format!("{key}.id"),
+            "set the domain authenticators bind keys to, e.g. example.org",
+        );
     }
     if rp.display_name.as_deref().is_none_or(str::is_empty) {
-        problems.push(format!("{key}.display_name"), "set the name authenticators show");
+        problems.push(
+            format!("{key}.display_name"),
+            "set the name authenticators show",
+        );
     }
-    let field = if rp.origin.is_some() { "origin" } else { "origins" };
+    let field = if rp.origin.is_some() {
+        "origin"
+    } else {
+        "origins"
+    };
     for origin in rp.listed_origins() {
         match url::Url::parse(&origin) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.path() == "/" => {

@@ -66,9 +66,12 @@ pub fn of_session(methods: &[AuthMethod]) -> Aal {
 /// factor (`code_mfa`), with an address to send a code to. Computed on
 /// every write and stored on the identity's row for the whoami lookup.
 pub fn available(identity: &Identity, code_mfa: bool) -> Aal {
-    let hard = SECOND_FACTORS
-        .iter()
-        .any(|t| identity.credentials.contains_key(t));
+    let hard = SECOND_FACTORS.iter().any(|t| {
+        identity
+            .credentials
+            .get(t)
+            .is_some_and(|c| *t != CredentialType::Webauthn || holds_keys(&c.config))
+    });
     let by_code = code_mfa
         && identity
             .credentials
@@ -79,6 +82,16 @@ pub fn available(identity: &Identity, code_mfa: bool) -> Aal {
     } else {
         Aal::Aal1
     }
+}
+
+/// Whether a `webauthn` credential's config holds a security key (the
+/// schema's `webauthn.identifier` marks create the credential with
+/// identifiers only, which proves nothing).
+fn holds_keys(config: &serde_json::Value) -> bool {
+    config
+        .get("credentials")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|keys| !keys.is_empty())
 }
 
 /// Whether a session at `session` satisfies `required` for an identity
@@ -117,6 +130,31 @@ mod tests {
         assert_eq!(of_session(&[first_code.clone(), second_code]), Aal::Aal2);
         assert_eq!(of_session(&[first_code, password]), Aal::Aal1);
         assert_eq!(of_session(&[]), Aal::Aal1);
+    }
+
+    #[test]
+    fn a_webauthn_credential_counts_only_with_a_key() {
+        use crate::identity::Credential;
+        let now = Utc::now();
+        let mut identity = Identity::new("default".into(), serde_json::json!({}), now);
+        let mut credential = Credential {
+            id: uuid::Uuid::new_v4(),
+            kind: CredentialType::Webauthn,
+            identifiers: vec!["ada@example.org".into()],
+            config: serde_json::json!({}),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        identity
+            .credentials
+            .insert(CredentialType::Webauthn, credential.clone());
+        assert_eq!(available(&identity, false), Aal::Aal1);
+        credential.config = serde_json::json!({"credentials": [{"id": "AA=="}]});
+        identity
+            .credentials
+            .insert(CredentialType::Webauthn, credential);
+        assert_eq!(available(&identity, false), Aal::Aal2);
     }
 
     #[test]

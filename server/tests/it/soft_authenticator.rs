@@ -99,10 +99,12 @@ impl SoftKey {
     }
 
     fn client_data(&self, kind: &str, options: &Value, bend: &Bend) -> Vec<u8> {
-        let challenge = bend
-            .challenge
-            .clone()
-            .unwrap_or_else(|| options["publicKey"]["challenge"].as_str().unwrap().to_owned());
+        let challenge = bend.challenge.clone().unwrap_or_else(|| {
+            options["publicKey"]["challenge"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        });
         let origin = bend.origin.clone().unwrap_or_else(|| self.origin.clone());
         json!({"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": false})
             .to_string()

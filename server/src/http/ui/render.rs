@@ -388,7 +388,10 @@ mod tests {
         let html = flow_forms(&ui, false);
         assert!(html.contains("<script id=\"webauthn_script\" src=\"http://x/.well-known/ory/webauthn.js\" integrity=\"sha512-abc\""), "{html}");
         assert!(!html.contains("evil"), "{html}");
-        assert!(html.contains("data-onload-trigger=\"oryPasskeyLoginAutocompleteInit\""), "{html}");
+        assert!(
+            html.contains("data-onload-trigger=\"oryPasskeyLoginAutocompleteInit\""),
+            "{html}"
+        );
         assert!(html.contains("<button type=\"button\" name=\"webauthn_login_trigger\" value=\"{&quot;publicKey&quot;:{}}\" data-onclick-trigger=\"oryWebAuthnLogin\">Key</button>"), "{html}");
         assert!(!html.contains("onclick=\""), "no inline script: {html}");
     }

@@ -16,7 +16,12 @@ pub(super) const MAX_ANSWER_BYTES: usize = 32 * 1024;
 
 /// Keeps a ceremony's state under `key`, with `extra` facts (a new
 /// passkey's user handle).
-pub(super) fn keep<T: Serialize>(internal: &mut Map<String, Value>, key: &str, state: &T, extra: Value) {
+pub(super) fn keep<T: Serialize>(
+    internal: &mut Map<String, Value>,
+    key: &str,
+    state: &T,
+    extra: Value,
+) {
     match serde_json::to_value(state) {
         Ok(state) => {
             internal.insert(key.into(), json!({"state": state, "extra": extra}));
@@ -117,13 +122,31 @@ mod tests {
         assert_eq!(ok.id, "x");
         let ok: Answer = answer(&json!({"f": {"id": "x"}}), "f").unwrap();
         assert_eq!(ok.id, "x");
-        assert_eq!(problem(answer::<Answer>(&json!({}), "f").unwrap_err()), 4000002);
-        assert_eq!(problem(answer::<Answer>(&json!({"f": " "}), "f").unwrap_err()), 4000002);
-        assert_eq!(problem(answer::<Answer>(&json!({"f": "{"}), "f").unwrap_err()), 4000001);
-        assert_eq!(problem(answer::<Answer>(&json!({"f": 7}), "f").unwrap_err()), 4000002);
+        assert_eq!(
+            problem(answer::<Answer>(&json!({}), "f").unwrap_err()),
+            4000002
+        );
+        assert_eq!(
+            problem(answer::<Answer>(&json!({"f": " "}), "f").unwrap_err()),
+            4000002
+        );
+        assert_eq!(
+            problem(answer::<Answer>(&json!({"f": "{"}), "f").unwrap_err()),
+            4000001
+        );
+        assert_eq!(
+            problem(answer::<Answer>(&json!({"f": 7}), "f").unwrap_err()),
+            4000002
+        );
         let long = format!("{{\"id\": \"{}\"}}", "a".repeat(MAX_ANSWER_BYTES));
-        assert_eq!(problem(answer::<Answer>(&json!({"f": long}), "f").unwrap_err()), 4000001);
+        assert_eq!(
+            problem(answer::<Answer>(&json!({"f": long}), "f").unwrap_err()),
+            4000001
+        );
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert_eq!(problem(answer::<Answer>(&json!({"f": deep}), "f").unwrap_err()), 4000001);
+        assert_eq!(
+            problem(answer::<Answer>(&json!({"f": deep}), "f").unwrap_err()),
+            4000001
+        );
     }
 }

@@ -95,7 +95,14 @@ impl StoredKeys {
     }
 
     /// Adds a new key.
-    pub fn add(&mut self, id: &[u8], display_name: &str, passwordless: bool, key: Value, now: DateTime<Utc>) {
+    pub fn add(
+        &mut self,
+        id: &[u8],
+        display_name: &str,
+        passwordless: bool,
+        key: Value,
+        now: DateTime<Utc>,
+    ) {
         self.credentials.push(StoredKey {
             id: encode_id(id),
             display_name: display_name.chars().take(MAX_DISPLAY_NAME_CHARS).collect(),
@@ -110,17 +117,25 @@ impl StoredKeys {
     /// Records a successful use of the key at `index`: its counter and
     /// verifying key state after `result`; refuses a counter that did not
     /// grow past the stored one (a cloned authenticator), unless both are 0.
-    pub fn record_use<T>(&mut self, index: usize, result: &AuthenticationResult) -> Result<(), KeyUseError>
+    pub fn record_use<T>(
+        &mut self,
+        index: usize,
+        result: &AuthenticationResult,
+    ) -> Result<(), KeyUseError>
     where
         T: Serialize + DeserializeOwned + Updatable,
     {
-        let stored = self.credentials.get_mut(index).ok_or(KeyUseError::Unknown)?;
+        let stored = self
+            .credentials
+            .get_mut(index)
+            .ok_or(KeyUseError::Unknown)?;
         let counter = result.counter();
         let previous = stored.authenticator.sign_count;
         if (counter > 0 || previous > 0) && counter <= previous {
             return Err(KeyUseError::CounterWentBack);
         }
-        let mut key: T = serde_json::from_value(stored.key.clone()).map_err(|_| KeyUseError::Unknown)?;
+        let mut key: T =
+            serde_json::from_value(stored.key.clone()).map_err(|_| KeyUseError::Unknown)?;
         key.update(result);
         stored.key = serde_json::to_value(&key).map_err(|_| KeyUseError::Unknown)?;
         stored.authenticator.sign_count = counter;

@@ -8,6 +8,7 @@
 //! ceremonies with the script served at `/.well-known/ory/webauthn.js`
 //! ([`script`]).
 
+mod assertion;
 mod ceremony;
 mod keys;
 mod nodes;

@@ -18,7 +18,13 @@ fn hidden(group: &str, name: &str, value: &str) -> Node {
 
 /// A button that runs `trigger` of the script with `options` (the
 /// ceremony's options as JSON text, also its value).
-fn trigger_with_options(group: &str, name: &str, trigger: &str, options: &str, label: Message) -> Node {
+fn trigger_with_options(
+    group: &str,
+    name: &str,
+    trigger: &str,
+    options: &str,
+    label: Message,
+) -> Node {
     Node::input(group, name, "button")
         .value(Value::String(options.into()))
         .on_click(format!("window.{trigger}({options})"), trigger)

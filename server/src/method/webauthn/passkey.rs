@@ -18,8 +18,9 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential,
 };
 
+use super::assertion;
 use super::ceremony::{self, answer, carries, refused_login, refused_registration};
-use super::keys::{KeyUseError, StoredKeys, hex_id};
+use super::keys::{StoredKeys, hex_id};
 use super::nodes::{self, PASSKEY};
 use super::{RelyingParty, script};
 use crate::flow::ui::{Message, Ui};
@@ -65,7 +66,10 @@ fn stored(identity: &Identity) -> StoredKeys {
 /// The user handle of an identity's passkeys, if it has one.
 fn user_handle(identity: &Identity) -> Option<Uuid> {
     let credential = identity.credentials.get(&CredentialType::Passkey)?;
-    credential.identifiers.first().and_then(|id| Uuid::parse_str(id).ok())
+    credential
+        .identifiers
+        .first()
+        .and_then(|id| Uuid::parse_str(id).ok())
 }
 
 /// Whether `identity` keeps a way to sign in without its passkeys: a
@@ -88,7 +92,11 @@ fn signs_in_otherwise(identity: &Identity) -> bool {
 
 impl PasskeyMethod {
     /// The method over the identity service and schemas.
-    pub fn new(identities: IdentityService, schemas: SchemaHandle, settings: PasskeySettings) -> Self {
+    pub fn new(
+        identities: IdentityService,
+        schemas: SchemaHandle,
+        settings: PasskeySettings,
+    ) -> Self {
         Self {
             identities,
             schemas,
@@ -125,10 +133,10 @@ impl PasskeyMethod {
         display_name_field: &str,
         internal: &mut Map<String, Value>,
     ) -> Option<String> {
-        let started = self
-            .rp()
-            .webauthn
-            .start_passkey_registration(handle, name, name, Some(exclude));
+        let started =
+            self.rp()
+                .webauthn
+                .start_passkey_registration(handle, name, name, Some(exclude));
         let (options, state) = started
             .map_err(|error| tracing::error!(%error, "a passkey registration could not start"))
             .ok()?;
@@ -137,7 +145,8 @@ impl PasskeyMethod {
         options["publicKey"]["authenticatorSelection"]["residentKey"] = json!("required");
         options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = json!(true);
         ceremony::keep(internal, REGISTRATION, &state, json!(handle.to_string()));
-        let data = json!({"credentialOptions": options, "displayNameFieldName": display_name_field});
+        let data =
+            json!({"credentialOptions": options, "displayNameFieldName": display_name_field});
         Some(data.to_string())
     }
 
@@ -155,7 +164,11 @@ impl PasskeyMethod {
         let Some(challenge) = self.start_authentication(internal) else {
             return;
         };
-        if let Some(identifier) = ui.nodes.iter_mut().find(|n| n.attributes.name == "identifier") {
+        if let Some(identifier) = ui
+            .nodes
+            .iter_mut()
+            .find(|n| n.attributes.name == "identifier")
+        {
             identifier.attributes.autocomplete = Some("username webauthn".into());
         }
         ui.nodes.extend(nodes::passkey_login(&challenge));
@@ -163,9 +176,17 @@ impl PasskeyMethod {
     }
 
     fn populate_registration(&self, ui: &mut Ui, internal: &mut Map<String, Value>) {
-        if !ui.nodes.iter().any(|n| n.attributes.name.starts_with("traits.")) {
-            ui.nodes
-                .extend(crate::method::traits::trait_nodes(&self.schemas, None, "default", None));
+        if !ui
+            .nodes
+            .iter()
+            .any(|n| n.attributes.name.starts_with("traits."))
+        {
+            ui.nodes.extend(crate::method::traits::trait_nodes(
+                &self.schemas,
+                None,
+                "default",
+                None,
+            ));
         }
         let field = self.display_name_field(ui);
         let data = self.start_registration(Uuid::new_v4(), "passkey", Vec::new(), &field, internal);
@@ -175,7 +196,12 @@ impl PasskeyMethod {
         }
     }
 
-    fn populate_settings(&self, identity: &Identity, ui: &mut Ui, internal: &mut Map<String, Value>) {
+    fn populate_settings(
+        &self,
+        identity: &Identity,
+        ui: &mut Ui,
+        internal: &mut Map<String, Value>,
+    ) {
         let keys = stored(identity);
         let handle = user_handle(identity).unwrap_or_else(Uuid::new_v4);
         let name = identity
@@ -185,17 +211,27 @@ impl PasskeyMethod {
             .unwrap_or_else(|| identity.id.to_string());
         let data = self.start_registration(handle, &name, keys.ids(), "", internal);
         if let Some(data) = data {
-            ui.nodes.extend(nodes::passkey_settings(&keys.credentials, &data));
+            ui.nodes
+                .extend(nodes::passkey_settings(&keys.credentials, &data));
             script::add_once(&mut ui.nodes, &self.rp().public_base_url);
         }
     }
 
     /// Finishes a registration: the new key and the user handle it is for.
-    fn finish_registration(&self, flow: &Flow, body: &Value, field: &str) -> Result<(Passkey, Uuid), MethodError> {
+    fn finish_registration(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        field: &str,
+    ) -> Result<(Passkey, Uuid), MethodError> {
         let credential: RegisterPublicKeyCredential = answer(body, field)?;
         let expired = || refused_registration(field, "The registration has expired; try again.");
-        let (state, extra) = ceremony::kept::<PasskeyRegistration>(flow, REGISTRATION).ok_or_else(expired)?;
-        let handle = extra.as_str().and_then(|h| Uuid::parse_str(h).ok()).ok_or_else(expired)?;
+        let (state, extra) =
+            ceremony::kept::<PasskeyRegistration>(flow, REGISTRATION).ok_or_else(expired)?;
+        let handle = extra
+            .as_str()
+            .and_then(|h| Uuid::parse_str(h).ok())
+            .ok_or_else(expired)?;
         let key = self
             .rp()
             .webauthn
@@ -208,21 +244,36 @@ impl PasskeyMethod {
     }
 
     /// `identity` with `key` added to its passkeys under `handle`.
-    fn with_key(&self, identity: &Identity, handle: Uuid, key: &Passkey, field: &str) -> Result<Identity, MethodError> {
+    fn with_key(
+        &self,
+        identity: &Identity,
+        handle: Uuid,
+        key: &Passkey,
+        field: &str,
+    ) -> Result<Identity, MethodError> {
         let mut keys = stored(identity);
         if keys.position(key.cred_id()).is_some() {
-            return Err(refused_registration(field, "This passkey is already registered."));
+            return Err(refused_registration(
+                field,
+                "This passkey is already registered.",
+            ));
         }
         let value = serde_json::to_value(key)
             .map_err(|_| refused_registration(field, "The passkey could not be registered."))?;
         let now = self.settings.clock.now();
         keys.add(key.cred_id(), "passkey", true, value, now);
-        keys.user_handle = Some(base64::engine::general_purpose::STANDARD.encode(handle.as_bytes()));
+        keys.user_handle =
+            Some(base64::engine::general_purpose::STANDARD.encode(handle.as_bytes()));
         Ok(with_keys(identity, handle, keys, now))
     }
 
     /// Checks a sign-in assertion and records the key's use.
-    async fn authenticate(&self, flow: &Flow, body: &Value, device: &Device) -> Result<Identity, MethodError> {
+    async fn authenticate(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        device: &Device,
+    ) -> Result<Identity, MethodError> {
         let field = "passkey_login";
         let credential: PublicKeyCredential = answer(body, field)?;
         let (state, _) = ceremony::kept::<DiscoverableAuthentication>(flow, AUTHENTICATION)
@@ -231,22 +282,13 @@ impl PasskeyMethod {
         let (handle, key_id) = webauthn
             .identify_discoverable_authentication(&credential)
             .map_err(|_| refused_login(field))?;
-        let ip = device.ip_address.as_deref();
-        let throttle_key = format!("{PASSKEY}:{handle}");
-        self.settings
-            .throttle
-            .admit(&throttle_key, ip)
-            .map_err(|t| MethodError::Throttled { retry_after: t.retry_after })?;
+        let throttle_key = self.admit(handle, device)?;
         let identity = self
             .identities
             .find_by_identifier(CredentialType::Passkey, &handle.to_string())
             .await?
             .ok_or_else(|| refused_login(field))?;
-        let current = identity
-            .credentials
-            .get(&CredentialType::Passkey)
-            .ok_or_else(|| refused_login(field))?;
-        let mut keys = StoredKeys::read(&current.config).ok_or_else(|| refused_login(field))?;
+        let (current, keys) = assertion::stored_keys(&identity, CredentialType::Passkey, field)?;
         let index = keys.position(key_id).ok_or_else(|| refused_login(field))?;
         let key: Passkey = keys
             .credentials
@@ -259,21 +301,25 @@ impl PasskeyMethod {
                 tracing::info!(%error, "a passkey assertion was refused");
                 refused_login(field)
             })?;
-        keys.record_use::<Passkey>(index, &result).map_err(|error| {
-            if error == KeyUseError::CounterWentBack {
-                tracing::warn!(identity_id = %identity.id, "a passkey's counter went back: it may be cloned");
-            }
-            refused_login(field)
-        })?;
-        let won = self
-            .identities
-            .swap_credential_config(identity.id, CredentialType::Passkey, &current.config, &keys.to_config())
+        let spent = (&identity, current);
+        assertion::record::<Passkey>(&self.identities, spent, keys, (index, &result), field)
             .await?;
-        if !won {
-            return Err(refused_login(field));
-        }
         self.settings.throttle.succeeded(&throttle_key);
         Ok(identity)
+    }
+
+    /// Counts a sign-in attempt for the user handle (and the client
+    /// address); returns the key a success gives back.
+    fn admit(&self, handle: Uuid, device: &Device) -> Result<String, MethodError> {
+        let key = format!("{PASSKEY}:{handle}");
+        let ip = device.ip_address.as_deref();
+        self.settings
+            .throttle
+            .admit(&key, ip)
+            .map_err(|t| MethodError::Throttled {
+                retry_after: t.retry_after,
+            })?;
+        Ok(key)
     }
 
     /// Removes the passkey a settings submission names, unless it is the
@@ -285,7 +331,11 @@ impl PasskeyMethod {
         pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
         let field = "passkey_remove";
-        let id = body.get(field).and_then(Value::as_str).unwrap_or_default().trim();
+        let id = body
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim();
         let mut keys = stored(identity);
         let before = keys.credentials.len();
         keys.credentials.retain(|k| hex_id(k) != id);
@@ -313,7 +363,12 @@ impl PasskeyMethod {
 }
 
 /// `identity` with its passkey credential holding `keys` under `handle`.
-fn with_keys(identity: &Identity, handle: Uuid, keys: StoredKeys, now: chrono::DateTime<chrono::Utc>) -> Identity {
+fn with_keys(
+    identity: &Identity,
+    handle: Uuid,
+    keys: StoredKeys,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Identity {
     let mut changed = identity.clone();
     let previous = identity.credentials.get(&CredentialType::Passkey);
     changed.credentials.insert(
@@ -339,9 +394,14 @@ impl Method for PasskeyMethod {
     }
 
     fn claims(&self, body: &Value) -> bool {
-        ["passkey_login", "passkey_register", "passkey_settings_register", "passkey_remove"]
-            .iter()
-            .any(|field| carries(body, field))
+        [
+            "passkey_login",
+            "passkey_register",
+            "passkey_settings_register",
+            "passkey_remove",
+        ]
+        .iter()
+        .any(|field| carries(body, field))
     }
 
     fn populate_challenge(&self, flow: &Flow, ui: &mut Ui, internal: &mut Map<String, Value>) {
@@ -355,14 +415,24 @@ impl Method for PasskeyMethod {
         }
     }
 
-    async fn login(&self, flow: &Flow, body: &Value, device: &Device) -> Result<Identity, MethodError> {
+    async fn login(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        device: &Device,
+    ) -> Result<Identity, MethodError> {
         if flow.requested_aal() != crate::aal::Aal::Aal1 {
             return Err(MethodError::Unsupported);
         }
         self.authenticate(flow, body, device).await
     }
 
-    async fn register(&self, flow: &Flow, body: &Value, pre_persist: &dyn PrePersist) -> Result<Identity, MethodError> {
+    async fn register(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        pre_persist: &dyn PrePersist,
+    ) -> Result<Identity, MethodError> {
         let field = "passkey_register";
         let traits = body.get("traits").cloned().unwrap_or_else(|| json!({}));
         let (key, handle) = self.finish_registration(flow, body, field)?;
@@ -395,11 +465,17 @@ impl Method for PasskeyMethod {
         }
         let field = "passkey_settings_register";
         if !carries(body, field) {
-            return Err(MethodError::Invalid(vec![Problem::field(field, Message::missing(field))]));
+            return Err(MethodError::Invalid(vec![Problem::field(
+                field,
+                Message::missing(field),
+            )]));
         }
         let (key, handle) = self.finish_registration(flow, body, field)?;
         if user_handle(identity).is_some_and(|h| h != handle) {
-            return Err(refused_registration(field, "The registration has expired; try again."));
+            return Err(refused_registration(
+                field,
+                "The registration has expired; try again.",
+            ));
         }
         let changed = self.with_key(identity, handle, &key, field)?;
         crate::method::second_factor::save(&self.identities, changed, pre_persist).await

@@ -86,15 +86,22 @@ mod tests {
         assert!(
             RelyingParty::from_config(
                 "passkey",
-                &rp("example.org", &["https://auth.example.org", "https://example.org"]),
+                &rp(
+                    "example.org",
+                    &["https://auth.example.org", "https://example.org"]
+                ),
                 base
             )
             .is_ok()
         );
-        let error = RelyingParty::from_config("passkey", &rp("example.org", &["https://evil.test"]), base)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(error.starts_with("selfservice.methods.passkey.config.rp"), "{error}");
+        let error =
+            RelyingParty::from_config("passkey", &rp("example.org", &["https://evil.test"]), base)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+        assert!(
+            error.starts_with("selfservice.methods.passkey.config.rp"),
+            "{error}"
+        );
     }
 }

@@ -18,8 +18,9 @@ use webauthn_rs::prelude::{
     SecurityKeyRegistration,
 };
 
+use super::assertion;
 use super::ceremony::{self, answer, carries, refused_login, refused_registration};
-use super::keys::{KeyUseError, StoredKeys, hex_id};
+use super::keys::{StoredKeys, hex_id};
 use super::nodes::{self, WEBAUTHN};
 use super::{RelyingParty, script};
 use crate::flow::ui::Ui;
@@ -85,13 +86,21 @@ impl WebauthnMethod {
     }
 
     /// Starts a registration for `identity`: the options, the state kept.
-    fn start_registration(&self, identity: &Identity, internal: &mut Map<String, Value>) -> Option<String> {
+    fn start_registration(
+        &self,
+        identity: &Identity,
+        internal: &mut Map<String, Value>,
+    ) -> Option<String> {
         let name = account_name(identity);
         let exclude = Some(stored(identity).ids());
-        let started = self
-            .rp()
-            .webauthn
-            .start_securitykey_registration(identity.id, &name, &name, exclude, None, None);
+        let started = self.rp().webauthn.start_securitykey_registration(
+            identity.id,
+            &name,
+            &name,
+            exclude,
+            None,
+            None,
+        );
         let (options, state) = started
             .map_err(|error| tracing::error!(%error, "a security key registration could not start"))
             .ok()?;
@@ -100,10 +109,16 @@ impl WebauthnMethod {
     }
 
     /// Starts an authentication with the identity's keys.
-    fn start_authentication(&self, keys: &[SecurityKey], internal: &mut Map<String, Value>) -> Option<String> {
+    fn start_authentication(
+        &self,
+        keys: &[SecurityKey],
+        internal: &mut Map<String, Value>,
+    ) -> Option<String> {
         let started = self.rp().webauthn.start_securitykey_authentication(keys);
         let (options, state) = started
-            .map_err(|error| tracing::error!(%error, "a security key authentication could not start"))
+            .map_err(
+                |error| tracing::error!(%error, "a security key authentication could not start"),
+            )
             .ok()?;
         ceremony::keep(internal, AUTHENTICATION, &state, Value::Null);
         serde_json::to_string(&options).ok()
@@ -114,17 +129,18 @@ impl WebauthnMethod {
     }
 
     /// Checks a step-up assertion and records the key's use.
-    async fn authenticate(&self, flow: &Flow, identity_id: Uuid, body: &Value) -> Result<Identity, MethodError> {
+    async fn authenticate(
+        &self,
+        flow: &Flow,
+        identity_id: Uuid,
+        body: &Value,
+    ) -> Result<Identity, MethodError> {
         let field = "webauthn_login";
         let credential: PublicKeyCredential = answer(body, field)?;
         let (state, _) = ceremony::kept::<SecurityKeyAuthentication>(flow, AUTHENTICATION)
             .ok_or_else(|| refused_login(field))?;
         let identity = self.identities.get(identity_id).await?;
-        let current = identity
-            .credentials
-            .get(&CredentialType::Webauthn)
-            .ok_or_else(|| refused_login(field))?;
-        let mut keys = StoredKeys::read(&current.config).ok_or_else(|| refused_login(field))?;
+        let (current, keys) = assertion::stored_keys(&identity, CredentialType::Webauthn, field)?;
         let result = self
             .rp()
             .webauthn
@@ -133,20 +149,12 @@ impl WebauthnMethod {
                 tracing::info!(%error, "a security key assertion was refused");
                 refused_login(field)
             })?;
-        let index = keys.position(result.cred_id()).ok_or_else(|| refused_login(field))?;
-        keys.record_use::<SecurityKey>(index, &result).map_err(|error| {
-            if error == KeyUseError::CounterWentBack {
-                tracing::warn!(%identity_id, "a security key's counter went back: it may be cloned");
-            }
-            refused_login(field)
-        })?;
-        let won = self
-            .identities
-            .swap_credential_config(identity_id, CredentialType::Webauthn, &current.config, &keys.to_config())
+        let index = keys
+            .position(result.cred_id())
+            .ok_or_else(|| refused_login(field))?;
+        let spent = (&identity, current);
+        assertion::record::<SecurityKey>(&self.identities, spent, keys, (index, &result), field)
             .await?;
-        if !won {
-            return Err(refused_login(field));
-        }
         Ok(identity)
     }
 
@@ -160,8 +168,10 @@ impl WebauthnMethod {
     ) -> Result<Identity, MethodError> {
         let field = "webauthn_register";
         let credential: RegisterPublicKeyCredential = answer(body, field)?;
-        let (state, _) = ceremony::kept::<SecurityKeyRegistration>(flow, REGISTRATION)
-            .ok_or_else(|| refused_registration(field, "The registration has expired; try again."))?;
+        let (state, _) =
+            ceremony::kept::<SecurityKeyRegistration>(flow, REGISTRATION).ok_or_else(|| {
+                refused_registration(field, "The registration has expired; try again.")
+            })?;
         let key = self
             .rp()
             .webauthn
@@ -172,15 +182,19 @@ impl WebauthnMethod {
             })?;
         let mut keys = stored(identity);
         if keys.position(key.cred_id()).is_some() {
-            return Err(refused_registration(field, "This security key is already registered."));
+            return Err(refused_registration(
+                field,
+                "This security key is already registered.",
+            ));
         }
         let name = body
             .get("webauthn_register_displayname")
             .and_then(Value::as_str)
             .map(str::trim)
             .unwrap_or_default();
-        let value = serde_json::to_value(&key)
-            .map_err(|_| refused_registration(field, "The security key could not be registered."))?;
+        let value = serde_json::to_value(&key).map_err(|_| {
+            refused_registration(field, "The security key could not be registered.")
+        })?;
         let now = self.settings.clock.now();
         keys.add(key.cred_id(), name, false, value, now);
         self.store(identity, keys, pre_persist).await
@@ -193,12 +207,18 @@ impl WebauthnMethod {
         body: &Value,
         pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
-        let id = body.get("webauthn_remove").and_then(Value::as_str).unwrap_or_default();
+        let id = body
+            .get("webauthn_remove")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let mut keys = stored(identity);
         let before = keys.credentials.len();
         keys.credentials.retain(|k| hex_id(k) != id.trim());
         if keys.credentials.len() == before {
-            return Err(refused_registration("webauthn_remove", "There is no such security key."));
+            return Err(refused_registration(
+                "webauthn_remove",
+                "There is no such security key.",
+            ));
         }
         self.store(identity, keys, pre_persist).await
     }
@@ -217,14 +237,23 @@ impl WebauthnMethod {
             changed.updated_at = now;
             changed
         } else {
-            let mut changed =
-                second_factor::with_credential(identity, CredentialType::Webauthn, keys.to_config(), now);
+            let mut changed = second_factor::with_credential(
+                identity,
+                CredentialType::Webauthn,
+                keys.to_config(),
+                now,
+            );
+            // A credential the schema's identifier marks made keeps its
+            // identifiers (the schema drives them).
             if let (Some(old), Some(new)) = (
                 identity.credentials.get(&CredentialType::Webauthn),
                 changed.credentials.get_mut(&CredentialType::Webauthn),
             ) {
                 new.id = old.id;
                 new.created_at = old.created_at;
+                if !old.identifiers.is_empty() {
+                    new.identifiers = old.identifiers.clone();
+                }
             }
             changed
         };
@@ -253,9 +282,9 @@ impl Method for WebauthnMethod {
             return;
         };
         let nodes = match flow.kind {
-            FlowKind::Settings => self
-                .start_registration(identity, internal)
-                .map(|options| nodes::security_key_settings(&stored(identity).credentials, &options)),
+            FlowKind::Settings => self.start_registration(identity, internal).map(|options| {
+                nodes::security_key_settings(&stored(identity).credentials, &options)
+            }),
             FlowKind::Login if flow.requested_aal() == crate::aal::Aal::Aal2 => {
                 let keys: Vec<SecurityKey> = stored(identity).open();
                 if keys.is_empty() {
@@ -272,7 +301,12 @@ impl Method for WebauthnMethod {
         }
     }
 
-    async fn login(&self, flow: &Flow, body: &Value, device: &Device) -> Result<Identity, MethodError> {
+    async fn login(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        device: &Device,
+    ) -> Result<Identity, MethodError> {
         let identity_id = second_factor::step_up_identity(flow)?;
         let key = self.admit(identity_id, Some(device))?;
         let identity = self.authenticate(flow, identity_id, body).await?;
@@ -299,4 +333,3 @@ impl Method for WebauthnMethod {
         )]))
     }
 }
-
