@@ -105,7 +105,15 @@ impl WebauthnMethod {
             .map_err(|error| tracing::error!(%error, "a security key registration could not start"))
             .ok()?;
         ceremony::keep(internal, REGISTRATION, &state, Value::Null);
-        serde_json::to_string(&options).ok()
+        let mut options = serde_json::to_value(options).ok()?;
+        // A key that is not discoverable and need not verify its user cannot
+        // be asked to protect itself with user verification: browsers refuse
+        // the whole request (the policy was never enforced).
+        if let Some(extensions) = options["publicKey"]["extensions"].as_object_mut() {
+            extensions.remove("credentialProtectionPolicy");
+            extensions.remove("enforceCredentialProtectionPolicy");
+        }
+        Some(options.to_string())
     }
 
     /// Starts an authentication with the identity's keys.
