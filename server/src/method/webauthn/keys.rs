@@ -90,7 +90,6 @@ impl StoredKeys {
         self.credentials
             .iter()
             .filter_map(|k| base64::engine::general_purpose::STANDARD.decode(&k.id).ok())
-            .map(CredentialID::from)
             .collect()
     }
 
