@@ -44,6 +44,7 @@ pub fn check(config: &Config, mode: Mode) -> Vec<ConfigError> {
     passwordless(config, &mut problems);
     flow_styles(config, &mut problems);
     second_factors(config, &mut problems);
+    relying_parties(config, &mut problems);
     log(config, &mut problems);
     tracing(&config.tracing, &mut problems);
     problems
@@ -104,6 +105,81 @@ fn second_factors(config: &Config, problems: &mut Problems) {
             "selfservice.methods.lookup_secret keeps its codes encrypted: set at least one \
              cipher secret of 32 characters",
         );
+    }
+}
+
+/// The WebAuthn methods need a relying party whose id every origin shares;
+/// security keys are a second factor only (passkeys sign in alone).
+fn relying_parties(config: &Config, problems: &mut Problems) {
+    let methods = &config.selfservice.methods;
+    if methods.webauthn.config.passwordless == Some(true) {
+        problems.push(
+            "selfservice.methods.webauthn.config.passwordless",
+            "security keys are a second factor here: enable selfservice.methods.passkey to sign \
+             in without a password",
+        );
+    }
+    let sections = [
+        (
+            "webauthn",
+            methods.webauthn.is_enabled(),
+            &methods.webauthn.config.rp,
+        ),
+        (
+            "passkey",
+            methods.passkey.is_enabled(),
+            &methods.passkey.config.rp,
+        ),
+    ];
+    for (name, enabled, rp) in sections {
+        if enabled {
+            relying_party(
+                &format!("selfservice.methods.{name}.config.rp"),
+                rp,
+                problems,
+            );
+        }
+    }
+}
+
+/// One relying party: an id, a display name, origins on the id's domain.
+fn relying_party(key: &str, rp: &crate::types::RelyingPartyConfig, problems: &mut Problems) {
+    let id = rp.id.as_deref().unwrap_or_default();
+    if id.is_empty() || id.contains(['/', ':', ' ']) {
+        problems.push(
+            format!("{key}.id"),
+            "set the domain authenticators bind keys to, e.g. example.org",
+        );
+    }
+    if rp.display_name.as_deref().is_none_or(str::is_empty) {
+        problems.push(
+            format!("{key}.display_name"),
+            "set the name authenticators show",
+        );
+    }
+    let field = if rp.origin.is_some() {
+        "origin"
+    } else {
+        "origins"
+    };
+    for origin in rp.listed_origins() {
+        match url::Url::parse(&origin) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.path() == "/" => {
+                let host = url.host_str().unwrap_or_default();
+                let shares = host == id || host.ends_with(&format!(".{id}"));
+                if !id.is_empty() && !shares {
+                    problems.push(
+                        format!("{key}.{field}"),
+                        format!("{origin:?} is not on the relying party's domain {id:?}"),
+                    );
+                }
+            }
+            Ok(_) => problems.push(
+                format!("{key}.{field}"),
+                format!("{origin:?} must be an http:// or https:// origin without a path"),
+            ),
+            Err(e) => problems.push(format!("{key}.{field}"), format!("{origin:?}: {e}")),
+        }
     }
 }
 

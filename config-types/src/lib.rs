@@ -50,10 +50,11 @@ pub use tracing::{OtlpConfig, OtlpSampling, TracingConfig, TracingProviders};
 pub use types::{
     AddressFlowConfig, AfterConfig, CiphersConfig, Config, CookiesConfig, Cors, ErrorFlowConfig,
     FlowConfig, FlowsConfig, IdentityConfig, Listener, Log, LogoutFlowConfig,
-    LookupSecretMethodConfig, MethodsConfig, OneTimeMethodConfig, OneTimeSettings, PasswordConfig,
-    PasswordMethodConfig, ProfileMethodConfig, RequiredAal, SchemaEntry, Secrets,
-    SelfServiceConfig, Serve, SessionConfig, SessionCookieConfig, SettingsFlowConfig,
-    ThrottleConfig, ThrottleRule, TotpMethodConfig, TotpSettings, WhoamiConfig,
+    LookupSecretMethodConfig, MethodsConfig, OneTimeMethodConfig, OneTimeSettings,
+    PasskeyMethodConfig, PasskeySettings, PasswordConfig, PasswordMethodConfig,
+    ProfileMethodConfig, RelyingPartyConfig, RequiredAal, SchemaEntry, Secrets, SelfServiceConfig,
+    Serve, SessionConfig, SessionCookieConfig, SettingsFlowConfig, ThrottleConfig, ThrottleRule,
+    TotpMethodConfig, TotpSettings, WebauthnMethodConfig, WebauthnSettings, WhoamiConfig,
 };
 pub use units::{ByteSize, GoDuration};
 

@@ -100,6 +100,26 @@ fn every_problem_names_its_key() {
         ),
         (json!({"log": {"level": "loud"}}), "log.level"),
         (json!({"log": {"format": "xml"}}), "log.format"),
+        (
+            json!({"selfservice": {"methods": {"webauthn": {"config": {"passwordless": true}}}}}),
+            "selfservice.methods.webauthn.config.passwordless",
+        ),
+        (
+            json!({"selfservice": {"methods": {"webauthn": {"enabled": true, "config": {"rp": {"display_name": "Bia"}}}}}}),
+            "selfservice.methods.webauthn.config.rp.id",
+        ),
+        (
+            json!({"selfservice": {"methods": {"passkey": {"enabled": true, "config": {"rp": {"id": "example.org"}}}}}}),
+            "selfservice.methods.passkey.config.rp.display_name",
+        ),
+        (
+            json!({"selfservice": {"methods": {"passkey": {"enabled": true, "config": {"rp": {"id": "example.org", "display_name": "Bia", "origins": ["https://example.org", "https://evil.test"]}}}}}}),
+            "selfservice.methods.passkey.config.rp.origins",
+        ),
+        (
+            json!({"selfservice": {"methods": {"webauthn": {"enabled": true, "config": {"rp": {"id": "example.org", "display_name": "Bia", "origin": "https://auth.example.org/path"}}}}}}),
+            "selfservice.methods.webauthn.config.rp.origin",
+        ),
     ] {
         assert_eq!(keys(with(layer.clone()), Mode::default()), [key], "{layer}");
     }
@@ -392,4 +412,30 @@ fn a_disabled_oidc_method_is_not_checked() {
         "config": {"providers": [{"id": "x", "provider": "github"}]}
     }}}}));
     assert!(keys(tree, Mode::default()).is_empty());
+}
+
+#[test]
+fn relying_party_origins_default_to_the_id() {
+    let rp = RelyingPartyConfig {
+        id: Some("localhost".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        rp.effective_origins("http://localhost:4433/"),
+        ["http://localhost:4433"]
+    );
+    assert_eq!(
+        rp.effective_origins("https://auth.example.org/"),
+        ["https://localhost"]
+    );
+    let listed = RelyingPartyConfig {
+        id: Some("example.org".into()),
+        origin: Some("https://a.example.org".into()),
+        origins: Some(vec!["https://b.example.org".into()]),
+        ..Default::default()
+    };
+    assert_eq!(
+        listed.effective_origins("https://example.org/"),
+        ["https://a.example.org", "https://b.example.org"]
+    );
 }

@@ -401,6 +401,122 @@ pub struct MethodsConfig {
     /// Recovery (lookup) codes shown once in settings (a second factor).
     #[serde(skip_serializing_if = "is_default")]
     pub lookup_secret: LookupSecretMethodConfig,
+    /// Security keys (WebAuthn) as a second factor.
+    #[serde(skip_serializing_if = "is_default")]
+    pub webauthn: WebauthnMethodConfig,
+    /// Passkeys: sign-up and sign-in with a discoverable WebAuthn credential alone.
+    #[serde(skip_serializing_if = "is_default")]
+    pub passkey: PasskeyMethodConfig,
+}
+
+/// The `selfservice.methods.webauthn` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct WebauthnMethodConfig {
+    /// Whether the method is offered (false by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Method settings.
+    #[serde(skip_serializing_if = "is_default")]
+    pub config: WebauthnSettings,
+}
+
+impl WebauthnMethodConfig {
+    /// Whether the method is offered.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(false)
+    }
+}
+
+/// `selfservice.methods.webauthn.config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct WebauthnSettings {
+    /// Security keys as a first factor; only `false` is supported (sign-in
+    /// without a password is what `selfservice.methods.passkey` offers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passwordless: Option<bool>,
+    /// The relying party: this server as authenticators know it.
+    #[serde(skip_serializing_if = "is_default")]
+    pub rp: RelyingPartyConfig,
+}
+
+/// The `selfservice.methods.passkey` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PasskeyMethodConfig {
+    /// Whether the method is offered (false by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Method settings.
+    #[serde(skip_serializing_if = "is_default")]
+    pub config: PasskeySettings,
+}
+
+impl PasskeyMethodConfig {
+    /// Whether the method is offered.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(false)
+    }
+}
+
+/// `selfservice.methods.passkey.config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PasskeySettings {
+    /// The relying party: this server as authenticators know it.
+    #[serde(skip_serializing_if = "is_default")]
+    pub rp: RelyingPartyConfig,
+}
+
+/// `rp`: the WebAuthn relying party of the security key and passkey methods.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct RelyingPartyConfig {
+    /// The relying party id: the registrable domain (or a parent of it) that
+    /// every origin shares, e.g. `example.org` (required when the method is on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The name authenticators show (required when the method is on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// One origin the browser pages run on (deprecated: use `origins`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The origins the browser pages run on, e.g. `https://auth.example.org`
+    /// (by default `https://` and the id, or the public base URL when its
+    /// host is the id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origins: Option<Vec<String>>,
+}
+
+impl RelyingPartyConfig {
+    /// Every configured origin (`origin` and `origins`), in order.
+    pub fn listed_origins(&self) -> Vec<String> {
+        self.origin
+            .iter()
+            .chain(self.origins.iter().flatten())
+            .cloned()
+            .collect()
+    }
+
+    /// The origins in force: the listed ones, else the public base URL's
+    /// origin when its host is the id, else `https://` and the id.
+    pub fn effective_origins(&self, public_base_url: &str) -> Vec<String> {
+        let listed = self.listed_origins();
+        if !listed.is_empty() {
+            return listed;
+        }
+        let Some(id) = self.id.as_deref() else {
+            return Vec::new();
+        };
+        match url::Url::parse(public_base_url) {
+            Ok(base) if base.host_str() == Some(id) => {
+                vec![base.origin().ascii_serialization()]
+            }
+            _ => vec![format!("https://{id}")],
+        }
+    }
 }
 
 /// The `selfservice.methods.lookup_secret` section.

@@ -38,9 +38,13 @@ impl Aal {
     }
 }
 
-/// The credential types that are second factors whatever the config.
-pub const SECOND_FACTORS: [CredentialType; 2] =
-    [CredentialType::Totp, CredentialType::LookupSecret];
+/// The credential types that are second factors whatever the config (a
+/// `webauthn` credential holds security keys, never passkeys).
+pub const SECOND_FACTORS: [CredentialType; 3] = [
+    CredentialType::Totp,
+    CredentialType::LookupSecret,
+    CredentialType::Webauthn,
+];
 
 /// The level a session's completed steps reach: `aal2` only with a first
 /// factor and a second factor among them (each step records the level it
@@ -58,13 +62,16 @@ pub fn of_session(methods: &[AuthMethod]) -> Aal {
 }
 
 /// The highest level an identity can reach with the credentials it holds:
-/// `aal2` with a TOTP app or lookup codes, or, when codes are a second
+/// `aal2` with a TOTP app, lookup codes or a security key, or, when codes are a second
 /// factor (`code_mfa`), with an address to send a code to. Computed on
 /// every write and stored on the identity's row for the whoami lookup.
 pub fn available(identity: &Identity, code_mfa: bool) -> Aal {
-    let hard = SECOND_FACTORS
-        .iter()
-        .any(|t| identity.credentials.contains_key(t));
+    let hard = SECOND_FACTORS.iter().any(|t| {
+        identity
+            .credentials
+            .get(t)
+            .is_some_and(|c| *t != CredentialType::Webauthn || holds_keys(&c.config))
+    });
     let by_code = code_mfa
         && identity
             .credentials
@@ -75,6 +82,16 @@ pub fn available(identity: &Identity, code_mfa: bool) -> Aal {
     } else {
         Aal::Aal1
     }
+}
+
+/// Whether a `webauthn` credential's config holds a security key (the
+/// schema's `webauthn.identifier` marks create the credential with
+/// identifiers only, which proves nothing).
+fn holds_keys(config: &serde_json::Value) -> bool {
+    config
+        .get("credentials")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|keys| !keys.is_empty())
 }
 
 /// Whether a session at `session` satisfies `required` for an identity
@@ -145,6 +162,31 @@ mod tests {
         identity.credentials.clear();
         let totp = credential(CredentialType::Totp, vec![]);
         identity.credentials.insert(CredentialType::Totp, totp);
+        assert_eq!(available(&identity, false), Aal::Aal2);
+    }
+
+    #[test]
+    fn a_webauthn_credential_counts_only_with_a_key() {
+        use crate::identity::Credential;
+        let now = Utc::now();
+        let mut identity = Identity::new("default".into(), serde_json::json!({}), now);
+        let mut credential = Credential {
+            id: uuid::Uuid::new_v4(),
+            kind: CredentialType::Webauthn,
+            identifiers: vec!["ada@example.org".into()],
+            config: serde_json::json!({}),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        identity
+            .credentials
+            .insert(CredentialType::Webauthn, credential.clone());
+        assert_eq!(available(&identity, false), Aal::Aal1);
+        credential.config = serde_json::json!({"credentials": [{"id": "AA=="}]});
+        identity
+            .credentials
+            .insert(CredentialType::Webauthn, credential);
         assert_eq!(available(&identity, false), Aal::Aal2);
     }
 

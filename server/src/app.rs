@@ -67,6 +67,9 @@ pub enum StartError {
     /// `ciphers.algorithm` or `secrets.cipher` cannot be used.
     #[error("secrets.cipher: {0}")]
     Cipher(#[from] crate::cipher::CipherError),
+    /// A WebAuthn relying party cannot be set up.
+    #[error(transparent)]
+    RelyingParty(#[from] crate::method::RelyingPartyError),
     /// An OpenID Connect provider cannot be used (its mapper).
     #[error(transparent)]
     Oidc(#[from] crate::method::OidcConfigError),
@@ -288,6 +291,44 @@ fn lookup_method(
     ))))
 }
 
+/// The security key and passkey methods that `selfservice.methods.webauthn`
+/// and `selfservice.methods.passkey` enable.
+fn webauthn_methods(
+    config: &Config,
+    (identities, schemas): (&IdentityService, &crate::schema::SchemaHandle),
+    throttle: &Arc<Throttle>,
+    clock: &Arc<dyn crate::time::Clock>,
+) -> Result<Vec<Arc<dyn Method>>, StartError> {
+    use crate::method::{PasskeyMethod, RelyingParty, WebauthnMethod};
+    let methods = &config.selfservice.methods;
+    let base = config.public_base_url();
+    let mut enabled: Vec<Arc<dyn Method>> = Vec::new();
+    if methods.webauthn.is_enabled() {
+        let rp = RelyingParty::from_config("webauthn", &methods.webauthn.config.rp, &base)?;
+        enabled.push(Arc::new(WebauthnMethod::new(
+            identities.clone(),
+            crate::method::WebauthnSettings {
+                relying_party: Arc::new(rp),
+                throttle: throttle.clone(),
+                clock: clock.clone(),
+            },
+        )));
+    }
+    if methods.passkey.is_enabled() {
+        let rp = RelyingParty::from_config("passkey", &methods.passkey.config.rp, &base)?;
+        enabled.push(Arc::new(PasskeyMethod::new(
+            identities.clone(),
+            schemas.clone(),
+            crate::method::PasskeySettings {
+                relying_party: Arc::new(rp),
+                throttle: throttle.clone(),
+                clock: clock.clone(),
+            },
+        )));
+    }
+    Ok(enabled)
+}
+
 /// Loads the schemas named by the configuration.
 pub async fn load_schemas(config: &Config) -> Result<SchemaRegistry, SchemaError> {
     let sources: Vec<SchemaSource> = config
@@ -393,6 +434,12 @@ impl App {
         if let Some(lookup) = lookup_method(&config, &identities, &throttle, &clock)? {
             methods.push(lookup);
         }
+        methods.extend(webauthn_methods(
+            &config,
+            (&identities, &schemas),
+            &throttle,
+            &clock,
+        )?);
         let courier = match options.watch_courier {
             true => {
                 let worker =

@@ -43,14 +43,16 @@ async function waitReady(url, log) {
  * YAML lines appended to the config, right after the `serve.public` keys: indent
  * them by four spaces to add public listener keys, or by none for top-level keys.
  * `publicBaseUrl` is the public URL browsers see when another server fronts
- * Bia (its own address by default). Resolves to `{ base, admin, stop }`, `base`
- * being Bia's own public address.
+ * Bia (its own address by default); `host` is the host name browsers use for
+ * Bia's own address (`localhost` for WebAuthn, which refuses IP addresses as
+ * relying party ids). Resolves to `{ base, admin, stop }`, `base` being Bia's
+ * own public address.
  */
-export async function startBia(extra = [], { publicBaseUrl } = {}) {
+export async function startBia(extra = [], { publicBaseUrl, host = '127.0.0.1' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'bia-browser-'));
   copyFileSync(join(root, 'config', 'identity.schema.json'), join(dir, 'identity.schema.json'));
   const [publicPort, adminPort] = [await freePort(), await freePort()];
-  const base = `http://127.0.0.1:${publicPort}`;
+  const base = `http://${host}:${publicPort}`;
   const admin = `http://127.0.0.1:${adminPort}`;
   writeFileSync(
     join(dir, 'bia.yaml'),
@@ -74,7 +76,7 @@ export async function startBia(extra = [], { publicBaseUrl } = {}) {
   const server = spawn(bin, ['serve', '--dev', '-c', join(dir, 'bia.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout.on('data', (d) => { log += d; });
   server.stderr.on('data', (d) => { log += d; });
-  await waitReady(`${base}/health/ready`, () => log);
+  await waitReady(`http://127.0.0.1:${publicPort}/health/ready`, () => log);
   return { base, admin, stop: () => server.kill('SIGTERM') };
 }
 

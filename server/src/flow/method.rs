@@ -172,6 +172,18 @@ pub trait Method: Send + Sync {
     fn populate_settings_flow(&self, _flow: &Flow, identity: &Identity, ui: &mut Ui) {
         self.populate_settings(identity, ui);
     }
+    /// Adds nodes that carry a one-time challenge (WebAuthn) to the form of
+    /// `flow` and keeps what checking the answer needs in `internal`, the
+    /// flow's internal context, which is stored with the flow and never
+    /// sent. Called each time the form is built (a new challenge each time),
+    /// after the method's other nodes; the default adds nothing.
+    fn populate_challenge(
+        &self,
+        _flow: &Flow,
+        _ui: &mut Ui,
+        _internal: &mut serde_json::Map<String, Value>,
+    ) {
+    }
     /// Whether a submission without a `method` field is this method's (a
     /// TOTP unlink button sends only `totp_unlink`, as in Kratos).
     fn claims(&self, _body: &Value) -> bool {

@@ -432,7 +432,7 @@ impl FlowService {
         if new.kind == FlowKind::Login {
             flow.set_requested_aal(new.requested_aal);
         }
-        flow.ui = self.form(&flow);
+        self.fill_form(&mut flow);
         // As Kratos: a recovery or verification flow names its method from
         // the start (Ory Elements cannot show one that does not).
         if let (FlowKind::Recovery | FlowKind::Verification, Some(parts)) =
@@ -445,8 +445,17 @@ impl FlowService {
         flow
     }
 
-    /// A fresh form for a flow: the anti-CSRF field, then every method's nodes.
-    pub(super) fn form(&self, flow: &Flow) -> Ui {
+    /// Gives `flow` a fresh form ([`Self::form`]); methods whose nodes carry
+    /// a one-time challenge keep its state in the flow's internal context.
+    pub(super) fn fill_form(&self, flow: &mut Flow) {
+        let mut internal = flow.internal.clone();
+        flow.ui = self.form(flow, &mut internal);
+        flow.internal = internal;
+    }
+
+    /// A fresh form for a flow: the anti-CSRF field, then every method's
+    /// nodes; challenge state goes to `internal`.
+    fn form(&self, flow: &Flow, internal: &mut serde_json::Map<String, Value>) -> Ui {
         let mut ui = Ui {
             action: format!(
                 "{}self-service/{}?flow={}",
@@ -476,6 +485,7 @@ impl FlowService {
             if let Some(identity) = &flow.identity {
                 for method in &self.methods {
                     method.populate_second_factor(identity, &mut ui);
+                    method.populate_challenge(flow, &mut ui, internal);
                 }
             }
             return ui;
@@ -492,9 +502,10 @@ impl FlowService {
                 (FlowKind::Settings, Some(identity)) => {
                     method.populate_settings_flow(flow, identity, &mut ui);
                 }
-                (FlowKind::Settings, None) => {}
+                (FlowKind::Settings, None) => continue,
                 (kind, _) => method.populate(kind, &mut ui),
             }
+            method.populate_challenge(flow, &mut ui, internal);
         }
         if flow.refresh {
             ui.messages.push(Message::info(
@@ -551,7 +562,7 @@ impl FlowService {
         // The replacement keeps the browser's anti-CSRF token.
         new_flow.csrf_token = flow.csrf_token.clone();
         new_flow.identity_id = flow.identity_id;
-        new_flow.ui = self.form(&new_flow);
+        self.fill_form(&mut new_flow);
         self.store.create(&new_flow).await?;
         Err(FlowError::Expired {
             new_flow: Box::new(new_flow),
@@ -857,7 +868,7 @@ impl FlowService {
             .await;
         flow.identity = Some(updated);
         flow.state = "success".into();
-        flow.ui = self.form(&flow);
+        self.fill_form(&mut flow);
         flow.ui.messages.push(Message {
             id: 1050001,
             text: "Your changes have been saved!".into(),

@@ -138,7 +138,44 @@ pub struct InputAttributes {
     /// Texts only: the text to show.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<Message>,
-    /// `input`, `a`, `img` or `text`.
+    /// Buttons: the script to run when clicked (e.g.
+    /// `window.oryPasskeyLogin()`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onclick: Option<String>,
+    /// Buttons: the name of the function of the WebAuthn script to call
+    /// when clicked, for UIs that run no inline scripts.
+    #[serde(
+        rename = "onclickTrigger",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub onclick_trigger: Option<String>,
+    /// Inputs: the script to run once the form is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onload: Option<String>,
+    /// Inputs: the name of the function to call once the form is shown.
+    #[serde(
+        rename = "onloadTrigger",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub onload_trigger: Option<String>,
+    /// Scripts only: load without blocking the page.
+    #[serde(rename = "async", default, skip_serializing_if = "Option::is_none")]
+    pub is_async: Option<bool>,
+    /// Scripts only: the referrer policy of the script's request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrerpolicy: Option<String>,
+    /// Scripts only: the CORS mode of the script's request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossorigin: Option<String>,
+    /// Scripts only: the subresource integrity digest of the script.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+    /// Scripts only: the content security policy nonce (empty: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// `input`, `a`, `img`, `text` or `script`.
     pub node_type: String,
 }
 
@@ -188,6 +225,15 @@ impl Node {
                 width: None,
                 height: None,
                 text: None,
+                onclick: None,
+                onclick_trigger: None,
+                onload: None,
+                onload_trigger: None,
+                is_async: None,
+                referrerpolicy: None,
+                crossorigin: None,
+                integrity: None,
+                nonce: None,
                 node_type: "input".into(),
             },
             messages: Vec::new(),
@@ -223,6 +269,36 @@ impl Node {
         let mut node = Self::other(group, id, "text");
         node.attributes.text = Some(text);
         node
+    }
+
+    /// A script node (`script`): a script the page loads, e.g. the WebAuthn
+    /// script that the trigger buttons call, with its integrity digest.
+    pub fn script(group: &str, id: &str, src: String, integrity: String) -> Self {
+        let mut node = Self::other(group, id, "script");
+        let attributes = &mut node.attributes;
+        attributes.input_type = "text/javascript".into();
+        attributes.src = Some(src);
+        attributes.is_async = Some(true);
+        attributes.referrerpolicy = Some("no-referrer".into());
+        attributes.crossorigin = Some("anonymous".into());
+        attributes.integrity = Some(integrity);
+        attributes.nonce = Some(String::new());
+        node
+    }
+
+    /// Sets what a click runs: an inline call and, for UIs that run no
+    /// inline scripts, the name of the function it calls.
+    pub fn on_click(mut self, script: String, trigger: &str) -> Self {
+        self.attributes.onclick = Some(script);
+        self.attributes.onclick_trigger = Some(trigger.into());
+        self
+    }
+
+    /// Sets what runs once the form is shown, as [`Node::on_click`] does.
+    pub fn on_load(mut self, script: String, trigger: &str) -> Self {
+        self.attributes.onload = Some(script);
+        self.attributes.onload_trigger = Some(trigger.into());
+        self
     }
 
     fn other(group: &str, id: &str, node_type: &str) -> Self {

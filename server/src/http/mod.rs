@@ -24,6 +24,7 @@ mod session_json;
 mod sessions;
 mod state;
 mod ui;
+mod webauthn;
 pub mod wire;
 
 pub use browser::BrowserUrls;
@@ -122,10 +123,14 @@ fn self_service_routes() -> Router<AppState> {
         )
         .route("/ui/error", get(ui::error))
         .route("/ui/welcome", get(ui::welcome));
-    FLOW_KINDS.into_iter().fold(router, flow_routes).route(
-        "/.well-known/change-password",
-        get(selfservice::change_password),
-    )
+    FLOW_KINDS
+        .into_iter()
+        .fold(router, flow_routes)
+        .route(
+            "/.well-known/change-password",
+            get(selfservice::change_password),
+        )
+        .route("/.well-known/ory/webauthn.js", get(webauthn::script))
 }
 
 /// Every flow kind: one handler per operation, told the kind (and, to

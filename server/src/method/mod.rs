@@ -8,6 +8,7 @@ mod profile;
 mod second_factor;
 mod totp;
 mod traits;
+mod webauthn;
 
 pub use code::{CodeMethod, CodeSettings};
 pub use lookup::{LookupMethod, LookupSettings};
@@ -15,6 +16,10 @@ pub use oidc::{OidcConfigError, OidcMethod};
 pub use password::{PasswordMethod, PasswordSettings};
 pub use profile::ProfileMethod;
 pub use totp::{TotpMethod, TotpSettings};
+pub use webauthn::{
+    PasskeyMethod, PasskeySettings, RelyingParty, RelyingPartyError, WebauthnMethod,
+    WebauthnSettings, script as webauthn_script,
+};
 
 use serde_json::Value;
 

@@ -172,13 +172,13 @@ fn unsupported_keys_warn_and_fail_only_when_strict() {
     let path = files.write(
         "kratos.yml",
         format!(
-            "{}oauth2_provider:\n  url: http://x\nselfservice:\n  methods:\n    webauthn:\n      enabled: true\n",
+            "{}oauth2_provider:\n  url: http://x\nselfservice:\n  methods:\n    saml:\n      enabled: true\n",
             files.good()
         ),
     );
     let run = validate(&[&path], &[], &[]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    for key in ["oauth2_provider", "selfservice.methods.webauthn"] {
+    for key in ["oauth2_provider", "selfservice.methods.saml"] {
         assert!(
             run.stderr.contains(&format!(
                 "warning: config key {key} is not supported by this version and is ignored"

@@ -70,7 +70,8 @@ pub struct UiNode {
 }
 
 /// The attributes of a node: an input's (most nodes), an anchor's (`a`), an
-/// image's (`img`: a TOTP QR code) or a text's (`text`: a TOTP secret).
+/// image's (`img`: a TOTP QR code), a text's (`text`: a TOTP secret) or a
+/// script's (`script`: the WebAuthn script).
 #[derive(ToSchema)]
 pub struct UiNodeInputAttributes {
     /// Inputs: the form field name, e.g. `traits.email`.
@@ -99,7 +100,28 @@ pub struct UiNodeInputAttributes {
     /// Texts: the text to show (e.g. a TOTP secret in `context.secret`).
     #[schema(required = false)]
     pub text: UiText,
-    /// The node type again: `input`, `a`, `img` or `text`.
+    /// Buttons: the script to run when clicked.
+    pub onclick: Option<String>,
+    /// Buttons: the name of the WebAuthn script's function to call when clicked.
+    #[schema(rename = "onclickTrigger")]
+    pub onclick_trigger: Option<String>,
+    /// Inputs: the script to run once the form is shown.
+    pub onload: Option<String>,
+    /// Inputs: the name of the function to call once the form is shown.
+    #[schema(rename = "onloadTrigger")]
+    pub onload_trigger: Option<String>,
+    /// Scripts: load without blocking the page.
+    #[schema(rename = "async")]
+    pub is_async: Option<bool>,
+    /// Scripts: the referrer policy of the script's request.
+    pub referrerpolicy: Option<String>,
+    /// Scripts: the CORS mode of the script's request.
+    pub crossorigin: Option<String>,
+    /// Scripts: the subresource integrity digest.
+    pub integrity: Option<String>,
+    /// Scripts: the content security policy nonce.
+    pub nonce: Option<String>,
+    /// The node type again: `input`, `a`, `img`, `text` or `script`.
     pub node_type: String,
 }
 

@@ -75,6 +75,8 @@ mod selfservice;
 mod sessions;
 #[allow(dead_code)]
 mod ui;
+#[allow(dead_code)]
+mod webauthn;
 
 #[cfg(test)]
 mod tests;
@@ -133,6 +135,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         schemas::Api::openapi(),
         health::Api::openapi(),
         ui::Api::openapi(),
+        webauthn::Api::openapi(),
     ] {
         doc.merge(area);
     }

@@ -18,11 +18,12 @@ use super::state::AppState;
 use crate::flow::{FlowError, FlowKind, FlowService};
 use render::{escape, flow_forms, page};
 
-/// What the pages may load and who may frame them: nothing but their own inline
-/// style, and nobody. Forms may post anywhere, since a completed flow redirects
-/// to the configured return URL.
+/// What the pages may load and who may frame them: their own inline style and
+/// the server's own WebAuthn script (no inline script: its buttons are wired up
+/// by the script), and nobody. Forms may post anywhere, since a completed flow
+/// redirects to the configured return URL.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
-     frame-ancestors 'none'; base-uri 'none'";
+     script-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// A page with the security headers every built-in page carries.
 fn html(document: String) -> Response {

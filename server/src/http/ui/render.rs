@@ -78,19 +78,59 @@ fn node_html(node: &Node, others_required: bool) -> String {
     match node.node_type.as_str() {
         "img" => return image_html(node, &label),
         "text" => return text_html(node, &label),
+        "script" => return script_html(node),
         _ => {}
     }
     let mut html = match a.input_type.as_str() {
         "hidden" => format!(
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\"{}>\n",
             escape(&a.name),
-            escape(&value_text(&a.value))
+            escape(&value_text(&a.value)),
+            trigger_attribute("data-onload-trigger", a.onload_trigger.as_deref()),
         ),
+        "button" if a.onclick_trigger.is_some() => trigger_button_html(node, &label),
         "submit" | "button" => button_html(node, others_required, &label),
         input_type => input_html(node, input_type, &label),
     };
     html.push_str(&messages(&node.messages));
     html
+}
+
+/// The WebAuthn script node: only the server's own script is loaded, with
+/// its integrity digest.
+fn script_html(node: &Node) -> String {
+    let a = &node.attributes;
+    let Some(src) = a
+        .src
+        .as_deref()
+        .filter(|s| s.ends_with(crate::method::webauthn_script::PATH))
+    else {
+        return String::new();
+    };
+    format!(
+        "<script id=\"{}\" src=\"{}\" integrity=\"{}\" crossorigin=\"anonymous\" referrerpolicy=\"no-referrer\" async></script>\n",
+        escape(a.id.as_deref().unwrap_or_default()),
+        escape(src),
+        escape(a.integrity.as_deref().unwrap_or_default()),
+    )
+}
+
+/// A data attribute naming a function of the WebAuthn script, which wires
+/// it up (the pages run no inline script).
+fn trigger_attribute(name: &str, trigger: Option<&str>) -> String {
+    trigger.map_or_else(String::new, |t| format!(" {name}=\"{}\"", escape(t)))
+}
+
+/// A button that runs a function of the WebAuthn script with its value.
+fn trigger_button_html(node: &Node, label: &str) -> String {
+    let a = &node.attributes;
+    format!(
+        "<button type=\"button\" name=\"{}\" value=\"{}\"{}>{}</button>\n",
+        escape(&a.name),
+        escape(&value_text(&a.value)),
+        trigger_attribute("data-onclick-trigger", a.onclick_trigger.as_deref()),
+        escape(label)
+    )
 }
 
 /// An image (a TOTP QR code); only `data:` URIs are shown.
@@ -321,5 +361,38 @@ mod tests {
         ));
         assert_eq!(html.matches("<form").count(), 1);
         assert_eq!(flow_forms(&ui, true).matches("<form").count(), 1);
+    }
+
+    #[test]
+    fn webauthn_nodes_render_as_script_and_wired_buttons() {
+        let ui = Ui {
+            action: "http://x/self-service/login?flow=1".into(),
+            method: "POST".into(),
+            nodes: vec![
+                Node::script(
+                    "webauthn",
+                    "webauthn_script",
+                    "http://x/.well-known/ory/webauthn.js".into(),
+                    "sha512-abc".into(),
+                ),
+                Node::script("webauthn", "evil", "http://evil/x.js".into(), String::new()),
+                Node::input("passkey", "passkey_login", "hidden")
+                    .on_load("window.a()".into(), "oryPasskeyLoginAutocompleteInit"),
+                Node::input("webauthn", "webauthn_login_trigger", "button")
+                    .value(Value::String("{\"publicKey\":{}}".into()))
+                    .on_click("window.oryWebAuthnLogin({})".into(), "oryWebAuthnLogin")
+                    .label(Message::info(1010008, "Key")),
+            ],
+            messages: Vec::new(),
+        };
+        let html = flow_forms(&ui, false);
+        assert!(html.contains("<script id=\"webauthn_script\" src=\"http://x/.well-known/ory/webauthn.js\" integrity=\"sha512-abc\""), "{html}");
+        assert!(!html.contains("evil"), "{html}");
+        assert!(
+            html.contains("data-onload-trigger=\"oryPasskeyLoginAutocompleteInit\""),
+            "{html}"
+        );
+        assert!(html.contains("<button type=\"button\" name=\"webauthn_login_trigger\" value=\"{&quot;publicKey&quot;:{}}\" data-onclick-trigger=\"oryWebAuthnLogin\">Key</button>"), "{html}");
+        assert!(!html.contains("onclick=\""), "no inline script: {html}");
     }
 }

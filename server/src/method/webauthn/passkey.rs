@@ -1,0 +1,483 @@
+//! Passkeys (`passkey`): discoverable WebAuthn credentials that sign up and
+//! sign in alone (a first factor, `aal1`), added and removed in settings.
+//!
+//! Every identity with passkeys has one user handle (a random UUID, the
+//! credential's identifier), which authenticators return with an
+//! assertion: a sign-in finds the identity by it, then the key by its id.
+//! Ceremonies, counters and one-time use work as for security keys
+//! ([`super::WebauthnMethod`]).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential,
+};
+
+use super::assertion;
+use super::ceremony::{self, answer, carries, refused_login, refused_registration};
+use super::keys::{StoredKeys, hex_id};
+use super::nodes::{self, PASSKEY};
+use super::{RelyingParty, script};
+use crate::flow::ui::{Message, Ui};
+use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
+use crate::identity::{Credential, CredentialType, Identity, IdentityDraft, IdentityService};
+use crate::schema::SchemaHandle;
+use crate::session::Device;
+use crate::throttle::Throttle;
+use crate::time::Clock;
+
+/// The internal context key of a registration (sign-up or settings).
+const REGISTRATION: &str = "passkey_registration";
+/// The internal context key of a sign-in.
+const AUTHENTICATION: &str = "passkey_authentication";
+
+/// What the method needs besides the identities and schemas.
+#[derive(Clone)]
+pub struct PasskeySettings {
+    /// The relying party (`selfservice.methods.passkey.config.rp`).
+    pub relying_party: Arc<RelyingParty>,
+    /// The brute-force throttle shared with the other credential checks.
+    pub throttle: Arc<Throttle>,
+    /// The clock of `added_at`.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The passkey method.
+pub struct PasskeyMethod {
+    identities: IdentityService,
+    schemas: SchemaHandle,
+    settings: PasskeySettings,
+}
+
+/// The identity's passkeys (none when it has no readable credential).
+fn stored(identity: &Identity) -> StoredKeys {
+    identity
+        .credentials
+        .get(&CredentialType::Passkey)
+        .and_then(|c| StoredKeys::read(&c.config))
+        .unwrap_or_default()
+}
+
+/// The user handle of an identity's passkeys, if it has one.
+fn user_handle(identity: &Identity) -> Option<Uuid> {
+    let credential = identity.credentials.get(&CredentialType::Passkey)?;
+    credential
+        .identifiers
+        .first()
+        .and_then(|id| Uuid::parse_str(id).ok())
+}
+
+/// Whether `identity` keeps a way to sign in without its passkeys: a
+/// password (a hash, not only the identifiers the schema marks) or a
+/// provider link. (Codes are not counted: whether they sign in depends on
+/// the code method's config; refusing is the safe side.)
+fn signs_in_otherwise(identity: &Identity) -> bool {
+    let password = identity
+        .credentials
+        .get(&CredentialType::Password)
+        .and_then(|c| c.config.get("hashed_password"))
+        .and_then(Value::as_str)
+        .is_some_and(|hash| !hash.is_empty());
+    let provider = identity
+        .credentials
+        .get(&CredentialType::Oidc)
+        .is_some_and(|c| !c.identifiers.is_empty());
+    password || provider
+}
+
+impl PasskeyMethod {
+    /// The method over the identity service and schemas.
+    pub fn new(
+        identities: IdentityService,
+        schemas: SchemaHandle,
+        settings: PasskeySettings,
+    ) -> Self {
+        Self {
+            identities,
+            schemas,
+            settings,
+        }
+    }
+
+    fn rp(&self) -> &RelyingParty {
+        &self.settings.relying_party
+    }
+
+    /// The form field whose value names a new passkey: the schema's
+    /// identifying trait, else the form's first trait.
+    fn display_name_field(&self, ui: &Ui) -> String {
+        let registry = self.schemas.current();
+        let label = registry
+            .get(registry.default_id())
+            .and_then(|schema| schema.identifier_label().cloned());
+        label.map(|l| l.name).unwrap_or_else(|| {
+            ui.nodes
+                .iter()
+                .find(|n| n.attributes.name.starts_with("traits."))
+                .map_or_else(|| "traits.email".into(), |n| n.attributes.name.clone())
+        })
+    }
+
+    /// Starts a registration under `handle`: the creation data the form
+    /// carries (options asking for a discoverable key), the state kept.
+    fn start_registration(
+        &self,
+        handle: Uuid,
+        name: &str,
+        exclude: Vec<webauthn_rs::prelude::CredentialID>,
+        display_name_field: &str,
+        internal: &mut Map<String, Value>,
+    ) -> Option<String> {
+        let started =
+            self.rp()
+                .webauthn
+                .start_passkey_registration(handle, name, name, Some(exclude));
+        let (options, state) = started
+            .map_err(|error| tracing::error!(%error, "a passkey registration could not start"))
+            .ok()?;
+        let mut options = serde_json::to_value(options).ok()?;
+        // Signing in without an identifier needs a key the authenticator keeps.
+        options["publicKey"]["authenticatorSelection"]["residentKey"] = json!("required");
+        options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = json!(true);
+        ceremony::keep(internal, REGISTRATION, &state, json!(handle.to_string()));
+        let data =
+            json!({"credentialOptions": options, "displayNameFieldName": display_name_field});
+        Some(data.to_string())
+    }
+
+    /// Starts a sign-in with any of the browser's passkeys.
+    fn start_authentication(&self, internal: &mut Map<String, Value>) -> Option<String> {
+        let started = self.rp().webauthn.start_discoverable_authentication();
+        let (options, state) = started
+            .map_err(|error| tracing::error!(%error, "a passkey sign-in could not start"))
+            .ok()?;
+        ceremony::keep(internal, AUTHENTICATION, &state, Value::Null);
+        serde_json::to_string(&options).ok()
+    }
+
+    fn populate_login(&self, ui: &mut Ui, internal: &mut Map<String, Value>) {
+        let Some(challenge) = self.start_authentication(internal) else {
+            return;
+        };
+        if let Some(identifier) = ui
+            .nodes
+            .iter_mut()
+            .find(|n| n.attributes.name == "identifier")
+        {
+            identifier.attributes.autocomplete = Some("username webauthn".into());
+        }
+        ui.nodes.extend(nodes::passkey_login(&challenge));
+        script::add_once(&mut ui.nodes, &self.rp().public_base_url);
+    }
+
+    fn populate_registration(&self, ui: &mut Ui, internal: &mut Map<String, Value>) {
+        if !ui
+            .nodes
+            .iter()
+            .any(|n| n.attributes.name.starts_with("traits."))
+        {
+            ui.nodes.extend(crate::method::traits::trait_nodes(
+                &self.schemas,
+                None,
+                "default",
+                None,
+            ));
+        }
+        let field = self.display_name_field(ui);
+        let data = self.start_registration(Uuid::new_v4(), "passkey", Vec::new(), &field, internal);
+        if let Some(data) = data {
+            ui.nodes.extend(nodes::passkey_registration(&data));
+            script::add_once(&mut ui.nodes, &self.rp().public_base_url);
+        }
+    }
+
+    fn populate_settings(
+        &self,
+        identity: &Identity,
+        ui: &mut Ui,
+        internal: &mut Map<String, Value>,
+    ) {
+        let keys = stored(identity);
+        let handle = user_handle(identity).unwrap_or_else(Uuid::new_v4);
+        let name = identity
+            .credentials
+            .values()
+            .find_map(|c| c.identifiers.first().filter(|i| i.contains('@')).cloned())
+            .unwrap_or_else(|| identity.id.to_string());
+        let data = self.start_registration(handle, &name, keys.ids(), "", internal);
+        if let Some(data) = data {
+            ui.nodes
+                .extend(nodes::passkey_settings(&keys.credentials, &data));
+            script::add_once(&mut ui.nodes, &self.rp().public_base_url);
+        }
+    }
+
+    /// Finishes a registration: the new key and the user handle it is for.
+    fn finish_registration(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        field: &str,
+    ) -> Result<(Passkey, Uuid), MethodError> {
+        let credential: RegisterPublicKeyCredential = answer(body, field)?;
+        let expired = || refused_registration(field, "The registration has expired; try again.");
+        let (state, extra) =
+            ceremony::kept::<PasskeyRegistration>(flow, REGISTRATION).ok_or_else(expired)?;
+        let handle = extra
+            .as_str()
+            .and_then(|h| Uuid::parse_str(h).ok())
+            .ok_or_else(expired)?;
+        let key = self
+            .rp()
+            .webauthn
+            .finish_passkey_registration(&credential, &state)
+            .map_err(|error| {
+                tracing::info!(%error, "a passkey registration was refused");
+                refused_registration(field, "The passkey could not be registered.")
+            })?;
+        Ok((key, handle))
+    }
+
+    /// `identity` with `key` added to its passkeys under `handle`.
+    fn with_key(
+        &self,
+        identity: &Identity,
+        handle: Uuid,
+        key: &Passkey,
+        field: &str,
+    ) -> Result<Identity, MethodError> {
+        let mut keys = stored(identity);
+        if keys.position(key.cred_id()).is_some() {
+            return Err(refused_registration(
+                field,
+                "This passkey is already registered.",
+            ));
+        }
+        let value = serde_json::to_value(key)
+            .map_err(|_| refused_registration(field, "The passkey could not be registered."))?;
+        let now = self.settings.clock.now();
+        keys.add(key.cred_id(), "passkey", true, value, now);
+        keys.user_handle =
+            Some(base64::engine::general_purpose::STANDARD.encode(handle.as_bytes()));
+        Ok(with_keys(identity, handle, keys, now))
+    }
+
+    /// Checks a sign-in assertion and records the key's use.
+    async fn authenticate(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        device: &Device,
+    ) -> Result<Identity, MethodError> {
+        let field = "passkey_login";
+        let credential: PublicKeyCredential = answer(body, field)?;
+        let (state, _) = ceremony::kept::<DiscoverableAuthentication>(flow, AUTHENTICATION)
+            .ok_or_else(|| refused_login(field))?;
+        let webauthn = &self.rp().webauthn;
+        let (handle, key_id) = webauthn
+            .identify_discoverable_authentication(&credential)
+            .map_err(|_| refused_login(field))?;
+        let throttle_key = self.admit(handle, device)?;
+        let identity = self
+            .identities
+            .find_by_identifier(CredentialType::Passkey, &handle.to_string())
+            .await?
+            .ok_or_else(|| refused_login(field))?;
+        let (current, keys) = assertion::stored_keys(&identity, CredentialType::Passkey, field)?;
+        let index = keys.position(key_id).ok_or_else(|| refused_login(field))?;
+        let key: Passkey = keys
+            .credentials
+            .get(index)
+            .and_then(|k| serde_json::from_value(k.key.clone()).ok())
+            .ok_or_else(|| refused_login(field))?;
+        let result = webauthn
+            .finish_discoverable_authentication_v2(&credential, state, &key)
+            .map_err(|error| {
+                tracing::info!(%error, "a passkey assertion was refused");
+                refused_login(field)
+            })?;
+        let spent = (&identity, current);
+        assertion::record::<Passkey>(&self.identities, spent, keys, (index, &result), field)
+            .await?;
+        self.settings.throttle.succeeded(&throttle_key);
+        Ok(identity)
+    }
+
+    /// Counts a sign-in attempt for the user handle (and the client
+    /// address); returns the key a success gives back.
+    fn admit(&self, handle: Uuid, device: &Device) -> Result<String, MethodError> {
+        let key = format!("{PASSKEY}:{handle}");
+        let ip = device.ip_address.as_deref();
+        self.settings
+            .throttle
+            .admit(&key, ip)
+            .map_err(|t| MethodError::Throttled {
+                retry_after: t.retry_after,
+            })?;
+        Ok(key)
+    }
+
+    /// Removes the passkey a settings submission names, unless it is the
+    /// identity's last way to sign in.
+    async fn remove_key(
+        &self,
+        identity: &Identity,
+        body: &Value,
+        pre_persist: &dyn PrePersist,
+    ) -> Result<Identity, MethodError> {
+        let field = "passkey_remove";
+        let id = body
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim();
+        let mut keys = stored(identity);
+        let before = keys.credentials.len();
+        keys.credentials.retain(|k| hex_id(k) != id);
+        if keys.credentials.len() == before {
+            return Err(refused_registration(field, "There is no such passkey."));
+        }
+        if keys.credentials.is_empty() && !signs_in_otherwise(identity) {
+            return Err(refused_registration(
+                field,
+                "unable to remove this passkey because it would lock you out of your account",
+            ));
+        }
+        let now = self.settings.clock.now();
+        let changed = match user_handle(identity) {
+            Some(handle) if !keys.credentials.is_empty() => with_keys(identity, handle, keys, now),
+            _ => {
+                let mut changed = identity.clone();
+                changed.credentials.remove(&CredentialType::Passkey);
+                changed.updated_at = now;
+                changed
+            }
+        };
+        crate::method::second_factor::save(&self.identities, changed, pre_persist).await
+    }
+}
+
+/// `identity` with its passkey credential holding `keys` under `handle`.
+fn with_keys(
+    identity: &Identity,
+    handle: Uuid,
+    keys: StoredKeys,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Identity {
+    let mut changed = identity.clone();
+    let previous = identity.credentials.get(&CredentialType::Passkey);
+    changed.credentials.insert(
+        CredentialType::Passkey,
+        Credential {
+            id: previous.map_or_else(Uuid::new_v4, |c| c.id),
+            kind: CredentialType::Passkey,
+            identifiers: vec![handle.to_string()],
+            config: keys.to_config(),
+            version: 1,
+            created_at: previous.map_or(now, |c| c.created_at),
+            updated_at: now,
+        },
+    );
+    changed.updated_at = now;
+    changed
+}
+
+#[async_trait]
+impl Method for PasskeyMethod {
+    fn id(&self) -> &'static str {
+        PASSKEY
+    }
+
+    fn claims(&self, body: &Value) -> bool {
+        [
+            "passkey_login",
+            "passkey_register",
+            "passkey_settings_register",
+            "passkey_remove",
+        ]
+        .iter()
+        .any(|field| carries(body, field))
+    }
+
+    fn populate_challenge(&self, flow: &Flow, ui: &mut Ui, internal: &mut Map<String, Value>) {
+        match (flow.kind, &flow.identity) {
+            (FlowKind::Login, _) if flow.requested_aal() == crate::aal::Aal::Aal1 => {
+                self.populate_login(ui, internal);
+            }
+            (FlowKind::Registration, _) => self.populate_registration(ui, internal),
+            (FlowKind::Settings, Some(identity)) => self.populate_settings(identity, ui, internal),
+            _ => {}
+        }
+    }
+
+    async fn login(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        device: &Device,
+    ) -> Result<Identity, MethodError> {
+        if flow.requested_aal() != crate::aal::Aal::Aal1 {
+            return Err(MethodError::Unsupported);
+        }
+        self.authenticate(flow, body, device).await
+    }
+
+    async fn register(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        pre_persist: &dyn PrePersist,
+    ) -> Result<Identity, MethodError> {
+        let field = "passkey_register";
+        let traits = body.get("traits").cloned().unwrap_or_else(|| json!({}));
+        let (key, handle) = self.finish_registration(flow, body, field)?;
+        let draft = IdentityDraft {
+            traits,
+            ..IdentityDraft::default()
+        };
+        let identity = self
+            .identities
+            .prepare(draft)
+            .await
+            .map_err(MethodError::refused_write)?;
+        let identity = self.with_key(&identity, handle, &key, field)?;
+        let identity = pre_persist.run(identity).await?;
+        self.identities
+            .insert(identity)
+            .await
+            .map_err(MethodError::refused_write)
+    }
+
+    async fn update_settings(
+        &self,
+        flow: &Flow,
+        identity: &Identity,
+        body: &Value,
+        pre_persist: &dyn PrePersist,
+    ) -> Result<Identity, MethodError> {
+        if carries(body, "passkey_remove") {
+            return self.remove_key(identity, body, pre_persist).await;
+        }
+        let field = "passkey_settings_register";
+        if !carries(body, field) {
+            return Err(MethodError::Invalid(vec![Problem::field(
+                field,
+                Message::missing(field),
+            )]));
+        }
+        let (key, handle) = self.finish_registration(flow, body, field)?;
+        if user_handle(identity).is_some_and(|h| h != handle) {
+            return Err(refused_registration(
+                field,
+                "The registration has expired; try again.",
+            ));
+        }
+        let changed = self.with_key(identity, handle, &key, field)?;
+        crate::method::second_factor::save(&self.identities, changed, pre_persist).await
+    }
+}
