@@ -173,6 +173,11 @@ impl From<StoreError> for ApiError {
                 )
                 .with_retry_after(1)
             }
+            StoreError::Contention(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The write collided with a concurrent one; retry it.",
+            )
+            .with_retry_after(1),
             other => ApiError::internal(&other),
         }
     }
