@@ -401,7 +401,9 @@ pub fn evaluate_batch(
                 Err(e) => serde_json::json!({ "error": describe_eval(&program, source, &e) }),
                 Ok(json) => match serde_json::from_str::<serde_json::Value>(&json) {
                     Ok(json) => serde_json::json!({ "json": json }),
-                    Err(e) => serde_json::json!({ "error": format!("the result is not JSON: {e}") }),
+                    Err(e) => {
+                        serde_json::json!({ "error": format!("the result is not JSON: {e}") })
+                    }
                 },
             },
         });

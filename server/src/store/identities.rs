@@ -82,8 +82,11 @@ pub trait IdentityStore: Send + Sync {
     async fn count(&self) -> Result<u64, StoreError>;
     /// Counts the identities on a schema, only those sorting after `after`
     /// when given.
-    async fn count_on_schema(&self, schema_id: &str, after: Option<Uuid>)
-    -> Result<u64, StoreError>;
+    async fn count_on_schema(
+        &self,
+        schema_id: &str,
+        after: Option<Uuid>,
+    ) -> Result<u64, StoreError>;
     /// Replaces `expected` with `identity` (same id) in one transaction, but
     /// only while the stored identity still is `expected`: the same schema
     /// id, `updated_at`, addresses and credential configs. False, with

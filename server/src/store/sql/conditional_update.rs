@@ -192,7 +192,11 @@ impl SqlIdentityStore {
             ("identity_credential_identifiers", "credential_id"),
             ("identity_credentials", "id"),
         ] {
-            let guard = if column == "id" { " AND config = ?" } else { "" };
+            let guard = if column == "id" {
+                " AND config = ?"
+            } else {
+                ""
+            };
             let sql = self
                 .db
                 .sql(&format!("DELETE FROM {table} WHERE {column} = ?{guard}"));

@@ -25,7 +25,9 @@ fn is_contention(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => {
             db.try_downcast_ref::<SqliteError>().is_none()
-                && db.code().is_some_and(|code| matches!(&*code, "40001" | "40P01"))
+                && db
+                    .code()
+                    .is_some_and(|code| matches!(&*code, "40001" | "40P01"))
         }
         _ => false,
     }

@@ -444,7 +444,9 @@ impl SqlIdentityStore {
 
 /// The `identities` row of an identity: [`IDENTITY_COLUMNS`] and the address
 /// copy, each with its value.
-pub(super) fn identity_row(identity: &Identity) -> Result<Vec<(&'static str, Option<String>)>, StoreError> {
+pub(super) fn identity_row(
+    identity: &Identity,
+) -> Result<Vec<(&'static str, Option<String>)>, StoreError> {
     let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
     let row = vec![
         ("id", Some(identity.id.to_string())),
