@@ -38,6 +38,9 @@ pub const MAX_LISTED_FAILURES: usize = 100;
 /// Identities written at once within a batch.
 const WRITE_CONCURRENCY: usize = 4;
 
+/// Tries of one identity's write that lost a deadlock.
+const WRITE_ATTEMPTS: u32 = 4;
+
 /// One batch of a migration, as the caller asks for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MigrationRequest {
@@ -247,17 +250,28 @@ impl SchemaMigrator {
                     None => Outcome::Migrated,
                 });
         }
-        match self
-            .identities
-            .store()
-            .update_if_unchanged(&current, &migrated)
-            .await
-        {
-            Ok(true) => Ok(Outcome::Migrated),
-            Ok(false) | Err(StoreError::Contention(_)) => Ok(Outcome::Skipped),
-            Err(StoreError::Conflict(_)) => Ok(Outcome::Failed(TAKEN.into())),
-            Err(error) => Err(error),
+        self.write(&current, &migrated).await
+    }
+
+    /// Stores the migrated identity if nobody changed it since it was read.
+    /// A write that lost a deadlock (MySQL's gap locks make neighbouring
+    /// writes collide) was rolled back whole and is tried again.
+    async fn write(&self, current: &Identity, migrated: &Identity) -> Result<Outcome, StoreError> {
+        let store = self.identities.store();
+        for attempt in 1..=WRITE_ATTEMPTS {
+            match store.update_if_unchanged(current, migrated).await {
+                Ok(true) => return Ok(Outcome::Migrated),
+                Ok(false) => return Ok(Outcome::Skipped),
+                Err(StoreError::Conflict(_)) => return Ok(Outcome::Failed(TAKEN.into())),
+                Err(StoreError::Contention(_)) if attempt < WRITE_ATTEMPTS => {
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(attempt)))
+                        .await;
+                }
+                Err(StoreError::Contention(_)) => return Ok(Outcome::Skipped),
+                Err(error) => return Err(error),
+            }
         }
+        Ok(Outcome::Skipped)
     }
 
     /// On a dry run, whether an identifier or address of the migrated
