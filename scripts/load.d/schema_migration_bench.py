@@ -86,6 +86,8 @@ def migrate_range(admin: int, source: str, target: str, batch: int, start, stop,
         totals["requests"] += 1
         for key in ("migrated", "skipped", "failed_count"):
             totals[key] += report[key]
+        if report["failed"] and "reason" not in totals:
+            totals["reason"] = report["failed"][0]["reason"]
         after = report["next"]
         if after is None or (stop is not None and after >= stop):
             break
@@ -131,7 +133,7 @@ def run_clients(target, argument_lists, pid: int):
     totals: dict[str, int] = {}
     for result in results:
         for key, value in result.items():
-            totals[key] = totals.get(key, 0) + value
+            totals[key] = value if isinstance(value, str) else totals.get(key, 0) + value
     return totals, time.monotonic() - began, cpu_with_children(pid) - cpu_before
 
 
