@@ -95,21 +95,28 @@ def migrate_range(admin: int, source: str, target: str, batch: int, start, stop,
 
 
 def put_share(admin: int, ids: list[str], schema: str, out) -> None:
-    """One client: PUT each identity with the traits the transform would give."""
+    """One client: PUT each identity with the traits the transform would give; a 503 (SQLite
+    busy past its timeout, pool exhausted) is retried and counted."""
     connection = http.client.HTTPConnection("127.0.0.1", admin, timeout=600)
-    done = 0
+    done = retried = 0
     for n, identity in ids:
         email = load.email("mig", n)
-        body = {"schema_id": schema, "state": "active",
-                "traits": {"email": email, "name": {"first": email.split("@")[0], "last": "Put"}}}
-        connection.request("PUT", f"/admin/identities/{identity}", body=json.dumps(body).encode(),
-                           headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
+        body = json.dumps({"schema_id": schema, "state": "active", "traits": {
+            "email": email, "name": {"first": email.split("@")[0], "last": "Put"}}}).encode()
+        for _ in range(50):
+            connection.request("PUT", f"/admin/identities/{identity}", body=body,
+                               headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 503:
+                break
+            retried += 1
+            time.sleep(0.05)
         if response.status != 200:
-            raise SystemExit(f"PUT answered {response.status}")
+            out.put({"migrated": done, "retried_503": retried, "error": f"PUT {response.status}"})
+            return
         done += 1
-    out.put({"migrated": done})
+    out.put({"migrated": done, "retried_503": retried})
 
 
 def cpu_with_children(pid: int) -> float:
