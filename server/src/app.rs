@@ -484,7 +484,12 @@ impl App {
             cookie_secrets.push(crate::flow::csrf::new_token());
         }
         let cookies = http::CookieCodec::new(&cookie_secrets, !options.dev, &config);
+        let migrations = crate::identity::migration::SchemaMigrator::new(
+            identities.clone(),
+            http::hook_renderer(config.public_base_url()),
+        );
         let state = AppState::new(http::Shared {
+            migrations,
             identities,
             sessions,
             flows,

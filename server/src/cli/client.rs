@@ -11,7 +11,7 @@ use super::Endpoint;
 /// Identities sent per batch request.
 const BATCH: usize = 1000;
 
-fn base_url(endpoint: &Endpoint) -> Result<String> {
+pub(super) fn base_url(endpoint: &Endpoint) -> Result<String> {
     let url = endpoint
         .endpoint
         .clone()
@@ -21,11 +21,11 @@ fn base_url(endpoint: &Endpoint) -> Result<String> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-fn client() -> Result<reqwest::Client> {
+pub(super) fn client() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder().build()?)
 }
 
-async fn error_text(response: reqwest::Response) -> String {
+pub(super) async fn error_text(response: reqwest::Response) -> String {
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let reason = body["error"]["reason"]
@@ -35,7 +35,7 @@ async fn error_text(response: reqwest::Response) -> String {
     format!("{status}: {reason}")
 }
 
-fn print(value: &Value, format: &str) -> Result<()> {
+pub(super) fn print(value: &Value, format: &str) -> Result<()> {
     if format == "json-pretty" {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {

@@ -3,6 +3,7 @@
 mod cleanup;
 mod client;
 mod courier;
+mod migrate_schema;
 mod serve;
 mod validate;
 
@@ -73,6 +74,19 @@ enum Command {
         #[command(subcommand)]
         what: CleanupCommand,
     },
+    /// Work on identities in bulk through the admin API.
+    Identities {
+        #[command(subcommand)]
+        what: IdentitiesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IdentitiesCommand {
+    /// Move the identities of one schema to another, batch after batch, with
+    /// an optional Jsonnet transform of their traits; exits non-zero when
+    /// some identities could not be migrated (they stay on the old schema).
+    MigrateSchema(migrate_schema::MigrateSchemaArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -296,6 +310,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Config {
             what: ConfigCommand::Validate(args),
         } => validate::run(args).await,
+        Command::Identities {
+            what: IdentitiesCommand::MigrateSchema(args),
+        } => migrate_schema::run(args).await,
     }
 }
 

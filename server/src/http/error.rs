@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::flow::{FlowError, FlowKind, Problem};
 use crate::identity::IdentityError;
+use crate::identity::migration::MigrationError;
 use crate::schema::TraitViolation;
 use crate::session::SessionError;
 use crate::store::StoreError;
@@ -173,6 +174,11 @@ impl From<StoreError> for ApiError {
                 )
                 .with_retry_after(1)
             }
+            StoreError::Contention(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The write collided with a concurrent one; retry it.",
+            )
+            .with_retry_after(1),
             other => ApiError::internal(&other),
         }
     }
@@ -273,6 +279,26 @@ impl From<IdentityError> for ApiError {
             IdentityError::Conflict => IDENTITY_CONFLICT.into(),
             IdentityError::Busy => HASHER_BUSY.into(),
             IdentityError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<MigrationError> for ApiError {
+    fn from(error: MigrationError) -> Self {
+        match error {
+            MigrationError::UnknownSchema(id) => ApiError::not_found(format!(
+                "No identity schema with id {id:?} is configured (and no identity uses it)."
+            )),
+            MigrationError::BadRequest(reason) => ApiError::bad_request(reason),
+            MigrationError::InvalidTransform(reason) => {
+                ApiError::bad_request(format!("transform: {reason}"))
+            }
+            MigrationError::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many Jsonnet programs are running; retry shortly.",
+            )
+            .with_retry_after(1),
+            MigrationError::Store(store) => store.into(),
         }
     }
 }

@@ -91,6 +91,7 @@ fn list_filter(query: &QueryPairs, paging: &Paging) -> Result<IdentityQuery, Api
             .map(crate::schema::extension::normalize_identifier),
         identifier_similar: text("preview_credentials_identifier_similar").map(str::to_owned),
         organization_id: None,
+        schema_id: None,
     };
     if filter.credentials_identifier.is_some() && filter.identifier_similar.is_some() {
         return Err(ApiError::bad_request(

@@ -18,6 +18,7 @@ mod openapi;
 mod paging;
 mod proxies;
 mod recovery;
+mod schema_migrations;
 mod schemas;
 mod selfservice;
 mod session_json;
@@ -100,6 +101,7 @@ fn admin_routes() -> Router<AppState> {
         .route("/courier/messages", get(courier::list))
         .route("/courier/messages/{id}", get(courier::get))
         .route("/metrics/prometheus", get(metrics::scrape))
+        .route("/bia/schema-migrations", post(schema_migrations::run))
 }
 
 fn self_service_routes() -> Router<AppState> {

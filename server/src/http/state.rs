@@ -36,6 +36,8 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     /// Identity operations.
     pub identities: IdentityService,
+    /// Schema migrations of identities.
+    pub migrations: crate::identity::migration::SchemaMigrator,
     /// Session operations.
     pub sessions: SessionService,
     /// The self-service flow machine.

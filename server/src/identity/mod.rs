@@ -1,8 +1,10 @@
 //! Identities: the model, what admins hand in, and the operations on them
-//! (create, update, delete, credential removal, batches), independent of HTTP.
+//! (create, update, delete, credential removal, batches, schema
+//! migrations), independent of HTTP.
 
 mod batch;
 mod input;
+pub mod migration;
 mod model;
 mod service;
 

@@ -134,6 +134,11 @@ impl IdentityService {
         &self.store
     }
 
+    /// The live identity schemas.
+    pub fn schemas(&self) -> &SchemaHandle {
+        &self.schemas
+    }
+
     /// The password hasher.
     pub fn hasher(&self) -> &Arc<dyn PasswordHasher> {
         &self.hasher
@@ -397,6 +402,17 @@ impl IdentityService {
         let identity = self.stamped(&identity);
         self.store.update(&identity).await?;
         Ok(identity)
+    }
+
+    /// Rebuilds a stored identity from a draft as [`update`](Self::update)
+    /// would (traits validated against the draft's schema, identifiers and
+    /// addresses derived), without storing it.
+    pub(super) async fn rebuild(
+        &self,
+        current: Identity,
+        draft: IdentityDraft,
+    ) -> Result<Identity, IdentityError> {
+        self.assemble(Some(current), draft, self.clock.now()).await
     }
 
     /// Builds the full aggregate from a draft, on top of `base` when

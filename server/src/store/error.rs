@@ -21,6 +21,10 @@ pub enum StoreError {
     /// the pool is closed, or the connection failed. Worth retrying later.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] BoxError),
+    /// The write lost to a concurrent one (a deadlock or serialization
+    /// failure) and was rolled back; trying it again may succeed.
+    #[error("lost to a concurrent write: {0}")]
+    Contention(#[source] BoxError),
     /// Migrations could not be read, applied or reverted.
     #[error("migration failed: {0}")]
     Migration(#[source] BoxError),

@@ -35,6 +35,8 @@ pub struct IdentityQuery {
     pub identifier_similar: Option<String>,
     /// Only identities of this organization.
     pub organization_id: Option<Uuid>,
+    /// Only identities on this schema.
+    pub schema_id: Option<String>,
 }
 
 /// One page of identities.
@@ -78,6 +80,23 @@ pub trait IdentityStore: Send + Sync {
     async fn delete(&self, id: Uuid) -> Result<bool, StoreError>;
     /// Counts all identities.
     async fn count(&self) -> Result<u64, StoreError>;
+    /// Counts the identities on a schema, only those sorting after `after`
+    /// when given.
+    async fn count_on_schema(
+        &self,
+        schema_id: &str,
+        after: Option<Uuid>,
+    ) -> Result<u64, StoreError>;
+    /// Replaces `expected` with `identity` (same id) in one transaction, but
+    /// only while the stored identity still is `expected`: the same schema
+    /// id, `updated_at`, addresses and credential configs. False, with
+    /// nothing written, when it changed in between; of concurrent callers
+    /// expecting the same identity, one wins.
+    async fn update_if_unchanged(
+        &self,
+        expected: &Identity,
+        identity: &Identity,
+    ) -> Result<bool, StoreError>;
     /// Replaces the config of one credential of an identity, but only while
     /// it still is `expected`: of concurrent callers expecting the same
     /// config, one wins (a used one-time secret is never accepted twice).

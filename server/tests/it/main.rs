@@ -28,6 +28,7 @@ mod password_policy;
 mod recovery;
 mod registration_throttle;
 mod replays;
+mod schema_migrations;
 mod schemas_health;
 mod session_lookup;
 mod sessions_api;

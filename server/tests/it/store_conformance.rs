@@ -329,7 +329,109 @@ async fn credential_configs_swap_once(kind: Kind) {
     test_db.drop_database().await;
 }
 
+/// A conditional replace writes only over the identity it read: not after
+/// the row, a credential config or a verifiable address changed, and once
+/// only of concurrent callers.
+async fn conditional_replace_sees_every_change(kind: Kind) {
+    let test_db = TestDb::create(kind).await;
+    let db = test_db.migrated().await;
+    let store = SqlIdentityStore::new(db.clone());
+    let ada = identity("ada@example.com");
+    store.create(&ada).await.unwrap();
+    let read = store.get(ada.id).await.unwrap().unwrap();
+    let moved = |from: &Identity| {
+        let mut next = from.clone();
+        next.schema_id = "v2".into();
+        next.traits = json!({"email": "ada@example.com", "name": {"first": "Ada"}});
+        next.updated_at = at(30);
+        next
+    };
+
+    // A credential config spent in between (a TOTP step) is never written back.
+    let password = &read.credentials[&CredentialType::Password];
+    let spent = json!({"hashed_password": "$2a$04$def"});
+    assert!(
+        store
+            .swap_credential_config(
+                ada.id,
+                CredentialType::Password,
+                &password.config,
+                &spent,
+                at(9)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .update_if_unchanged(&read, &moved(&read))
+            .await
+            .unwrap()
+    );
+    let read = store.get(ada.id).await.unwrap().unwrap();
+    assert_eq!(read.schema_id, "default");
+
+    // A verification sent in between (same identity row) is kept.
+    let mut sent = read.clone();
+    sent.verifiable_addresses[0].status = "sent".into();
+    sent.verifiable_addresses[0].updated_at = at(10);
+    store.update(&sent).await.unwrap();
+    assert!(
+        !store
+            .update_if_unchanged(&read, &moved(&read))
+            .await
+            .unwrap()
+    );
+    let read = store.get(ada.id).await.unwrap().unwrap();
+    assert_eq!(read.verifiable_addresses[0].status, "sent");
+
+    // Of concurrent callers holding the same read, one wins, once.
+    let attempts: Vec<_> = (0..6)
+        .map(|_| {
+            let (store, read) = (store.clone(), read.clone());
+            let next = moved(&read);
+            tokio::spawn(async move {
+                match store.update_if_unchanged(&read, &next).await {
+                    Ok(won) => won,
+                    Err(StoreError::Contention(_)) => false,
+                    Err(e) => panic!("{e}"),
+                }
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for attempt in attempts {
+        wins += usize::from(attempt.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    let after = store.get(ada.id).await.unwrap().unwrap();
+    assert_eq!(after.schema_id, "v2");
+    assert_eq!(after.traits["name"]["first"], "Ada");
+    assert_eq!(after.credentials[&CredentialType::Password].config, spent);
+    assert_eq!(after.verifiable_addresses[0].status, "sent");
+    assert_eq!(
+        store
+            .find_by_identifier(CredentialType::Password, "ada@example.com")
+            .await
+            .unwrap()
+            .map(|i| i.id),
+        Some(ada.id)
+    );
+    assert!(
+        !store
+            .update_if_unchanged(&read, &moved(&read))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_on_schema("v2", None).await.unwrap(), 1);
+    assert_eq!(store.count_on_schema("default", None).await.unwrap(), 0);
+    assert_eq!(store.count_on_schema("v2", Some(ada.id)).await.unwrap(), 0);
+    db.close().await;
+    test_db.drop_database().await;
+}
+
 on_every_backend!(
+    conditional_replace_sees_every_change,
     round_trip_and_conflicts,
     keyset_paging_and_filters,
     migrations_go_down_and_up,

@@ -68,6 +68,8 @@ mod health;
 #[allow(dead_code)]
 mod identities;
 #[allow(dead_code)]
+mod schema_migrations;
+#[allow(dead_code)]
 mod schemas;
 #[allow(dead_code)]
 mod selfservice;
@@ -133,6 +135,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         selfservice::Api::openapi(),
         address::Api::openapi(),
         schemas::Api::openapi(),
+        schema_migrations::Api::openapi(),
         health::Api::openapi(),
         ui::Api::openapi(),
         webauthn::Api::openapi(),

@@ -24,6 +24,7 @@ const BIA_ONLY: &[(&str, &str)] = &[
     ("GET", "/self-service/methods/oidc/callback/{provider}"),
     // Kratos serves its metrics here too, but its document leaves them out.
     ("GET", "/admin/metrics/prometheus"),
+    ("POST", "/admin/bia/schema-migrations"),
 ];
 
 /// Status codes Bia documents beyond Kratos's, with the reason:

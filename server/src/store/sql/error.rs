@@ -12,8 +12,24 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Conflict(db.message().to_owned())
             }
             error if is_unavailable(&error) => StoreError::Unavailable(error.into()),
+            error if is_contention(&error) => StoreError::Contention(error.into()),
             error => StoreError::Internal(error.into()),
         }
+    }
+}
+
+/// A deadlock or serialization failure: SQLSTATE `40001` (PostgreSQL's
+/// serialization failure, MySQL's and MariaDB's deadlock) or `40P01`
+/// (PostgreSQL's deadlock). SQLite serializes writers and never answers so.
+fn is_contention(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.try_downcast_ref::<SqliteError>().is_none()
+                && db
+                    .code()
+                    .is_some_and(|code| matches!(&*code, "40001" | "40P01"))
+        }
+        _ => false,
     }
 }
 

@@ -24,7 +24,7 @@ use crate::time;
 /// The SQL implementation, shared by all three backends.
 #[derive(Debug, Clone)]
 pub struct SqlIdentityStore {
-    db: Database,
+    pub(super) db: Database,
 }
 
 impl SqlIdentityStore {
@@ -90,6 +90,34 @@ impl IdentityStore for SqlIdentityStore {
 
     async fn get(&self, id: Uuid) -> Result<Option<Identity>, StoreError> {
         self.fetch_one_where("id = ?", id.to_string()).await
+    }
+
+    async fn count_on_schema(
+        &self,
+        schema_id: &str,
+        after: Option<Uuid>,
+    ) -> Result<u64, StoreError> {
+        let (condition, after) = match after {
+            Some(after) => (" AND id > ?", Some(after.to_string())),
+            None => ("", None),
+        };
+        let sql = self.db.sql(&format!(
+            "SELECT COUNT(*) FROM identities WHERE schema_id = ?{condition}"
+        ));
+        let mut statement = sqlx::query_scalar::<_, i64>(safe(&sql)).bind(schema_id.to_owned());
+        if let Some(after) = after {
+            statement = statement.bind(after);
+        }
+        let count = statement.fetch_one(self.db.pool()).await?;
+        Ok(count.max(0) as u64)
+    }
+
+    async fn update_if_unchanged(
+        &self,
+        expected: &Identity,
+        identity: &Identity,
+    ) -> Result<bool, StoreError> {
+        self.replace_if_unchanged(expected, identity).await
     }
 
     async fn swap_credential_config(
@@ -190,6 +218,9 @@ impl IdentityStore for SqlIdentityStore {
         if let Some(organization) = query.organization_id {
             filter.and("organization_id = ?", [organization.to_string()]);
         }
+        if let Some(schema_id) = &query.schema_id {
+            filter.and("schema_id = ?", [schema_id.clone()]);
+        }
         let spec = PageSpec {
             size: query.page_size,
             offset: query.offset,
@@ -246,7 +277,7 @@ impl SqlIdentityStore {
         Ok(self.hydrate(&rows).await?.into_iter().next())
     }
 
-    async fn delete_children(
+    pub(super) async fn delete_children(
         &self,
         tx: &mut Transaction<'static, Any>,
         id: Uuid,
@@ -268,40 +299,71 @@ impl SqlIdentityStore {
         tx: &mut Transaction<'static, Any>,
         identity: &Identity,
     ) -> Result<(), StoreError> {
-        let identity_id = identity.id.to_string();
-        let credential_sql = self.db.sql(
+        for credential in identity.credentials.values() {
+            self.insert_credential(tx, identity.id, credential).await?;
+            self.insert_identifiers(tx, identity.id, credential).await?;
+        }
+        self.insert_addresses(tx, identity).await
+    }
+
+    /// Inserts one credential row (without its identifiers).
+    pub(super) async fn insert_credential(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        identity_id: Uuid,
+        credential: &Credential,
+    ) -> Result<(), StoreError> {
+        let sql = self.db.sql(
             "INSERT INTO identity_credentials (id, identity_id, type, config, version, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         );
-        let identifier_sql = self.db.sql(
+        sqlx::query(safe(&sql))
+            .bind(credential.id.to_string())
+            .bind(identity_id.to_string())
+            .bind(credential.kind.as_str())
+            .bind(credential.config.to_string())
+            .bind(credential.version)
+            .bind(time::format(credential.created_at))
+            .bind(time::format(credential.updated_at))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts the identifier rows of one credential.
+    pub(super) async fn insert_identifiers(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        identity_id: Uuid,
+        credential: &Credential,
+    ) -> Result<(), StoreError> {
+        let sql = self.db.sql(
             "INSERT INTO identity_credential_identifiers \
              (id, identity_id, credential_id, type, identifier, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         );
-        for credential in identity.credentials.values() {
-            sqlx::query(safe(&credential_sql))
+        for identifier in &credential.identifiers {
+            sqlx::query(safe(&sql))
+                .bind(Uuid::new_v4().to_string())
+                .bind(identity_id.to_string())
                 .bind(credential.id.to_string())
-                .bind(identity_id.clone())
                 .bind(credential.kind.as_str())
-                .bind(credential.config.to_string())
-                .bind(credential.version)
+                .bind(identifier.clone())
                 .bind(time::format(credential.created_at))
                 .bind(time::format(credential.updated_at))
                 .execute(&mut **tx)
                 .await?;
-            for identifier in &credential.identifiers {
-                sqlx::query(safe(&identifier_sql))
-                    .bind(Uuid::new_v4().to_string())
-                    .bind(identity_id.clone())
-                    .bind(credential.id.to_string())
-                    .bind(credential.kind.as_str())
-                    .bind(identifier.clone())
-                    .bind(time::format(credential.created_at))
-                    .bind(time::format(credential.updated_at))
-                    .execute(&mut **tx)
-                    .await?;
-            }
         }
+        Ok(())
+    }
+
+    /// Inserts the verifiable and recovery address rows of an identity.
+    pub(super) async fn insert_addresses(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        identity: &Identity,
+    ) -> Result<(), StoreError> {
+        let identity_id = identity.id.to_string();
         let verifiable_sql = self.db.sql(
             "INSERT INTO identity_verifiable_addresses \
              (id, identity_id, via, value, verified, status, verified_at, created_at, updated_at) \
@@ -382,7 +444,9 @@ impl SqlIdentityStore {
 
 /// The `identities` row of an identity: [`IDENTITY_COLUMNS`] and the address
 /// copy, each with its value.
-fn identity_row(identity: &Identity) -> Result<Vec<(&'static str, Option<String>)>, StoreError> {
+pub(super) fn identity_row(
+    identity: &Identity,
+) -> Result<Vec<(&'static str, Option<String>)>, StoreError> {
     let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
     let row = vec![
         ("id", Some(identity.id.to_string())),

@@ -10,6 +10,7 @@
 
 mod address_copy;
 mod cleanup;
+mod conditional_update;
 mod courier;
 mod decode;
 mod dsn;

@@ -152,7 +152,7 @@ mod tests {
     /// Databases migrated by earlier builds hold these; a migration whose
     /// rendered SQL no longer matches would make sqlx refuse them. Add a line
     /// for each new migration; never change one.
-    const RELEASED: [(&str, i64, &str); 15] = [
+    const RELEASED: [(&str, i64, &str); 18] = [
         (
             "sqlite",
             20261128000001,
@@ -227,6 +227,21 @@ mod tests {
             "mysql",
             20261203000002,
             "384cdfd06cefba0d0d112cc01056273f60d70625a6869c51f10e431cdb55d5f3e07fd3092e2a9e55f7989086ad33d9f0",
+        ),
+        (
+            "sqlite",
+            20261203000003,
+            "910e4d6c34927c6ccd8a97cc9070beff77961e701a9b8416546f4d9e3012d83922be34c277a909d0d2d7251fadc12911",
+        ),
+        (
+            "postgres",
+            20261203000003,
+            "910e4d6c34927c6ccd8a97cc9070beff77961e701a9b8416546f4d9e3012d83922be34c277a909d0d2d7251fadc12911",
+        ),
+        (
+            "mysql",
+            20261203000003,
+            "910e4d6c34927c6ccd8a97cc9070beff77961e701a9b8416546f4d9e3012d83922be34c277a909d0d2d7251fadc12911",
         ),
     ];
 

@@ -1,0 +1,4 @@
+--@ sqlite postgres
+DROP INDEX identities_schema;
+--@ mysql
+DROP INDEX identities_schema ON identities;
