@@ -123,7 +123,7 @@ impl IdentityService {
 
     /// `identity` as it is written: with its available level brought up to
     /// date (it follows the credentials a write may have changed).
-    fn stamped(&self, identity: &Identity) -> Identity {
+    pub(super) fn stamped(&self, identity: &Identity) -> Identity {
         let mut stamped = identity.clone();
         stamped.available_aal = self.available_aal(identity);
         stamped

@@ -258,6 +258,8 @@ impl SchemaMigrator {
     /// writes collide) was rolled back whole and is tried again.
     async fn write(&self, current: &Identity, migrated: &Identity) -> Result<Outcome, StoreError> {
         let store = self.identities.store();
+        // The new schema may mark other code addresses: the level follows.
+        let migrated = &self.identities.stamped(migrated);
         for attempt in 1..=WRITE_ATTEMPTS {
             match store.update_if_unchanged(current, migrated).await {
                 Ok(true) => return Ok(Outcome::Migrated),
