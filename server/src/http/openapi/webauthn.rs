@@ -19,5 +19,5 @@ operations! {
             `oryPasskeySettingsRegistration`, each also as `__` and the name). The script node \
             carries its subresource integrity digest."
         answers((status = 200, description = "The script.", content_type = "text/javascript", body = String))
-        errors["default" "Error."];
+        errors[];
 }
