@@ -307,7 +307,7 @@ fn webauthn_methods(
         let rp = RelyingParty::from_config("webauthn", &methods.webauthn.config.rp, &base)?;
         enabled.push(Arc::new(WebauthnMethod::new(
             identities.clone(),
-            crate::method::WebauthnSettings {
+            crate::method::KeySettings {
                 relying_party: Arc::new(rp),
                 throttle: throttle.clone(),
                 clock: clock.clone(),
@@ -319,7 +319,7 @@ fn webauthn_methods(
         enabled.push(Arc::new(PasskeyMethod::new(
             identities.clone(),
             schemas.clone(),
-            crate::method::PasskeySettings {
+            crate::method::KeySettings {
                 relying_party: Arc::new(rp),
                 throttle: throttle.clone(),
                 clock: clock.clone(),

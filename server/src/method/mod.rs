@@ -17,8 +17,8 @@ pub use password::{PasswordMethod, PasswordSettings};
 pub use profile::ProfileMethod;
 pub use totp::{TotpMethod, TotpSettings};
 pub use webauthn::{
-    PasskeyMethod, PasskeySettings, RelyingParty, RelyingPartyError, WebauthnMethod,
-    WebauthnSettings, script as webauthn_script,
+    KeySettings, PasskeyMethod, RelyingParty, RelyingPartyError, WebauthnMethod,
+    script as webauthn_script,
 };
 
 use serde_json::Value;

@@ -61,6 +61,16 @@ pub(super) struct AuthenticatorInfo {
 }
 
 impl StoredKeys {
+    /// The keys of `identity`'s credential of `kind` (none when it has no
+    /// readable one).
+    pub fn of(identity: &crate::identity::Identity, kind: crate::identity::CredentialType) -> Self {
+        identity
+            .credentials
+            .get(&kind)
+            .and_then(|c| Self::read(&c.config))
+            .unwrap_or_default()
+    }
+
     /// Reads a stored config; `None` when it is not one this server wrote.
     pub fn read(config: &Value) -> Option<Self> {
         serde_json::from_value(config.clone()).ok()

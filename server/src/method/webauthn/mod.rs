@@ -17,6 +17,23 @@ mod relying_party;
 pub mod script;
 mod security_key;
 
-pub use passkey::{PasskeyMethod, PasskeySettings};
+pub use passkey::PasskeyMethod;
 pub use relying_party::{RelyingParty, RelyingPartyError};
-pub use security_key::{WebauthnMethod, WebauthnSettings};
+pub use security_key::WebauthnMethod;
+
+use std::sync::Arc;
+
+use crate::throttle::Throttle;
+use crate::time::Clock;
+
+/// What the security key and passkey methods need besides the identities:
+/// each has its own relying party (`selfservice.methods.{webauthn,passkey}.config.rp`).
+#[derive(Clone)]
+pub struct KeySettings {
+    /// The relying party.
+    pub relying_party: Arc<RelyingParty>,
+    /// The brute-force throttle shared with the other credential checks.
+    pub throttle: Arc<Throttle>,
+    /// The clock of `added_at`.
+    pub clock: Arc<dyn Clock>,
+}

@@ -7,8 +7,6 @@
 //! Ceremonies, counters and one-time use work as for security keys
 //! ([`super::WebauthnMethod`]).
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -22,45 +20,28 @@ use super::assertion;
 use super::ceremony::{self, answer, carries, refused_login, refused_registration};
 use super::keys::{StoredKeys, hex_id};
 use super::nodes::{self, PASSKEY};
-use super::{RelyingParty, script};
+use super::{KeySettings, RelyingParty, script};
 use crate::flow::ui::{Message, Ui};
 use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
 use crate::identity::{Credential, CredentialType, Identity, IdentityDraft, IdentityService};
 use crate::schema::SchemaHandle;
 use crate::session::Device;
-use crate::throttle::Throttle;
-use crate::time::Clock;
 
 /// The internal context key of a registration (sign-up or settings).
 const REGISTRATION: &str = "passkey_registration";
 /// The internal context key of a sign-in.
 const AUTHENTICATION: &str = "passkey_authentication";
 
-/// What the method needs besides the identities and schemas.
-#[derive(Clone)]
-pub struct PasskeySettings {
-    /// The relying party (`selfservice.methods.passkey.config.rp`).
-    pub relying_party: Arc<RelyingParty>,
-    /// The brute-force throttle shared with the other credential checks.
-    pub throttle: Arc<Throttle>,
-    /// The clock of `added_at`.
-    pub clock: Arc<dyn Clock>,
-}
-
 /// The passkey method.
 pub struct PasskeyMethod {
     identities: IdentityService,
     schemas: SchemaHandle,
-    settings: PasskeySettings,
+    settings: KeySettings,
 }
 
 /// The identity's passkeys (none when it has no readable credential).
 fn stored(identity: &Identity) -> StoredKeys {
-    identity
-        .credentials
-        .get(&CredentialType::Passkey)
-        .and_then(|c| StoredKeys::read(&c.config))
-        .unwrap_or_default()
+    StoredKeys::of(identity, CredentialType::Passkey)
 }
 
 /// The user handle of an identity's passkeys, if it has one.
@@ -92,11 +73,7 @@ fn signs_in_otherwise(identity: &Identity) -> bool {
 
 impl PasskeyMethod {
     /// The method over the identity service and schemas.
-    pub fn new(
-        identities: IdentityService,
-        schemas: SchemaHandle,
-        settings: PasskeySettings,
-    ) -> Self {
+    pub fn new(identities: IdentityService, schemas: SchemaHandle, settings: KeySettings) -> Self {
         Self {
             identities,
             schemas,

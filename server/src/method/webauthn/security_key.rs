@@ -8,8 +8,6 @@
 //! one (or both are 0) and by a compare-and-swap on the stored config, so an
 //! assertion is accepted once even by two replicas at the same time.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -22,44 +20,27 @@ use super::assertion;
 use super::ceremony::{self, answer, carries, refused_login, refused_registration};
 use super::keys::{StoredKeys, hex_id};
 use super::nodes::{self, WEBAUTHN};
-use super::{RelyingParty, script};
+use super::{KeySettings, RelyingParty, script};
 use crate::flow::ui::Ui;
 use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
 use crate::identity::{CredentialType, Identity, IdentityService};
 use crate::method::second_factor;
 use crate::session::Device;
-use crate::throttle::Throttle;
-use crate::time::Clock;
 
 /// The internal context key of a settings flow's registration.
 const REGISTRATION: &str = "webauthn_registration";
 /// The internal context key of a step-up flow's authentication.
 const AUTHENTICATION: &str = "webauthn_authentication";
 
-/// What the method needs besides the identities.
-#[derive(Clone)]
-pub struct WebauthnSettings {
-    /// The relying party (`selfservice.methods.webauthn.config.rp`).
-    pub relying_party: Arc<RelyingParty>,
-    /// The brute-force throttle shared with the other credential checks.
-    pub throttle: Arc<Throttle>,
-    /// The clock of `added_at`.
-    pub clock: Arc<dyn Clock>,
-}
-
 /// The security key method.
 pub struct WebauthnMethod {
     identities: IdentityService,
-    settings: WebauthnSettings,
+    settings: KeySettings,
 }
 
 /// The identity's security keys (none when it has no readable credential).
 fn stored(identity: &Identity) -> StoredKeys {
-    identity
-        .credentials
-        .get(&CredentialType::Webauthn)
-        .and_then(|c| StoredKeys::read(&c.config))
-        .unwrap_or_default()
+    StoredKeys::of(identity, CredentialType::Webauthn)
 }
 
 /// The name authenticators show for the account: its first password or
@@ -74,7 +55,7 @@ fn account_name(identity: &Identity) -> String {
 
 impl WebauthnMethod {
     /// The method over the identity service.
-    pub fn new(identities: IdentityService, settings: WebauthnSettings) -> Self {
+    pub fn new(identities: IdentityService, settings: KeySettings) -> Self {
         Self {
             identities,
             settings,
