@@ -397,11 +397,7 @@ impl App {
             )));
         }
         let templates = TemplateHandle::new(Templates::load(&config.courier).await?);
-        let outbox: Arc<dyn crate::courier::Outbox> = Arc::new(crate::courier::SqlOutbox::new(
-            Arc::new(crate::store::SqlCourierStore::new(db.clone())),
-            Arc::new(templates.clone()),
-            clock.clone(),
-        ));
+        let outbox = crate::courier::outbox(db.clone(), Arc::new(templates.clone()), clock.clone());
         let codes = one_time_codes(&config, &db, clock.clone());
         let code = &config.selfservice.methods.code;
         let passwordless = code.passwordless_enabled.unwrap_or(false);
@@ -574,7 +570,6 @@ impl App {
         });
         let courier = self
             .courier
-            .clone()
             .map(|worker| tokio::spawn(run_courier(worker, self.state.clone(), stop_rx.clone())));
         if let Some(every) = self.cleanup_every {
             let state = self.state.clone();

@@ -15,6 +15,7 @@ pub mod hash;
 pub mod hook;
 pub mod http;
 pub mod identity;
+pub mod inline;
 pub mod method;
 pub mod metrics;
 pub mod onetime;

@@ -64,28 +64,42 @@ fn install() -> Option<PrometheusHandle> {
     Some(handle)
 }
 
+/// Every counter with its help text.
+const COUNTERS: [(&str, &str); 6] = [
+    (HTTP_REQUESTS, "Requests answered."),
+    (FLOWS_CREATED, "Self-service flows started."),
+    (FLOW_SUBMISSIONS, "Self-service flow submissions by result."),
+    (
+        HASH_POOL_REFUSALS,
+        "Hashes and verifications refused because the queue was full.",
+    ),
+    (THROTTLE_REFUSALS, "Attempts refused by the throttle."),
+    (
+        COURIER_MESSAGES,
+        "Courier messages queued, sent, failed (per attempt) and abandoned.",
+    ),
+];
+
+/// Every gauge with its help text.
+const GAUGES: [(&str, &str); 2] = [
+    (
+        HASH_POOL_JOBS,
+        "Hash and verification jobs queued or running.",
+    ),
+    (DB_POOL_CONNECTIONS, "Database connections by state."),
+];
+
 fn describe() {
-    metrics::describe_counter!(HTTP_REQUESTS, "Requests answered.");
+    for (name, help) in COUNTERS {
+        metrics::describe_counter!(name, help);
+    }
+    for (name, help) in GAUGES {
+        metrics::describe_gauge!(name, help);
+    }
     metrics::describe_histogram!(
         HTTP_DURATION,
         metrics::Unit::Seconds,
         "Time to answer a request."
-    );
-    metrics::describe_counter!(FLOWS_CREATED, "Self-service flows started.");
-    metrics::describe_counter!(FLOW_SUBMISSIONS, "Self-service flow submissions by result.");
-    metrics::describe_counter!(
-        HASH_POOL_REFUSALS,
-        "Hashes and verifications refused because the queue was full."
-    );
-    metrics::describe_gauge!(
-        HASH_POOL_JOBS,
-        "Hash and verification jobs queued or running."
-    );
-    metrics::describe_counter!(THROTTLE_REFUSALS, "Attempts refused by the throttle.");
-    metrics::describe_gauge!(DB_POOL_CONNECTIONS, "Database connections by state.");
-    metrics::describe_counter!(
-        COURIER_MESSAGES,
-        "Courier messages queued, sent, failed (per attempt) and abandoned."
     );
 }
 

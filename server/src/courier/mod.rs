@@ -201,12 +201,9 @@ pub async fn worker_from_config(
     clock: Arc<dyn crate::time::Clock>,
 ) -> Result<Worker, CourierConfigError> {
     let delivery = Dispatcher::from_config(config).await?;
-    Ok(Worker::new(
-        Arc::new(crate::store::SqlCourierStore::new(db)),
-        Arc::new(delivery),
-        clock,
-        WorkerSettings::from_config(config),
-    ))
+    let store = Arc::new(crate::store::SqlCourierStore::new(db));
+    let settings = WorkerSettings::from_config(config);
+    Ok(Worker::new(store, Arc::new(delivery), settings).with_clock(clock))
 }
 
 /// The outbox flows queue messages through, rendering with `render`.
@@ -215,11 +212,8 @@ pub fn outbox(
     render: Arc<dyn Render>,
     clock: Arc<dyn crate::time::Clock>,
 ) -> Arc<dyn Outbox> {
-    Arc::new(SqlOutbox::new(
-        Arc::new(crate::store::SqlCourierStore::new(db)),
-        render,
-        clock,
-    ))
+    let store = Arc::new(crate::store::SqlCourierStore::new(db));
+    Arc::new(SqlOutbox::new(store, render).with_clock(clock))
 }
 
 #[cfg(test)]

@@ -70,17 +70,20 @@ pub struct SqlOutbox {
 }
 
 impl SqlOutbox {
-    /// An outbox that renders with `render` and queues into `store`.
-    pub fn new(
-        store: Arc<dyn CourierStore>,
-        render: Arc<dyn Render>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    /// An outbox that renders with `render` and queues into `store`, on the
+    /// system clock.
+    pub fn new(store: Arc<dyn CourierStore>, render: Arc<dyn Render>) -> Self {
+        let clock = Arc::new(crate::time::SystemClock);
         Self {
             store,
             render,
             clock,
         }
+    }
+
+    /// The same outbox reading time from `clock`.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
     }
 }
 

@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use super::delivery::{Deliver, DeliveryError};
 use super::message::{Attempt, Lease, Message};
-use crate::store::{CourierStore, StoreError};
+use crate::store::{AttemptRecord, CourierStore, StoreError};
 use crate::time::Clock;
 
 /// How long one delivery attempt may take, connecting included.
@@ -109,7 +109,6 @@ impl WorkerSettings {
 }
 
 /// Delivers queued messages.
-#[derive(Clone)]
 pub struct Worker {
     store: Arc<dyn CourierStore>,
     delivery: Arc<dyn Deliver>,
@@ -118,19 +117,24 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// A worker on this store and delivery.
+    /// A worker on this store and delivery, on the system clock.
     pub fn new(
         store: Arc<dyn CourierStore>,
         delivery: Arc<dyn Deliver>,
-        clock: Arc<dyn Clock>,
         settings: WorkerSettings,
     ) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(crate::time::SystemClock);
         Self {
             store,
             delivery,
             clock,
             settings,
         }
+    }
+
+    /// The same worker reading time from `clock`.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
     }
 
     /// Pulls and delivers until `stop` turns true; a batch being delivered
@@ -233,11 +237,13 @@ impl Worker {
         }
         metrics::counter!(crate::metrics::COURIER_MESSAGES, "channel" => channel, "event" => event)
             .increment(1);
-        if !self
-            .store
-            .record(message.id, lease, &attempt, self.clock.now())
-            .await?
-        {
+        let record = AttemptRecord {
+            id: message.id,
+            lease,
+            attempt: &attempt,
+            now: self.clock.now(),
+        };
+        if !self.store.record(&record).await? {
             tracing::warn!(id = %message.id, "courier: the lease ended before the attempt was recorded");
         }
         Ok(())

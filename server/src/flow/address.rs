@@ -279,39 +279,34 @@ impl FlowService {
 
     /// Queues the message carrying a secret to a known address; for an
     /// unknown address, the "unknown address" message when asked to.
-    pub(super) async fn dispatch(&self, dispatch: Dispatch) -> Result<(), FlowError> {
+    pub(super) async fn dispatch(&self, mut dispatch: Dispatch) -> Result<(), FlowError> {
         let parts = self.address_flows()?;
-        let Dispatch {
-            flow,
-            purpose,
-            delivery,
-            address,
-            owner,
-            expires_at,
-            secret,
-        } = dispatch;
+        let address = dispatch.address.clone();
         let mut data = json!({
             "To": address,
-            "RequestURL": flow.request_url,
+            "RequestURL": dispatch.flow.request_url,
             "TransientPayload": {},
         });
+        let owner = dispatch.owner.take();
         let known = owner.is_some();
         let channel = Channel::of_address(&address);
         if let Some((identity, shown)) = owner {
-            let minutes = (expires_at - self.clock.now()).num_minutes().max(0);
+            let minutes = (dispatch.expires_at - self.clock.now())
+                .num_minutes()
+                .max(0);
             data["Identity"] = shown;
             data["ExpiresInMinutes"] = json!(minutes);
-            fill_secret(&mut data, parts, &flow, purpose, delivery, &secret);
-            if purpose == Purpose::Verification {
+            dispatch.fill_secret(&mut data, &parts.link_base_url);
+            if dispatch.purpose == Purpose::Verification {
                 self.identities
                     .mark_sent(identity.id, channel.id(), &address)
                     .await?;
             }
-        } else if !parts.settings(flow.kind).notify_unknown {
+        } else if !parts.settings(dispatch.flow.kind).notify_unknown {
             return Ok(());
         }
         let message = Outgoing {
-            template: template(purpose, delivery, known),
+            template: template(dispatch.purpose, dispatch.delivery, known),
             channel,
             recipient: address,
             data,
@@ -325,38 +320,35 @@ impl FlowService {
     }
 }
 
-/// Puts the secret into the template data under Kratos's names.
-fn fill_secret(
-    data: &mut Value,
-    parts: &AddressFlows,
-    flow: &Flow,
-    purpose: Purpose,
-    delivery: Delivery,
-    secret: &str,
-) {
-    let path = match purpose {
-        Purpose::Recovery => "recovery",
-        Purpose::Verification => "verification",
-        Purpose::Login => "login",
-        Purpose::Registration => "registration",
-    };
-    let param = match delivery {
-        Delivery::Code => "code",
-        Delivery::Link => "token",
-    };
-    let url = format!(
-        "{}self-service/{path}?flow={}&{param}={secret}",
-        parts.link_base_url, flow.id
-    );
-    match (purpose, delivery) {
-        (Purpose::Recovery, Delivery::Code) => data["RecoveryCode"] = json!(secret),
-        (Purpose::Recovery, Delivery::Link) => data["RecoveryURL"] = json!(url),
-        (Purpose::Verification, Delivery::Code) => {
-            data["VerificationCode"] = json!(secret);
-            data["VerificationURL"] = json!(url);
+impl Dispatch {
+    /// Puts the secret into the template data under Kratos's names, with
+    /// links starting at `link_base_url`.
+    fn fill_secret(&self, data: &mut Value, link_base_url: &str) {
+        let (purpose, delivery, secret) = (self.purpose, self.delivery, &self.secret);
+        let path = match purpose {
+            Purpose::Recovery => "recovery",
+            Purpose::Verification => "verification",
+            Purpose::Login => "login",
+            Purpose::Registration => "registration",
+        };
+        let param = match delivery {
+            Delivery::Code => "code",
+            Delivery::Link => "token",
+        };
+        let url = format!(
+            "{link_base_url}self-service/{path}?flow={}&{param}={secret}",
+            self.flow.id
+        );
+        match (purpose, delivery) {
+            (Purpose::Recovery, Delivery::Code) => data["RecoveryCode"] = json!(secret),
+            (Purpose::Recovery, Delivery::Link) => data["RecoveryURL"] = json!(url),
+            (Purpose::Verification, Delivery::Code) => {
+                data["VerificationCode"] = json!(secret);
+                data["VerificationURL"] = json!(url);
+            }
+            (Purpose::Verification, Delivery::Link) => data["VerificationURL"] = json!(url),
+            (Purpose::Login, _) => data["LoginCode"] = json!(secret),
+            (Purpose::Registration, _) => data["RegistrationCode"] = json!(secret),
         }
-        (Purpose::Verification, Delivery::Link) => data["VerificationURL"] = json!(url),
-        (Purpose::Login, _) => data["LoginCode"] = json!(secret),
-        (Purpose::Registration, _) => data["RegistrationCode"] = json!(secret),
     }
 }

@@ -109,11 +109,7 @@ impl FlowService {
     ) -> Result<Flow, MethodError> {
         let identifier = submitted_identifier(body)?;
         if let Some(throttle) = &self.settings.throttle {
-            throttle
-                .admit_address(requester.device.ip_address.as_deref())
-                .map_err(|t| MethodError::Throttled {
-                    retry_after: t.retry_after,
-                })?;
+            throttle.admit_address(requester.device.ip_address.as_deref())?;
         }
         let identity = self.account(identifier).await?;
         let mitigate = self.settings.mitigate_enumeration;

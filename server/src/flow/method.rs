@@ -99,6 +99,14 @@ impl MethodError {
     }
 }
 
+impl From<crate::throttle::Throttled> for MethodError {
+    fn from(throttled: crate::throttle::Throttled) -> Self {
+        MethodError::Throttled {
+            retry_after: throttled.retry_after,
+        }
+    }
+}
+
 impl From<HookStop> for MethodError {
     fn from(stop: HookStop) -> Self {
         match stop {
@@ -145,6 +153,38 @@ pub trait PrePersist: Send + Sync {
     /// The identity to store, as the hooks left it, or why the flow stops.
     /// Nothing is stored either way.
     async fn run(&self, identity: Identity) -> Result<Identity, MethodError>;
+}
+
+/// A login submission to a method.
+pub struct LoginSubmission<'a> {
+    /// The login flow (its requested level, the account a step-up is for).
+    pub flow: &'a Flow,
+    /// The decoded form or JSON body.
+    pub body: &'a Value,
+    /// The client, for throttling by address.
+    pub device: &'a Device,
+}
+
+/// A registration submission to a method.
+pub struct RegistrationSubmission<'a> {
+    /// The registration flow.
+    pub flow: &'a Flow,
+    /// The decoded form or JSON body.
+    pub body: &'a Value,
+    /// The hooks the new identity passes through before it is stored.
+    pub pre_persist: &'a dyn PrePersist,
+}
+
+/// A settings submission to a method.
+pub struct SettingsSubmission<'a> {
+    /// The settings flow.
+    pub flow: &'a Flow,
+    /// The signed-in identity, as stored.
+    pub identity: &'a Identity,
+    /// The decoded form or JSON body.
+    pub body: &'a Value,
+    /// The hooks the changed identity passes through before it is stored.
+    pub pre_persist: &'a dyn PrePersist,
 }
 
 /// An authentication method that takes part in self-service flows. Every
@@ -201,32 +241,19 @@ pub trait Method: Send + Sync {
     /// `aal2`, when the identity has set the method up.
     fn populate_second_factor(&self, _identity: &Identity, _ui: &mut Ui) {}
     /// Checks a login submission and returns the identity it proves.
-    async fn login(
-        &self,
-        _flow: &Flow,
-        _body: &Value,
-        _device: &Device,
-    ) -> Result<Identity, MethodError> {
+    async fn login(&self, _login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
         Err(MethodError::Unsupported)
     }
     /// Checks a registration submission, builds the new identity, passes it
-    /// through `pre_persist` and stores what that returns.
-    async fn register(
-        &self,
-        _flow: &Flow,
-        _body: &Value,
-        _pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    /// through its `pre_persist` hooks and stores what they return.
+    async fn register(&self, _sub: &RegistrationSubmission<'_>) -> Result<Identity, MethodError> {
         Err(MethodError::Unsupported)
     }
     /// Checks a settings submission, builds the changed identity, passes it
-    /// through `pre_persist` and stores what that returns.
+    /// through its `pre_persist` hooks and stores what they return.
     async fn update_settings(
         &self,
-        _flow: &Flow,
-        _identity: &Identity,
-        _body: &Value,
-        _pre_persist: &dyn PrePersist,
+        _sub: &SettingsSubmission<'_>,
     ) -> Result<Identity, MethodError> {
         Err(MethodError::Unsupported)
     }

@@ -21,7 +21,10 @@ mod verification;
 
 pub use address::{AddressFlowSettings, AddressFlows};
 pub use hooks::{FlowHooks, HookStop, Renderer, Shown};
-pub use method::{Method, MethodError, PrePersist, Problem};
+pub use method::{
+    LoginSubmission, Method, MethodError, PrePersist, Problem, RegistrationSubmission,
+    SettingsSubmission,
+};
 pub use model::{ErrorFlow, Flow, FlowKind, FlowType};
 pub use recovery::{AdminRecovery, Recovered, RecoveryStep};
 pub use service::{

@@ -12,7 +12,10 @@ use uuid::Uuid;
 use super::address::AddressFlows;
 use super::csrf;
 use super::hooks::{FlowHooks, HookStop};
-use super::method::{Method, MethodError, PrePersist, Problem};
+use super::method::{
+    LoginSubmission, Method, MethodError, PrePersist, Problem, RegistrationSubmission,
+    SettingsSubmission,
+};
 use super::model::{ErrorFlow, Flow, FlowKind, FlowType};
 use super::ui::{Message, Node, Ui};
 use crate::aal::{self, Aal};
@@ -204,6 +207,14 @@ pub enum FlowError {
     Store(#[from] StoreError),
 }
 
+impl From<crate::throttle::Throttled> for FlowError {
+    fn from(throttled: crate::throttle::Throttled) -> Self {
+        FlowError::Throttled {
+            retry_after: throttled.retry_after,
+        }
+    }
+}
+
 impl From<SessionError> for FlowError {
     fn from(error: SessionError) -> Self {
         match error {
@@ -301,11 +312,7 @@ impl FlowService {
     /// Starts a flow for whoever is asking.
     pub async fn create(&self, new: NewFlow, requester: &Requester) -> Result<Flow, FlowError> {
         if let Some(throttle) = &self.settings.throttle {
-            throttle
-                .admit_flow(requester.device.ip_address.as_deref())
-                .map_err(|t| FlowError::Throttled {
-                    retry_after: t.retry_after,
-                })?;
+            throttle.admit_flow(requester.device.ip_address.as_deref())?;
         }
         let session = requester.session.as_ref();
         let refresh = new.kind == FlowKind::Login && new.refresh && session.is_some();
@@ -711,11 +718,7 @@ impl FlowService {
             && let Some(throttle) = &self.settings.throttle
         {
             let ip = requester.device.ip_address.as_deref();
-            throttle
-                .admit_address(ip)
-                .map_err(|t| FlowError::Throttled {
-                    retry_after: t.retry_after,
-                })?;
+            throttle.admit_address(ip)?;
         }
         if kind == FlowKind::Login && super::identifier_first::is_identification(body) {
             return Err(self.identify(flow, body, &requester).await);
@@ -727,14 +730,26 @@ impl FlowService {
             Self::check_step_up(&flow, method.as_ref(), requester.session.as_ref())?;
         }
         let result = match kind {
-            FlowKind::Login => method.login(&flow, body, &requester.device).await,
+            FlowKind::Login => {
+                let login = LoginSubmission {
+                    flow: &flow,
+                    body,
+                    device: &requester.device,
+                };
+                method.login(&login).await
+            }
             FlowKind::Registration => {
                 let pre_persist = PersistHooks {
                     machine: self,
                     flow: &flow,
                     method: method.id(),
                 };
-                method.register(&flow, body, &pre_persist).await
+                let sub = RegistrationSubmission {
+                    flow: &flow,
+                    body,
+                    pre_persist: &pre_persist,
+                };
+                method.register(&sub).await
             }
             FlowKind::Settings | FlowKind::Recovery | FlowKind::Verification => {
                 Err(MethodError::Unsupported)
@@ -846,10 +861,13 @@ impl FlowService {
             flow: &flow,
             method: method.id(),
         };
-        let updated = match method
-            .update_settings(&flow, &identity, body, &pre_persist)
-            .await
-        {
+        let sub = SettingsSubmission {
+            flow: &flow,
+            identity: &identity,
+            body,
+            pre_persist: &pre_persist,
+        };
+        let updated = match method.update_settings(&sub).await {
             Ok(updated) => updated,
             Err(error) => return Err(self.refuse(flow, body, error).await),
         };

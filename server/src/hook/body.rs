@@ -3,9 +3,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
-
 /// A parsed body location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum BodySource {
@@ -21,15 +18,7 @@ impl BodySource {
     /// Reads the location; the error says why it is not a usable one.
     pub(crate) fn parse(location: &str) -> Result<Self, String> {
         if let Some(encoded) = location.strip_prefix("base64://") {
-            let encoded = encoded.trim();
-            let bytes = STANDARD
-                .decode(encoded)
-                .or_else(|_| URL_SAFE.decode(encoded))
-                .or_else(|_| URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')))
-                .map_err(|e| format!("invalid base64: {e}"))?;
-            let text =
-                String::from_utf8(bytes).map_err(|_| "the decoded body is not UTF-8".to_owned())?;
-            Ok(BodySource::Inline(text))
+            crate::inline::decode_text(encoded, "body").map(BodySource::Inline)
         } else if let Some(path) = location.strip_prefix("file://") {
             Ok(BodySource::File(path.to_owned()))
         } else if location.starts_with("http://") || location.starts_with("https://") {
@@ -88,6 +77,9 @@ impl BodySource {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
 
     #[test]

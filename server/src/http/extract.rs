@@ -14,7 +14,7 @@ use super::browser::wants_json;
 use super::error::ApiError;
 use super::proxies::TrustedProxies;
 use super::state::AppState;
-use crate::flow::CsrfEvidence;
+use crate::flow::{CsrfEvidence, FlowKind};
 use crate::session::Device;
 use uuid::Uuid;
 
@@ -240,6 +240,75 @@ impl FromRequestParts<AppState> for Caller {
             device: device_of(parts, &state.trusted_proxies),
             json: wants_json(&parts.headers),
         })
+    }
+}
+
+/// What a self-service endpoint reads besides a body: the server's state,
+/// the query and the caller.
+#[derive(Clone)]
+pub struct CallerRequest {
+    /// The server's state.
+    pub state: AppState,
+    /// The query parameters.
+    pub query: QueryPairs,
+    /// Who sends the request.
+    pub caller: Caller,
+}
+
+impl CallerRequest {
+    /// The state, query and caller.
+    pub fn into_parts(self) -> (AppState, QueryPairs, Caller) {
+        (self.state, self.query, self.caller)
+    }
+}
+
+impl FromRequestParts<AppState> for CallerRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(CallerRequest {
+            state: state.clone(),
+            query: QueryPairs::from_request_parts(parts, state).await?,
+            caller: Caller::from_request_parts(parts, state).await?,
+        })
+    }
+}
+
+/// A [`CallerRequest`] to a route that serves several kinds of flow, with
+/// the kind it serves (a route extension).
+#[derive(Clone)]
+pub struct FlowRequest {
+    /// The kind of flow the route serves.
+    pub kind: FlowKind,
+    /// The rest of the request.
+    pub request: CallerRequest,
+}
+
+impl FlowRequest {
+    /// The state, kind, query and caller.
+    pub fn into_parts(self) -> (AppState, FlowKind, QueryPairs, Caller) {
+        let (state, query, caller) = self.request.into_parts();
+        (state, self.kind, query, caller)
+    }
+}
+
+impl FromRequestParts<AppState> for FlowRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let kind = parts
+            .extensions
+            .get::<FlowKind>()
+            .copied()
+            .ok_or_else(|| ApiError::internal(&"a flow route carries no flow kind"))?;
+        let request = CallerRequest::from_request_parts(parts, state).await?;
+        Ok(FlowRequest { kind, request })
     }
 }
 

@@ -247,21 +247,12 @@ pub struct CreateIdentityBody {
     /// State.
     #[serde(default)]
     pub state: Option<String>,
-    /// Public metadata.
-    #[serde(default)]
-    pub metadata_public: Option<Value>,
-    /// Admin metadata.
-    #[serde(default)]
-    pub metadata_admin: Option<Value>,
-    /// External id.
-    #[serde(default)]
-    pub external_id: Option<String>,
     /// Organization.
     #[serde(default)]
     pub organization_id: Option<Uuid>,
-    /// Credentials to import.
-    #[serde(default)]
-    pub credentials: Option<Map<String, Value>>,
+    /// Metadata, external id and credentials.
+    #[serde(flatten)]
+    pub extras: IdentityExtras,
     /// Verifiable addresses with their state.
     #[serde(default)]
     pub verifiable_addresses: Option<Vec<VerifiableAddressJson>>,
@@ -284,6 +275,15 @@ pub struct UpdateIdentityBody {
     #[serde(default)]
     #[schema(required = true, value_type = String)]
     pub state: Option<String>,
+    /// Metadata, external id and credentials.
+    #[serde(flatten)]
+    pub extras: IdentityExtras,
+}
+
+/// What creating and replacing an identity both carry besides its schema,
+/// traits and state.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct IdentityExtras {
     /// Public metadata.
     #[serde(default)]
     pub metadata_public: Option<Value>,
@@ -296,6 +296,19 @@ pub struct UpdateIdentityBody {
     /// Credentials to import.
     #[serde(default)]
     pub credentials: Option<Map<String, Value>>,
+}
+
+impl IdentityExtras {
+    /// `draft` with these fields.
+    fn fill(self, draft: IdentityDraft) -> Result<IdentityDraft, IdentityError> {
+        Ok(IdentityDraft {
+            metadata_public: self.metadata_public,
+            metadata_admin: self.metadata_admin,
+            external_id: self.external_id,
+            credentials: credentials_import(self.credentials)?,
+            ..draft
+        })
+    }
 }
 
 /// A request the identity service refuses as malformed: conversions from
@@ -318,15 +331,11 @@ pub fn parse_state(state: Option<&str>) -> Result<Option<State>, IdentityError> 
 impl CreateIdentityBody {
     /// Converts to a domain draft, checking credential types and shapes.
     pub fn into_draft(self) -> Result<IdentityDraft, IdentityError> {
-        Ok(IdentityDraft {
+        let draft = IdentityDraft {
             schema_id: self.schema_id,
             traits: self.traits,
             state: parse_state(self.state.as_deref())?,
-            metadata_public: self.metadata_public,
-            metadata_admin: self.metadata_admin,
-            external_id: self.external_id,
             organization_id: self.organization_id,
-            credentials: credentials_import(self.credentials)?,
             verifiable_addresses: self
                 .verifiable_addresses
                 .unwrap_or_default()
@@ -344,7 +353,9 @@ impl CreateIdentityBody {
                     status: None,
                 })
                 .collect(),
-        })
+            ..IdentityDraft::default()
+        };
+        self.extras.fill(draft)
     }
 }
 
@@ -356,18 +367,13 @@ impl UpdateIdentityBody {
         let traits = self
             .traits
             .ok_or_else(|| bad_request("traits: this field is required"))?;
-        Ok(IdentityDraft {
+        let draft = IdentityDraft {
             schema_id: self.schema_id,
             traits,
             state: Some(state),
-            metadata_public: self.metadata_public,
-            metadata_admin: self.metadata_admin,
-            external_id: self.external_id,
-            organization_id: None,
-            credentials: credentials_import(self.credentials)?,
-            verifiable_addresses: Vec::new(),
-            recovery_addresses: Vec::new(),
-        })
+            ..IdentityDraft::default()
+        };
+        self.extras.fill(draft)
     }
 }
 
@@ -498,11 +504,14 @@ impl PatchedIdentity {
             schema_id: self.schema_id,
             traits: self.traits,
             state: self.state,
-            metadata_public: self.metadata_public,
-            metadata_admin: self.metadata_admin,
-            external_id: self.external_id,
             organization_id: self.organization_id,
             verifiable_addresses: Some(self.verifiable_addresses),
+            extras: IdentityExtras {
+                metadata_public: self.metadata_public,
+                metadata_admin: self.metadata_admin,
+                external_id: self.external_id,
+                credentials: None,
+            },
             ..CreateIdentityBody::default()
         };
         body.into_draft()

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::input::{AddressImport, CredentialsImport, IdentityDraft, PasswordImport, ProviderLink};
 use super::{Credential, CredentialType, Identity, RecoveryAddress, VerifiableAddress};
 use crate::schema::{SchemaHandle, TraitViolation};
-use crate::store::{IdentityPage, IdentityQuery, IdentityStore, StoreError};
+use crate::store::{ConfigSwap, IdentityPage, IdentityQuery, IdentityStore, StoreError};
 use crate::time::Clock;
 
 /// Why an identity operation failed.
@@ -335,11 +335,14 @@ impl IdentityService {
         expected: &Value,
         new: &Value,
     ) -> Result<bool, IdentityError> {
-        let now = self.clock.now();
-        Ok(self
-            .store
-            .swap_credential_config(id, kind, expected, new, now)
-            .await?)
+        let swap = ConfigSwap {
+            identity_id: id,
+            kind,
+            expected,
+            new,
+            now: self.clock.now(),
+        };
+        Ok(self.store.swap_credential_config(&swap).await?)
     }
 
     /// Stores a change that [`revise_own`](Self::revise_own) built.

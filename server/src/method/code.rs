@@ -29,7 +29,10 @@ use super::{second_factor, traits};
 use crate::aal::Aal;
 use crate::courier::{Channel, Outbox, Outgoing, TemplateType};
 use crate::flow::ui::{Message, Node, Ui};
-use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
+use crate::flow::{
+    Flow, FlowKind, LoginSubmission, Method, MethodError, PrePersist, Problem,
+    RegistrationSubmission,
+};
 use crate::identity::{CredentialType, Identity, IdentityDraft, IdentityService, State};
 use crate::onetime::{CodeError, Delivery, OneTimeCode, OneTimeCodes, Purpose, Recipient};
 use crate::schema::SchemaHandle;
@@ -40,11 +43,11 @@ use crate::time::Clock;
 
 /// The flow state after a code went out.
 const SENT_EMAIL: &str = "sent_email";
-/// Internal context: the identifier a sign-in code was sent for.
+/// Keys of the flow's internal context: the identifier a sign-in code was
+/// sent for, the traits a sign-up code was sent for, and the address a
+/// second-factor code was sent to.
 const IDENTIFIER: &str = "code_identifier";
-/// Internal context: the traits a sign-up code was sent for.
 const TRAITS: &str = "code_traits";
-/// Internal context: the address a second-factor code was sent to.
 const ADDRESS: &str = "code_address";
 /// The longest identifier looked up (an email address has at most 254
 /// bytes, and so has the address column of codes).
@@ -234,10 +237,8 @@ impl CodeMethod {
     fn admit_client(&self, device: &Device) -> Result<(), MethodError> {
         self.settings
             .throttle
-            .admit_address(device.ip_address.as_deref())
-            .map_err(|t| MethodError::Throttled {
-                retry_after: t.retry_after,
-            })
+            .admit_address(device.ip_address.as_deref())?;
+        Ok(())
     }
 
     /// Sign-in, second step: the code proves the identity.
@@ -249,12 +250,8 @@ impl CodeMethod {
     ) -> Result<Identity, MethodError> {
         let code = checked_code(code)?;
         let identifier = flow.internal_text(IDENTIFIER).unwrap_or_default();
-        let throttle = &self.settings.throttle;
-        throttle
-            .admit(identifier, device.ip_address.as_deref())
-            .map_err(|t| MethodError::Throttled {
-                retry_after: t.retry_after,
-            })?;
+        let ip = device.ip_address.as_deref();
+        self.settings.throttle.admit(identifier, ip)?;
         let redeemed = self.redeem_login_code(flow, code).await?;
         let invalid = || MethodError::Invalid(vec![Problem::form(invalid_login_code())]);
         let Some(id) = redeemed.identity_id else {
@@ -264,7 +261,7 @@ impl CodeMethod {
         if identity.state != State::Active {
             return Err(invalid());
         }
-        throttle.succeeded(identifier);
+        self.settings.throttle.succeeded(identifier);
         // The code reached the address, which proves it.
         self.identities
             .mark_verified(id, &redeemed.address_via, &redeemed.address)
@@ -332,11 +329,7 @@ impl CodeMethod {
                 address.status = "completed".into();
             }
         }
-        let identity = pre_persist.run(identity).await?;
-        self.identities
-            .insert(identity)
-            .await
-            .map_err(MethodError::refused_write)
+        super::insert_new(&self.identities, identity, pre_persist).await
     }
 
     /// Second factor, first step: a code to the chosen address of the
@@ -423,10 +416,7 @@ impl CodeMethod {
             traits,
             ..IdentityDraft::default()
         };
-        self.identities
-            .prepare(draft)
-            .await
-            .map_err(MethodError::refused_write)
+        super::prepare(&self.identities, draft).await
     }
 }
 
@@ -718,12 +708,8 @@ impl Method for CodeMethod {
         }
     }
 
-    async fn login(
-        &self,
-        flow: &Flow,
-        body: &Value,
-        device: &Device,
-    ) -> Result<Identity, MethodError> {
+    async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, body, device) = (login.flow, login.body, login.device);
         if flow.requested_aal() == Aal::Aal2 {
             let identity_id = second_factor::step_up_identity(flow)?;
             return self.second_factor(flow, identity_id, (body, device)).await;
@@ -745,12 +731,8 @@ impl Method for CodeMethod {
         Err(MethodError::NextStep(Box::new(next)))
     }
 
-    async fn register(
-        &self,
-        flow: &Flow,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn register(&self, sub: &RegistrationSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, body, pre_persist) = (sub.flow, sub.body, sub.pre_persist);
         if !self.settings.passwordless {
             return Err(MethodError::Unsupported);
         }

@@ -21,9 +21,10 @@ use subtle::ConstantTimeEq as _;
 use super::second_factor;
 use crate::cipher::Cipher;
 use crate::flow::ui::{Message, Node, Ui};
-use crate::flow::{Flow, Method, MethodError, PrePersist, Problem};
+use crate::flow::{
+    Flow, LoginSubmission, Method, MethodError, PrePersist, Problem, SettingsSubmission,
+};
 use crate::identity::{CredentialType, Identity, IdentityService};
-use crate::session::Device;
 use crate::throttle::Throttle;
 use crate::time::Clock;
 
@@ -329,12 +330,8 @@ impl Method for LookupMethod {
         }
     }
 
-    async fn login(
-        &self,
-        flow: &Flow,
-        body: &Value,
-        device: &Device,
-    ) -> Result<Identity, MethodError> {
+    async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, body, device) = (login.flow, login.body, login.device);
         let identity_id = second_factor::step_up_identity(flow)?;
         let submitted = match body.get(GROUP).and_then(Value::as_str).map(str::trim) {
             Some(code) if !code.is_empty() => code,
@@ -377,13 +374,9 @@ impl Method for LookupMethod {
             .map(|()| identity)
     }
 
-    async fn update_settings(
-        &self,
-        flow: &Flow,
-        identity: &Identity,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn update_settings(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, identity, body, pre_persist) =
+            (sub.flow, sub.identity, sub.body, sub.pre_persist);
         let has_codes = identity
             .credentials
             .contains_key(&CredentialType::LookupSecret);

@@ -31,7 +31,7 @@ pub fn oidc_state(state: &str) -> Option<(crate::flow::FlowKind, Uuid)> {
 use uuid::Uuid;
 
 use crate::flow::{MethodError, PrePersist};
-use crate::identity::{Identity, IdentityService};
+use crate::identity::{Identity, IdentityDraft, IdentityService};
 
 /// A settings change of the identity's own traits and/or password: built on
 /// the stored identity, passed through the flow machine's hooks, stored.
@@ -46,9 +46,41 @@ async fn save_own_change(
         .revise_own(id, traits, password)
         .await
         .map_err(MethodError::refused_write)?;
-    let changed = pre_persist.run(changed).await?;
+    second_factor::save(identities, changed, pre_persist).await
+}
+
+/// A new identity from `draft`, validated against its schema, not stored.
+async fn prepare(
+    identities: &IdentityService,
+    draft: IdentityDraft,
+) -> Result<Identity, MethodError> {
     identities
-        .save(changed)
+        .prepare(draft)
         .await
         .map_err(MethodError::refused_write)
+}
+
+/// Runs the registration flow's pre-persist hooks on a new identity and
+/// stores what they return.
+async fn insert_new(
+    identities: &IdentityService,
+    identity: Identity,
+    pre_persist: &dyn PrePersist,
+) -> Result<Identity, MethodError> {
+    let identity = pre_persist.run(identity).await?;
+    identities
+        .insert(identity)
+        .await
+        .map_err(MethodError::refused_write)
+}
+
+/// The name an authenticator lists the account under: its first password or
+/// code identifier, else its id.
+fn account_name(identity: &Identity) -> String {
+    use crate::identity::CredentialType;
+    [CredentialType::Password, CredentialType::Code]
+        .iter()
+        .filter_map(|kind| identity.credentials.get(kind))
+        .find_map(|c| c.identifiers.first().cloned())
+        .unwrap_or_else(|| identity.id.to_string())
 }

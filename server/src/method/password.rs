@@ -13,14 +13,16 @@ use tokio::sync::OnceCell;
 
 use super::traits;
 use crate::flow::ui::{Message, Node, Ui};
-use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
+use crate::flow::{
+    FlowKind, LoginSubmission, Method, MethodError, Problem, RegistrationSubmission,
+    SettingsSubmission,
+};
 use crate::identity::{
     CredentialType, CredentialsImport, HashFailure, Identity, IdentityDraft, IdentityError,
     IdentityService, PasswordImport, State,
 };
 use crate::policy::PasswordPolicy;
 use crate::schema::SchemaHandle;
-use crate::session::Device;
 use crate::throttle::Throttle;
 
 /// What the method enforces besides the hash.
@@ -165,12 +167,8 @@ impl Method for PasswordMethod {
         }
     }
 
-    async fn login(
-        &self,
-        _flow: &Flow,
-        body: &Value,
-        device: &Device,
-    ) -> Result<Identity, MethodError> {
+    async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
+        let (body, device) = (login.body, login.device);
         let identifier = text_field(body, "identifier");
         let password = text_field(body, "password");
         let mut problems = Vec::new();
@@ -184,11 +182,7 @@ impl Method for PasswordMethod {
             return Err(MethodError::Invalid(problems));
         };
         let throttle = &self.settings.throttle;
-        throttle
-            .admit(identifier, device.ip_address.as_deref())
-            .map_err(|t| MethodError::Throttled {
-                retry_after: t.retry_after,
-            })?;
+        throttle.admit(identifier, device.ip_address.as_deref())?;
         let invalid = || MethodError::Invalid(vec![Problem::form(Message::invalid_credentials())]);
         let found = self
             .identities
@@ -243,13 +237,8 @@ impl Method for PasswordMethod {
             .push(Node::submit("password", Message::info(1070003, "Save")));
     }
 
-    async fn update_settings(
-        &self,
-        _flow: &Flow,
-        identity: &Identity,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn update_settings(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
+        let (identity, body, pre_persist) = (sub.identity, sub.body, sub.pre_persist);
         let Some(password) = text_field(body, "password") else {
             return Err(MethodError::Invalid(vec![Problem::field(
                 "password",
@@ -272,12 +261,8 @@ impl Method for PasswordMethod {
         .await
     }
 
-    async fn register(
-        &self,
-        _flow: &Flow,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn register(&self, sub: &RegistrationSubmission<'_>) -> Result<Identity, MethodError> {
+        let (body, pre_persist) = (sub.body, sub.pre_persist);
         let traits = body.get("traits").cloned().unwrap_or_else(|| json!({}));
         let Some(password) = text_field(body, "password") else {
             return Err(MethodError::Invalid(vec![Problem::field(
@@ -302,15 +287,7 @@ impl Method for PasswordMethod {
             },
             ..IdentityDraft::default()
         };
-        let identity = self
-            .identities
-            .prepare(draft)
-            .await
-            .map_err(MethodError::refused_write)?;
-        let identity = pre_persist.run(identity).await?;
-        self.identities
-            .insert(identity)
-            .await
-            .map_err(MethodError::refused_write)
+        let identity = super::prepare(&self.identities, draft).await?;
+        super::insert_new(&self.identities, identity, pre_persist).await
     }
 }

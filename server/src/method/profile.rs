@@ -3,11 +3,10 @@
 //! schema, exactly as for admin updates.
 
 use async_trait::async_trait;
-use serde_json::Value;
 
 use super::traits;
 use crate::flow::ui::{Message, Node, Ui};
-use crate::flow::{Flow, Method, MethodError, PrePersist, Problem};
+use crate::flow::{Method, MethodError, Problem, SettingsSubmission};
 use crate::identity::{Identity, IdentityService};
 use crate::schema::SchemaHandle;
 
@@ -44,13 +43,8 @@ impl Method for ProfileMethod {
             .push(Node::submit("profile", Message::info(1070003, "Save")));
     }
 
-    async fn update_settings(
-        &self,
-        _flow: &Flow,
-        identity: &Identity,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn update_settings(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
+        let (identity, body, pre_persist) = (sub.identity, sub.body, sub.pre_persist);
         let Some(new_traits) = body.get("traits").filter(|t| t.is_object()) else {
             return Err(MethodError::Invalid(vec![Problem::field(
                 "traits",

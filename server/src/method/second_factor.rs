@@ -31,11 +31,7 @@ pub(crate) fn admit_guess(
 ) -> Result<String, MethodError> {
     let key = format!("{method}:{identity_id}");
     let ip = device.and_then(|d| d.ip_address.as_deref());
-    throttle
-        .admit(&key, ip)
-        .map_err(|t| MethodError::Throttled {
-            retry_after: t.retry_after,
-        })?;
+    throttle.admit(&key, ip)?;
     Ok(key)
 }
 

@@ -25,7 +25,9 @@ use uuid::Uuid;
 use super::second_factor;
 use crate::cipher::Cipher;
 use crate::flow::ui::{Message, Node, Ui};
-use crate::flow::{Flow, Method, MethodError, PrePersist, Problem};
+use crate::flow::{
+    Flow, LoginSubmission, Method, MethodError, PrePersist, Problem, SettingsSubmission,
+};
 use crate::identity::{Credential, CredentialType, Identity, IdentityService};
 use crate::session::Device;
 use crate::throttle::Throttle;
@@ -93,15 +95,10 @@ fn submitted_code(body: &Value) -> Result<&str, MethodError> {
     }
 }
 
-/// The name an authenticator app lists the account under: the identity's
-/// first password or code identifier, else its id (`:` is not allowed).
+/// The name an authenticator app lists the account under (`:` is not
+/// allowed in it).
 fn account_name(identity: &Identity) -> String {
-    [CredentialType::Password, CredentialType::Code]
-        .iter()
-        .filter_map(|kind| identity.credentials.get(kind))
-        .find_map(|c| c.identifiers.first().cloned())
-        .unwrap_or_else(|| identity.id.to_string())
-        .replace(':', "_")
+    super::account_name(identity).replace(':', "_")
 }
 
 /// A TOTP generator for a secret, with the parameters apps expect.
@@ -289,12 +286,8 @@ impl Method for TotpMethod {
             .push(Node::submit(GROUP, Message::info(1070003, "Save")));
     }
 
-    async fn login(
-        &self,
-        flow: &Flow,
-        body: &Value,
-        device: &Device,
-    ) -> Result<Identity, MethodError> {
+    async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, body, device) = (login.flow, login.body, login.device);
         let identity_id = second_factor::step_up_identity(flow)?;
         let code = submitted_code(body)?;
         let key = self.admit(identity_id, Some(device))?;
@@ -318,13 +311,9 @@ impl Method for TotpMethod {
             .map(|()| identity)
     }
 
-    async fn update_settings(
-        &self,
-        flow: &Flow,
-        identity: &Identity,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn update_settings(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, identity, body, pre_persist) =
+            (sub.flow, sub.identity, sub.body, sub.pre_persist);
         let now = self.settings.clock.now();
         let unlink = unlinks(body);
         let linked = identity.credentials.contains_key(&CredentialType::Totp);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 /// How long fetching a schema over HTTP(S) may take.
@@ -241,10 +241,7 @@ async fn fetch(source: &SchemaSource) -> Result<Value, SchemaError> {
         reason,
     };
     let bytes = if let Some(encoded) = source.url.strip_prefix("base64://") {
-        STANDARD
-            .decode(encoded.trim())
-            .or_else(|_| URL_SAFE_NO_PAD.decode(encoded.trim().trim_end_matches('=')))
-            .map_err(|e| fail(format!("invalid base64: {e}")))?
+        crate::inline::decode(encoded).map_err(fail)?
     } else if let Some(path) = source.url.strip_prefix("file://") {
         tokio::fs::read(path)
             .await
@@ -286,6 +283,7 @@ fn shorten(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
     use serde_json::json;
 
     fn encoded(value: &Value) -> String {

@@ -11,7 +11,7 @@ use super::{AuthMethod, Device, Session, generate_token, hash_token};
 use crate::aal::{self, Aal};
 use crate::identity::{Identity, State};
 use crate::store::{
-    IdentityQuery, IdentityStore, SessionPage, SessionQuery, SessionStore, StoreError,
+    BulkChange, IdentityQuery, IdentityStore, SessionPage, SessionQuery, SessionStore, StoreError,
 };
 use crate::time::Clock;
 
@@ -371,16 +371,18 @@ impl SessionService {
         delete: bool,
     ) -> Result<BulkOutcome, SessionError> {
         let now = self.clock.now();
+        let change = |ids, by_identity| BulkChange {
+            ids,
+            by_identity,
+            delete,
+            now,
+        };
         let (processed, more) = match target {
-            BulkTarget::Sessions(ids) => {
-                (self.store.manage(&ids, false, delete, now).await?, false)
-            }
-            BulkTarget::Identities(ids) => {
-                (self.store.manage(&ids, true, delete, now).await?, false)
-            }
+            BulkTarget::Sessions(ids) => (self.store.manage(&change(&ids, false)).await?, false),
+            BulkTarget::Identities(ids) => (self.store.manage(&change(&ids, true)).await?, false),
             BulkTarget::All => {
                 let ids = self.store.some_ids(!delete, BULK_LIMIT).await?;
-                let processed = self.store.manage(&ids, false, delete, now).await?;
+                let processed = self.store.manage(&change(&ids, false)).await?;
                 (processed, ids.len() == BULK_LIMIT as usize)
             }
         };

@@ -52,15 +52,21 @@ pub trait CourierStore: Send + Sync {
     /// dispatch in its log and its new status. A lease that ended and was
     /// taken over still records the dispatch, but no longer changes the
     /// message; the answer says whether the message changed.
-    async fn record(
-        &self,
-        id: Uuid,
-        lease: &Lease,
-        attempt: &Attempt,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    async fn record(&self, record: &AttemptRecord<'_>) -> Result<bool, StoreError>;
     /// Lists messages.
     async fn list(&self, query: &MessageQuery) -> Result<MessagePage, StoreError>;
     /// Reads one message with its delivery attempts, oldest first.
     async fn get(&self, id: Uuid) -> Result<Option<(Message, Vec<Dispatch>)>, StoreError>;
+}
+
+/// One delivery attempt to record ([`CourierStore::record`]).
+pub struct AttemptRecord<'a> {
+    /// The message.
+    pub id: Uuid,
+    /// The lease it was claimed under.
+    pub lease: &'a Lease,
+    /// How the attempt went.
+    pub attempt: &'a Attempt,
+    /// When it ended.
+    pub now: DateTime<Utc>,
 }

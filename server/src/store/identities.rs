@@ -101,12 +101,20 @@ pub trait IdentityStore: Send + Sync {
     /// it still is `expected`: of concurrent callers expecting the same
     /// config, one wins (a used one-time secret is never accepted twice).
     /// False when the config was no longer `expected`.
-    async fn swap_credential_config(
-        &self,
-        identity_id: Uuid,
-        kind: CredentialType,
-        expected: &Value,
-        new: &Value,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    async fn swap_credential_config(&self, swap: &ConfigSwap<'_>) -> Result<bool, StoreError>;
+}
+
+/// A change of one credential's config that holds only while the config
+/// still is `expected` ([`IdentityStore::swap_credential_config`]).
+pub struct ConfigSwap<'a> {
+    /// The identity holding the credential.
+    pub identity_id: Uuid,
+    /// The credential's type.
+    pub kind: CredentialType,
+    /// The config as read.
+    pub expected: &'a Value,
+    /// The config to store.
+    pub new: &'a Value,
+    /// The time of the change.
+    pub now: DateTime<Utc>,
 }

@@ -16,12 +16,12 @@ mod sessions;
 pub mod sql;
 
 pub use cleanup::{CleanupStore, Expired};
-pub use courier::{CourierStore, MessagePage, MessageQuery};
+pub use courier::{AttemptRecord, CourierStore, MessagePage, MessageQuery};
 pub use error::{BoxError, StoreError};
 pub use flows::FlowStore;
-pub use identities::{AddressKind, IdentityPage, IdentityQuery, IdentityStore};
+pub use identities::{AddressKind, ConfigSwap, IdentityPage, IdentityQuery, IdentityStore};
 pub use one_time_codes::OneTimeCodeStore;
-pub use sessions::{SessionPage, SessionQuery, SessionStore};
+pub use sessions::{BulkChange, SessionPage, SessionQuery, SessionStore};
 pub use sql::{
     Backend, DRIVER_LOG_FILTER, Database, Dsn, DsnError, MigrationStatus, SqlCleanupStore,
     SqlCourierStore, SqlFlowStore, SqlIdentityStore, SqlOneTimeCodeStore, SqlSessionStore,

@@ -65,13 +65,19 @@ pub trait SessionStore: Send + Sync {
     async fn reauthenticate(&self, session: &Session) -> Result<(), StoreError>;
     /// Disables (`delete` false) or deletes the sessions with these ids, or
     /// of these identities (`by_identity`); returns how many rows changed.
-    async fn manage(
-        &self,
-        ids: &[Uuid],
-        by_identity: bool,
-        delete: bool,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
+    async fn manage(&self, change: &BulkChange<'_>) -> Result<u64, StoreError>;
     /// Up to `limit` session ids, active ones only when `active_only`.
     async fn some_ids(&self, active_only: bool, limit: u32) -> Result<Vec<Uuid>, StoreError>;
+}
+
+/// A change of many sessions at once ([`SessionStore::manage`]).
+pub struct BulkChange<'a> {
+    /// Session ids, or identity ids when `by_identity`.
+    pub ids: &'a [Uuid],
+    /// Whether `ids` name identities whose sessions all change.
+    pub by_identity: bool,
+    /// Delete the sessions (else disable them).
+    pub delete: bool,
+    /// The time of the change.
+    pub now: DateTime<Utc>,
 }

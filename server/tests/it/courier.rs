@@ -15,7 +15,7 @@ use bia_server::courier::{
     Channel, CourierError, Deliver, DeliveryError, Outbox, Outgoing, Render, Rendered, SqlOutbox,
     TemplateType, Worker, WorkerSettings,
 };
-use bia_server::store::{CourierStore, Database, MessageQuery, SqlCourierStore};
+use bia_server::store::{AttemptRecord, CourierStore, Database, MessageQuery, SqlCourierStore};
 use bia_server::time::Clock;
 
 use crate::on_every_backend;
@@ -130,12 +130,22 @@ async fn an_ended_lease_lets_another_worker_claim_again(kind: Kind) {
     assert_eq!(again[0].id, message.id);
     // The dead worker's late report is logged but changes nothing.
     let late = store
-        .record(message.id, &dead, &Attempt::Sent, t0() + secs(62))
+        .record(&AttemptRecord {
+            id: message.id,
+            lease: &dead,
+            attempt: &Attempt::Sent,
+            now: t0() + secs(62),
+        })
         .await;
     assert!(!late.unwrap());
     assert!(
         store
-            .record(message.id, &next, &Attempt::Sent, t0() + secs(63))
+            .record(&AttemptRecord {
+                id: message.id,
+                lease: &next,
+                attempt: &Attempt::Sent,
+                now: t0() + secs(63)
+            })
             .await
             .unwrap()
     );
@@ -190,7 +200,8 @@ async fn failed_messages_back_off_and_are_abandoned_after_the_retries(kind: Kind
         fail: Some(DeliveryError::new("550 mailbox unavailable").with_code(Some("550".into()))),
         calls: Mutex::new(Vec::new()),
     });
-    let worker = Worker::new(store.clone(), delivery.clone(), clock.clone(), settings(2));
+    let worker =
+        Worker::new(store.clone(), delivery.clone(), settings(2)).with_clock(clock.clone());
     let message = new_message("gone@example.com", t0());
     store.queue(&message).await.unwrap();
     assert_eq!(worker.pull_once().await.unwrap(), 1);
@@ -229,7 +240,8 @@ async fn delivered_messages_are_sent_once(kind: Kind) {
         fail: None,
         calls: Mutex::new(Vec::new()),
     });
-    let worker = Worker::new(store.clone(), delivery.clone(), clock.clone(), settings(5));
+    let worker =
+        Worker::new(store.clone(), delivery.clone(), settings(5)).with_clock(clock.clone());
     for n in 0..25 {
         store
             .queue(&new_message(&format!("u{n}@example.com"), t0()))
@@ -322,7 +334,7 @@ async fn the_outbox_refuses_hostile_recipients_and_queues_rendered_mail(kind: Ki
     let db = TestDb::create(kind).await;
     let (database, store) = store_on(&db).await;
     let store = Arc::new(store);
-    let outbox = SqlOutbox::new(store.clone(), Arc::new(FixedRender), StepClock::new());
+    let outbox = SqlOutbox::new(store.clone(), Arc::new(FixedRender)).with_clock(StepClock::new());
     let outgoing = |recipient: &str| Outgoing {
         template: TemplateType::RecoveryCodeValid,
         channel: Channel::Email,
@@ -382,7 +394,12 @@ async fn queue_on_server(server: &TestServer, messages: &[NewMessage]) {
     };
     assert!(
         store
-            .record(first.id, &held, &error, t0() + secs(11))
+            .record(&AttemptRecord {
+                id: first.id,
+                lease: &held,
+                attempt: &error,
+                now: t0() + secs(11)
+            })
             .await
             .unwrap()
     );
@@ -634,12 +651,8 @@ async fn sms_and_http_email_are_posted_with_auth_and_a_refusal_is_a_failed_attem
         .await
         .unwrap();
     let clock = StepClock::new();
-    let worker = Worker::new(
-        store.clone(),
-        Arc::new(delivery),
-        clock.clone(),
-        settings(1),
-    );
+    let worker =
+        Worker::new(store.clone(), Arc::new(delivery), settings(1)).with_clock(clock.clone());
     let mut sms = new_message("+4915112345678", t0());
     sms.channel = Channel::Sms;
     sms.subject = String::new();

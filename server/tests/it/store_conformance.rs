@@ -10,7 +10,7 @@ use bia_server::aal::Aal;
 use bia_server::identity::{
     Credential, CredentialType, Identity, RecoveryAddress, State, VerifiableAddress,
 };
-use bia_server::store::{IdentityQuery, IdentityStore, SqlIdentityStore, StoreError};
+use bia_server::store::{ConfigSwap, IdentityQuery, IdentityStore, SqlIdentityStore, StoreError};
 
 use crate::on_every_backend;
 use crate::support::{Kind, TestDb};
@@ -290,7 +290,13 @@ async fn credential_configs_swap_once(kind: Kind) {
         tokio::spawn(async move {
             let new = json!({"totp_url": "abc", "last_step": step});
             store
-                .swap_credential_config(id, CredentialType::Totp, &read, &new, at(2))
+                .swap_credential_config(&ConfigSwap {
+                    identity_id: id,
+                    kind: CredentialType::Totp,
+                    expected: &read,
+                    new: &new,
+                    now: at(2),
+                })
                 .await
                 .unwrap()
         })
@@ -306,13 +312,25 @@ async fn credential_configs_swap_once(kind: Kind) {
     let other = json!({"hashed_password": "$2a$04$abc"});
     assert!(
         !store
-            .swap_credential_config(ada.id, CredentialType::Password, &read, &other, at(3))
+            .swap_credential_config(&ConfigSwap {
+                identity_id: ada.id,
+                kind: CredentialType::Password,
+                expected: &read,
+                new: &other,
+                now: at(3)
+            })
             .await
             .unwrap()
     );
     assert!(
         !store
-            .swap_credential_config(Uuid::new_v4(), CredentialType::Totp, &read, &other, at(3))
+            .swap_credential_config(&ConfigSwap {
+                identity_id: Uuid::new_v4(),
+                kind: CredentialType::Totp,
+                expected: &read,
+                new: &other,
+                now: at(3)
+            })
             .await
             .unwrap()
     );
@@ -352,13 +370,13 @@ async fn conditional_replace_sees_every_change(kind: Kind) {
     let spent = json!({"hashed_password": "$2a$04$def"});
     assert!(
         store
-            .swap_credential_config(
-                ada.id,
-                CredentialType::Password,
-                &password.config,
-                &spent,
-                at(9)
-            )
+            .swap_credential_config(&ConfigSwap {
+                identity_id: ada.id,
+                kind: CredentialType::Password,
+                expected: &password.config,
+                new: &spent,
+                now: at(9)
+            })
             .await
             .unwrap()
     );

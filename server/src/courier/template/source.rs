@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use bia_config::{CourierConfig, TemplateChannels};
 use bia_templates::{File, LIMITS, Template};
 
@@ -229,13 +227,7 @@ fn read_file(path: &Path) -> Result<String, String> {
 
 fn read_uri(location: &str, fetched: &Fetched) -> Result<String, String> {
     if let Some(encoded) = location.strip_prefix("base64://") {
-        let encoded = encoded.trim();
-        let bytes = STANDARD
-            .decode(encoded)
-            .or_else(|_| URL_SAFE.decode(encoded))
-            .or_else(|_| URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')))
-            .map_err(|e| format!("invalid base64: {e}"))?;
-        String::from_utf8(bytes).map_err(|_| "the decoded template is not UTF-8".to_owned())
+        crate::inline::decode_text(encoded, "template")
     } else if let Some(path) = location.strip_prefix("file://") {
         read_file(Path::new(path))
     } else if location.starts_with("http://") || location.starts_with("https://") {

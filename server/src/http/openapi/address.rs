@@ -4,7 +4,7 @@
 
 use utoipa::OpenApi;
 
-use super::components::{CookieHeader, FlowOrError, FlowSubmission, ReturnTo, SubmittedFlow};
+use super::components::{CookieHeader, FlowSubmission, MessageLink, ReturnTo, SubmittedFlow};
 use crate::http::flow_json::FlowJson;
 use crate::http::recovery::RecoveryForIdentityBody;
 
@@ -37,11 +37,8 @@ operations! {
     fn create_browser_recovery_flow(get "/self-service/recovery/browser", "createBrowserRecoveryFlow")
         "Start a recovery flow for a browser"
         params(ReturnTo, ("skip_settings" = Option<bool>, Query, description = "Accepted and ignored."))
-        answers(
-            (status = 200, description = "The new flow (`Accept: application/json`).", body = FlowJson),
-            (status = 303, description = "To the flow's page, or onwards when signed in already.",
-                headers(("Location" = String, description = "The next page."))),
-        )
+        answers((status = 200, description = "The new flow (`Accept: application/json`).", body = FlowJson))
+        redirect("To the flow's page, or onwards when signed in already.", "The next page.")
         errors[400 "Recovery is disabled, or `return_to` is not allowed.", "default" "Error."];
     fn get_recovery_flow(get "/self-service/recovery/flows", "getRecoveryFlow")
         "Get a recovery flow"
@@ -63,17 +60,9 @@ operations! {
             with `redirect_browser_to` when they asked for JSON)."
         params(SubmittedFlow, CookieHeader)
         form_body(FlowSubmission)
-        answers(
-            (status = 200, description = "The flow after the submission (a message was sent), or after a recovery of a native flow.", body = FlowJson),
-            (status = 303, description = "Browser flows: back to the flow's page, or on to the settings flow.",
-                headers(("Location" = String, description = "The next page."))),
-            (status = 400, description = "The flow with messages on its fields, or a malformed request.", body = FlowOrError),
-        )
-        errors[
-            410 "The flow expired; `use_flow_id` names its replacement.",
-            422 "Recovered: the browser must go to the settings flow (`redirect_browser_to`).",
-            "default" "Error.",
-        ];
+        submission("The flow after the submission (a message was sent), or after a recovery of a native flow.", FlowJson)
+        redirect("Browser flows: back to the flow's page, or on to the settings flow.", "The next page.")
+        errors[422 "Recovered: the browser must go to the settings flow (`redirect_browser_to`).", "default" "Error."];
     fn create_native_verification_flow(get "/self-service/verification/api", "createNativeVerificationFlow")
         "Start a verification flow for a native app"
         params(ReturnTo)
@@ -82,11 +71,8 @@ operations! {
     fn create_browser_verification_flow(get "/self-service/verification/browser", "createBrowserVerificationFlow")
         "Start a verification flow for a browser"
         params(ReturnTo)
-        answers(
-            (status = 200, description = "The new flow (`Accept: application/json`).", body = FlowJson),
-            (status = 303, description = "To the flow's page.",
-                headers(("Location" = String, description = "The flow's page."))),
-        )
+        answers((status = 200, description = "The new flow (`Accept: application/json`).", body = FlowJson))
+        redirect("To the flow's page.", "The flow's page.")
         errors[400 "Verification is disabled, or `return_to` is not allowed.", "default" "Error."];
     fn get_verification_flow(get "/self-service/verification/flows", "getVerificationFlow")
         "Get a verification flow"
@@ -105,20 +91,12 @@ operations! {
             checks the code and, when right, marks the address verified (state `passed_challenge`)."
         params(SubmittedFlow, CookieHeader)
         form_body(FlowSubmission)
-        answers(
-            (status = 200, description = "The flow after the submission.", body = FlowJson),
-            (status = 303, description = "Browser flows: back to the flow's page.",
-                headers(("Location" = String, description = "The flow's page."))),
-            (status = 400, description = "The flow with messages on its fields, or a malformed request.", body = FlowOrError),
-        )
-        errors[
-            410 "The flow expired; `use_flow_id` names its replacement.",
-            "default" "Error.",
-        ];
+        submission("The flow after the submission.", FlowJson)
+        redirect("Browser flows: back to the flow's page.", "The flow's page.")
+        errors["default" "Error."];
     fn get_well_known_change_password(get "/.well-known/change-password", "getWellKnownChangePassword")
         "Where password managers send people to change a password"
-        answers((status = 303, description = "To the settings page.",
-            headers(("Location" = String, description = "The settings page."))))
+        redirect("To the settings page.", "The settings page.")
         errors["default" "Error."];
 }
 
@@ -130,26 +108,16 @@ operations! {
         description "The link a recovery message carries. A right token signs the person in and \
             sends the browser to the settings flow with the session cookie; a wrong one sends it \
             back to the flow, which shows why. Without a token, the browser goes to the flow."
-        params(
-            ("flow" = String, Query, description = "The flow id."),
-            ("token" = Option<String>, Query, description = "The link's token."),
-            ("code" = Option<String>, Query, description = "A code, as the code message's link carries it."),
-        )
-        answers((status = 303, description = "To the settings flow, or back to the recovery flow.",
-            headers(("Location" = String, description = "The next page."))))
+        params(MessageLink)
+        redirect("To the settings flow, or back to the recovery flow.", "The next page.")
         errors[400 "Recovery is disabled, or the flow id is missing.", "default" "Error."];
     fn follow_verification_link(get "/self-service/verification", "followVerificationLink")
         "Follow a verification link"
         description "The link a verification message carries (`token`, or `code` in a code \
             message). When right, the address is verified and the browser goes to the flow's \
             `return_to` or the flow's page, which shows the result."
-        params(
-            ("flow" = String, Query, description = "The flow id."),
-            ("token" = Option<String>, Query, description = "The link's token."),
-            ("code" = Option<String>, Query, description = "The code."),
-        )
-        answers((status = 303, description = "To `return_to` or the flow's page.",
-            headers(("Location" = String, description = "The next page."))))
+        params(MessageLink)
+        redirect("To `return_to` or the flow's page.", "The next page.")
         errors[400 "Verification is disabled, or the flow id is missing.", "default" "Error."];
 }
 

@@ -373,6 +373,18 @@ pub struct SubmittedFlow {
     pub token: Option<String>,
 }
 
+/// What the link in a recovery or verification message carries.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageLink {
+    /// The flow id.
+    pub flow: String,
+    /// The link's token.
+    pub token: Option<String>,
+    /// A code, as a code message's link carries it.
+    pub code: Option<String>,
+}
+
 /// Where a flow sends the client when it is done.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -27,6 +27,8 @@ macro_rules! operations {
             $(form_body($form:ident))?
             $(page($page:literal, $page_body:tt))?
             $(answers($($answer:tt),* $(,)?))?
+            $(submission($ok:literal, $ok_body:ident))?
+            $(redirect($redirect:literal, $location:literal))?
             errors[$($status:tt $why:literal),* $(,)?];
     )*) => {$(
         #[utoipa::path(
@@ -47,6 +49,13 @@ macro_rules! operations {
                 $((status = 200, description = $page, body = $page_body,
                     headers(("Link" = String, description = "The first and (when there is one) the next page."))),)?
                 $($($answer,)*)?
+                $((status = 200, description = $ok, body = $ok_body),
+                (status = 400, description = "The flow with messages on its fields, or a malformed request.",
+                    body = super::components::FlowOrError),
+                (status = 410, description = "The flow expired; `use_flow_id` names its replacement.",
+                    body = super::components::ErrorEnvelope),)?
+                $((status = 303, description = $redirect,
+                    headers(("Location" = String, description = $location))),)?
                 $((status = $status, description = $why, body = super::components::ErrorEnvelope),)*
             ),
         )]
@@ -68,8 +77,6 @@ mod health;
 #[allow(dead_code)]
 mod identities;
 #[allow(dead_code)]
-mod schema_migrations;
-#[allow(dead_code)]
 mod schemas;
 #[allow(dead_code)]
 mod selfservice;
@@ -77,8 +84,6 @@ mod selfservice;
 mod sessions;
 #[allow(dead_code)]
 mod ui;
-#[allow(dead_code)]
-mod webauthn;
 
 #[cfg(test)]
 mod tests;
@@ -135,10 +140,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         selfservice::Api::openapi(),
         address::Api::openapi(),
         schemas::Api::openapi(),
-        schema_migrations::Api::openapi(),
         health::Api::openapi(),
         ui::Api::openapi(),
-        webauthn::Api::openapi(),
     ] {
         doc.merge(area);
     }

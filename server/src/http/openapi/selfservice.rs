@@ -1,5 +1,6 @@
 //! `/self-service/...`: login, registration and settings flows for browsers
-//! and native apps, logout, and the errors shown to browsers.
+//! and native apps, logout, the errors shown to browsers, and the WebAuthn
+//! script.
 //!
 //! Browser endpoints answer with 303 redirects (to the flow's UI, the return
 //! URL or the error page) unless the client sends `Accept: application/json`;
@@ -8,8 +9,8 @@
 use utoipa::OpenApi;
 
 use super::components::{
-    CookieHeader, FlowErrorJson, FlowOrError, FlowSubmission, LoginRefresh, LogoutFlow,
-    PerformNativeLogoutBody, ReturnTo, SessionHeaders, SuccessfulLogin, SuccessfulRegistration,
+    CookieHeader, FlowErrorJson, FlowSubmission, LoginRefresh, LogoutFlow, PerformNativeLogoutBody,
+    ReturnTo, SessionHeaders, SuccessfulLogin, SuccessfulRegistration,
 };
 use crate::http::flow_json::FlowJson;
 
@@ -33,6 +34,7 @@ use crate::http::flow_json::FlowJson;
     perform_native_logout,
     get_flow_error,
     oidc_callback,
+    get_web_authn_java_script,
 ))]
 pub struct Api;
 
@@ -77,15 +79,10 @@ macro_rules! update_flow {
                 fn $name(post $path, $op) $summary
                     params(("flow" = String, Query, description = "The flow id."), $headers)
                     form_body(FlowSubmission)
-                    answers(
-                        (status = 200, description = $ok, body = $ok_body),
-                        (status = 303, description = $redirect,
-                            headers(("Location" = String, description = "The next page."))),
-                        (status = 400, description = "The flow with messages on its fields, or a malformed request.", body = FlowOrError),
-                    )
+                    submission($ok, $ok_body)
+                    redirect($redirect, "The next page.")
                     errors[
                         $($status $why,)*
-                        410 "The flow expired; `use_flow_id` names its replacement.",
                         422 "The browser must go elsewhere (`redirect_browser_to`).",
                         "default" "Error.",
                     ];
@@ -147,11 +144,8 @@ operations! {
             ("login_challenge" = Option<String>, Query, description = "Accepted and ignored (no OAuth2 provider integration)."),
         )
         ignored("organization", "via", "identity_schema")
-        answers(
-            (status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson),
-            (status = 303, description = "To the login UI with the flow, or onwards when already signed in.",
-                headers(("Location" = String, description = "The next page."))),
-        )
+        answers((status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson))
+        redirect("To the login UI with the flow, or onwards when already signed in.", "The next page.")
         errors[400 "A session exists already, or `return_to` is not allowed.", "default" "Error."];
 
     fn create_native_registration_flow(
@@ -175,11 +169,8 @@ operations! {
             ("after_verification_return_to" = Option<String>, Query, description = "Accepted and ignored."),
         )
         ignored("organization", "identity_schema")
-        answers(
-            (status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson),
-            (status = 303, description = "To the registration UI with the flow, or onwards when already signed in.",
-                headers(("Location" = String, description = "The next page."))),
-        )
+        answers((status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson))
+        redirect("To the registration UI with the flow, or onwards when already signed in.", "The next page.")
         errors["default" "Error."];
 
     fn create_native_settings_flow(get "/self-service/settings/api", "createNativeSettingsFlow")
@@ -193,11 +184,8 @@ operations! {
         "Start a settings flow for a browser"
         params(ReturnTo, CookieHeader)
         ignored("organization")
-        answers(
-            (status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson),
-            (status = 303, description = "To the settings UI with the flow, or to login without a session.",
-                headers(("Location" = String, description = "The next page."))),
-        )
+        answers((status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson))
+        redirect("To the settings UI with the flow, or to login without a session.", "The next page.")
         errors[
             400 "`return_to` is not allowed.",
             401 "No valid session.",
@@ -225,11 +213,8 @@ operations! {
             ReturnTo,
             CookieHeader,
         )
-        answers(
-            (status = 204, description = "Logged out (with `Accept: application/json`)."),
-            (status = 303, description = "Logged out; onwards to `return_to` or the configured page.",
-                headers(("Location" = String, description = "The next page."))),
-        )
+        answers((status = 204, description = "Logged out (with `Accept: application/json`)."))
+        redirect("Logged out; onwards to `return_to` or the configured page.", "The next page.")
         errors["default" "Error: 400 without a token, 403 for an invalid one."];
 
     fn perform_native_logout(delete "/self-service/logout/api", "performNativeLogout")
@@ -251,6 +236,16 @@ operations! {
             404 "No such error.",
             500 "Internal error.",
         ];
+
+    fn get_web_authn_java_script(get "/.well-known/ory/webauthn.js", "getWebAuthnJavaScript")
+        "Get the WebAuthn script"
+        description "The functions that the `onclickTrigger` and `onloadTrigger` attributes of \
+            WebAuthn and passkey nodes name (`oryWebAuthnRegistration`, `oryWebAuthnLogin`, \
+            `oryPasskeyLogin`, `oryPasskeyLoginAutocompleteInit`, `oryPasskeyRegistration`, \
+            `oryPasskeySettingsRegistration`, each also as `__` and the name). The script node \
+            carries its subresource integrity digest."
+        answers((status = 200, description = "The script.", content_type = "text/javascript", body = String))
+        errors[];
 }
 
 operations! {
@@ -269,10 +264,7 @@ operations! {
             ("error_description" = Option<String>, Query, description = "The provider's error text."),
             CookieHeader,
         )
-        answers(
-            (status = 303, description = "Onwards after the flow, or back to the flow's page.",
-                headers(("Location" = String, description = "The next page."))),
-        )
+        redirect("Onwards after the flow, or back to the flow's page.", "The next page.")
         errors[
             400 "The state is missing or malformed, or the flow refused the answer.",
             403 "The browser is not the one that started the flow.",

@@ -36,10 +36,8 @@ operations! {
             SessionHeaders,
             ("tokenize_as" = Option<String>, Query, description = "Accepted and ignored: sessions are not turned into JWTs."),
         )
-        answers(
-            (status = 200, description = "The active session with its identity and devices.", body = SessionJson,
-                headers(("X-Kratos-Authenticated-Identity-Id" = String, description = "The identity's id."))),
-        )
+        answers((status = 200, description = "The active session with its identity and devices.", body = SessionJson,
+            headers(("X-Kratos-Authenticated-Identity-Id" = String, description = "The identity's id."))))
         errors[
             401 "No valid session in the request (`session_inactive`).",
             403 "Forbidden.",
@@ -87,9 +85,7 @@ operations! {
 
     fn manage_sessions(post "/admin/sessions", "manageSessions") "Disable or delete sessions in bulk"
         body = ManageSessionsBody
-        answers(
-            (status = 200, description = "How many sessions were changed, and whether more remain.", body = ManageSessionsResponse),
-        )
+        answers((status = 200, description = "How many sessions were changed, and whether more remain.", body = ManageSessionsResponse))
         errors[400 "The body is invalid.", 401 "Unauthorized.", "default" "Error."];
 
     fn get_session(get "/admin/sessions/{id}", "getSession") "Get a session"

@@ -1,7 +1,6 @@
 //! Recovery and verification: submitting a flow (an address, a code) and
 //! following the link a message carries.
 
-use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
@@ -11,7 +10,7 @@ use uuid::Uuid;
 
 use super::super::browser::{add_cookies, see_other};
 use super::super::error::ApiError;
-use super::super::extract::{Caller, QueryPairs, Submission};
+use super::super::extract::{Caller, FlowRequest, QueryPairs, Submission};
 use super::super::flow_json::flow_json;
 use super::super::state::AppState;
 use super::flows::csrf_token;
@@ -36,17 +35,12 @@ fn requester(state: &AppState, caller: &Caller) -> (Requester, Vec<HeaderValue>)
 
 /// `POST /self-service/{recovery,verification}?flow=`
 pub async fn submit_address(
-    State(state): State<AppState>,
-    Extension(kind): Extension<FlowKind>,
-    query: QueryPairs,
-    caller: Caller,
+    request: FlowRequest,
     Submission(body): Submission,
-) -> Response {
+) -> Result<Response, Response> {
+    let (state, kind, query, caller) = request.into_parts();
     let page = !caller.json;
-    let id = match offered_flow_id(&state, kind, &query, page).await {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
+    let id = offered_flow_id(&state, kind, &query, page).await?;
     let answer = match kind {
         FlowKind::Recovery => {
             let (requester, cookies) = requester(&state, &caller);
@@ -64,25 +58,18 @@ pub async fn submit_address(
     };
     count(kind, &answer);
     match answer {
-        Ok(response) => response,
-        Err(error) => failure(&state, kind, id, page, error).await,
+        Ok(response) => Ok(response),
+        Err(error) => Err(failure(&state, kind, id, page, error).await),
     }
 }
 
 /// `GET /self-service/{recovery,verification}?flow=&token=` (or `&code=`):
 /// the link in a message. Without a secret, the browser is sent to the flow.
-pub async fn follow_link(
-    State(state): State<AppState>,
-    Extension(kind): Extension<FlowKind>,
-    query: QueryPairs,
-    caller: Caller,
-) -> Response {
-    let id = match offered_flow_id(&state, kind, &query, true).await {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
+pub async fn follow_link(request: FlowRequest) -> Result<Response, Response> {
+    let (state, kind, query, caller) = request.into_parts();
+    let id = offered_flow_id(&state, kind, &query, true).await?;
     let Some(secret) = link_secret(&query) else {
-        return see_other(&state.browser.flow_page(kind, id), Vec::new());
+        return Ok(see_other(&state.browser.flow_page(kind, id), Vec::new()));
     };
     let answer = match kind {
         FlowKind::Recovery => {
@@ -101,8 +88,8 @@ pub async fn follow_link(
     };
     count(kind, &answer);
     match answer {
-        Ok(response) => response,
-        Err(error) => failure(&state, kind, id, true, error).await,
+        Ok(response) => Ok(response),
+        Err(error) => Err(failure(&state, kind, id, true, error).await),
     }
 }
 

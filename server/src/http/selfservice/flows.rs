@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::super::browser::{add_cookies, see_other};
 use super::super::error::ApiError;
-use super::super::extract::{Caller, QueryPairs, Submission};
+use super::super::extract::{Caller, FlowRequest, QueryPairs, Submission};
 use super::super::flow_json::{flow_json, outcome_json, redirect_browser_to};
 use super::super::session_json::{SessionView, session_json};
 use super::super::state::AppState;
@@ -166,24 +166,17 @@ async fn created_response(
 }
 
 /// `GET /self-service/<flow>/flows?id=`
-pub async fn fetch(
-    State(state): State<AppState>,
-    Extension(kind): Extension<FlowKind>,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
-    let id = match offered_flow_id(&state, kind, &query, false).await {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
+pub async fn fetch(request: FlowRequest) -> Result<Response, Response> {
+    let (state, kind, query, caller) = request.into_parts();
+    let id = offered_flow_id(&state, kind, &query, false).await?;
     let flow = match state.flows.get(kind, id).await {
         Ok(flow) => flow,
-        Err(error) => return flow_failure(&state, error, false, Vec::new()).await,
+        Err(error) => return Err(flow_failure(&state, error, false, Vec::new()).await),
     };
-    match may_read(&state, kind, &caller, &flow).await {
-        Ok(()) => flow_response(&state, StatusCode::OK, &flow),
-        Err(error) => error.into_response(),
-    }
+    may_read(&state, kind, &caller, &flow)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(flow_response(&state, StatusCode::OK, &flow))
 }
 
 /// A flow is shown to the browser whose anti-CSRF cookie it carries, and a
@@ -212,13 +205,8 @@ async fn may_read(
 }
 
 /// `POST /self-service/{login,registration,settings}?flow=`
-pub async fn submit(
-    State(state): State<AppState>,
-    Extension(kind): Extension<FlowKind>,
-    query: QueryPairs,
-    caller: Caller,
-    Submission(body): Submission,
-) -> Response {
+pub async fn submit(request: FlowRequest, Submission(body): Submission) -> Response {
+    let (state, kind, query, caller) = request.into_parts();
     let id = match flow_id(&query) {
         Ok(id) => id,
         Err(error) => return error.into_response(),

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::super::browser::{add_cookies, see_other};
 use super::super::error::ApiError;
-use super::super::extract::{Caller, JsonBody, QueryPairs};
+use super::super::extract::{CallerRequest, JsonBody};
 use super::super::state::AppState;
 use crate::session::SessionError;
 
@@ -40,11 +40,8 @@ pub async fn logout_api(
 }
 
 /// `GET /self-service/logout/browser`: a logout URL for the cookie's session.
-pub async fn logout_browser(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryPairs,
-) -> Result<Response, ApiError> {
+pub async fn logout_browser(request: CallerRequest) -> Result<Response, ApiError> {
+    let (state, query, caller) = request.into_parts();
     let token = caller
         .credentials
         .cookie_token
@@ -67,11 +64,8 @@ pub async fn logout_browser(
 
 /// `GET /self-service/logout?token=`: ends the session the token was made
 /// for, removes the cookie and sends the browser on.
-pub async fn logout_with_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryPairs,
-) -> Result<Response, ApiError> {
+pub async fn logout_with_token(request: CallerRequest) -> Result<Response, ApiError> {
+    let (state, query, caller) = request.into_parts();
     let token = query
         .first("token")
         .filter(|t| !t.is_empty())

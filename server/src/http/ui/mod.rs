@@ -7,13 +7,12 @@
 
 mod render;
 
-use axum::Extension;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::browser::see_other;
-use super::extract::{Caller, QueryPairs};
+use super::extract::{Caller, FlowRequest, QueryPairs};
 use super::state::AppState;
 use crate::flow::{FlowError, FlowKind, FlowService};
 use render::{escape, flow_forms, page};
@@ -67,12 +66,8 @@ fn links(state: &AppState, signed_in: bool) -> String {
 
 /// `GET /ui/{login,registration,settings,recovery,verification}?flow=`: the
 /// route names the kind.
-pub async fn flow_page(
-    Extension(kind): Extension<FlowKind>,
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryPairs,
-) -> Response {
+pub async fn flow_page(request: FlowRequest) -> Response {
+    let (state, kind, query, caller) = request.into_parts();
     let Some(id) = query
         .first("flow")
         .and_then(|id| uuid::Uuid::parse_str(id).ok())

@@ -31,22 +31,22 @@ pub use provider::{Provider, ProviderError};
 pub use secrets::parse_state;
 
 use crate::flow::ui::{Message, Ui};
-use crate::flow::{Flow, FlowKind, FlowType, Method, MethodError, PrePersist, Problem};
+use crate::flow::{
+    Flow, FlowKind, FlowType, LoginSubmission, Method, MethodError, Problem, RegistrationSubmission,
+};
 use crate::identity::{
     AddressImport, CredentialType, CredentialsImport, Identity, IdentityDraft, IdentityError,
     IdentityService, ProviderLink, State,
 };
-use crate::session::Device;
 
 /// The method's id.
 const METHOD: &str = "oidc";
-/// Internal context: the provider a request went to.
+/// Keys of the flow's internal context: the provider a request went to, the
+/// digest of the state secret, the nonce, and the PKCE verifier (when PKCE
+/// is used).
 const PROVIDER: &str = "oidc_provider";
-/// Internal context: the digest of the state secret.
 const STATE: &str = "oidc_state";
-/// Internal context: the nonce.
 const NONCE: &str = "oidc_nonce";
-/// Internal context: the PKCE verifier, when PKCE is used.
 const VERIFIER: &str = "oidc_verifier";
 /// The longest code accepted from a callback.
 const MAX_CODE_BYTES: usize = 2048;
@@ -338,12 +338,8 @@ impl Method for OidcMethod {
         }
     }
 
-    async fn login(
-        &self,
-        flow: &Flow,
-        body: &Value,
-        _device: &Device,
-    ) -> Result<Identity, MethodError> {
+    async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, body) = (login.flow, login.body);
         let Some(answer) = body.get("oidc_callback") else {
             return self.start(flow, body).await;
         };
@@ -355,12 +351,8 @@ impl Method for OidcMethod {
         }
     }
 
-    async fn register(
-        &self,
-        flow: &Flow,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn register(&self, sub: &RegistrationSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, body, pre_persist) = (sub.flow, sub.body, sub.pre_persist);
         let Some(answer) = body.get("oidc_callback") else {
             return self.start(flow, body).await;
         };

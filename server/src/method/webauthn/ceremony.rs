@@ -7,6 +7,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use chrono::{DateTime, Utc};
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential, WebauthnError};
+
+use super::keys::StoredKeys;
 use crate::flow::ui::Message;
 use crate::flow::{Flow, MethodError, Problem};
 
@@ -78,6 +82,38 @@ pub(super) fn answer<T: DeserializeOwned>(body: &Value, field: &str) -> Result<T
     }
 }
 
+/// Removes from `keys` the key whose hex id `body` names in `field`;
+/// refuses an id of no key (a `noun`, in the message).
+pub(super) fn remove_named(
+    keys: &mut StoredKeys,
+    body: &Value,
+    field: &str,
+    noun: &str,
+) -> Result<(), MethodError> {
+    let id = body.get(field).and_then(Value::as_str).unwrap_or_default();
+    let before = keys.credentials.len();
+    keys.credentials
+        .retain(|k| super::keys::hex_id(k) != id.trim());
+    if keys.credentials.len() == before {
+        let reason = format!("There is no such {noun}.");
+        return Err(refused_registration(field, &reason));
+    }
+    Ok(())
+}
+
+/// A sign-in answer in `field` and the authentication state kept under
+/// `state_key`; a missing state refuses the sign-in.
+pub(super) fn login_answer<S: DeserializeOwned>(
+    flow: &Flow,
+    body: &Value,
+    field: &str,
+    state_key: &str,
+) -> Result<(PublicKeyCredential, S), MethodError> {
+    let credential = answer(body, field)?;
+    let (state, _) = kept::<S>(flow, state_key).ok_or_else(|| refused_login(field))?;
+    Ok((credential, state))
+}
+
 /// 4000043: an answer that does not prove what it should (another
 /// challenge, origin or key, a counter that went back, an unknown key).
 pub(super) fn refused_login(field: &str) -> MethodError {
@@ -97,6 +133,64 @@ pub(super) fn refused_registration(field: &str, reason: &str) -> MethodError {
         field,
         Message::error(4000001, reason.to_owned(), json!({"reason": reason})),
     )])
+}
+
+/// The end of a registration ceremony for one kind of key.
+pub(super) struct Registration<'a> {
+    /// The field the authenticator's answer comes in, where refusals show.
+    pub field: &'a str,
+    /// The internal context key its state was kept under.
+    pub state_key: &'a str,
+    /// What the key is called in messages ("passkey", "security key").
+    pub noun: &'a str,
+}
+
+impl Registration<'_> {
+    /// Checks the answer `body` carries against the kept state with
+    /// `finish` (the relying party's finishing call for this kind of key):
+    /// the new key, and the extra facts kept with the state.
+    pub fn finish<S: DeserializeOwned, K>(
+        &self,
+        flow: &Flow,
+        body: &Value,
+        finish: impl FnOnce(&RegisterPublicKeyCredential, &S) -> Result<K, WebauthnError>,
+    ) -> Result<(K, Value), MethodError> {
+        let credential: RegisterPublicKeyCredential = answer(body, self.field)?;
+        let (state, extra) = kept::<S>(flow, self.state_key).ok_or_else(|| self.expired())?;
+        let key = finish(&credential, &state).map_err(|error| {
+            tracing::info!(%error, kind = self.noun, "a key registration was refused");
+            self.refused()
+        })?;
+        Ok((key, extra))
+    }
+
+    /// Adds the new `key` with the credential id `id` to `keys`; refuses a
+    /// key already there.
+    pub fn add<K: Serialize>(
+        &self,
+        keys: &mut StoredKeys,
+        (id, key): (&[u8], &K),
+        (name, passwordless): (&str, bool),
+        now: DateTime<Utc>,
+    ) -> Result<(), MethodError> {
+        if keys.position(id).is_some() {
+            let reason = format!("This {} is already registered.", self.noun);
+            return Err(refused_registration(self.field, &reason));
+        }
+        let value = serde_json::to_value(key).map_err(|_| self.refused())?;
+        keys.add(id, name, passwordless, value, now);
+        Ok(())
+    }
+
+    /// The kept state is missing or unreadable.
+    pub fn expired(&self) -> MethodError {
+        refused_registration(self.field, "The registration has expired; try again.")
+    }
+
+    fn refused(&self) -> MethodError {
+        let reason = format!("The {} could not be registered.", self.noun);
+        refused_registration(self.field, &reason)
+    }
 }
 
 #[cfg(test)]

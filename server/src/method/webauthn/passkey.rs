@@ -11,18 +11,18 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
-use webauthn_rs::prelude::{
-    DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential,
-};
+use webauthn_rs::prelude::{DiscoverableAuthentication, Passkey};
 
 use super::assertion;
-use super::ceremony::{self, answer, carries, refused_login, refused_registration};
-use super::keys::{StoredKeys, hex_id};
+use super::ceremony::{self, Registration, carries, refused_login, refused_registration};
+use super::keys::StoredKeys;
 use super::nodes::{self, PASSKEY};
 use super::{KeySettings, RelyingParty, script};
 use crate::flow::ui::{Message, Ui};
-use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
+use crate::flow::{
+    Flow, FlowKind, LoginSubmission, Method, MethodError, Problem, RegistrationSubmission,
+    SettingsSubmission,
+};
 use crate::identity::{Credential, CredentialType, Identity, IdentityDraft, IdentityService};
 use crate::schema::SchemaHandle;
 use crate::session::Device;
@@ -31,6 +31,15 @@ use crate::session::Device;
 const REGISTRATION: &str = "passkey_registration";
 /// The internal context key of a sign-in.
 const AUTHENTICATION: &str = "passkey_authentication";
+
+/// A passkey registration whose answer comes in `field`.
+fn registration(field: &str) -> Registration<'_> {
+    Registration {
+        field,
+        state_key: REGISTRATION,
+        noun: "passkey",
+    }
+}
 
 /// The passkey method.
 pub struct PasskeyMethod {
@@ -201,22 +210,15 @@ impl PasskeyMethod {
         body: &Value,
         field: &str,
     ) -> Result<(Passkey, Uuid), MethodError> {
-        let credential: RegisterPublicKeyCredential = answer(body, field)?;
-        let expired = || refused_registration(field, "The registration has expired; try again.");
-        let (state, extra) =
-            ceremony::kept::<PasskeyRegistration>(flow, REGISTRATION).ok_or_else(expired)?;
+        let registration = registration(field);
+        let webauthn = &self.rp().webauthn;
+        let (key, extra) = registration.finish(flow, body, |answer, state| {
+            webauthn.finish_passkey_registration(answer, state)
+        })?;
         let handle = extra
             .as_str()
             .and_then(|h| Uuid::parse_str(h).ok())
-            .ok_or_else(expired)?;
-        let key = self
-            .rp()
-            .webauthn
-            .finish_passkey_registration(&credential, &state)
-            .map_err(|error| {
-                tracing::info!(%error, "a passkey registration was refused");
-                refused_registration(field, "The passkey could not be registered.")
-            })?;
+            .ok_or_else(|| registration.expired())?;
         Ok((key, handle))
     }
 
@@ -229,16 +231,8 @@ impl PasskeyMethod {
         field: &str,
     ) -> Result<Identity, MethodError> {
         let mut keys = stored(identity);
-        if keys.position(key.cred_id()).is_some() {
-            return Err(refused_registration(
-                field,
-                "This passkey is already registered.",
-            ));
-        }
-        let value = serde_json::to_value(key)
-            .map_err(|_| refused_registration(field, "The passkey could not be registered."))?;
         let now = self.settings.clock.now();
-        keys.add(key.cred_id(), "passkey", true, value, now);
+        registration(field).add(&mut keys, (key.cred_id(), key), ("passkey", true), now)?;
         keys.user_handle =
             Some(base64::engine::general_purpose::STANDARD.encode(handle.as_bytes()));
         Ok(with_keys(identity, handle, keys, now))
@@ -252,9 +246,8 @@ impl PasskeyMethod {
         device: &Device,
     ) -> Result<Identity, MethodError> {
         let field = "passkey_login";
-        let credential: PublicKeyCredential = answer(body, field)?;
-        let (state, _) = ceremony::kept::<DiscoverableAuthentication>(flow, AUTHENTICATION)
-            .ok_or_else(|| refused_login(field))?;
+        let (credential, state): (_, DiscoverableAuthentication) =
+            ceremony::login_answer(flow, body, field, AUTHENTICATION)?;
         let webauthn = &self.rp().webauthn;
         let (handle, key_id) = webauthn
             .identify_discoverable_authentication(&credential)
@@ -290,35 +283,17 @@ impl PasskeyMethod {
     fn admit(&self, handle: Uuid, device: &Device) -> Result<String, MethodError> {
         let key = format!("{PASSKEY}:{handle}");
         let ip = device.ip_address.as_deref();
-        self.settings
-            .throttle
-            .admit(&key, ip)
-            .map_err(|t| MethodError::Throttled {
-                retry_after: t.retry_after,
-            })?;
+        self.settings.throttle.admit(&key, ip)?;
         Ok(key)
     }
 
     /// Removes the passkey a settings submission names, unless it is the
     /// identity's last way to sign in.
-    async fn remove_key(
-        &self,
-        identity: &Identity,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn remove_key(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
+        let (identity, body, pre_persist) = (sub.identity, sub.body, sub.pre_persist);
         let field = "passkey_remove";
-        let id = body
-            .get(field)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .trim();
         let mut keys = stored(identity);
-        let before = keys.credentials.len();
-        keys.credentials.retain(|k| hex_id(k) != id);
-        if keys.credentials.len() == before {
-            return Err(refused_registration(field, "There is no such passkey."));
-        }
+        ceremony::remove_named(&mut keys, body, field, "passkey")?;
         if keys.credentials.is_empty() && !signs_in_otherwise(identity) {
             return Err(refused_registration(
                 field,
@@ -392,24 +367,16 @@ impl Method for PasskeyMethod {
         }
     }
 
-    async fn login(
-        &self,
-        flow: &Flow,
-        body: &Value,
-        device: &Device,
-    ) -> Result<Identity, MethodError> {
+    async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, body, device) = (login.flow, login.body, login.device);
         if flow.requested_aal() != crate::aal::Aal::Aal1 {
             return Err(MethodError::Unsupported);
         }
         self.authenticate(flow, body, device).await
     }
 
-    async fn register(
-        &self,
-        flow: &Flow,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn register(&self, sub: &RegistrationSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, body, pre_persist) = (sub.flow, sub.body, sub.pre_persist);
         let field = "passkey_register";
         let traits = body.get("traits").cloned().unwrap_or_else(|| json!({}));
         let (key, handle) = self.finish_registration(flow, body, field)?;
@@ -417,28 +384,16 @@ impl Method for PasskeyMethod {
             traits,
             ..IdentityDraft::default()
         };
-        let identity = self
-            .identities
-            .prepare(draft)
-            .await
-            .map_err(MethodError::refused_write)?;
+        let identity = crate::method::prepare(&self.identities, draft).await?;
         let identity = self.with_key(&identity, handle, &key, field)?;
-        let identity = pre_persist.run(identity).await?;
-        self.identities
-            .insert(identity)
-            .await
-            .map_err(MethodError::refused_write)
+        crate::method::insert_new(&self.identities, identity, pre_persist).await
     }
 
-    async fn update_settings(
-        &self,
-        flow: &Flow,
-        identity: &Identity,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn update_settings(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, identity, body, pre_persist) =
+            (sub.flow, sub.identity, sub.body, sub.pre_persist);
         if carries(body, "passkey_remove") {
-            return self.remove_key(identity, body, pre_persist).await;
+            return self.remove_key(sub).await;
         }
         let field = "passkey_settings_register";
         if !carries(body, field) {

@@ -11,18 +11,17 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 use uuid::Uuid;
-use webauthn_rs::prelude::{
-    PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
-    SecurityKeyRegistration,
-};
+use webauthn_rs::prelude::{SecurityKey, SecurityKeyAuthentication};
 
 use super::assertion;
-use super::ceremony::{self, answer, carries, refused_login, refused_registration};
-use super::keys::{StoredKeys, hex_id};
+use super::ceremony::{self, Registration, carries, refused_login};
+use super::keys::StoredKeys;
 use super::nodes::{self, WEBAUTHN};
 use super::{KeySettings, RelyingParty, script};
 use crate::flow::ui::Ui;
-use crate::flow::{Flow, FlowKind, Method, MethodError, PrePersist, Problem};
+use crate::flow::{
+    Flow, FlowKind, LoginSubmission, Method, MethodError, PrePersist, Problem, SettingsSubmission,
+};
 use crate::identity::{CredentialType, Identity, IdentityService};
 use crate::method::second_factor;
 use crate::session::Device;
@@ -41,16 +40,6 @@ pub struct WebauthnMethod {
 /// The identity's security keys (none when it has no readable credential).
 fn stored(identity: &Identity) -> StoredKeys {
     StoredKeys::of(identity, CredentialType::Webauthn)
-}
-
-/// The name authenticators show for the account: its first password or
-/// code identifier, else its id.
-fn account_name(identity: &Identity) -> String {
-    [CredentialType::Password, CredentialType::Code]
-        .iter()
-        .filter_map(|kind| identity.credentials.get(kind))
-        .find_map(|c| c.identifiers.first().cloned())
-        .unwrap_or_else(|| identity.id.to_string())
 }
 
 impl WebauthnMethod {
@@ -72,7 +61,7 @@ impl WebauthnMethod {
         identity: &Identity,
         internal: &mut Map<String, Value>,
     ) -> Option<String> {
-        let name = account_name(identity);
+        let name = crate::method::account_name(identity);
         let exclude = Some(stored(identity).ids());
         let started = self.rp().webauthn.start_securitykey_registration(
             identity.id,
@@ -125,9 +114,8 @@ impl WebauthnMethod {
         body: &Value,
     ) -> Result<Identity, MethodError> {
         let field = "webauthn_login";
-        let credential: PublicKeyCredential = answer(body, field)?;
-        let (state, _) = ceremony::kept::<SecurityKeyAuthentication>(flow, AUTHENTICATION)
-            .ok_or_else(|| refused_login(field))?;
+        let (credential, state): (_, SecurityKeyAuthentication) =
+            ceremony::login_answer(flow, body, field, AUTHENTICATION)?;
         let identity = self.identities.get(identity_id).await?;
         let (current, keys) = assertion::stored_keys(&identity, CredentialType::Webauthn, field)?;
         let result = self
@@ -155,60 +143,31 @@ impl WebauthnMethod {
         body: &Value,
         pre_persist: &dyn PrePersist,
     ) -> Result<Identity, MethodError> {
-        let field = "webauthn_register";
-        let credential: RegisterPublicKeyCredential = answer(body, field)?;
-        let (state, _) =
-            ceremony::kept::<SecurityKeyRegistration>(flow, REGISTRATION).ok_or_else(|| {
-                refused_registration(field, "The registration has expired; try again.")
-            })?;
-        let key = self
-            .rp()
-            .webauthn
-            .finish_securitykey_registration(&credential, &state)
-            .map_err(|error| {
-                tracing::info!(%error, "a security key registration was refused");
-                refused_registration(field, "The security key could not be registered.")
-            })?;
-        let mut keys = stored(identity);
-        if keys.position(key.cred_id()).is_some() {
-            return Err(refused_registration(
-                field,
-                "This security key is already registered.",
-            ));
-        }
+        let registration = Registration {
+            field: "webauthn_register",
+            state_key: REGISTRATION,
+            noun: "security key",
+        };
+        let webauthn = &self.rp().webauthn;
+        let (key, _): (SecurityKey, _) = registration.finish(flow, body, |answer, state| {
+            webauthn.finish_securitykey_registration(answer, state)
+        })?;
         let name = body
             .get("webauthn_register_displayname")
             .and_then(Value::as_str)
             .map(str::trim)
             .unwrap_or_default();
-        let value = serde_json::to_value(&key).map_err(|_| {
-            refused_registration(field, "The security key could not be registered.")
-        })?;
+        let mut keys = stored(identity);
         let now = self.settings.clock.now();
-        keys.add(key.cred_id(), name, false, value, now);
+        registration.add(&mut keys, (key.cred_id(), &key), (name, false), now)?;
         self.store(identity, keys, pre_persist).await
     }
 
     /// Removes the key a settings submission names by its hex id.
-    async fn remove_key(
-        &self,
-        identity: &Identity,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
-        let id = body
-            .get("webauthn_remove")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+    async fn remove_key(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
+        let (identity, body, pre_persist) = (sub.identity, sub.body, sub.pre_persist);
         let mut keys = stored(identity);
-        let before = keys.credentials.len();
-        keys.credentials.retain(|k| hex_id(k) != id.trim());
-        if keys.credentials.len() == before {
-            return Err(refused_registration(
-                "webauthn_remove",
-                "There is no such security key.",
-            ));
-        }
+        ceremony::remove_named(&mut keys, body, "webauthn_remove", "security key")?;
         self.store(identity, keys, pre_persist).await
     }
 
@@ -290,12 +249,8 @@ impl Method for WebauthnMethod {
         }
     }
 
-    async fn login(
-        &self,
-        flow: &Flow,
-        body: &Value,
-        device: &Device,
-    ) -> Result<Identity, MethodError> {
+    async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, body, device) = (login.flow, login.body, login.device);
         let identity_id = second_factor::step_up_identity(flow)?;
         let key = self.admit(identity_id, Some(device))?;
         let identity = self.authenticate(flow, identity_id, body).await?;
@@ -303,15 +258,11 @@ impl Method for WebauthnMethod {
         Ok(identity)
     }
 
-    async fn update_settings(
-        &self,
-        flow: &Flow,
-        identity: &Identity,
-        body: &Value,
-        pre_persist: &dyn PrePersist,
-    ) -> Result<Identity, MethodError> {
+    async fn update_settings(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
+        let (flow, identity, body, pre_persist) =
+            (sub.flow, sub.identity, sub.body, sub.pre_persist);
         if carries(body, "webauthn_remove") {
-            return self.remove_key(identity, body, pre_persist).await;
+            return self.remove_key(sub).await;
         }
         if carries(body, "webauthn_register") {
             return self.add_key(flow, identity, body, pre_persist).await;

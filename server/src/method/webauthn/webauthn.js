@@ -80,35 +80,34 @@
     return credential.getClientExtensionResults ? credential.getClientExtensionResults() : {};
   }
 
-  function attestationJson(credential) {
-    var response = credential.response;
+  /**
+   * The authenticator's answer as JSON text: the parts of its response that
+   * `names` lists (binary, sent as base64url), and `more` as they are.
+   */
+  function answerJson(credential, names, more) {
+    var response = Object.assign({}, more);
+    names.forEach(function (name) {
+      response[name] = text(credential.response[name]);
+    });
     return JSON.stringify({
       id: credential.id,
       rawId: text(credential.rawId),
       type: credential.type,
-      response: {
-        attestationObject: text(response.attestationObject),
-        clientDataJSON: text(response.clientDataJSON),
-        transports: response.getTransports ? response.getTransports() : undefined,
-      },
+      response: response,
       extensions: extensions(credential),
     });
   }
 
-  function assertionJson(credential) {
+  function attestationJson(credential) {
     var response = credential.response;
-    return JSON.stringify({
-      id: credential.id,
-      rawId: text(credential.rawId),
-      type: credential.type,
-      response: {
-        authenticatorData: text(response.authenticatorData),
-        clientDataJSON: text(response.clientDataJSON),
-        signature: text(response.signature),
-        userHandle: text(response.userHandle),
-      },
-      extensions: extensions(credential),
+    return answerJson(credential, ['attestationObject', 'clientDataJSON'], {
+      transports: response.getTransports ? response.getTransports() : undefined,
     });
+  }
+
+  function assertionJson(credential) {
+    var names = ['authenticatorData', 'clientDataJSON', 'signature', 'userHandle'];
+    return answerJson(credential, names, {});
   }
 
   /** Writes `value` into the field `name` and submits its form. */
@@ -137,30 +136,30 @@
     return false;
   }
 
-  /** Adds a security key: `options` are the trigger's creation options. */
-  function oryWebAuthnRegistration(options) {
+  /**
+   * Asks the authenticator (`navigator.credentials[call]`) with `options`
+   * made ready by `prepare`, and submits its answer, as `encode` writes it,
+   * in `fieldName`.
+   */
+  function ask(call, prepare, encode, fieldName, options) {
     if (!supported()) {
       return;
     }
-    navigator.credentials
-      .create(creationOptions(parsed(options)))
+    navigator.credentials[call](prepare(parsed(options)))
       .then(function (credential) {
-        submitWith('webauthn_register', attestationJson(credential));
+        submitWith(fieldName, encode(credential));
       })
       .catch(failed);
   }
 
+  /** Adds a security key: `options` are the trigger's creation options. */
+  function oryWebAuthnRegistration(options) {
+    ask('create', creationOptions, attestationJson, 'webauthn_register', options);
+  }
+
   /** Signs in with a security key: `options` are the trigger's request options. */
   function oryWebAuthnLogin(options) {
-    if (!supported()) {
-      return;
-    }
-    navigator.credentials
-      .get(requestOptions(parsed(options)))
-      .then(function (credential) {
-        submitWith('webauthn_login', assertionJson(credential));
-      })
-      .catch(failed);
+    ask('get', requestOptions, assertionJson, 'webauthn_login', options);
   }
 
   var pending = null;

@@ -16,7 +16,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::identities::{SqlIdentityStore, identity_row};
+use super::identities::{SqlIdentityStore, row_update};
 use super::safe;
 use crate::identity::{Credential, Identity};
 use crate::store::StoreError;
@@ -54,10 +54,7 @@ impl SqlIdentityStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for credential in identity.credentials.values() {
-            self.insert_identifiers(&mut tx, identity.id, credential)
-                .await?;
-        }
+        self.insert_identifiers(&mut tx, identity).await?;
         self.insert_addresses(&mut tx, identity).await?;
         tx.commit().await?;
         Ok(true)
@@ -70,23 +67,11 @@ impl SqlIdentityStore {
         expected: &Identity,
         identity: &Identity,
     ) -> Result<bool, StoreError> {
-        let row: Vec<_> = identity_row(identity)?
+        let condition = "id = ? AND schema_id = ? AND updated_at = ?";
+        let (sql, values) = row_update(&self.db, identity, condition)?;
+        let statement = values
             .into_iter()
-            .filter(|(column, _)| !matches!(*column, "id" | "created_at"))
-            .collect();
-        let assignments: Vec<String> = row
-            .iter()
-            .map(|(column, _)| format!("{column} = ?"))
-            .collect();
-        let sql = self.db.sql(&format!(
-            "UPDATE identities SET {} \
-             WHERE id = ? AND schema_id = ? AND updated_at = ?",
-            assignments.join(", ")
-        ));
-        let mut statement = sqlx::query(safe(&sql));
-        for (_, value) in row {
-            statement = statement.bind(value);
-        }
+            .fold(sqlx::query(safe(&sql)), |q, value| q.bind(value));
         let result = statement
             .bind(expected.id.to_string())
             .bind(expected.schema_id.clone())

@@ -15,7 +15,7 @@ use super::page::{Filter, PageSpec};
 use super::rows::Row;
 use super::{Database, insert_statement, placeholders, safe};
 use crate::courier::message::{Attempt, Dispatch, DispatchStatus, Lease, Message, NewMessage};
-use crate::store::{CourierStore, MessagePage, MessageQuery, StoreError};
+use crate::store::{AttemptRecord, CourierStore, MessagePage, MessageQuery, StoreError};
 use crate::time;
 
 /// Most messages one claim takes.
@@ -171,13 +171,13 @@ impl CourierStore for SqlCourierStore {
         self.held(&taken, lease).await
     }
 
-    async fn record(
-        &self,
-        id: Uuid,
-        lease: &Lease,
-        attempt: &Attempt,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    async fn record(&self, record: &AttemptRecord<'_>) -> Result<bool, StoreError> {
+        let AttemptRecord {
+            id,
+            lease,
+            attempt,
+            now,
+        } = *record;
         let (status, dispatch, error, due) = outcome(attempt, now);
         let now = time::format(now);
         let mut tx = self.db.pool().begin().await?;

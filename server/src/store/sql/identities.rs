@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -16,9 +15,13 @@ use super::decode::{
 };
 use super::page::{Filter, PageSpec};
 use super::rows::Row;
-use super::{Database, address_copy, changed_a_row, insert_statement, placeholders, safe};
+use super::{
+    Database, address_copy, changed_a_row, insert_statement, placeholders, run_stamped, safe,
+};
 use crate::identity::{Credential, CredentialType, Identity};
-use crate::store::{AddressKind, IdentityPage, IdentityQuery, IdentityStore, StoreError};
+use crate::store::{
+    AddressKind, ConfigSwap, IdentityPage, IdentityQuery, IdentityStore, StoreError,
+};
 use crate::time;
 
 /// The SQL implementation, shared by all three backends.
@@ -60,23 +63,10 @@ impl IdentityStore for SqlIdentityStore {
 
     async fn update(&self, identity: &Identity) -> Result<(), StoreError> {
         let mut tx = self.db.pool().begin().await?;
-        // Every column but the id and the creation time.
-        let row: Vec<_> = identity_row(identity)?
+        let (sql, values) = row_update(&self.db, identity, "id = ?")?;
+        let statement = values
             .into_iter()
-            .filter(|(column, _)| !matches!(*column, "id" | "created_at"))
-            .collect();
-        let assignments: Vec<String> = row
-            .iter()
-            .map(|(column, _)| format!("{column} = ?"))
-            .collect();
-        let sql = self.db.sql(&format!(
-            "UPDATE identities SET {} WHERE id = ?",
-            assignments.join(", ")
-        ));
-        let mut statement = sqlx::query(safe(&sql));
-        for (_, value) in row {
-            statement = statement.bind(value);
-        }
+            .fold(sqlx::query(safe(&sql)), |q, value| q.bind(value));
         let result = statement
             .bind(identity.id.to_string())
             .execute(&mut *tx)
@@ -120,24 +110,17 @@ impl IdentityStore for SqlIdentityStore {
         self.replace_if_unchanged(expected, identity).await
     }
 
-    async fn swap_credential_config(
-        &self,
-        identity_id: Uuid,
-        kind: CredentialType,
-        expected: &Value,
-        new: &Value,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    async fn swap_credential_config(&self, swap: &ConfigSwap<'_>) -> Result<bool, StoreError> {
         let sql = self.db.sql(
             "UPDATE identity_credentials SET config = ?, updated_at = ? \
              WHERE identity_id = ? AND type = ? AND config = ?",
         );
         let result = sqlx::query(safe(&sql))
-            .bind(new.to_string())
-            .bind(time::format(now))
-            .bind(identity_id.to_string())
-            .bind(kind.as_str())
-            .bind(expected.to_string())
+            .bind(swap.new.to_string())
+            .bind(time::format(swap.now))
+            .bind(swap.identity_id.to_string())
+            .bind(swap.kind.as_str())
+            .bind(swap.expected.to_string())
             .execute(self.db.pool())
             .await?;
         Ok(result.rows_affected() == 1)
@@ -156,15 +139,7 @@ impl IdentityStore for SqlIdentityStore {
         let sql = self.db.sql(
             "SELECT identity_id FROM identity_credential_identifiers WHERE type = ? AND identifier = ?",
         );
-        let id: Option<String> = sqlx::query_scalar(safe(&sql))
-            .bind(kind.as_str())
-            .bind(identifier.to_owned())
-            .fetch_optional(self.db.pool())
-            .await?;
-        match id {
-            Some(id) => self.fetch_one_where("id = ?", id).await,
-            None => Ok(None),
-        }
+        self.fetch_found(&sql, (kind.as_str(), identifier)).await
     }
 
     async fn find_by_address(
@@ -180,15 +155,7 @@ impl IdentityStore for SqlIdentityStore {
         let sql = self.db.sql(&format!(
             "SELECT identity_id FROM {table} WHERE via = ? AND value = ?"
         ));
-        let id: Option<String> = sqlx::query_scalar(safe(&sql))
-            .bind(via.to_owned())
-            .bind(value.to_owned())
-            .fetch_optional(self.db.pool())
-            .await?;
-        match id {
-            Some(id) => self.fetch_one_where("id = ?", id).await,
-            None => Ok(None),
-        }
+        self.fetch_found(&sql, (via, value)).await
     }
 
     async fn list(&self, query: &IdentityQuery) -> Result<IdentityPage, StoreError> {
@@ -261,6 +228,24 @@ impl IdentityStore for SqlIdentityStore {
 }
 
 impl SqlIdentityStore {
+    /// The identity whose id the lookup `sql` (an `identity_id` for two
+    /// text parameters) finds.
+    async fn fetch_found(
+        &self,
+        sql: &str,
+        params: (&str, &str),
+    ) -> Result<Option<Identity>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(safe(sql))
+            .bind(params.0.to_owned())
+            .bind(params.1.to_owned())
+            .fetch_optional(self.db.pool())
+            .await?;
+        match id {
+            Some(id) => self.fetch_one_where("id = ?", id).await,
+            None => Ok(None),
+        }
+    }
+
     async fn fetch_one_where(
         &self,
         condition: &str,
@@ -301,8 +286,8 @@ impl SqlIdentityStore {
     ) -> Result<(), StoreError> {
         for credential in identity.credentials.values() {
             self.insert_credential(tx, identity.id, credential).await?;
-            self.insert_identifiers(tx, identity.id, credential).await?;
         }
+        self.insert_identifiers(tx, identity).await?;
         self.insert_addresses(tx, identity).await
     }
 
@@ -317,42 +302,38 @@ impl SqlIdentityStore {
             "INSERT INTO identity_credentials (id, identity_id, type, config, version, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         );
-        sqlx::query(safe(&sql))
+        let query = sqlx::query(safe(&sql))
             .bind(credential.id.to_string())
             .bind(identity_id.to_string())
             .bind(credential.kind.as_str())
             .bind(credential.config.to_string())
-            .bind(credential.version)
-            .bind(time::format(credential.created_at))
-            .bind(time::format(credential.updated_at))
-            .execute(&mut **tx)
-            .await?;
+            .bind(credential.version);
+        run_stamped(query, (credential.created_at, credential.updated_at), tx).await?;
         Ok(())
     }
 
-    /// Inserts the identifier rows of one credential.
+    /// Inserts the identifier rows of every credential of an identity.
     pub(super) async fn insert_identifiers(
         &self,
         tx: &mut Transaction<'static, Any>,
-        identity_id: Uuid,
-        credential: &Credential,
+        identity: &Identity,
     ) -> Result<(), StoreError> {
         let sql = self.db.sql(
             "INSERT INTO identity_credential_identifiers \
              (id, identity_id, credential_id, type, identifier, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         );
-        for identifier in &credential.identifiers {
-            sqlx::query(safe(&sql))
-                .bind(Uuid::new_v4().to_string())
-                .bind(identity_id.to_string())
-                .bind(credential.id.to_string())
-                .bind(credential.kind.as_str())
-                .bind(identifier.clone())
-                .bind(time::format(credential.created_at))
-                .bind(time::format(credential.updated_at))
-                .execute(&mut **tx)
-                .await?;
+        for credential in identity.credentials.values() {
+            for identifier in &credential.identifiers {
+                let query = sqlx::query(safe(&sql))
+                    .bind(Uuid::new_v4().to_string())
+                    .bind(identity.id.to_string())
+                    .bind(credential.id.to_string())
+                    .bind(credential.kind.as_str())
+                    .bind(identifier.clone());
+                let stamps = (credential.created_at, credential.updated_at);
+                run_stamped(query, stamps, tx).await?;
+            }
         }
         Ok(())
     }
@@ -370,33 +351,27 @@ impl SqlIdentityStore {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         );
         for address in &identity.verifiable_addresses {
-            sqlx::query(safe(&verifiable_sql))
+            let query = sqlx::query(safe(&verifiable_sql))
                 .bind(address.id.to_string())
                 .bind(identity_id.clone())
                 .bind(address.via.clone())
                 .bind(address.value.clone())
                 .bind(i64::from(address.verified))
                 .bind(address.status.clone())
-                .bind(address.verified_at.map(time::format))
-                .bind(time::format(address.created_at))
-                .bind(time::format(address.updated_at))
-                .execute(&mut **tx)
-                .await?;
+                .bind(address.verified_at.map(time::format));
+            run_stamped(query, (address.created_at, address.updated_at), tx).await?;
         }
         let recovery_sql = self.db.sql(
             "INSERT INTO identity_recovery_addresses \
              (id, identity_id, via, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
         );
         for address in &identity.recovery_addresses {
-            sqlx::query(safe(&recovery_sql))
+            let query = sqlx::query(safe(&recovery_sql))
                 .bind(address.id.to_string())
                 .bind(identity_id.clone())
                 .bind(address.via.clone())
-                .bind(address.value.clone())
-                .bind(time::format(address.created_at))
-                .bind(time::format(address.updated_at))
-                .execute(&mut **tx)
-                .await?;
+                .bind(address.value.clone());
+            run_stamped(query, (address.created_at, address.updated_at), tx).await?;
         }
         Ok(())
     }
@@ -444,6 +419,26 @@ impl SqlIdentityStore {
 
 /// The `identities` row of an identity: [`IDENTITY_COLUMNS`] and the address
 /// copy, each with its value.
+/// An `UPDATE identities` of every column but the id and the creation
+/// time, for the row that `condition` selects, and the values to bind first
+/// (the caller binds the condition's parameters after them).
+pub(super) fn row_update(
+    db: &Database,
+    identity: &Identity,
+    condition: &str,
+) -> Result<(String, Vec<Option<String>>), StoreError> {
+    let (columns, values): (Vec<_>, Vec<_>) = identity_row(identity)?
+        .into_iter()
+        .filter(|(column, _)| !matches!(*column, "id" | "created_at"))
+        .map(|(column, value)| (format!("{column} = ?"), value))
+        .unzip();
+    let sql = db.sql(&format!(
+        "UPDATE identities SET {} WHERE {condition}",
+        columns.join(", ")
+    ));
+    Ok((sql, values))
+}
+
 pub(super) fn identity_row(
     identity: &Identity,
 ) -> Result<Vec<(&'static str, Option<String>)>, StoreError> {
@@ -501,31 +496,40 @@ struct ChildTable {
     order: &'static str,
 }
 
-const CREDENTIALS: ChildTable = ChildTable {
-    table: "identity_credentials",
-    columns: &CREDENTIAL_COLUMNS,
-    order: "id",
-};
+const CREDENTIALS: ChildTable = ChildTable::new("identity_credentials", &CREDENTIAL_COLUMNS, "id");
 
-const IDENTIFIERS: ChildTable = ChildTable {
-    table: "identity_credential_identifiers",
-    columns: &["credential_id", "identifier"],
-    order: "identifier",
-};
+const IDENTIFIERS: ChildTable = ChildTable::new(
+    "identity_credential_identifiers",
+    &["credential_id", "identifier"],
+    "identifier",
+);
 
-const VERIFIABLE_ADDRESSES: ChildTable = ChildTable {
-    table: "identity_verifiable_addresses",
-    columns: &VERIFIABLE_ADDRESS_COLUMNS,
-    order: "created_at, value",
-};
+const VERIFIABLE_ADDRESSES: ChildTable = ChildTable::new(
+    "identity_verifiable_addresses",
+    &VERIFIABLE_ADDRESS_COLUMNS,
+    "created_at, value",
+);
 
-const RECOVERY_ADDRESSES: ChildTable = ChildTable {
-    table: "identity_recovery_addresses",
-    columns: &RECOVERY_ADDRESS_COLUMNS,
-    order: "created_at, value",
-};
+const RECOVERY_ADDRESSES: ChildTable = ChildTable::new(
+    "identity_recovery_addresses",
+    &RECOVERY_ADDRESS_COLUMNS,
+    "created_at, value",
+);
 
 impl ChildTable {
+    /// The rows of `table`, read as `columns`, in `order`.
+    const fn new(
+        table: &'static str,
+        columns: &'static [&'static str],
+        order: &'static str,
+    ) -> Self {
+        Self {
+            table,
+            columns,
+            order,
+        }
+    }
+
     /// Reads the rows of these owners in one statement, each decoded and
     /// paired with its owner's place in the answer.
     async fn read<T>(

@@ -36,8 +36,9 @@ pub use sessions::SqlSessionStore;
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{Any, AnyPool, Executor};
 
 use crate::store::StoreError;
 
@@ -177,6 +178,21 @@ fn rewrite_placeholders(statement: &str, backend: Backend) -> String {
 /// assembled from constant text and placeholders, never from input values.
 fn safe(sql: &str) -> sqlx::AssertSqlSafe<&str> {
     sqlx::AssertSqlSafe(sql)
+}
+
+/// Runs an insert in `tx` with the row's creation and update times bound
+/// as its last two parameters.
+async fn run_stamped<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    (created_at, updated_at): (DateTime<Utc>, DateTime<Utc>),
+    tx: &mut sqlx::Transaction<'static, Any>,
+) -> Result<(), StoreError> {
+    query
+        .bind(crate::time::format(created_at))
+        .bind(crate::time::format(updated_at))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// `Ok` when a statement changed a row, [`StoreError::NotFound`] when it

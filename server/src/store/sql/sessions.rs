@@ -12,7 +12,7 @@ use super::page::{Filter, PageSpec};
 use super::rows::Row;
 use super::{Database, changed_a_row, insert_statement, placeholders, safe, whoami};
 use crate::session::{AuthMethod, Device, Session};
-use crate::store::{SessionPage, SessionQuery, SessionStore, StoreError};
+use crate::store::{BulkChange, SessionPage, SessionQuery, SessionStore, StoreError};
 use crate::time;
 
 /// The SQL implementation, shared by all three backends.
@@ -176,13 +176,13 @@ impl SessionStore for SqlSessionStore {
         changed_a_row(&result)
     }
 
-    async fn manage(
-        &self,
-        ids: &[Uuid],
-        by_identity: bool,
-        delete: bool,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    async fn manage(&self, change: &BulkChange<'_>) -> Result<u64, StoreError> {
+        let BulkChange {
+            ids,
+            by_identity,
+            delete,
+            now,
+        } = *change;
         if ids.is_empty() {
             return Ok(0);
         }
