@@ -117,86 +117,99 @@ pub(crate) fn check(section: &OidcMethodConfig) -> Vec<ConfigError> {
     let list = key::field(KEY, "providers");
     for (n, provider) in section.config.providers.iter().enumerate() {
         let entry = key::index(&list, n);
-        let field = |name: &str| key::field(&entry, name);
-        if provider.id.is_empty() || !provider.id.bytes().all(is_id_byte) || provider.id.len() > 64
-        {
-            push(
-                field("id"),
-                "must be 1 to 64 letters, digits, '-', '_' or '.'".into(),
-            );
-        } else if section.config.providers[..n]
+        if section.config.providers[..n]
             .iter()
             .any(|p| p.id == provider.id)
         {
-            push(field("id"), format!("{:?} is listed twice", provider.id));
-        }
-        if !PROVIDER_KINDS.contains(&provider.provider.as_str()) {
             push(
-                field("provider"),
-                format!(
-                    "{:?} is not supported by this version; supported: {}",
-                    provider.provider,
-                    PROVIDER_KINDS.join(", ")
-                ),
+                key::field(&entry, "id"),
+                format!("{:?} is listed twice", provider.id),
             );
         }
-        if provider.client_id.is_empty() {
-            push(field("client_id"), "must not be empty".into());
+        for (field, reason) in provider_problems(provider) {
+            push(key::field(&entry, &field), reason);
         }
-        if provider.mapper_url.is_empty() {
-            push(field("mapper_url"), "must not be empty".into());
-        }
-        match &provider.issuer_url {
-            None => push(
-                field("issuer_url"),
-                "is required for generic providers (discovery)".into(),
+    }
+    problems
+}
+
+/// The problems of one provider entry on its own (not the uniqueness of its
+/// id), each with the key of its field within the entry (e.g. `issuer_url`,
+/// `upstream_parameters.state`).
+pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let mut push = |key: &str, reason: String| problems.push((key.to_owned(), reason));
+    if provider.id.is_empty() || !provider.id.bytes().all(is_id_byte) || provider.id.len() > 64 {
+        push(
+            "id",
+            "must be 1 to 64 letters, digits, '-', '_' or '.'".into(),
+        );
+    }
+    if !PROVIDER_KINDS.contains(&provider.provider.as_str()) {
+        push(
+            "provider",
+            format!(
+                "{:?} is not supported by this version; supported: {}",
+                provider.provider,
+                PROVIDER_KINDS.join(", ")
             ),
-            Some(url) if !is_web_url(url) => push(
-                field("issuer_url"),
-                "must be an http:// or https:// URL".into(),
-            ),
-            Some(_) => {}
+        );
+    }
+    if provider.client_id.is_empty() {
+        push("client_id", "must not be empty".into());
+    }
+    if provider.mapper_url.is_empty() {
+        push("mapper_url", "must not be empty".into());
+    }
+    match &provider.issuer_url {
+        None => push(
+            "issuer_url",
+            "is required for generic providers (discovery)".into(),
+        ),
+        Some(url) if !is_web_url(url) => {
+            push("issuer_url", "must be an http:// or https:// URL".into())
         }
-        for (name, value) in [
-            ("auth_url", &provider.auth_url),
-            ("token_url", &provider.token_url),
-        ] {
-            if value.as_deref().is_some_and(|url| !is_web_url(url)) {
-                push(field(name), "must be an http:// or https:// URL".into());
-            }
+        Some(_) => {}
+    }
+    for (name, value) in [
+        ("auth_url", &provider.auth_url),
+        ("token_url", &provider.token_url),
+    ] {
+        if value.as_deref().is_some_and(|url| !is_web_url(url)) {
+            push(name, "must be an http:// or https:// URL".into());
         }
-        let choices = [
-            ("pkce", &provider.pkce, &["auto", "force", "never"][..]),
-            (
-                "claims_source",
-                &provider.claims_source,
-                &["id_token", "userinfo"][..],
-            ),
-        ];
-        for (name, value, allowed) in choices {
-            if let Some(value) = value
-                && !allowed.contains(&value.as_str())
-            {
-                push(
-                    field(name),
-                    format!("{value:?} is not one of {}", allowed.join(", ")),
-                );
-            }
-        }
-        if provider
-            .requested_claims
-            .as_ref()
-            .is_some_and(|claims| !claims.is_object())
+    }
+    let choices = [
+        ("pkce", &provider.pkce, &["auto", "force", "never"][..]),
+        (
+            "claims_source",
+            &provider.claims_source,
+            &["id_token", "userinfo"][..],
+        ),
+    ];
+    for (name, value, allowed) in choices {
+        if let Some(value) = value
+            && !allowed.contains(&value.as_str())
         {
-            push(field("requested_claims"), "must be an object".into());
+            push(
+                name,
+                format!("{value:?} is not one of {}", allowed.join(", ")),
+            );
         }
-        for name in provider.upstream_parameters.keys() {
-            if RESERVED_PARAMETERS.contains(&name.as_str()) {
-                push(
-                    key::field(&field("upstream_parameters"), name),
-                    "is set by the server and cannot be overridden".into(),
-                );
-            }
+    }
+    if provider
+        .requested_claims
+        .as_ref()
+        .is_some_and(|claims| !claims.is_object())
+    {
+        push("requested_claims", "must be an object".into());
+    }
+    for name in provider.upstream_parameters.keys() {
+        if RESERVED_PARAMETERS.contains(&name.as_str()) {
+            push(
+                &format!("upstream_parameters.{name}"),
+                "is set by the server and cannot be overridden".into(),
+            );
         }
     }
     problems

@@ -6,8 +6,9 @@
 //! [`UNSUPPORTED`], and nothing of theirs reaches the server config. Turning a feature on
 //! is flipping its switch in [`ServerCapabilities::CURRENT`] once the server has it, with
 //! its section in the shared config types (`bia_config::Config`) and its rendering in
-//! `render::config`; until then a switch turned on makes rendering fail
-//! (`RenderError::NotInConfigTypes`) rather than accept a resource and drop it.
+//! `render::config`. Within a feature, what the server's own config check would refuse
+//! (a provider kind it does not implement) is refused here too, so a resource is never
+//! accepted into a config the server would not start with.
 
 use crate::validate::Refusal;
 
@@ -25,20 +26,35 @@ pub struct ServerCapabilities {
 }
 
 impl ServerCapabilities {
-    /// The server version this operator deploys: no social sign-in yet; courier
-    /// templates and SMTP settings.
+    /// The server version this operator deploys: social sign-in with generic OpenID
+    /// Connect providers; courier templates and SMTP settings.
     pub const CURRENT: Self = Self {
-        social_sign_in: false,
+        social_sign_in: true,
         courier: true,
     };
 
-    /// Why an `OIDCProvider` cannot be accepted, if it cannot.
-    pub fn refuse_provider(&self) -> Option<Refusal> {
-        (!self.social_sign_in).then(|| Refusal {
+    /// Why an `OIDCProvider` cannot be accepted, if it cannot: the server has no social
+    /// sign-in, or does not implement the provider's kind (`bia_config`'s
+    /// `PROVIDER_KINDS` lists the ones it does).
+    pub fn refuse_provider(&self, provider: &bia_crds::OIDCProvider) -> Option<Refusal> {
+        if !self.social_sign_in {
+            return Some(Refusal {
+                reason: UNSUPPORTED,
+                message: "this server version has no social sign-in (selfservice.methods.oidc); \
+                          the provider is valid but is left out of the server config"
+                    .into(),
+            });
+        }
+        let kind = provider.spec.provider.as_str();
+        (!bia_config::oidc::PROVIDER_KINDS.contains(&kind)).then(|| Refusal {
             reason: UNSUPPORTED,
-            message: "this server version has no social sign-in (selfservice.methods.oidc); \
-                      the provider is valid but is left out of the server config"
-                .into(),
+            message: format!(
+                "this server version does not implement {kind:?} providers (it implements: {}); \
+                 use provider: generic with the provider's issuerUrl, which works for any \
+                 OpenID Connect provider with discovery; the provider is left out of the \
+                 server config",
+                bia_config::oidc::PROVIDER_KINDS.join(", ")
+            ),
         })
     }
 

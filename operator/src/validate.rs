@@ -125,12 +125,26 @@ pub fn validate_template(template: &CourierTemplate) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Checks a provider's client secret exists.
+/// Checks a provider's client secret exists and that the server would take its entry
+/// (`bia_config`'s check of one provider: id, issuer URL, client id...). The kind of
+/// provider is checked against the server's capabilities afterwards.
 pub fn validate_provider(provider: &OIDCProvider, secrets: &SecretValues) -> Result<(), Refusal> {
     let ns = provider.namespace().unwrap_or_default();
     let r = &provider.spec.client_secret;
-    if secrets.get(&ns, r).is_some() {
-        return Ok(());
+    if let Some(secret) = secrets.get(&ns, r) {
+        let entry = crate::render::provider_entry(provider, secret.to_owned());
+        if !bia_config::oidc::PROVIDER_KINDS.contains(&entry.provider.as_str()) {
+            // A kind the server does not implement: the capability check says so.
+            return Ok(());
+        }
+        let problems: Vec<String> = bia_config::oidc::provider_problems(&entry)
+            .into_iter()
+            .map(|(field, reason)| format!("{} {reason}", spec_field(&field)))
+            .collect();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        return Err(refuse("Invalid", problems.join("; ")));
     }
     if secrets.has_secret(&ns, &r.name) {
         Err(refuse(
@@ -149,6 +163,19 @@ pub fn validate_provider(provider: &OIDCProvider, secrets: &SecretValues) -> Res
             ),
         ))
     }
+}
+
+/// The `OIDCProvider` field a server config key of a provider entry comes from.
+fn spec_field(config_key: &str) -> String {
+    let field = match config_key {
+        "id" => "providerId",
+        "client_id" => "clientId",
+        "issuer_url" => "issuerUrl",
+        "mapper_url" => "mapper",
+        "scope" => "scopes",
+        other => other,
+    };
+    format!("spec.{field}")
 }
 
 /// The verdict on one attached resource.
@@ -286,7 +313,7 @@ pub fn plan(
                 )),
                 None => {
                     valid_providers.push(p);
-                    match capabilities.refuse_provider() {
+                    match capabilities.refuse_provider(p) {
                         Some(r) => Verdict::Refused(r),
                         None => {
                             plan.providers.push(p.clone());

@@ -36,10 +36,12 @@ def rendered_config(stdout):
 def test_rendered_examples_pass_strict_validation(tmp_path):
     out = render(ROOT / "config" / "examples")
     assert out.returncode == 0, out.stderr
-    # What the server cannot act on yet is said, not silently dropped.
-    assert "Unsupported" in out.stderr
+    # Every example is acted on: the provider is in the config, nothing is unsupported.
+    assert "Unsupported" not in out.stderr, out.stderr
+    text = rendered_config(out.stdout)
+    assert "issuer_url: https://accounts.google.com" in text, text
     config = tmp_path / "kratos.yml"
-    config.write_text(rendered_config(out.stdout))
+    config.write_text(text)
     check = subprocess.run(
         [str(BIA), "config", "validate", "--strict", "-c", str(config)],
         capture_output=True, text=True, timeout=60,

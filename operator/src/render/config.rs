@@ -8,9 +8,10 @@ use bia_config::{
     Listener, SchemaEntry, Secrets, Serve, SessionConfig, SessionCookieConfig, SmsBody,
     SmsTemplate, SmtpConfig, TemplateChannels, TemplateVariants,
 };
+use bia_config::{MethodsConfig, OidcConfig, OidcMethodConfig, OidcProvider, SelfServiceConfig};
 use bia_crds::{
-    CourierTemplate, IdentityServer, SameSite, SecretKeyRef, TemplateChannel, TemplateType,
-    TemplateVariant,
+    CourierTemplate, IdentityServer, OIDCProvider, SameSite, SecretKeyRef, TemplateChannel,
+    TemplateType, TemplateVariant,
 };
 use serde_json::{Map, Value};
 
@@ -61,10 +62,10 @@ fn duration(field: &str, text: &Option<String>) -> Result<Option<GoDuration>, Re
         .transpose()
 }
 
-/// Renders the server config. Providers have no place in it until the server (and so
-/// [`Config`]) has social sign-in; that capability switched on before then is an error
-/// rather than a silently dropped resource. Accepted templates become `base64://` URIs
-/// under `courier.templates`, `spec.courier` the SMTP settings.
+/// Renders the server config. Accepted providers become the entries of
+/// `selfservice.methods.oidc` (their client secrets read from their Secrets, their
+/// mappers as `base64://` URIs); accepted templates become `base64://` URIs under
+/// `courier.templates`, `spec.courier` the SMTP settings.
 pub fn render_config(inputs: Inputs<'_>) -> Result<Config, RenderError> {
     let server = inputs.server;
     let spec = &server.spec;
@@ -74,11 +75,6 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<Config, RenderError> {
         .as_deref()
         .ok_or(RenderError::Unnamed)?;
     let child = names(server).ok_or(RenderError::Unnamed)?;
-    if inputs.capabilities.social_sign_in {
-        return Err(RenderError::NotInConfigTypes(
-            "social sign-in (selfservice.methods.oidc)",
-        ));
-    }
 
     let admin_url = spec.admin_base_url.clone().unwrap_or_else(|| {
         format!(
@@ -155,6 +151,11 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<Config, RenderError> {
                 .collect(),
         },
         session,
+        selfservice: if inputs.capabilities.social_sign_in {
+            social_sign_in(inputs.providers, inputs.secrets)?
+        } else {
+            SelfServiceConfig::default()
+        },
         courier: if inputs.capabilities.courier {
             courier(server, inputs.secrets, inputs.templates)?
         } else {
@@ -162,6 +163,60 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<Config, RenderError> {
         },
         ..Config::default()
     })
+}
+
+/// `selfservice.methods.oidc`: every accepted provider (none: the method stays off and
+/// the section is not written).
+fn social_sign_in(
+    providers: &[OIDCProvider],
+    secrets: &SecretValues,
+) -> Result<SelfServiceConfig, RenderError> {
+    if providers.is_empty() {
+        return Ok(SelfServiceConfig::default());
+    }
+    let entries = providers
+        .iter()
+        .map(|p| {
+            let ns = p.metadata.namespace.as_deref().unwrap_or_default();
+            let r = &p.spec.client_secret;
+            let client_secret = secrets.get(ns, r).map(str::to_owned).ok_or_else(|| {
+                RenderError::MissingSecret {
+                    field: "spec.clientSecret".into(),
+                    name: r.name.clone(),
+                    key: r.key.clone(),
+                }
+            })?;
+            Ok(provider_entry(p, client_secret))
+        })
+        .collect::<Result<Vec<_>, RenderError>>()?;
+    Ok(SelfServiceConfig {
+        methods: MethodsConfig {
+            oidc: OidcMethodConfig {
+                enabled: Some(true),
+                config: OidcConfig {
+                    providers: entries,
+                    ..OidcConfig::default()
+                },
+            },
+            ..MethodsConfig::default()
+        },
+        ..SelfServiceConfig::default()
+    })
+}
+
+/// The server config entry of a provider, with its client secret.
+pub fn provider_entry(provider: &OIDCProvider, client_secret: String) -> OidcProvider {
+    let spec = &provider.spec;
+    OidcProvider {
+        id: spec.provider_id.clone(),
+        provider: spec.provider.as_str().to_owned(),
+        client_id: spec.client_id.clone(),
+        client_secret: Some(client_secret),
+        issuer_url: spec.issuer_url.clone(),
+        mapper_url: base64_url(&spec.mapper),
+        scope: spec.scopes.clone().unwrap_or_default(),
+        ..OidcProvider::default()
+    }
 }
 
 /// `courier`: the SMTP settings of `spec.courier` and every accepted template.

@@ -23,7 +23,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::DynamicObject;
 use sha2::{Digest, Sha256};
 
-pub use config::{HOT_RELOADED_KEYS, html_body, render_config, restart_part};
+pub use config::{HOT_RELOADED_KEYS, html_body, provider_entry, render_config, restart_part};
 pub use objects::{ChildNames, SERVER_LABEL, child_labels, names, selector_labels};
 
 /// Public API port (`serve.public.port`).
@@ -160,9 +160,6 @@ pub enum RenderError {
         /// What is wrong.
         reason: String,
     },
-    /// A capability is switched on that the server's config types cannot express yet.
-    #[error("{0} is switched on in ServerCapabilities, but the server config has no place for it")]
-    NotInConfigTypes(&'static str),
     /// Serialization failed.
     #[error("cannot serialize the config: {0}")]
     Serialize(String),

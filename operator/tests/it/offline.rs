@@ -79,7 +79,12 @@ fn the_examples_render() {
         "{config}"
     );
     assert!(config.contains("change-me-to-a-long-random-string"));
-    assert!(!config.contains("selfservice"));
+    // The provider is in, with its client secret and its mapper as a base64 URI.
+    assert!(
+        config.contains("issuer_url: https://accounts.google.com")
+            && config.contains("mapper_url: base64://"),
+        "{config}"
+    );
     // The example's template is in, as a base64 URI, and the SMTP settings.
     assert!(
         config.contains("recovery_code:") && config.contains("subject: base64://"),
@@ -112,15 +117,94 @@ fn the_examples_render() {
     };
     assert_eq!(accepted(&docs[8]), ("True".into(), "Accepted".into()));
     assert_eq!(accepted(&docs[9]), ("True".into(), "Accepted".into()));
-    assert_eq!(accepted(&docs[10]), ("False".into(), "Unsupported".into()));
+    assert_eq!(accepted(&docs[10]), ("True".into(), "Accepted".into()));
+    assert!(!stderr.contains("unsupported:"), "{stderr}");
+    assert!(!stderr.contains("spec.courier is not applied"), "{stderr}");
+    let loaded_providers = &loaded.config.selfservice.methods.oidc.config.providers;
+    assert_eq!(loaded_providers.len(), 1);
+    assert_eq!(loaded_providers[0].id, "google");
     assert!(
-        stderr.contains("unsupported: OIDCProvider identity/google"),
+        loaded_providers[0]
+            .client_secret
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+    );
+
+    // Everything in the examples is acted on, so --strict passes too.
+    let strict = run(&examples(), &["--strict"]);
+    assert_eq!(strict.status.code(), Some(0));
+}
+
+/// A provider kind the server does not implement is reported as unsupported (and kept out
+/// of the config), and a provider the server's check would refuse is refused with the
+/// field it names; `--strict` fails on both.
+#[test]
+fn providers_the_server_cannot_use_are_refused() {
+    let dir = temp_dir("providers");
+    let provider = |name: &str, extra: &str| {
+        format!(
+            r#"apiVersion: bia.dev/v1alpha1
+kind: OIDCProvider
+metadata:
+  name: {name}
+  namespace: identity
+spec:
+  providerId: "{name}"
+  clientId: client
+  clientSecret:
+    name: google-oauth
+    key: client-secret
+  mapper: "{{}}"
+  serverRef:
+    name: bia
+{extra}"#
+        )
+    };
+    let github = write(
+        &dir,
+        "github.yaml",
+        &provider("github", "  provider: github\n"),
+    );
+    let no_issuer = write(
+        &dir,
+        "no-issuer.yaml",
+        &provider("bare", "  provider: generic\n"),
+    );
+    let bad_id = write(
+        &dir,
+        "bad-id.yaml",
+        &provider(
+            "bad",
+            "  provider: generic\n  issuerUrl: https://id.example.com\n",
+        )
+        .replace("providerId: \"bad\"", "providerId: \"bad id!\""),
+    );
+    let mut files = examples();
+    files.extend([github, no_issuer, bad_id]);
+    let out = run(&files, &[]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("unsupported: OIDCProvider identity/github")
+            && stderr.contains("does not implement \"github\" providers"),
         "{stderr}"
     );
-    assert!(!stderr.contains("spec.courier is not applied"), "{stderr}");
-
-    // --strict fails on what the server cannot act on.
-    let strict = run(&examples(), &["--strict"]);
+    assert!(
+        stderr.contains("refused: OIDCProvider identity/bare: Invalid: spec.issuerUrl is required"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("refused: OIDCProvider identity/bad: Invalid: spec.providerId must be"),
+        "{stderr}"
+    );
+    let docs = documents(&stdout);
+    let config = docs[0]["stringData"]["kratos.yml"].as_str().unwrap();
+    assert!(config.contains("id: google"), "{config}");
+    for id in ["github", "bare", "bad"] {
+        assert!(!config.contains(&format!("id: {id}")), "{id} in {config}");
+    }
+    let strict = run(&files, &["--strict"]);
     assert_eq!(strict.status.code(), Some(1));
 }
 

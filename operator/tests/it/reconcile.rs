@@ -222,10 +222,13 @@ async fn update_changes_the_deployment_without_a_restart_hash_change() {
 }
 
 #[tokio::test]
-async fn providers_the_server_cannot_use_are_unsupported_and_templates_are_applied() {
+async fn providers_and_templates_are_applied_and_unknown_provider_kinds_are_unsupported() {
     within(async {
         let fake = seeded();
         fake.put(&provider("google", "google", 100));
+        let mut github = provider("github", "github", 101);
+        github.spec.provider = bia_crds::ProviderKind::Github;
+        fake.put(&github);
         fake.put(&template(
             "recovery",
             TemplateType::RecoveryCode,
@@ -234,7 +237,11 @@ async fn providers_the_server_cannot_use_are_unsupported_and_templates_are_appli
         let ctx = context(&fake);
         reconcile_server(&fake, &ctx).await;
 
-        let p: OIDCProvider = fake.get(NS, "google").unwrap();
+        assert_eq!(
+            accepted::<OIDCProvider>(&fake, "google"),
+            ("True".into(), "Accepted".into())
+        );
+        let p: OIDCProvider = fake.get(NS, "github").unwrap();
         let c = &p.status.unwrap().conditions[0];
         assert_eq!(
             (c.status, c.reason.as_str()),
@@ -242,7 +249,7 @@ async fn providers_the_server_cannot_use_are_unsupported_and_templates_are_appli
         );
         assert!(
             c.message
-                .contains("no social sign-in (selfservice.methods.oidc)"),
+                .contains("does not implement \"github\" providers"),
             "{}",
             c.message
         );
@@ -251,34 +258,31 @@ async fn providers_the_server_cannot_use_are_unsupported_and_templates_are_appli
             ("True".into(), "Accepted".into())
         );
 
-        // The provider stays out of the config; the template and spec.courier are in.
+        // The generic provider is in the config with its secret; the unsupported one is
+        // not; the template and spec.courier are in.
         let config = config_of(&fake);
-        for key in ["selfservice", "oidc", "s3cr3t", "client-google"] {
-            assert!(!config.contains(key), "{key} in {config}");
-        }
-        for key in ["recovery_code:", "connection_uri: smtps://"] {
+        for key in [
+            "id: google",
+            "client_id: client-google",
+            "issuer_url: https://accounts.example.com",
+            "recovery_code:",
+            "connection_uri: smtps://",
+        ] {
             assert!(config.contains(key), "{key} not in {config}");
         }
+        assert!(!config.contains("id: github"), "{config}");
+        let loaded = bia_config::parse(&bia_config::parse_yaml(&config).unwrap()).unwrap();
+        let problems = bia_config::check(&loaded.config, bia_config::Mode::default());
+        assert!(problems.is_empty(), "{problems:?}");
         let s: IdentityServer = fake.get(NS, "bia").unwrap();
-        let status = s.status.unwrap();
-        let ready = status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .unwrap();
-        assert!(
-            !ready.message.contains("spec.courier is not applied"),
-            "{}",
-            ready.message
-        );
-        let counts = status.attached.unwrap();
+        let counts = s.status.unwrap().attached.unwrap();
         assert_eq!(
             (
                 counts.schemas,
                 counts.oidc_providers,
                 counts.courier_templates
             ),
-            (1, 0, 1)
+            (1, 1, 1)
         );
         let warnings: Vec<_> = fake
             .events()
@@ -515,10 +519,10 @@ async fn providers_from_selected_namespaces_attach() {
         }
         let ctx = context(&fake);
         reconcile_server(&fake, &ctx).await;
-        // The selected namespace's provider reaches validation (and is unsupported by this
-        // server version); the other one never attaches.
+        // The selected namespace's provider is validated and accepted; the other one
+        // never attaches.
         let p: OIDCProvider = fake.get("team-a", "sso-team-a").unwrap();
-        assert_eq!(p.status.unwrap().conditions[0].reason, "Unsupported");
+        assert_eq!(p.status.unwrap().conditions[0].reason, "Accepted");
         let p: OIDCProvider = fake.get("team-b", "sso-team-b").unwrap();
         assert!(p.status.is_none());
 

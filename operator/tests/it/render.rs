@@ -2,7 +2,7 @@
 
 use bia_crds::TemplateType;
 use bia_operator::capabilities::ServerCapabilities;
-use bia_operator::render::{Inputs, RenderError, SecretValues, render};
+use bia_operator::render::{Inputs, SecretValues, render};
 
 use crate::fixtures::*;
 
@@ -23,10 +23,7 @@ fn rendered_with(capabilities: ServerCapabilities) -> bia_operator::render::Rend
         schema("customer-v1", "customer-v1", GOOD_SCHEMA),
         schema("admin-v1", "admin-v1", GOOD_SCHEMA),
     ];
-    let mut google = provider("google", "google", 0);
-    google.spec.provider = bia_crds::ProviderKind::Google;
-    google.spec.issuer_url = None;
-    let providers = vec![provider("corp", "corp-sso", 0), google];
+    let providers = vec![provider("corp", "corp-sso", 0)];
     let templates = vec![
         template(
             "recovery",
@@ -58,36 +55,17 @@ fn config_golden() {
 }
 
 #[test]
-fn unsupported_features_stay_out_until_the_config_types_have_them() {
-    let config = rendered().config;
-    for key in ["selfservice", "oidc", "s3cr3t"] {
-        assert!(!config.contains(key), "{key} in {config}");
-    }
-    // A switch turned on before the server's config types have the section is an error,
-    // never a resource reported as accepted and silently dropped.
-    let server = server();
-    let secrets = values();
-    let error = render(Inputs {
-        server: &server,
-        schemas: &[],
-        providers: &[],
-        templates: &[],
-        secrets: &secrets,
-        capabilities: ServerCapabilities {
-            social_sign_in: true,
-            courier: true,
-        },
-        existing_selector: None,
-    })
-    .unwrap_err();
-    assert!(matches!(error, RenderError::NotInConfigTypes(_)), "{error}");
-    // Without the courier capability, neither templates nor SMTP settings are rendered.
+fn unsupported_features_stay_out() {
+    // Without the capabilities, neither providers, templates nor SMTP settings are
+    // rendered (the providers list is empty: the validation refused them).
     let config = rendered_with(ServerCapabilities {
         social_sign_in: false,
         courier: false,
     })
     .config;
-    assert!(!config.contains("courier"), "{config}");
+    for key in ["selfservice", "oidc", "courier"] {
+        assert!(!config.contains(key), "{key} in {config}");
+    }
 }
 
 /// Templates reach the server as `base64://` URIs under `courier.templates`, each
