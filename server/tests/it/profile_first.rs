@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::code_login::names as shape;
+use crate::flow_hooks::identity_count;
 use crate::native_flows::{node, public_get, public_post};
 use crate::on_every_backend;
 use crate::support::{Kind, TestServer, base64_url, email_schema, username_schema};
@@ -41,20 +42,6 @@ async fn submit(server: &TestServer, id: &str, body: Value) -> (u16, Value) {
         body,
     )
     .await
-}
-
-async fn identity_count(server: &TestServer) -> usize {
-    let url = format!("{}/admin/identities", server.admin);
-    let listed: Value = server
-        .http
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    listed.as_array().unwrap().len()
 }
 
 fn reason(error: &Value) -> &str {
