@@ -154,7 +154,7 @@ def test_registration_on_a_chosen_schema(frontend):
     """`identity_schema` names a selectable schema: its traits, its identity."""
     flow = frontend.create_native_registration_flow(identity_schema="operator")
     assert flow.identity_schema == "operator"
-    names = [n.actual_instance.attributes.actual_instance.name for n in flow.ui.nodes]
+    names = [n.attributes.actual_instance.name for n in flow.ui.nodes]
     assert "traits.username" in names and "traits.email" not in names
     username = unique_email("op").split("@")[0]
     body = UpdateRegistrationFlowBody(
