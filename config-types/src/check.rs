@@ -215,8 +215,8 @@ fn passwordless(config: &Config, problems: &mut Problems) {
     }
 }
 
-/// Login asks in one step or identifier first; the two-step registration
-/// and styles of other flows do not exist here.
+/// Login asks in one step or identifier first, registration in one step or
+/// profile first; other flows have no style.
 fn flow_styles(config: &Config, problems: &mut Problems) {
     let flows = &config.selfservice.flows;
     match flows.login.style.as_deref() {
@@ -227,14 +227,10 @@ fn flow_styles(config: &Config, problems: &mut Problems) {
         ),
     }
     match flows.registration.style.as_deref() {
-        None | Some("unified") => {}
-        Some("profile_first") => problems.push(
-            "selfservice.flows.registration.style",
-            "profile_first is not supported by this version: use unified",
-        ),
+        None | Some("unified" | "profile_first") => {}
         Some(other) => problems.push(
             "selfservice.flows.registration.style",
-            format!("{other:?} is no registration style: use unified"),
+            format!("{other:?} is no registration style: use unified or profile_first"),
         ),
     }
     for (name, flow) in [

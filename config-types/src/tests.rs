@@ -261,6 +261,7 @@ fn a_config_built_in_code_round_trips_through_yaml() {
     config.identity.schemas = vec![SchemaEntry {
         id: "customer".into(),
         url: "base64://e30=".into(),
+        ..SchemaEntry::default()
     }];
     config.session.lifespan = Some(GoDuration(std::time::Duration::from_secs(7200)));
     config.session.cookie.same_site = Some("Strict".into());

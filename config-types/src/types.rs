@@ -353,7 +353,9 @@ pub struct FlowConfig {
     pub enabled: Option<bool>,
     /// Login and registration: how the form asks (`unified`, the default:
     /// everything on one form; login also takes `identifier_first`: the
-    /// identifier first, then the ways that account can sign in).
+    /// identifier first, then the ways that account can sign in;
+    /// registration also takes `profile_first`: the traits first, then the
+    /// ways to prove it is you).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<String>,
     /// Hooks run when a flow is created.
@@ -373,6 +375,11 @@ impl FlowConfig {
     /// Whether the login form asks for the identifier first.
     pub fn identifier_first(&self) -> bool {
         self.style.as_deref() == Some("identifier_first")
+    }
+
+    /// Whether the registration form asks for the traits first.
+    pub fn profile_first(&self) -> bool {
+        self.style.as_deref() == Some("profile_first")
     }
 }
 
@@ -921,6 +928,11 @@ pub struct SchemaEntry {
     pub id: String,
     /// Where to load it: `file://`, `base64://`, `http(s)://`.
     pub url: String,
+    /// Whether login and registration flows may be started for it with
+    /// their `identity_schema` query parameter (the default schema always
+    /// may).
+    #[serde(default, skip_serializing_if = "crate::is_default")]
+    pub selfservice_selectable: bool,
 }
 
 /// The `log` section.

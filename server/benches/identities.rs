@@ -158,6 +158,7 @@ async fn main() {
         &[SchemaSource {
             id: "default".into(),
             url: schema_url(),
+            selectable: false,
         }],
         "default",
     )

@@ -338,6 +338,7 @@ pub async fn load_schemas(config: &Config) -> Result<SchemaRegistry, SchemaError
         .map(|s| SchemaSource {
             id: s.id.clone(),
             url: s.url.clone(),
+            selectable: s.selfservice_selectable,
         })
         .collect();
     SchemaRegistry::load(&sources, config.default_schema_id()).await
@@ -464,6 +465,7 @@ impl App {
                 settings_required_aal: flows_config.settings.required_aal(),
                 identifier_first: flows_config.login.identifier_first(),
                 mitigate_enumeration: config.security.account_enumeration.mitigate == Some(true),
+                profile_first: flows_config.registration.profile_first(),
             },
         );
         let flows = flows.with_address_flows(address_flows(&config, codes, outbox));

@@ -168,7 +168,11 @@ def server(request, tmp_path_factory):
             "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
             "identity": {
                 "default_schema_id": "default",
-                "schemas": [{"id": sid, "url": path.as_uri()} for sid, path in SCHEMAS.items()],
+                "schemas": [
+                    # `operator` may be chosen by self-service flows (`identity_schema`).
+                    {"id": sid, "url": path.as_uri(), "selfservice_selectable": sid == "operator"}
+                    for sid, path in SCHEMAS.items()
+                ],
             },
             "session": {"earliest_possible_extend": EARLIEST_POSSIBLE_EXTEND},
             "selfservice": {

@@ -148,3 +148,27 @@ def test_my_sessions(frontend):
     count = frontend.disable_my_other_sessions(x_session_token=current.session_token)
     assert count.count == 1
     assert frontend.list_my_sessions(x_session_token=current.session_token) == []
+
+
+def test_registration_on_a_chosen_schema(frontend):
+    """`identity_schema` names a selectable schema: its traits, its identity."""
+    flow = frontend.create_native_registration_flow(identity_schema="operator")
+    assert flow.identity_schema == "operator"
+    names = [n.attributes.actual_instance.name for n in flow.ui.nodes]
+    assert "traits.username" in names and "traits.email" not in names
+    username = unique_email("op").split("@")[0]
+    body = UpdateRegistrationFlowBody(
+        UpdateRegistrationFlowWithPasswordMethod(
+            method="password", password=PASSWORD, traits={"username": username}
+        )
+    )
+    done = frontend.update_registration_flow(flow=flow.id, update_registration_flow_body=body)
+    assert done.identity.schema_id == "operator"
+    assert done.identity.traits == {"username": username}
+    login = frontend.create_native_login_flow(identity_schema="operator")
+    assert login.identity_schema == "operator"
+
+    error = expect_error(400, frontend.create_native_registration_flow, identity_schema="code")
+    assert error["reason"].endswith("is not enabled for self-service flows.")
+    error = expect_error(400, frontend.create_native_login_flow, identity_schema="x" * 4096)
+    assert error["reason"] == "Requested identity schema does not exist."

@@ -147,6 +147,7 @@ pub fn render_config(inputs: Inputs<'_>) -> Result<Config, RenderError> {
                 .map(|s| SchemaEntry {
                     id: s.spec.schema_id.clone(),
                     url: base64_url(&canonical_json(&s.spec.schema)),
+                    selfservice_selectable: false,
                 })
                 .collect(),
         },

@@ -108,6 +108,7 @@ pub async fn check_sources(config: &Config) -> Vec<ConfigError> {
         let source = SchemaSource {
             id: schema.id.clone(),
             url: schema.url.clone(),
+            selectable: schema.selfservice_selectable,
         };
         if let Err(e) = SchemaRegistry::load(&[source], &schema.id).await {
             let reason = match e {
@@ -249,6 +250,7 @@ mod tests {
         config.identity.schemas = vec![SchemaEntry {
             id: "default".into(),
             url: "base64://e30=".into(),
+            ..SchemaEntry::default()
         }];
         config.serve.public.trusted_proxies = vec!["10.0.0.0/8".into()];
         let dir = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::hooks::HookStop;
-use super::model::{Flow, FlowKind};
+use super::model::Flow;
 use super::ui::{Message, Ui};
 use crate::identity::{Identity, IdentityError};
 use crate::schema::TraitViolation;
@@ -194,8 +194,13 @@ pub struct SettingsSubmission<'a> {
 pub trait Method: Send + Sync {
     /// Its id, the `method` field of submissions, e.g. `password`.
     fn id(&self) -> &'static str;
-    /// Adds the method's nodes to a new login or registration flow's form.
-    fn populate(&self, _kind: FlowKind, _ui: &mut Ui) {}
+    /// Adds the method's nodes to a new login or registration flow's form
+    /// (trait fields from the flow's identity schema).
+    fn populate(&self, _flow: &Flow, _ui: &mut Ui) {}
+    /// Profile-first registration, first step: the method's nodes beside
+    /// the trait fields (ways to sign up that collect no credential here,
+    /// such as provider buttons).
+    fn populate_profile_step(&self, _flow: &Flow, _ui: &mut Ui) {}
     /// Identifier-first login, first step: the method's nodes beside the
     /// identifier field (ways to sign in that need no identifier, such as
     /// provider buttons).

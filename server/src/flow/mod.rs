@@ -14,8 +14,10 @@ mod hooks;
 mod identifier_first;
 mod method;
 mod model;
+mod profile_first;
 mod recovery;
 mod service;
+pub mod trait_nodes;
 pub mod ui;
 mod verification;
 

@@ -135,10 +135,31 @@ impl Flow {
                 .insert(REQUESTED_AAL.into(), aal.as_str().into());
         }
     }
+
+    /// The identity schema a login or registration flow was started for
+    /// (its `identity_schema` query parameter), kept in the internal
+    /// context; `None`: the default schema.
+    pub fn identity_schema(&self) -> Option<&str> {
+        self.internal_text(IDENTITY_SCHEMA)
+    }
+
+    /// Records the identity schema the flow was started for.
+    pub fn set_identity_schema(&mut self, schema_id: Option<&str>) {
+        match schema_id {
+            Some(id) => {
+                self.internal.insert(IDENTITY_SCHEMA.into(), id.into());
+            }
+            None => {
+                self.internal.remove(IDENTITY_SCHEMA);
+            }
+        }
+    }
 }
 
 /// The internal context key of a login flow's requested assurance level.
 const REQUESTED_AAL: &str = "requested_aal";
+/// The internal context key of the identity schema a flow was started for.
+const IDENTITY_SCHEMA: &str = "identity_schema";
 
 /// An error shown to a browser on the error page, stored so the page can
 /// fetch it (`/self-service/errors?id=`).

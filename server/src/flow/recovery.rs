@@ -190,6 +190,7 @@ impl FlowService {
             refresh: false,
             requested_aal: crate::aal::Aal::Aal1,
             csrf_token: requester.csrf_cookie.clone(),
+            identity_schema: None,
         };
         let owner = Requester {
             session: Some(session.clone()),
@@ -230,6 +231,7 @@ impl FlowService {
             refresh: false,
             requested_aal: crate::aal::Aal::Aal1,
             csrf_token: None,
+            identity_schema: None,
         };
         let mut flow = self.build_with_lifespan(&new, lifespan);
         // Opened by whoever the administrator hands it to: no browser cookie

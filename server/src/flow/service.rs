@@ -21,6 +21,7 @@ use super::ui::{Message, Node, Ui};
 use crate::aal::{self, Aal};
 use crate::hook::HookOutcome;
 use crate::identity::{CredentialType, Identity, IdentityDraft, IdentityError, IdentityService};
+use crate::schema::SchemaChoiceError;
 use crate::session::{Device, Session, SessionError, SessionService};
 use crate::store::{FlowStore, StoreError};
 use crate::time::Clock;
@@ -58,6 +59,9 @@ pub struct FlowSettings {
     /// Whether identifier-first login answers alike for unknown accounts
     /// (`security.account_enumeration.mitigate`).
     pub mitigate_enumeration: bool,
+    /// Whether registration asks for the traits first
+    /// (`selfservice.flows.registration.style: profile_first`).
+    pub profile_first: bool,
 }
 
 /// What the client asks for when it starts a flow.
@@ -77,6 +81,9 @@ pub struct NewFlow {
     pub requested_aal: Aal,
     /// Browser flows: the browser's anti-CSRF token (from its cookie).
     pub csrf_token: Option<String>,
+    /// Login and registration: the identity schema asked for (the
+    /// `identity_schema` query parameter); the default schema when absent.
+    pub identity_schema: Option<String>,
 }
 
 /// Who is asking, as far as the request shows.
@@ -168,6 +175,14 @@ pub enum FlowError {
     /// A native flow was submitted by a browser.
     #[error("a native flow was submitted by a browser")]
     NativeFromBrowser,
+    /// The flow asked for an identity schema it may not use.
+    #[error("identity schema {id:?} cannot be chosen: {reason}")]
+    SchemaChoice {
+        /// The schema id asked for.
+        id: String,
+        /// Why it cannot be used.
+        reason: SchemaChoiceError,
+    },
     /// A web hook refused to let the flow start.
     #[error("a web hook refused the flow")]
     HookRefused(Vec<Problem>),
@@ -353,6 +368,7 @@ impl FlowService {
         if let (Some(session), Some(identity)) = (session, &identity) {
             self.check_aal(new.kind, step_up, session, identity)?;
         }
+        self.check_schema_choice(&new)?;
         let flow = self.build(&new, refresh, identity);
         self.hooks.before(&flow).await.map_err(|stop| match stop {
             HookStop::Refused(problems) => FlowError::HookRefused(problems),
@@ -360,6 +376,21 @@ impl FlowService {
         })?;
         self.store.create(&flow).await?;
         Ok(flow)
+    }
+
+    /// A login or registration flow may name the default schema or one
+    /// marked `selfservice_selectable`.
+    fn check_schema_choice(&self, new: &NewFlow) -> Result<(), FlowError> {
+        let Some(id) = chosen_schema(new) else {
+            return Ok(());
+        };
+        let registry = self.identities.schemas().current();
+        registry
+            .choose(id)
+            .map_err(|reason| FlowError::SchemaChoice {
+                id: id.to_owned(),
+                reason,
+            })
     }
 
     /// A step-up flow needs a second factor to use; a settings flow needs
@@ -439,6 +470,7 @@ impl FlowService {
         if new.kind == FlowKind::Login {
             flow.set_requested_aal(new.requested_aal);
         }
+        flow.set_identity_schema(chosen_schema(new));
         self.fill_form(&mut flow);
         // As Kratos: a recovery or verification flow names its method from
         // the start (Ory Elements cannot show one that does not).
@@ -497,6 +529,10 @@ impl FlowService {
             }
             return ui;
         }
+        if super::profile_first::applies(flow, self.settings.profile_first) {
+            self.profile_first_form(flow, &mut ui, internal);
+            return ui;
+        }
         if super::identifier_first::applies(flow, self.settings.identifier_first) {
             super::identifier_first::ask_identifier(&mut ui);
             for method in &self.methods {
@@ -510,7 +546,7 @@ impl FlowService {
                     method.populate_settings_flow(flow, identity, &mut ui);
                 }
                 (FlowKind::Settings, None) => continue,
-                (kind, _) => method.populate(kind, &mut ui),
+                _ => method.populate(flow, &mut ui),
             }
             method.populate_challenge(flow, &mut ui, internal);
         }
@@ -564,6 +600,7 @@ impl FlowService {
             refresh: flow.refresh,
             requested_aal: flow.requested_aal(),
             csrf_token: None,
+            identity_schema: flow.identity_schema().map(str::to_owned),
         };
         let mut new_flow = self.build(&new, flow.refresh, flow.identity.clone());
         // The replacement keeps the browser's anti-CSRF token.
@@ -723,6 +760,10 @@ impl FlowService {
         if kind == FlowKind::Login && super::identifier_first::is_identification(body) {
             return Err(self.identify(flow, body, &requester).await);
         }
+        if super::profile_first::takes(&flow, body, self.settings.profile_first) {
+            return Err(self.profile_step(flow, body).await);
+        }
+        let body = &*super::profile_first::with_kept_traits(&flow, body);
         let mut flow = flow;
         let method = self.method(body)?;
         let step_up = kind == FlowKind::Login && flow.requested_aal() == Aal::Aal2;
@@ -1000,6 +1041,15 @@ impl PrePersist for PersistHooks<'_> {
             .apply_patches(identity, outcomes, Stored::No)
             .await
             .map_err(MethodError::refused_write)
+    }
+}
+
+/// The schema a new login or registration flow names, if any (other flows
+/// take no schema).
+fn chosen_schema(new: &NewFlow) -> Option<&str> {
+    match new.kind {
+        FlowKind::Login | FlowKind::Registration => new.identity_schema.as_deref(),
+        _ => None,
     }
 }
 

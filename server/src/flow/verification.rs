@@ -166,6 +166,7 @@ impl FlowService {
             refresh: false,
             requested_aal: crate::aal::Aal::Aal1,
             csrf_token: None,
+            identity_schema: None,
         };
         let mut flow = self.build_with_lifespan(&new, parts.verification.lifespan);
         // The registering browser's token, so it may submit this flow too.

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::flow::{FlowError, FlowKind, Problem};
 use crate::identity::IdentityError;
 use crate::identity::migration::MigrationError;
-use crate::schema::TraitViolation;
+use crate::schema::{SchemaChoiceError, TraitViolation};
 use crate::session::SessionError;
 use crate::store::StoreError;
 
@@ -333,6 +333,22 @@ impl From<SessionError> for ApiError {
     }
 }
 
+/// 400 for a flow that asked for a schema it may not use, in Kratos's words;
+/// an id no schema could have (overlong, control characters) is not echoed.
+fn schema_choice(id: &str, reason: &SchemaChoiceError) -> ApiError {
+    let shown = if id.len() <= 64 && !id.chars().any(char::is_control) {
+        format!(" {id:?}")
+    } else {
+        String::new()
+    };
+    ApiError::bad_request(match reason {
+        SchemaChoiceError::Unknown => format!("Requested identity schema{shown} does not exist."),
+        SchemaChoiceError::NotSelectable => {
+            format!("Requested identity schema{shown} is not enabled for self-service flows.")
+        }
+    })
+}
+
 impl From<FlowError> for ApiError {
     fn from(error: FlowError) -> Self {
         match error {
@@ -354,6 +370,7 @@ impl From<FlowError> for ApiError {
             FlowError::NoSecondFactor => NO_SECOND_FACTOR.into(),
             FlowError::Csrf(hint) => ApiError::csrf_violation(hint),
             FlowError::NativeFromBrowser => NATIVE_FROM_BROWSER.into(),
+            FlowError::SchemaChoice { id, reason } => schema_choice(&id, &reason),
             FlowError::HookRefused(problems) => hook_refused(&problems),
             FlowError::HookFailed(reason) => {
                 tracing::warn!(%reason, "hook failed");

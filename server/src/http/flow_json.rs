@@ -50,6 +50,10 @@ pub struct FlowJson {
     /// Login only: last change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// Login and registration: the identity schema the flow was started
+    /// for, when it named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_schema: Option<String>,
     /// Recovery and verification: the method that sent the code or link.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
@@ -83,6 +87,7 @@ pub fn flow_json(flow: &Flow, base_url: &str) -> FlowJson {
         requested_aal: login.then(|| flow.requested_aal().as_str().to_owned()),
         created_at: login.then(|| time::format(flow.issued_at)),
         updated_at: login.then(|| time::format(flow.updated_at)),
+        identity_schema: flow.identity_schema().map(str::to_owned),
         active: flow.internal_text("active").map(str::to_owned),
         continue_with: None,
     }

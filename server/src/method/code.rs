@@ -25,9 +25,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{second_factor, traits};
+use super::second_factor;
 use crate::aal::Aal;
 use crate::courier::{Channel, Outbox, Outgoing, TemplateType};
+use crate::flow::trait_nodes;
 use crate::flow::ui::{Message, Node, Ui};
 use crate::flow::{
     Flow, FlowKind, LoginSubmission, Method, MethodError, PrePersist, Problem,
@@ -275,7 +276,7 @@ impl CodeMethod {
             Some(Value::Object(t)) => Value::Object(t.clone()),
             _ => json!({}),
         };
-        let identity = self.build(traits.clone()).await?;
+        let identity = self.build(flow, traits.clone()).await?;
         let Some(address) = identity
             .credentials
             .get(&CredentialType::Code)
@@ -320,7 +321,7 @@ impl CodeMethod {
             .redeem(flow.id, Purpose::Registration, code)
             .await
             .map_err(|e| refused_code(e, invalid()))?;
-        let mut identity = self.build(traits).await?;
+        let mut identity = self.build(flow, traits).await?;
         let now = self.settings.clock.now();
         for address in &mut identity.verifiable_addresses {
             if address.via == redeemed.address_via && address.value == redeemed.address {
@@ -411,12 +412,12 @@ impl CodeMethod {
     }
 
     /// A new identity with these traits, validated, not stored.
-    async fn build(&self, traits: Value) -> Result<Identity, MethodError> {
+    async fn build(&self, flow: &Flow, traits: Value) -> Result<Identity, MethodError> {
         let draft = IdentityDraft {
             traits,
             ..IdentityDraft::default()
         };
-        super::prepare(&self.identities, draft).await
+        super::prepare(&self.identities, flow, draft).await
     }
 }
 
@@ -670,7 +671,7 @@ impl Method for CodeMethod {
         }
     }
 
-    fn populate(&self, kind: FlowKind, ui: &mut Ui) {
+    fn populate(&self, flow: &Flow, ui: &mut Ui) {
         if !self.settings.passwordless {
             return;
         }
@@ -679,7 +680,7 @@ impl Method for CodeMethod {
                 .iter()
                 .any(|n| n.attributes.name.starts_with(prefix))
         };
-        match kind {
+        match flow.kind {
             FlowKind::Login => {
                 if !has(ui, "identifier") {
                     ui.nodes.push(
@@ -696,8 +697,9 @@ impl Method for CodeMethod {
             }
             FlowKind::Registration => {
                 if !has(ui, "traits.") {
-                    ui.nodes
-                        .extend(traits::trait_nodes(&self.schemas, None, "default", None));
+                    let schema = flow.identity_schema();
+                    let traits = trait_nodes::trait_nodes(&self.schemas, schema, "default", None);
+                    ui.nodes.extend(traits);
                 }
                 ui.nodes.push(Node::submit(
                     "code",

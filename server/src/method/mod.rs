@@ -7,7 +7,6 @@ mod password;
 mod profile;
 mod second_factor;
 mod totp;
-mod traits;
 mod webauthn;
 
 pub use code::{CodeMethod, CodeSettings};
@@ -30,7 +29,7 @@ pub fn oidc_state(state: &str) -> Option<(crate::flow::FlowKind, Uuid)> {
 }
 use uuid::Uuid;
 
-use crate::flow::{MethodError, PrePersist};
+use crate::flow::{Flow, MethodError, PrePersist};
 use crate::identity::{Identity, IdentityDraft, IdentityService};
 
 /// A settings change of the identity's own traits and/or password: built on
@@ -49,11 +48,14 @@ async fn save_own_change(
     second_factor::save(identities, changed, pre_persist).await
 }
 
-/// A new identity from `draft`, validated against its schema, not stored.
+/// A new identity from `draft` on the registration flow's identity schema,
+/// validated against it, not stored.
 async fn prepare(
     identities: &IdentityService,
-    draft: IdentityDraft,
+    flow: &Flow,
+    mut draft: IdentityDraft,
 ) -> Result<Identity, MethodError> {
+    draft.schema_id = flow.identity_schema().map(str::to_owned);
     identities
         .prepare(draft)
         .await

@@ -11,10 +11,10 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::traits;
+use crate::flow::trait_nodes;
 use crate::flow::ui::{Message, Node, Ui};
 use crate::flow::{
-    FlowKind, LoginSubmission, Method, MethodError, Problem, RegistrationSubmission,
+    Flow, FlowKind, LoginSubmission, Method, MethodError, Problem, RegistrationSubmission,
     SettingsSubmission,
 };
 use crate::identity::{
@@ -92,12 +92,13 @@ impl PasswordMethod {
         checked.await.err().map(|violation| violation.message())
     }
 
-    /// The login identifier's label: the default schema's title for its one
-    /// identifying trait (1070002), else "ID" (1070004).
-    fn identifier_label(&self) -> Message {
+    /// The login identifier's label: the flow's schema's (else the default
+    /// schema's) title for its one identifying trait (1070002), else "ID"
+    /// (1070004).
+    fn identifier_label(&self, schema_id: Option<&str>) -> Message {
         let registry = self.schemas.current();
         let label = registry
-            .get(registry.default_id())
+            .get(schema_id.unwrap_or(registry.default_id()))
             .and_then(|schema| schema.identifier_label().cloned());
         match label {
             Some(label) => Message::generated_label(&label.title, &label.name),
@@ -105,10 +106,11 @@ impl PasswordMethod {
         }
     }
 
-    /// The password identifiers the default schema marks in these traits.
-    fn password_identifiers(&self, traits: &Value) -> Vec<String> {
+    /// The password identifiers the schema `schema_id` (the default schema
+    /// when absent) marks in these traits.
+    fn password_identifiers(&self, schema_id: Option<&str>, traits: &Value) -> Vec<String> {
         let registry = self.schemas.current();
-        let Some(schema) = registry.get(registry.default_id()) else {
+        let Some(schema) = registry.get(schema_id.unwrap_or(registry.default_id())) else {
             return Vec::new();
         };
         let mut marked = schema.mark(traits);
@@ -140,15 +142,15 @@ impl Method for PasswordMethod {
         "password"
     }
 
-    fn populate(&self, kind: FlowKind, ui: &mut Ui) {
-        match kind {
+    fn populate(&self, flow: &Flow, ui: &mut Ui) {
+        match flow.kind {
             FlowKind::Login => {
                 ui.nodes.insert(
                     0,
                     Node::input("default", "identifier", "text")
                         .value(Value::String(String::new()))
                         .required()
-                        .label(self.identifier_label()),
+                        .label(self.identifier_label(flow.identity_schema())),
                 );
                 ui.nodes.push(password_node("current-password"));
                 ui.nodes.push(Node::submit(
@@ -157,8 +159,15 @@ impl Method for PasswordMethod {
                 ));
             }
             FlowKind::Registration => {
-                ui.nodes
-                    .extend(traits::trait_nodes(&self.schemas, None, "default", None));
+                if !ui
+                    .nodes
+                    .iter()
+                    .any(|n| n.attributes.name.starts_with("traits."))
+                {
+                    let schema = flow.identity_schema();
+                    let traits = trait_nodes::trait_nodes(&self.schemas, schema, "default", None);
+                    ui.nodes.extend(traits);
+                }
                 ui.nodes.push(password_node("new-password"));
                 ui.nodes
                     .push(Node::submit("password", Message::info(1040001, "Sign up")));
@@ -245,7 +254,7 @@ impl Method for PasswordMethod {
                 Message::missing("password"),
             )]));
         };
-        let identifiers = self.password_identifiers(&identity.traits);
+        let identifiers = self.password_identifiers(Some(&identity.schema_id), &identity.traits);
         if let Some(message) = self.check_policy(password, &identifiers).await {
             return Err(MethodError::Invalid(vec![Problem::field(
                 "password", message,
@@ -270,7 +279,7 @@ impl Method for PasswordMethod {
                 Message::missing("password"),
             )]));
         };
-        let identifiers = self.password_identifiers(&traits);
+        let identifiers = self.password_identifiers(sub.flow.identity_schema(), &traits);
         if let Some(message) = self.check_policy(password, &identifiers).await {
             return Err(MethodError::Invalid(vec![Problem::field(
                 "password", message,
@@ -287,7 +296,7 @@ impl Method for PasswordMethod {
             },
             ..IdentityDraft::default()
         };
-        let identity = super::prepare(&self.identities, draft).await?;
+        let identity = super::prepare(&self.identities, sub.flow, draft).await?;
         super::insert_new(&self.identities, identity, pre_persist).await
     }
 }

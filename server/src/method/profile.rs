@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::traits;
+use crate::flow::trait_nodes;
 use crate::flow::ui::{Message, Node, Ui};
 use crate::flow::{Method, MethodError, Problem, SettingsSubmission};
 use crate::identity::{Identity, IdentityService};
@@ -33,7 +33,7 @@ impl Method for ProfileMethod {
     }
 
     fn populate_settings(&self, identity: &Identity, ui: &mut Ui) {
-        ui.nodes.extend(traits::trait_nodes(
+        ui.nodes.extend(trait_nodes::trait_nodes(
             &self.schemas,
             Some(&identity.schema_id),
             "profile",

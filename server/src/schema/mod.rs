@@ -3,7 +3,7 @@
 
 pub mod extension;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -54,6 +54,9 @@ pub struct SchemaSource {
     pub id: String,
     /// `file://`, `base64://` or `http(s)://` URL.
     pub url: String,
+    /// Whether self-service flows may ask for it by id
+    /// (`selfservice_selectable`).
+    pub selectable: bool,
 }
 
 /// One loaded and compiled identity schema.
@@ -145,6 +148,18 @@ pub struct SchemaRegistry {
     schemas: BTreeMap<String, Arc<IdentitySchema>>,
     order: Vec<String>,
     default_id: String,
+    selectable: BTreeSet<String>,
+}
+
+/// Why a self-service flow cannot use the schema it asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaChoiceError {
+    /// No schema has this id.
+    #[error("no schema has this id")]
+    Unknown,
+    /// The schema exists but is not `selfservice_selectable`.
+    #[error("the schema is not selectable")]
+    NotSelectable,
 }
 
 impl SchemaRegistry {
@@ -152,6 +167,7 @@ impl SchemaRegistry {
     pub async fn load(sources: &[SchemaSource], default_id: &str) -> Result<Self, SchemaError> {
         let mut schemas = BTreeMap::new();
         let mut order = Vec::new();
+        let mut selectable = BTreeSet::new();
         for source in sources {
             if schemas.contains_key(&source.id) {
                 return Err(SchemaError::Duplicate(source.id.clone()));
@@ -159,6 +175,9 @@ impl SchemaRegistry {
             let document = fetch(source).await?;
             let schema = IdentitySchema::compile(&source.id, document)?;
             order.push(source.id.clone());
+            if source.selectable {
+                selectable.insert(source.id.clone());
+            }
             schemas.insert(source.id.clone(), Arc::new(schema));
         }
         if !schemas.contains_key(default_id) {
@@ -168,7 +187,20 @@ impl SchemaRegistry {
             schemas,
             order,
             default_id: default_id.to_owned(),
+            selectable,
         })
+    }
+
+    /// Whether a self-service flow may use the schema `id`: the default
+    /// schema, or one marked `selfservice_selectable`.
+    pub fn choose(&self, id: &str) -> Result<(), SchemaChoiceError> {
+        if id == self.default_id || self.selectable.contains(id) {
+            Ok(())
+        } else if self.schemas.contains_key(id) {
+            Err(SchemaChoiceError::NotSelectable)
+        } else {
+            Err(SchemaChoiceError::Unknown)
+        }
     }
 
     /// The schema with this id.
@@ -292,7 +324,12 @@ mod tests {
 
     /// A registry of one schema, `id`, read from `url`.
     async fn load_one(id: &str, url: String) -> Result<SchemaRegistry, SchemaError> {
-        SchemaRegistry::load(&[SchemaSource { id: id.into(), url }], id).await
+        let source = SchemaSource {
+            id: id.into(),
+            url,
+            selectable: false,
+        };
+        SchemaRegistry::load(&[source], id).await
     }
 
     #[tokio::test]

@@ -358,7 +358,7 @@ fn flow_styles_are_checked() {
     let path = files.write(
         "broken.yml",
         format!(
-            "{}selfservice:\n  flows:\n    login:\n      style: sideways\n    registration:\n      style: profile_first\n    settings:\n      style: unified\n",
+            "{}selfservice:\n  flows:\n    login:\n      style: sideways\n    registration:\n      style: upside_down\n    settings:\n      style: unified\n",
             files.good()
         ),
     );
@@ -372,7 +372,7 @@ fn flow_styles_are_checked() {
         assert!(run.stderr.contains(key), "{key} in:\n{}", run.stderr);
     }
     assert!(
-        run.stderr.contains("profile_first is not supported"),
+        run.stderr.contains("use unified or profile_first"),
         "{}",
         run.stderr
     );

@@ -120,7 +120,7 @@ async fn register(server: &TestServer, email: &str) -> (u16, Value) {
     .await
 }
 
-async fn identity_count(server: &TestServer) -> usize {
+pub(crate) async fn identity_count(server: &TestServer) -> usize {
     let (status, identities) = server.get("/admin/identities").await;
     assert_eq!(status, 200, "{identities}");
     identities.as_array().unwrap().len()

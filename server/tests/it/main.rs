@@ -25,6 +25,7 @@ mod openapi;
 mod ory_ui;
 mod passkeys;
 mod password_policy;
+mod profile_first;
 mod recovery;
 mod registration_throttle;
 mod replays;

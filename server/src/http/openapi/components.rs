@@ -297,6 +297,9 @@ pub struct FlowSubmission {
     pub method: Option<String>,
     /// The anti-CSRF token of browser flows.
     pub csrf_token: Option<String>,
+    /// Profile-first registration: `previous` goes back to the traits,
+    /// `credential-selection` to the ways to sign up.
+    pub screen: Option<String>,
 }
 
 /// One JSON Patch operation (RFC 6902).

@@ -126,8 +126,9 @@ operations! {
             ("X-Session-Token" = Option<String>, Header, description = "The current session, for a refresh."),
             ("return_session_token_exchange_code" = Option<bool>, Query, description = "Accepted and ignored."),
             ReturnTo,
+            ("identity_schema" = Option<String>, Query, description = "An identity schema for the flow: the default schema or one marked `selfservice_selectable`; refused (400) otherwise."),
         )
-        ignored("organization", "via", "identity_schema")
+        ignored("organization", "via")
         answers((status = 200, description = "The new flow.", body = FlowJson))
         errors[
             400 "A session exists already (without `refresh`), or `return_to` is not allowed.",
@@ -142,8 +143,9 @@ operations! {
             ReturnTo,
             CookieHeader,
             ("login_challenge" = Option<String>, Query, description = "Accepted and ignored (no OAuth2 provider integration)."),
+            ("identity_schema" = Option<String>, Query, description = "An identity schema for the flow: the default schema or one marked `selfservice_selectable`; refused (400) otherwise."),
         )
-        ignored("organization", "via", "identity_schema")
+        ignored("organization", "via")
         answers((status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson))
         redirect("To the login UI with the flow, or onwards when already signed in.", "The next page.")
         errors[400 "A session exists already, or `return_to` is not allowed.", "default" "Error."];
@@ -154,8 +156,9 @@ operations! {
         params(
             ("return_session_token_exchange_code" = Option<bool>, Query, description = "Accepted and ignored."),
             ReturnTo,
+            ("identity_schema" = Option<String>, Query, description = "An identity schema for the flow: the default schema or one marked `selfservice_selectable`; refused (400) otherwise."),
         )
-        ignored("organization", "identity_schema")
+        ignored("organization")
         answers((status = 200, description = "The new flow.", body = FlowJson))
         errors[400 "A session exists already, or `return_to` is not allowed.", "default" "Error."];
 
@@ -167,8 +170,9 @@ operations! {
             ReturnTo,
             ("login_challenge" = Option<String>, Query, description = "Accepted and ignored (no OAuth2 provider integration)."),
             ("after_verification_return_to" = Option<String>, Query, description = "Accepted and ignored."),
+            ("identity_schema" = Option<String>, Query, description = "An identity schema for the flow: the default schema or one marked `selfservice_selectable`; refused (400) otherwise."),
         )
-        ignored("organization", "identity_schema")
+        ignored("organization")
         answers((status = 200, description = "The new flow (with `Accept: application/json`).", body = FlowJson))
         redirect("To the registration UI with the flow, or onwards when already signed in.", "The next page.")
         errors["default" "Error."];

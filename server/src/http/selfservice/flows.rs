@@ -97,21 +97,9 @@ pub async fn create(
     let browser = route.flow_type == FlowType::Browser;
     let page = browser && !caller.json;
     let (csrf_token, cookies) = csrf_token(&state, browser, &caller);
-    let return_to = match return_to(&state, &query) {
-        Ok(return_to) => return_to,
+    let new = match new_flow(&state, route, &uri, &query, csrf_token) {
+        Ok(new) => new,
         Err(error) => return refuse(&state, error, page, cookies).await,
-    };
-    let new = NewFlow {
-        kind: route.kind,
-        flow_type: route.flow_type,
-        request_url: request_url(&state, &uri),
-        return_to,
-        refresh: query.first("refresh") == Some("true"),
-        requested_aal: match requested_aal(&query) {
-            Ok(aal) => aal,
-            Err(error) => return refuse(&state, error, page, cookies).await,
-        },
-        csrf_token,
     };
     let requester = match creator(&state, browser, caller).await {
         Ok(requester) => requester,
@@ -124,6 +112,29 @@ pub async fn create(
         metrics::counter!(FLOWS_CREATED, &labels).increment(1);
     }
     created_response(&state, kind, return_to, page, created, cookies).await
+}
+
+/// What the creation request asks for, read from its query.
+fn new_flow(
+    state: &AppState,
+    route: FlowRoute,
+    uri: &axum::http::Uri,
+    query: &QueryPairs,
+    csrf_token: Option<String>,
+) -> Result<NewFlow, ApiError> {
+    Ok(NewFlow {
+        kind: route.kind,
+        flow_type: route.flow_type,
+        request_url: request_url(state, uri),
+        return_to: return_to(state, query)?,
+        refresh: query.first("refresh") == Some("true"),
+        requested_aal: requested_aal(query)?,
+        csrf_token,
+        identity_schema: query
+            .first("identity_schema")
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned),
+    })
 }
 
 /// Who creates a flow: a browser by its session cookie, a native app by its

@@ -305,6 +305,7 @@ impl OidcMethod {
                     status: Some("completed".into()),
                 })
                 .collect(),
+            schema_id: flow.identity_schema().map(str::to_owned),
             ..IdentityDraft::default()
         };
         self.identities
@@ -314,17 +315,10 @@ impl OidcMethod {
     }
 }
 
-#[async_trait]
-impl Method for OidcMethod {
-    fn id(&self) -> &'static str {
-        METHOD
-    }
-
-    fn populate_identification(&self, ui: &mut Ui) {
-        self.populate(FlowKind::Login, ui);
-    }
-
-    fn populate(&self, kind: FlowKind, ui: &mut Ui) {
+impl OidcMethod {
+    /// One sign-in or sign-up button per provider (login and registration
+    /// flows only).
+    fn buttons(&self, kind: FlowKind, ui: &mut Ui) {
         if !matches!(kind, FlowKind::Login | FlowKind::Registration) {
             return;
         }
@@ -336,6 +330,25 @@ impl Method for OidcMethod {
                 provider.label(),
             ));
         }
+    }
+}
+
+#[async_trait]
+impl Method for OidcMethod {
+    fn id(&self) -> &'static str {
+        METHOD
+    }
+
+    fn populate_identification(&self, ui: &mut Ui) {
+        self.buttons(FlowKind::Login, ui);
+    }
+
+    fn populate(&self, flow: &Flow, ui: &mut Ui) {
+        self.buttons(flow.kind, ui);
+    }
+
+    fn populate_profile_step(&self, flow: &Flow, ui: &mut Ui) {
+        self.buttons(flow.kind, ui);
     }
 
     async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {

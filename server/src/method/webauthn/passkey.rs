@@ -161,15 +161,15 @@ impl PasskeyMethod {
         script::add_once(&mut ui.nodes, &self.rp().public_base_url);
     }
 
-    fn populate_registration(&self, ui: &mut Ui, internal: &mut Map<String, Value>) {
+    fn populate_registration(&self, flow: &Flow, ui: &mut Ui, internal: &mut Map<String, Value>) {
         if !ui
             .nodes
             .iter()
             .any(|n| n.attributes.name.starts_with("traits."))
         {
-            ui.nodes.extend(crate::method::traits::trait_nodes(
+            ui.nodes.extend(crate::flow::trait_nodes::trait_nodes(
                 &self.schemas,
-                None,
+                flow.identity_schema(),
                 "default",
                 None,
             ));
@@ -361,7 +361,7 @@ impl Method for PasskeyMethod {
             (FlowKind::Login, _) if flow.requested_aal() == crate::aal::Aal::Aal1 => {
                 self.populate_login(ui, internal);
             }
-            (FlowKind::Registration, _) => self.populate_registration(ui, internal),
+            (FlowKind::Registration, _) => self.populate_registration(flow, ui, internal),
             (FlowKind::Settings, Some(identity)) => self.populate_settings(identity, ui, internal),
             _ => {}
         }
@@ -384,7 +384,7 @@ impl Method for PasskeyMethod {
             traits,
             ..IdentityDraft::default()
         };
-        let identity = crate::method::prepare(&self.identities, draft).await?;
+        let identity = crate::method::prepare(&self.identities, flow, draft).await?;
         let identity = self.with_key(&identity, handle, &key, field)?;
         crate::method::insert_new(&self.identities, identity, pre_persist).await
     }

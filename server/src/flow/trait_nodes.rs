@@ -1,9 +1,10 @@
-//! Form nodes derived from an identity schema's traits, shared by
-//! the methods that collect traits (registration, profile).
+//! Form nodes derived from an identity schema's traits, shared by the
+//! flow machine (the profile step of a registration) and the methods that
+//! collect traits (registration, profile).
 
 use serde_json::Value;
 
-use crate::flow::ui::{Message, Node};
+use super::ui::{Message, Node};
 use crate::schema::SchemaHandle;
 
 /// One input node per scalar trait of a schema (the default schema when
