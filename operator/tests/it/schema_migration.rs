@@ -3,7 +3,6 @@
 //! real `bia` process (`real_server.rs`), so every batch is the server's own.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bia_crds::{ConditionStatus, IdentitySchema, MigrationPhase, SchemaMigrationStatus};
 use bia_operator::controller::Context;
@@ -14,30 +13,20 @@ use serde_json::{Value, json};
 
 use crate::fake_api::Fake;
 use crate::fixtures::*;
+use crate::identity::within;
 use crate::real_server::{RealServer, SCHEMA as V1};
 use crate::reconcile::{context, reconcile_server, seeded};
 
-/// v2: the name becomes an object whose `first` is required.
-const V2: &str = r#"{
-  "$id": "https://schemas.example.com/declared.v2.json",
-  "$schema": "http://json-schema.org/draft-07/schema#",
-  "type": "object",
-  "properties": {
-    "traits": {
-      "type": "object",
-      "properties": {
-        "email": {"type": "string", "format": "email",
-                  "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}}},
-        "name": {"type": "object",
-                 "properties": {"first": {"type": "string", "minLength": 1},
-                                "last": {"type": "string"}},
-                 "required": ["first"]}
-      },
-      "required": ["email", "name"],
-      "additionalProperties": false
-    }
-  }
-}"#;
+/// v2: v1 whose name becomes an object with a required, non-empty `first`.
+fn v2_body() -> String {
+    let mut v: Value = serde_json::from_str(V1).unwrap();
+    let traits = &mut v["properties"]["traits"];
+    traits["properties"]["name"] = json!({"type": "object", "required": ["first"],
+        "properties": {"first": {"type": "string", "minLength": 1}, "last": {"type": "string"}}});
+    traits["required"] = json!(["email", "name"]);
+    v["$id"] = json!("https://schemas.example.com/declared.v2.json");
+    v.to_string()
+}
 
 /// Splits the name; throws for `boom@`; an identity without a name gets an empty first
 /// name, which v2 refuses.
@@ -47,12 +36,6 @@ const TRANSFORM: &str = r#"function(ctx)
   else { traits: { email: t.email,
                    name: { first: std.split(std.get(t, 'name', ''), ' ')[0], last: 'Moved' } } }
 "#;
-
-async fn within<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(120), f)
-        .await
-        .expect("scenario timed out")
-}
 
 struct World {
     fake: Arc<Fake>,
@@ -77,7 +60,7 @@ fn versioned(name: &str, id: &str, body: &str, created: i64) -> IdentitySchema {
 }
 
 fn v2(supersedes: &str, transform: Option<&str>) -> IdentitySchema {
-    let mut s = versioned("people-v2", "v2", V2, 20);
+    let mut s = versioned("people-v2", "v2", &v2_body(), 20);
     s.spec.supersedes = Some(supersedes.into());
     s.spec.transform = transform.map(str::to_owned);
     s
@@ -85,7 +68,7 @@ fn v2(supersedes: &str, transform: Option<&str>) -> IdentitySchema {
 
 /// A server on v1 and v2 holding `people` (email, name) on v1, and both schemas in the fake.
 async fn world(people: &[(&str, Option<&str>)], new: IdentitySchema) -> (World, Vec<String>) {
-    let bia = RealServer::start_with(&[("v1", V1), ("v2", V2)]).await;
+    let bia = RealServer::start_with(&[("v1", V1), ("v2", &v2_body())]).await;
     let mut ids = Vec::new();
     for (email, name) in people {
         let mut traits = json!({"email": email});
