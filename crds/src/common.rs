@@ -107,6 +107,24 @@ pub fn merge_conditions(
         .collect()
 }
 
+/// As [`merge_conditions`], keeping the previous conditions of other types (those another
+/// part of the operator owns); sorted by type so that the list compares stably.
+pub fn merge_keeping_others(
+    previous: &[Condition],
+    fresh: Vec<Condition>,
+    now: &str,
+) -> Vec<Condition> {
+    let mut merged = merge_conditions(previous, fresh, now);
+    let others: Vec<Condition> = previous
+        .iter()
+        .filter(|p| !merged.iter().any(|c| c.type_ == p.type_))
+        .cloned()
+        .collect();
+    merged.extend(others);
+    merged.sort_by(|a, b| a.type_.cmp(&b.type_));
+    merged
+}
+
 /// Finds a condition by type.
 pub fn find_condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
     conditions.iter().find(|c| c.type_ == type_)

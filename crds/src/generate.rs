@@ -83,6 +83,11 @@ fn schema_rules() -> Vec<Rule> {
         ),
         rule(&["spec", "serverRef"], IMMUTABLE, "serverRef is immutable"),
         rule(
+            &["spec", "supersedes"],
+            IMMUTABLE,
+            "supersedes is immutable: create a new IdentitySchema to supersede another version",
+        ),
+        rule(
             &["spec"],
             "size(self.schemaId) > 0",
             "spec.schemaId is required",
@@ -183,6 +188,8 @@ fn max_lengths(kind: &str) -> Vec<(&'static [&'static str], u64)> {
         "IdentitySchema" => {
             limits.push((&["spec", "schemaId"], 253));
             limits.push((&["spec", "schema"], 1_048_576));
+            limits.push((&["spec", "supersedes"], 253));
+            limits.push((&["spec", "transform"], 65_536));
         }
         "OIDCProvider" => limits.push((&["spec", "providerId"], 253)),
         "Identity" => {

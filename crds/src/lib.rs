@@ -34,7 +34,10 @@ pub use identity::{
     ExistingPolicy, Identity, IdentityCredentials, IdentityDeletionPolicy, IdentitySpec,
     IdentityState, IdentityStatus, PasswordCredential,
 };
-pub use identity_schema::{IdentitySchema, IdentitySchemaSpec, IdentitySchemaStatus};
+pub use identity_schema::{
+    DryRunStatus, FailedIdentity, IdentitySchema, IdentitySchemaSpec, IdentitySchemaStatus,
+    MigrationPhase, SchemaMigrationStatus,
+};
 pub use identity_server::{
     CipherSecrets, CookieSettings, CourierSettings, DeletionPolicy, IdentityServer,
     IdentityServerSpec, IdentityServerStatus, NamespaceSelectors, SameSite, ServerSecrets,

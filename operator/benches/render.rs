@@ -79,6 +79,8 @@ fn main() {
                     schema_id: format!("schema-{i}"),
                     schema: body(i),
                     server_ref: server_ref(),
+                    supersedes: None,
+                    transform: None,
                 },
             );
             s.metadata = meta(&format!("schema-{i}"));

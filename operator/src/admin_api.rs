@@ -96,6 +96,12 @@ impl AdminApi {
         self.send(Method::PUT, &path, Some(body)).await
     }
 
+    /// `POST /admin/bia/schema-migrations`: one batch of a schema migration.
+    pub async fn migrate_schema(&self, body: &Value) -> Result<Value, AdminError> {
+        self.send(Method::POST, "/admin/bia/schema-migrations", Some(body))
+            .await
+    }
+
     /// `DELETE /admin/identities/{id}`; `false` when it was already gone.
     pub async fn delete(&self, id: &str) -> Result<bool, AdminError> {
         let path = format!("/admin/identities/{}", encode(id));

@@ -63,7 +63,58 @@ pub fn validate_schema(schema: &IdentitySchema) -> Result<(), Refusal> {
              \"ory.sh/kratos\": {\"credentials\": {\"password\": {\"identifier\": true}}}",
         ));
     }
-    Ok(())
+    validate_succession(schema)
+}
+
+/// Checks `supersedes` and `transform` on their own (the superseded schema is looked up
+/// in [`plan`]).
+fn validate_succession(schema: &IdentitySchema) -> Result<(), Refusal> {
+    let spec = &schema.spec;
+    match (&spec.supersedes, &spec.transform) {
+        (Some(old), _) if *old == spec.schema_id => Err(refuse(
+            "InvalidSupersedes",
+            "spec.supersedes names this schema's own schemaId; name the earlier version",
+        )),
+        (None, Some(_)) => Err(refuse(
+            "InvalidTransform",
+            "spec.transform needs spec.supersedes: it moves the identities of the schema superseded",
+        )),
+        (_, Some(transform)) => crate::transform::check(transform).map_err(|e| {
+            refuse(
+                "InvalidTransform",
+                format!("spec.transform is not a valid Jsonnet program: {e}"),
+            )
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses accepted schemas whose `supersedes` names no accepted schema of the same server,
+/// until nothing changes (a refused schema cannot be superseded either). A migration that
+/// ended no longer needs the superseded schema, which may then be deleted.
+fn check_superseded(server: &IdentityServer, plan: &mut Plan) {
+    loop {
+        let orphan = plan.schemas.iter().position(|s| {
+            let ended = crate::migration::ended(s);
+            s.spec
+                .supersedes
+                .as_ref()
+                .is_some_and(|old| !ended && !plan.schemas.iter().any(|o| o.spec.schema_id == *old))
+        });
+        let Some(index) = orphan else { return };
+        let s = plan.schemas.remove(index);
+        let message = format!(
+            "spec.supersedes names schema id {:?}, which no accepted IdentitySchema of \
+             IdentityServer {}/{} has; a schema supersedes an earlier version on the same server",
+            s.spec.supersedes.clone().unwrap_or_default(),
+            server.namespace().unwrap_or_default(),
+            server.name_any()
+        );
+        plan.verdicts.insert(
+            key(&s),
+            Verdict::Refused(refuse("SupersededSchemaNotFound", message)),
+        );
+    }
 }
 
 fn has_identifier(v: &Value) -> bool {
@@ -289,6 +340,7 @@ pub fn plan(
         };
         plan.verdicts.insert(key(s), verdict);
     }
+    check_superseded(server, &mut plan);
     plan.schemas
         .sort_by(|a, b| a.spec.schema_id.cmp(&b.spec.schema_id));
 

@@ -7,6 +7,7 @@ same client concurrency.
 Seeds N identities on schema `default` (config/identity.schema.json) through the batch
 import, then measures, each over every identity:
 
+  0. a dry run default -> v2, one client (the operator's first pass, before anything moves)
   1. migration default -> v2, one client looping over the cursor (as `bia identities
      migrate-schema` and the operator drive it)
   2. PUT /admin/identities/{id} on v2, `--clients` processes, each on its share of the ids
@@ -75,14 +76,15 @@ def post(connection, path: str, body: dict) -> dict:
     return json.loads(payload)
 
 
-def migrate_range(admin: int, source: str, target: str, batch: int, start, stop, out) -> None:
+def migrate_range(admin: int, source: str, target: str, batch: int, start, stop, out,
+                  dry_run: bool = False) -> None:
     """One client: batches from cursor `start` until the cursor passes `stop` (None: the end)."""
     connection = http.client.HTTPConnection("127.0.0.1", admin, timeout=600)
     after, totals = start, {"migrated": 0, "skipped": 0, "failed_count": 0, "requests": 0}
     while True:
         report = post(connection, "/admin/bia/schema-migrations", {
             "from_schema_id": source, "to_schema_id": target, "transform": TRANSFORM,
-            "batch_size": batch, "after": after})
+            "batch_size": batch, "after": after, "dry_run": dry_run})
         totals["requests"] += 1
         for key in ("migrated", "skipped", "failed_count"):
             totals[key] += report[key]
@@ -125,6 +127,11 @@ def cpu_with_children(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / load.CLK_TCK
 
 
+def dry_range(admin: int, source: str, target: str, batch: int, out) -> None:
+    """One client: a dry-run pass over every identity (nothing is written)."""
+    migrate_range(admin, source, target, batch, None, None, out, dry_run=True)
+
+
 def run_clients(target, argument_lists, pid: int):
     """Runs one process per argument list on the client core; (totals, wall s, server CPU s)."""
     queue = multiprocessing.Queue()
@@ -154,6 +161,10 @@ def count_on(server, schema: str) -> int:
 
 def measure(args, server, ids):
     n, clients, batch = args.identities, args.clients, args.batch_size
+    load.log(f"dry run default -> v2 with a transform, one client, batch {batch}")
+    dry, dry_wall, dry_cpu = run_clients(
+        dry_range, [(server.admin, "default", "v2", batch)], server.pid)
+    assert dry["migrated"] == n and count_on(server, "default") == n, dry
     load.log(f"migration default -> v2 with a transform, one client, batch {batch}")
     one, one_wall, one_cpu = run_clients(
         migrate_range, [(server.admin, "default", "v2", batch, None, None)], server.pid)
@@ -175,6 +186,7 @@ def measure(args, server, ids):
         many_wall, many_cpu = many_wall + last_wall, many_cpu + last_cpu
     assert many["migrated"] == n and count_on(server, "v2") == 0, many
     return [
+        ("dry run, 1 client", dry["migrated"], dry_wall, dry_cpu, dry),
         ("migration, 1 client", one["migrated"], one_wall, one_cpu, one),
         (f"PUT, {clients} clients", put["migrated"], put_wall, put_cpu, put),
         (f"migration, {clients} clients", many["migrated"], many_wall, many_cpu, many),
@@ -221,9 +233,14 @@ def main() -> None:
     for name, count, wall, cpu, totals in rows:
         print(f"{name:<24} {count / wall:8.0f} identities/s  ({count} in {wall:.1f} s; server CPU "
               f"{cpu / max(count, 1) * 1e3:.2f} ms per identity; {totals})")
-    put_rate = rows[1][1] / rows[1][2]
-    print(f"ratio: migration/s ÷ PUT/s = {rows[0][1] / rows[0][2] / put_rate:.2f} (1 client), "
-          f"{rows[2][1] / rows[2][2] / put_rate:.2f} ({args.clients} clients)")
+    rate = {name: count / wall for name, count, wall, _, _ in rows}
+    dry, one, put, many = (rate[row[0]] for row in rows)
+    print(f"ratio: migration/s ÷ PUT/s = {one / put:.2f} (1 client), "
+          f"{many / put:.2f} ({args.clients} clients)")
+    # The operator runs a dry run, then one client's migration: its end-to-end rate.
+    operator = 1 / (1 / dry + 1 / one)
+    print(f"operator rollout (dry run + migration, 1 client): {operator:.0f} identities/s, "
+          f"{operator / put:.2f} × the PUT rate")
 
 
 if __name__ == "__main__":

@@ -289,6 +289,36 @@ def test_declared_identity_is_kept_in_the_server(namespace):
     assert admin_api(ns, f"/admin/identities/{identity_id}") is None
 
 
+def test_a_superseding_schema_moves_identities_and_retires_the_old_one(namespace):
+    ns = namespace
+    proxy = f"/api/v1/namespaces/{ns}/services/bia-admin:admin/proxy/admin/identities"
+    ids = []
+    for n in range(5):
+        body = {"schema_id": "customer-v1", "traits": {"email": f"move{n}@e2e.example"}}
+        created = kubectl("create", "--raw", proxy, "-f", "-", stdin=json.dumps(body))
+        ids.append(json.loads(created.stdout)["id"])
+    v2 = json.loads(json.dumps(SCHEMA))
+    v2["properties"]["traits"]["properties"]["handle"] = {"type": "string", "minLength": 1}
+    v2["properties"]["traits"]["required"] = ["email", "handle"]
+    manifest = schema("customer-v2", "customer-v2", json.dumps(v2))
+    manifest["spec"]["supersedes"] = "customer-v1"
+    manifest["spec"]["transform"] = (
+        "function(ctx) { traits: ctx.identity.traits + "
+        "{ handle: std.split(ctx.identity.traits.email, '@')[0] } }")
+    apply(ns, manifest)
+    wait(ns, "identityschema/customer-v2", "jsonpath={.status.migration.phase}=Completed", "180s")
+    migration = get(ns, "identityschema", "customer-v2")["status"]["migration"]
+    assert migration["migrated"] >= 5 and migration["failed"] == 0, migration
+    assert migration["dryRun"]["wouldFail"] == 0, migration
+    for n, identity_id in enumerate(ids):
+        identity = admin_api(ns, f"/admin/identities/{identity_id}")
+        assert identity["schema_id"] == "customer-v2"
+        assert identity["traits"]["handle"] == f"move{n}"
+    wait(ns, "identityschema/customer-v1", "condition=Superseded=True", "60s")
+    assert condition(ns, "identityschema", "customer-v1", "Superseded")["reason"] == "AllMigrated"
+    assert exists(ns, "identityschema", "customer-v1"), "the old schema is never deleted"
+
+
 def test_an_image_that_cannot_be_pulled_stalls_and_recovers(namespace):
     ns = namespace
     patch_server(ns, {"image": "bia-e2e-missing.invalid/bia:never"})

@@ -1,4 +1,5 @@
--- Argo CD health of a bia.dev attached resource (IdentitySchema, OIDCProvider, CourierTemplate).
+-- Argo CD health of a bia.dev attached resource (IdentitySchema, OIDCProvider, CourierTemplate);
+-- a schema also reports the migration of the identities of the schema it supersedes.
 local hs = { status = "Progressing", message = "Waiting for the operator" }
 if obj.status == nil or obj.status.conditions == nil then
   return hs
@@ -24,6 +25,16 @@ for _, c in ipairs(obj.status.conditions) do
       hs.status = "Degraded"
       hs.message = c.message or c.reason
     end
+  end
+end
+local m = obj.status.migration
+if hs.status == "Healthy" and m ~= nil then
+  if m.phase == "DryRun" or m.phase == "Migrating" then
+    hs.status = "Progressing"
+    hs.message = m.message or m.phase
+  elseif m.phase == "Failed" then
+    hs.status = "Degraded"
+    hs.message = m.message or m.phase
   end
 end
 return hs

@@ -1,12 +1,13 @@
 //! Reconciling schemas, providers and templates on their own: the server controller
 //! decides `Accepted` for everything attached to an existing server; this one covers a
-//! `serverRef` to nothing (or to a server that does not admit the namespace), and holds
-//! back the deletion of a schema that identities still use.
+//! `serverRef` to nothing (or to a server that does not admit the namespace), holds
+//! back the deletion of a schema that identities still use, and drives the migration of a
+//! schema that supersedes another (`schema_migration`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bia_crds::common::{AttachedStatus, merge_conditions};
+use bia_crds::common::{AttachedStatus, merge_conditions, merge_keeping_others};
 use bia_crds::{
     Condition, ConditionStatus, CourierTemplate, IdentitySchema, IdentitySchemaStatus,
     IdentityServer, OIDCProvider, ServerRef,
@@ -264,6 +265,12 @@ async fn schema_lifecycle(
     if schema.metadata.deletion_timestamp.is_none() {
         set_finalizer(&api, &schema, SCHEMA_FINALIZER, true).await?;
         missing_server_status(&schema, server, &server_ns, ctx).await?;
+        let live = server.filter(|s| s.metadata.deletion_timestamp.is_none());
+        if let Some(server) = live
+            && let Some(action) = super::schema_migration::drive(&schema, server, ctx).await?
+        {
+            return Ok(action);
+        }
         return Ok(Action::requeue(ctx.resync));
     }
     if !schema.finalizers().iter().any(|f| f == SCHEMA_FINALIZER) {
@@ -290,8 +297,9 @@ async fn schema_lifecycle(
         fresh.observed_generation = schema.metadata.generation;
         let status = IdentitySchemaStatus {
             observed_generation: schema.metadata.generation,
-            conditions: merge_conditions(&previous.conditions, vec![fresh], &ctx.now()),
+            conditions: merge_keeping_others(&previous.conditions, vec![fresh], &ctx.now()),
             identities_using: Some(in_use),
+            ..previous.clone()
         };
         if status != previous {
             publish(ctx, &schema, true, "DeletionBlocked", message).await;

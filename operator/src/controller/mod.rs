@@ -1,7 +1,8 @@
 //! The controllers: [`server`] reconciles each IdentityServer (collect, validate,
 //! render, apply, status); [`attached`] keeps schemas, providers and templates honest when
 //! their server is missing and holds back deleting schemas that identities still use;
-//! [`identity`] keeps each declared `Identity` equal to its spec through the admin API.
+//! [`identity`] keeps each declared `Identity` equal to its spec through the admin API;
+//! [`schema_migration`] moves identities to a schema that supersedes another.
 //!
 //! Invariants: one field manager ([`MANAGER`]) for every apply; status is written only when
 //! it changed and carries no time that moves on every pass, so a pass that changes nothing
@@ -10,6 +11,7 @@
 pub mod attached;
 pub mod identity;
 pub mod identity_sync;
+pub mod schema_migration;
 pub mod selector;
 pub mod server;
 mod util;
@@ -105,6 +107,8 @@ pub struct Context {
     pub cluster_wide: bool,
     /// What the deployed server version supports.
     pub capabilities: crate::capabilities::ServerCapabilities,
+    /// How fast schema migrations go.
+    pub migration: schema_migration::Pacing,
 }
 
 impl Context {
@@ -124,6 +128,7 @@ impl Context {
             resync: Duration::from_secs(300),
             cluster_wide: true,
             capabilities: crate::capabilities::ServerCapabilities::CURRENT,
+            migration: schema_migration::Pacing::default(),
         }
     }
 

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bia_crds::common::{AttachedStatus, merge_conditions};
+use bia_crds::common::{AttachedStatus, merge_conditions, merge_keeping_others};
 use bia_crds::identity_server::AttachedCounts;
 use bia_crds::{
     Condition, ConditionStatus, CourierTemplate, DeletionPolicy, IdentitySchema,
@@ -561,15 +561,13 @@ async fn write_attached_statuses(
             continue;
         };
         let previous = s.status.clone().unwrap_or_default();
+        let mut accepted = status::accepted_condition(verdict, server);
+        accepted.observed_generation = s.metadata.generation;
         let status = IdentitySchemaStatus {
             observed_generation: s.metadata.generation,
-            conditions: stamp(
-                &previous.conditions,
-                vec![status::accepted_condition(verdict, server)],
-                s.metadata.generation,
-                &now,
-            ),
-            identities_using: previous.identities_using,
+            // `Superseded` belongs to the schema controller: kept.
+            conditions: merge_keeping_others(&previous.conditions, vec![accepted], &now),
+            ..previous.clone()
         };
         if status != previous {
             note_verdict(ctx, s, &previous.conditions, verdict).await;

@@ -116,6 +116,24 @@ fn identity_server_health_reads_kstatus_conditions() {
 }
 
 #[test]
+fn schema_health_follows_its_migration() {
+    let with = |phase: &str| {
+        json!({"status": {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted", "message": "ok"}],
+                          "migration": {"phase": phase, "migrated": 1, "failed": 0, "remaining": 0, "message": phase}}})
+    };
+    assert_eq!(
+        health("identityschema.lua", with("DryRun")).0,
+        "Progressing"
+    );
+    assert_eq!(
+        health("identityschema.lua", with("Migrating")).0,
+        "Progressing"
+    );
+    assert_eq!(health("identityschema.lua", with("Completed")).0, "Healthy");
+    assert_eq!(health("identityschema.lua", with("Failed")).0, "Degraded");
+}
+
+#[test]
 fn attached_health_waits_for_the_latest_generation() {
     for script in [
         "identityschema.lua",

@@ -60,7 +60,11 @@ pub fn path_of<K: Resource<DynamicType = ()>>(obj: &K) -> String {
     )
 }
 
+/// JSON merge patch (RFC 7386): a `null` removes a key, also inside a new object.
 fn merge(target: &mut Value, patch: &Value) {
+    if patch.is_object() && !target.is_object() {
+        *target = json!({});
+    }
     match (target, patch) {
         (Value::Object(t), Value::Object(p)) => {
             for (k, v) in p {

@@ -118,6 +118,8 @@ pub fn schema(name: &str, id: &str, body: &str) -> IdentitySchema {
             schema_id: id.into(),
             schema: body.into(),
             server_ref: server_ref(),
+            supersedes: None,
+            transform: None,
         },
     );
     s.metadata = meta(name, 10);

@@ -25,7 +25,8 @@ const HASH: &str =
     "$pbkdf2-sha256$i=1000,l=32$ZGVjbGFyZWQtc2FsdC0wMQ$Cye2uyKEz6CEKVYFkLlurZqubLO0+MR1mnWXytP6jvU";
 const HASHED_PASSWORD: &str = "hashed secret 42";
 
-async fn within<F: Future>(f: F) -> F::Output {
+/// Runs a scenario with a real server, failing it after a minute.
+pub async fn within<F: Future>(f: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(60), f)
         .await
         .expect("scenario timed out")

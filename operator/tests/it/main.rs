@@ -14,3 +14,4 @@ mod real_server;
 mod reconcile;
 mod render;
 mod rollout;
+mod schema_migration;

@@ -1,8 +1,10 @@
-//! A real `bia` server process on SQLite, for scenarios where the operator talks to the
-//! admin API: the fake API server's Service proxy forwards to it.
+//! A real `bia` server process, for scenarios where the operator talks to the admin API:
+//! the fake API server's Service proxy forwards to it.
 //!
 //! The binary is `$BIA_BIN`, else `bia` next to this test's own target directory
-//! (`cargo build -p bia-server` puts it there).
+//! (`cargo build -p bia-server` puts it there). The database is SQLite unless
+//! `BIA_OPERATOR_TEST_DB` is `postgres` (a fresh database on `$BIA_TEST_POSTGRES`) or
+//! `mysql` (on `$BIA_TEST_MYSQL`), created with `psql` / `mysql` and dropped afterwards.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -52,9 +54,75 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A database made for one server, dropped with it.
+struct TestDatabase {
+    dsn: String,
+    drop: Option<Command>,
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.into())
+}
+
+fn run(mut command: Command) {
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{command:?}: {out:?}");
+}
+
+impl TestDatabase {
+    fn create(dir: &std::path::Path) -> Self {
+        let name = format!("bia_op_{}_{}", std::process::id(), free_port());
+        match env_or("BIA_OPERATOR_TEST_DB", "sqlite").as_str() {
+            "postgres" => {
+                let base = env_or("BIA_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432");
+                let psql = |sql: String| {
+                    let mut c = Command::new("psql");
+                    c.args(["-X", "-q", &format!("{base}/postgres"), "-c", &sql]);
+                    c
+                };
+                run(psql(format!("CREATE DATABASE {name}")));
+                Self {
+                    dsn: format!("{base}/{name}?sslmode=disable"),
+                    drop: Some(psql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))),
+                }
+            }
+            "mysql" => {
+                let base = env_or("BIA_TEST_MYSQL", "mysql://root@127.0.0.1:3306");
+                let (user, host) = base.trim_start_matches("mysql://").split_once('@').unwrap();
+                let (address, port) = host.split_once(':').unwrap_or((host, "3306"));
+                let mysql = |sql: String| {
+                    let mut c = Command::new("mysql");
+                    c.args(["-h", address, "-P", port, "-u", user, "-e", &sql]);
+                    c
+                };
+                run(mysql(format!(
+                    "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                )));
+                Self {
+                    dsn: format!("mysql://{user}@tcp({host})/{name}?parseTime=true"),
+                    drop: Some(mysql(format!("DROP DATABASE IF EXISTS {name}"))),
+                }
+            }
+            _ => Self {
+                dsn: format!("sqlite://{}?mode=rwc", dir.join("bia.sqlite").display()),
+                drop: None,
+            },
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(command) = &mut self.drop {
+            let _ = command.output();
+        }
+    }
+}
+
 /// A running server; killed on drop.
 pub struct RealServer {
     child: Child,
+    _database: TestDatabase,
     _dir: tempfile::TempDir,
     /// Admin API base URL, without a trailing slash.
     pub admin: String,
@@ -71,14 +139,26 @@ impl Drop for RealServer {
 }
 
 impl RealServer {
-    /// Migrates a fresh SQLite database and starts the server on free ports.
+    /// Migrates a fresh database and starts the server on free ports, serving [`SCHEMA`]
+    /// as `default`.
     pub async fn start() -> Self {
+        Self::start_with(&[("default", SCHEMA)]).await
+    }
+
+    /// As [`RealServer::start`], serving these (id, JSON Schema) pairs; the first is the
+    /// default.
+    pub async fn start_with(schemas: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let schema = dir.path().join("schema.json");
-        std::fs::write(&schema, SCHEMA).unwrap();
+        let mut listed = Vec::new();
+        for (id, body) in schemas {
+            let path = dir.path().join(format!("{id}.schema.json"));
+            std::fs::write(&path, body).unwrap();
+            listed.push(json!({"id": id, "url": format!("file://{}", path.display())}));
+        }
+        let database = TestDatabase::create(dir.path());
         let (public, admin) = (free_port(), free_port());
         let config = json!({
-            "dsn": format!("sqlite://{}?mode=rwc", dir.path().join("bia.sqlite").display()),
+            "dsn": database.dsn,
             "serve": {
                 "public": {"port": public, "base_url": format!("http://127.0.0.1:{public}/")},
                 "admin": {"port": admin, "base_url": format!("http://127.0.0.1:{admin}/")}
@@ -87,8 +167,7 @@ impl RealServer {
             "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
             "selfservice": {"methods": {"password": {"enabled": true,
                 "config": {"haveibeenpwned_enabled": false}}}},
-            "identity": {"default_schema_id": "default",
-                "schemas": [{"id": "default", "url": format!("file://{}", schema.display())}]}
+            "identity": {"default_schema_id": schemas[0].0, "schemas": listed}
         });
         let path = dir.path().join("bia.yml");
         std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
@@ -107,6 +186,7 @@ impl RealServer {
             .unwrap();
         let server = Self {
             child,
+            _database: database,
             _dir: dir,
             admin: format!("http://127.0.0.1:{admin}"),
             public: format!("http://127.0.0.1:{public}"),
