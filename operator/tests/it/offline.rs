@@ -184,7 +184,8 @@ spec:
     let out = run(&files, &[]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(out.status.success(), "{stderr}");
+    // An invalid resource fails the check (the unsupported one alone would not).
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("unsupported: OIDCProvider identity/github")
             && stderr.contains("does not implement \"github\" providers"),
