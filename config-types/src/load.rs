@@ -71,9 +71,13 @@ pub fn parse_yaml(text: &str) -> Result<Value, String> {
     yaml_serde::from_str(text).map_err(|e| e.to_string())
 }
 
-/// A conservative scan of YAML text for its nesting: flow brackets outside
-/// quotes and comments, and indentation. It may overcount (a bracket in a
-/// plain scalar) but never lets deeper nesting through to the parser.
+/// A conservative scan of YAML text for its nesting: indentation, and flow
+/// brackets outside quotes and comments. Outside flow collections a bracket
+/// opens one only where a node can start (at the start of a line or a token
+/// after `:`, `-`, `?`, an anchor or a tag); elsewhere it is text of a plain
+/// scalar (`secret: ab{{cd`). Inside flow collections every bracket counts,
+/// as plain scalars cannot hold them there. The scan may overcount, but never
+/// lets deeper nesting through to the parser.
 fn check_nesting(text: &str) -> Result<(), String> {
     for (n, line) in text.lines().enumerate() {
         let indent = line
@@ -87,47 +91,106 @@ fn check_nesting(text: &str) -> Result<(), String> {
             ));
         }
     }
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut comment = false;
-    let mut escaped = false;
-    let mut previous = '\n';
+    let mut scan = NestingScan::default();
     for (n, c) in text.chars().enumerate() {
+        if scan.step(c) > MAX_FLOW_DEPTH {
+            return Err(format!(
+                "recursion limit exceeded: collections nested deeper than \
+                 {MAX_FLOW_DEPTH} levels (character {n})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The state of [`check_nesting`]'s scan.
+struct NestingScan {
+    depth: usize,
+    quote: Option<char>,
+    comment: bool,
+    escaped: bool,
+    previous: char,
+    /// Outside flow collections: whether a node may start here.
+    node_start: bool,
+    /// The first character of the current token, if one has begun.
+    token: Option<char>,
+    /// The last character of the current token.
+    last: char,
+}
+
+impl Default for NestingScan {
+    fn default() -> Self {
+        Self {
+            depth: 0,
+            quote: None,
+            comment: false,
+            escaped: false,
+            previous: '\n',
+            node_start: true,
+            token: None,
+            last: '\n',
+        }
+    }
+}
+
+impl NestingScan {
+    /// Takes one character; answers the flow depth after it.
+    fn step(&mut self, c: char) -> usize {
         if c == '\n' {
             // Quoted scalars may span lines; ending the quote here can only
             // make the scan count more brackets, never fewer.
-            (quote, comment, escaped) = (None, false, false);
-        } else if comment {
-        } else if let Some(q) = quote {
-            if escaped {
-                escaped = false;
+            (self.quote, self.comment, self.escaped) = (None, false, false);
+            (self.node_start, self.token) = (true, None);
+        } else if self.comment {
+        } else if let Some(q) = self.quote {
+            if self.escaped {
+                self.escaped = false;
             } else if q == '"' && c == '\\' {
-                escaped = true;
+                self.escaped = true;
             } else if c == q {
-                quote = None;
+                self.quote = None;
             }
+        } else if c.is_whitespace() {
+            self.end_token();
         } else {
-            match c {
-                '#' if previous.is_whitespace() => comment = true,
-                '"' | '\'' if previous.is_whitespace() || "[{,:".contains(previous) => {
-                    quote = Some(c)
-                }
-                '[' | '{' => {
-                    depth += 1;
-                    if depth > MAX_FLOW_DEPTH {
-                        return Err(format!(
-                            "recursion limit exceeded: collections nested deeper than \
-                             {MAX_FLOW_DEPTH} levels (character {n})"
-                        ));
-                    }
-                }
-                ']' | '}' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
+            self.character(c);
         }
-        previous = c;
+        self.previous = c;
+        self.depth
     }
-    Ok(())
+
+    fn character(&mut self, c: char) {
+        let token_start = self.token.is_none();
+        match c {
+            '#' if self.previous.is_whitespace() => self.comment = true,
+            '"' | '\'' if self.previous.is_whitespace() || "[{,:".contains(self.previous) => {
+                self.quote = Some(c)
+            }
+            '[' | '{' if self.depth > 0 || (self.node_start && token_start) => {
+                self.depth += 1;
+                self.token = None;
+                return;
+            }
+            ']' | '}' if self.depth > 0 => {
+                self.depth -= 1;
+                self.token = None;
+                return;
+            }
+            _ => {}
+        }
+        if token_start {
+            self.token = Some(c);
+        }
+        self.last = c;
+    }
+
+    /// Whitespace: a node may start after `:`, `-`, `?` or a property
+    /// (`&anchor`, `!tag`), and nowhere else in the line.
+    fn end_token(&mut self) {
+        if let Some(first) = self.token.take() {
+            self.node_start = matches!(first, '&' | '!') || matches!(self.last, ':' | '-' | '?');
+        }
+    }
 }
 
 /// Reads and merges files in order.
@@ -359,5 +422,41 @@ mod tests {
         // A quote that is never closed does not hide brackets on later lines.
         let hidden = format!("a: |\n  'x\nb: {}", "[".repeat(MAX_FLOW_DEPTH + 1));
         assert!(check_nesting(&hidden).is_err());
+    }
+
+    /// Brackets inside a plain scalar are text, however many (a secret may
+    /// hold them, and a serialized config must read back); a flow collection
+    /// after `- `, `? `, an anchor or a tag is nesting.
+    #[test]
+    fn brackets_in_plain_scalars_are_text_and_flow_after_properties_is_nesting() {
+        let braces = "{".repeat(MAX_FLOW_DEPTH * 4);
+        for text in [
+            format!("secrets:\n  cookie:\n  - one-cookie-se{braces}\n"),
+            format!("a: x{braces}\nb: x [{braces}\nc: key:{braces}\n"),
+        ] {
+            assert_eq!(parse_yaml(&text).map(|_| ()), Ok(()), "{text}");
+        }
+        let deep = "[".repeat(MAX_FLOW_DEPTH + 1);
+        for text in [
+            format!("- {deep}"),
+            format!("? {deep}"),
+            format!("a: &anchor {deep}"),
+            format!("a: !!seq {deep}"),
+            format!("a:\n  {deep}"),
+            format!("a: [x, {deep}"),
+        ] {
+            assert!(check_nesting(&text).is_err(), "{text}");
+        }
+    }
+
+    /// A configuration whose secret holds many brackets serializes to YAML
+    /// that reads back (found by fuzzing the loader).
+    #[test]
+    fn a_secret_full_of_brackets_round_trips() {
+        let mut config = crate::Config::default();
+        config.secrets.cookie = vec![format!("one-cookie-se{}", "{".repeat(200))];
+        let yaml = config.to_yaml().unwrap();
+        let again = crate::parse(&parse_yaml(&yaml).unwrap()).unwrap();
+        assert_eq!(again.config, config);
     }
 }
