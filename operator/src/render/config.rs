@@ -29,6 +29,17 @@ fn secret(
     r: &SecretKeyRef,
 ) -> Result<String, RenderError> {
     let ns = server.metadata.namespace.as_deref().unwrap_or_default();
+    secret_in(ns, secrets, field, r)
+}
+
+/// The value of a Secret key in namespace `ns`; `field` names the resource field
+/// that refers to it.
+fn secret_in(
+    ns: &str,
+    secrets: &SecretValues,
+    field: &str,
+    r: &SecretKeyRef,
+) -> Result<String, RenderError> {
     secrets
         .get(ns, r)
         .map(str::to_owned)
@@ -179,14 +190,7 @@ fn social_sign_in(
         .iter()
         .map(|p| {
             let ns = p.metadata.namespace.as_deref().unwrap_or_default();
-            let r = &p.spec.client_secret;
-            let client_secret = secrets.get(ns, r).map(str::to_owned).ok_or_else(|| {
-                RenderError::MissingSecret {
-                    field: "spec.clientSecret".into(),
-                    name: r.name.clone(),
-                    key: r.key.clone(),
-                }
-            })?;
+            let client_secret = secret_in(ns, secrets, "spec.clientSecret", &p.spec.client_secret)?;
             Ok(provider_entry(p, client_secret))
         })
         .collect::<Result<Vec<_>, RenderError>>()?;
