@@ -46,6 +46,16 @@ fn binary() -> PathBuf {
     path
 }
 
+fn serve(config: &std::path::Path) -> Child {
+    Command::new(binary())
+        .args(["serve", "-c"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -122,6 +132,7 @@ impl Drop for TestDatabase {
 /// A running server; killed on drop.
 pub struct RealServer {
     child: Child,
+    config: PathBuf,
     _database: TestDatabase,
     _dir: tempfile::TempDir,
     /// Admin API base URL, without a trailing slash.
@@ -177,15 +188,9 @@ impl RealServer {
             .output()
             .unwrap();
         assert!(migrated.status.success(), "{migrated:?}");
-        let child = Command::new(binary())
-            .args(["serve", "-c"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
         let server = Self {
-            child,
+            child: serve(&path),
+            config: path,
             _database: database,
             _dir: dir,
             admin: format!("http://127.0.0.1:{admin}"),
@@ -194,6 +199,18 @@ impl RealServer {
         };
         server.wait_ready().await;
         server
+    }
+
+    /// Kills the process at once (SIGKILL: no graceful shutdown), whatever it is doing.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Starts the server again on the same configuration, database and ports.
+    pub async fn restart(&mut self) {
+        self.child = serve(&self.config);
+        self.wait_ready().await;
     }
 
     async fn wait_ready(&self) {

@@ -85,13 +85,18 @@ async fn world(people: &[(&str, Option<&str>)], new: IdentitySchema) -> (World, 
         assert_eq!(status, 201, "{body}");
         ids.push(body["id"].as_str().unwrap().to_owned());
     }
+    (serving(bia, new).await, ids)
+}
+
+/// The fake API server in front of `bia`, holding v1 and `new`, the server reconciled once.
+async fn serving(bia: RealServer, new: IdentitySchema) -> World {
     let fake = seeded();
     *fake.admin_upstream.lock().unwrap() = Some(bia.admin.clone());
     fake.put(&versioned("people-v1", "v1", V1, 15));
     fake.put(&new);
     let ctx = paced(&fake);
     reconcile_server(&fake, &ctx).await;
-    (World { fake, ctx, bia }, ids)
+    World { fake, ctx, bia }
 }
 
 impl World {
@@ -368,4 +373,176 @@ async fn a_schema_on_another_server_cannot_be_superseded() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_server_killed_in_the_middle_of_a_batch_leaves_no_identity_half_moved() {
+    within(async {
+        let people: Vec<(String, String)> = (0..300)
+            .map(|n| (format!("p{n}@example.com"), format!("Person{n} Number{n}")))
+            .collect();
+        let listed: Vec<(&str, Option<&str>)> = people
+            .iter()
+            .map(|(email, name)| (email.as_str(), Some(name.as_str())))
+            .collect();
+        let (mut w, ids) = world(&listed, v2("v1", Some(TRANSFORM))).await;
+        // One pass would run the whole dry run and migration, in batches of 100.
+        let mut ctx = Arc::try_unwrap(paced(&w.fake)).ok().unwrap();
+        ctx.migration.batch_size = 100;
+        ctx.migration.batches_per_pass = 100;
+        w.ctx = Arc::new(ctx);
+        let pass = tokio::spawn(attached::reconcile(
+            Arc::new(w.schema("people-v2")),
+            w.ctx.clone(),
+        ));
+        // Once the first writing batch has moved some identities, kill the server at once:
+        // it is in the middle of that batch.
+        while !w.migration_calls().iter().any(|b| b["dry_run"] == false) {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        while left_on(&w.bia, "v1").await == people.len() as i64 {}
+        w.bia.kill();
+        assert!(
+            pass.await.unwrap().is_err(),
+            "the pass ends in an error the controller retries"
+        );
+        let interrupted = w.migration();
+        assert_eq!(interrupted.phase, MigrationPhase::Migrating, "{interrupted:?}");
+
+        w.bia.restart().await;
+        let mut moved_before = 0;
+        for (n, id) in ids.iter().enumerate() {
+            let (schema, traits) = w.on_schema(id).await;
+            let email = people[n].0.as_str();
+            match schema.as_str() {
+                "v1" => assert_eq!(traits, json!({"email": email, "name": people[n].1})),
+                "v2" => {
+                    moved_before += 1;
+                    assert_eq!(traits["name"]["first"], format!("Person{n}"));
+                }
+                other => panic!("identity on {other}"),
+            }
+        }
+        // Killed mid-batch: some of its identities moved, the rest of it did not.
+        eprintln!("{moved_before} of {} had moved when the server was killed", people.len());
+        assert!(
+            moved_before > 0 && moved_before < 200,
+            "{moved_before} identities had moved"
+        );
+
+        // The controller's retry: the same stored status, a fresh pass.
+        w.run_to_end().await;
+        let m = w.migration();
+        assert_eq!(m.phase, MigrationPhase::Completed, "{m:?}");
+        assert_eq!((m.failed, m.remaining), (0, 0), "{m:?}");
+        assert!(m.migrated as usize <= people.len(), "{m:?}");
+        for (n, id) in ids.iter().enumerate() {
+            let (schema, traits) = w.on_schema(id).await;
+            assert_eq!(schema, "v2");
+            assert_eq!(
+                traits,
+                json!({"email": people[n].0, "name": {"first": format!("Person{n}"), "last": "Moved"}})
+            );
+        }
+        assert_eq!(
+            w.condition("people-v1", "Superseded"),
+            Some((ConditionStatus::True, "AllMigrated".into()))
+        );
+    })
+    .await;
+}
+
+/// How many identities are on `schema` (a dry run of one examines none but counts the rest).
+async fn left_on(bia: &RealServer, schema: &str) -> i64 {
+    let (status, body) = bia
+        .admin_call(
+            "POST",
+            "/admin/bia/schema-migrations",
+            Some(
+                json!({"from_schema_id": schema, "to_schema_id": "v2", "dry_run": true,
+                        "batch_size": 1}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["examined"].as_i64().unwrap() + body["remaining"].as_i64().unwrap()
+}
+
+/// The rollout at scale, as the issue measures it: `BIA_ROLLOUT_IDENTITIES` identities
+/// (100,000 unless set) moved by the controller at its default pacing, with the progress in
+/// status checked after every pass. Slow: run it on its own, with a release server
+/// (`BIA_BIN`) and `BIA_OPERATOR_TEST_DB=postgres`; it prints the rate.
+#[tokio::test]
+#[ignore]
+async fn a_rollout_at_scale_reports_progress_after_every_pass() {
+    let count: usize = std::env::var("BIA_ROLLOUT_IDENTITIES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let bia = RealServer::start_with(&[("v1", V1), ("v2", &v2_body())]).await;
+    let seeding = std::time::Instant::now();
+    for first in (0..count).step_by(1000) {
+        let creates: Vec<Value> = (first..(first + 1000).min(count))
+            .map(|n| {
+                json!({"create": {"schema_id": "v1", "traits": {
+                    "email": format!("p{n}@example.com"), "name": format!("Person{n} Number{n}")}}})
+            })
+            .collect();
+        let (status, body) = bia
+            .admin_call(
+                "PATCH",
+                "/admin/identities",
+                Some(json!({"identities": creates})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    eprintln!("seeded {count} identities in {:?}", seeding.elapsed());
+    let mut w = serving(bia, v2("v1", Some(TRANSFORM))).await;
+    let mut ctx = Arc::try_unwrap(paced(&w.fake)).ok().unwrap();
+    ctx.migration = Pacing::default();
+    w.ctx = Arc::new(ctx);
+
+    let started = std::time::Instant::now();
+    let (mut passes, mut dry_done, mut last) = (0, None, (0, count as i64));
+    loop {
+        passes += 1;
+        w.reconcile().await;
+        let m = w.migration();
+        match m.phase {
+            MigrationPhase::DryRun => continue,
+            MigrationPhase::Migrating if dry_done.is_none() => {
+                let dry = m.dry_run.clone().unwrap();
+                assert_eq!((dry.would_migrate, dry.would_fail), (count as i64, 0));
+                dry_done = Some(started.elapsed());
+            }
+            _ => {}
+        }
+        // Progress only moves forward, and every identity is counted once.
+        assert!(
+            m.migrated >= last.0 && m.remaining <= last.1,
+            "{m:?} after {last:?}"
+        );
+        assert_eq!(m.migrated + m.failed + m.remaining, count as i64, "{m:?}");
+        last = (m.migrated, m.remaining);
+        if m.phase == MigrationPhase::Completed {
+            break;
+        }
+        assert_eq!(m.phase, MigrationPhase::Migrating, "{m:?}");
+    }
+    let total = started.elapsed();
+    let dry = dry_done.unwrap_or_default();
+    eprintln!(
+        "{count} identities: dry run {dry:?} ({:.0}/s), migration {:?} ({:.0}/s), {passes} passes, \
+         {:.0} identities/s end to end",
+        count as f64 / dry.as_secs_f64(),
+        total - dry,
+        count as f64 / (total - dry).as_secs_f64(),
+        count as f64 / total.as_secs_f64(),
+    );
+    assert_eq!(left_on(&w.bia, "v1").await, 0);
+    assert_eq!(
+        w.condition("people-v1", "Superseded"),
+        Some((ConditionStatus::True, "AllMigrated".into()))
+    );
 }
