@@ -319,6 +319,66 @@ def test_a_superseding_schema_moves_identities_and_retires_the_old_one(namespace
     assert exists(ns, "identityschema", "customer-v1"), "the old schema is never deleted"
 
 
+def admin_batch(ns, creates):
+    """PATCH /admin/identities (the batch import) through `kubectl proxy`; the created ids."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proxy = subprocess.Popen(["kubectl", "proxy", f"--port={port}"], stdout=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1/namespaces/{ns}/services/bia-admin:admin/proxy"
+        def alive():
+            try:
+                return urllib.request.urlopen(f"{base}/health/alive", timeout=5).status == 200
+            except OSError:
+                return False
+        assert eventually(alive, 30)
+        ids = []
+        for first in range(0, len(creates), 1000):
+            body = json.dumps({"identities": [{"create": c} for c in creates[first:first + 1000]]})
+            request = urllib.request.Request(f"{base}/admin/identities", data=body.encode(), method="PATCH",
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                ids += [r["identity"] for r in json.load(answer)["identities"]]
+        return ids
+    finally:
+        proxy.terminate()
+
+
+def test_a_rollout_survives_its_server_pods_being_killed_midway(namespace):
+    ns = namespace
+    count = int(os.environ.get("BIA_E2E_ROLLOUT_IDENTITIES", "3000"))
+    creates = [{"schema_id": "customer-v1", "traits": {"email": f"kill{n}@e2e.example"}} for n in range(count)]
+    ids = admin_batch(ns, creates)
+    assert len(ids) == count
+    v2 = json.loads(json.dumps(SCHEMA))
+    v2["properties"]["traits"]["properties"]["handle"] = {"type": "string", "minLength": 1}
+    v2["properties"]["traits"]["required"] = ["email", "handle"]
+    manifest = schema("customer-v2", "customer-v2", json.dumps(v2))
+    manifest["spec"]["supersedes"] = "customer-v1"
+    manifest["spec"]["transform"] = (
+        "function(ctx) { traits: ctx.identity.traits + "
+        "{ handle: std.split(ctx.identity.traits.email, '@')[0] } }")
+    apply(ns, manifest)
+
+    def moving():
+        migration = get(ns, "identityschema", "customer-v2").get("status", {}).get("migration", {})
+        return migration.get("phase") == "Migrating" and migration.get("migrated", 0) > 0
+    assert eventually(moving, 180), get(ns, "identityschema", "customer-v2").get("status")
+    # Every server pod killed at once, in the middle of the rollout.
+    kubectl("-n", ns, "delete", "pod", "-l", "bia.dev/server=bia", "--grace-period=0", "--force", "--wait=false")
+    wait(ns, "identityschema/customer-v2", "jsonpath={.status.migration.phase}=Completed", "600s")
+    migration = get(ns, "identityschema", "customer-v2")["status"]["migration"]
+    assert migration["failed"] == 0 and migration["remaining"] == 0, migration
+    left = [i for i in ids[:: max(1, count // 200)]
+            if admin_api(ns, f"/admin/identities/{i}")["schema_id"] != "customer-v2"]
+    assert left == [], f"{len(left)} sampled identities were not moved"
+    wait(ns, "identityschema/customer-v1", "condition=Superseded=True", "60s")
+
+
 def test_an_image_that_cannot_be_pulled_stalls_and_recovers(namespace):
     ns = namespace
     patch_server(ns, {"image": "bia-e2e-missing.invalid/bia:never"})
