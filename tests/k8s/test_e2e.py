@@ -289,14 +289,8 @@ def test_declared_identity_is_kept_in_the_server(namespace):
     assert admin_api(ns, f"/admin/identities/{identity_id}") is None
 
 
-def test_a_superseding_schema_moves_identities_and_retires_the_old_one(namespace):
-    ns = namespace
-    proxy = f"/api/v1/namespaces/{ns}/services/bia-admin:admin/proxy/admin/identities"
-    ids = []
-    for n in range(5):
-        body = {"schema_id": "customer-v1", "traits": {"email": f"move{n}@e2e.example"}}
-        created = kubectl("create", "--raw", proxy, "-f", "-", stdin=json.dumps(body))
-        ids.append(json.loads(created.stdout)["id"])
+def superseding_schema():
+    """customer-v2: customer-v1 plus a required handle, which its transform takes from the email."""
     v2 = json.loads(json.dumps(SCHEMA))
     v2["properties"]["traits"]["properties"]["handle"] = {"type": "string", "minLength": 1}
     v2["properties"]["traits"]["required"] = ["email", "handle"]
@@ -305,7 +299,18 @@ def test_a_superseding_schema_moves_identities_and_retires_the_old_one(namespace
     manifest["spec"]["transform"] = (
         "function(ctx) { traits: ctx.identity.traits + "
         "{ handle: std.split(ctx.identity.traits.email, '@')[0] } }")
-    apply(ns, manifest)
+    return manifest
+
+
+def test_a_superseding_schema_moves_identities_and_retires_the_old_one(namespace):
+    ns = namespace
+    proxy = f"/api/v1/namespaces/{ns}/services/bia-admin:admin/proxy/admin/identities"
+    ids = []
+    for n in range(5):
+        body = {"schema_id": "customer-v1", "traits": {"email": f"move{n}@e2e.example"}}
+        created = kubectl("create", "--raw", proxy, "-f", "-", stdin=json.dumps(body))
+        ids.append(json.loads(created.stdout)["id"])
+    apply(ns, superseding_schema())
     wait(ns, "identityschema/customer-v2", "jsonpath={.status.migration.phase}=Completed", "180s")
     migration = get(ns, "identityschema", "customer-v2")["status"]["migration"]
     assert migration["migrated"] >= 5 and migration["failed"] == 0, migration
@@ -354,15 +359,7 @@ def test_a_rollout_survives_its_server_pods_being_killed_midway(namespace):
     creates = [{"schema_id": "customer-v1", "traits": {"email": f"kill{n}@e2e.example"}} for n in range(count)]
     ids = admin_batch(ns, creates)
     assert len(ids) == count
-    v2 = json.loads(json.dumps(SCHEMA))
-    v2["properties"]["traits"]["properties"]["handle"] = {"type": "string", "minLength": 1}
-    v2["properties"]["traits"]["required"] = ["email", "handle"]
-    manifest = schema("customer-v2", "customer-v2", json.dumps(v2))
-    manifest["spec"]["supersedes"] = "customer-v1"
-    manifest["spec"]["transform"] = (
-        "function(ctx) { traits: ctx.identity.traits + "
-        "{ handle: std.split(ctx.identity.traits.email, '@')[0] } }")
-    apply(ns, manifest)
+    apply(ns, superseding_schema())
 
     def moving():
         migration = get(ns, "identityschema", "customer-v2").get("status", {}).get("migration", {})
