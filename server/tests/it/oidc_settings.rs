@@ -2,8 +2,8 @@
 //! whose links were imported (no provider is reached: the sign-ins through
 //! a real provider are in `tests/sdk/test_oidc.py`): the `link` and
 //! `unlink` buttons as Kratos shows them, unlinking, and the refusals
-//! (unknown or linked providers, the last way to sign in, oversized values),
-//! which change nothing.
+//! (unknown or linked providers, the last way to sign in, oversized values,
+//! a session older than the privileged age), which change nothing.
 
 use serde_json::{Value, json};
 
@@ -32,14 +32,16 @@ fn base64_of(text: &str) -> String {
 }
 
 async fn server(kind: Kind) -> TestServer {
-    TestServer::start_with(
-        kind,
-        json!({"selfservice": {"methods": {"oidc": {"enabled": true, "config": {"providers": [
-            provider("idp", "Test Provider"),
-            provider("other", "Other"),
-        ]}}}}}),
-    )
-    .await
+    server_with(kind, json!({})).await
+}
+
+async fn server_with(kind: Kind, extra: Value) -> TestServer {
+    let mut config = json!({"selfservice": {"methods": {"oidc": {"enabled": true, "config": {"providers": [
+        provider("idp", "Test Provider"),
+        provider("other", "Other"),
+    ]}}}}});
+    bia_config::merge(&mut config, extra);
+    TestServer::start_with(kind, config).await
 }
 
 /// Creates an identity with these provider links and a password; returns
@@ -215,4 +217,27 @@ async fn refusals_change_nothing(kind: Kind) {
     server.stop().await;
 }
 
-on_every_backend!(link_and_unlink_buttons, refusals_change_nothing);
+async fn an_old_session_must_sign_in_again(kind: Kind) {
+    let server = server_with(
+        kind,
+        json!({"selfservice": {"flows": {"settings": {"privileged_session_max_age": "1s"}}}}),
+    )
+    .await;
+    let id = identity(&server, "old@example.org", &[("idp", "sub-3")]).await;
+    let token = token_of(&server, "old@example.org").await;
+    let (_, flow) = settings_flow(&server, &token).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for body in [json!({"unlink": "idp"}), json!({"link": "other"})] {
+        let (status, answer) = submit_settings(&server, &token, &flow, body).await;
+        assert_eq!(status, 403, "{answer}");
+        assert_eq!(answer["error"]["id"], "session_refresh_required");
+    }
+    assert_eq!(links(&server, &id).await, json!(["idp:sub-3"]));
+    server.stop().await;
+}
+
+on_every_backend!(
+    link_and_unlink_buttons,
+    refusals_change_nothing,
+    an_old_session_must_sign_in_again
+);
