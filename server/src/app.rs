@@ -267,6 +267,17 @@ fn totp_method(
     ))))
 }
 
+/// The cipher of `secrets.cipher` and `ciphers.algorithm` (with no secret,
+/// one that seals nothing).
+fn config_cipher(config: &Config) -> Result<crate::cipher::Cipher, StartError> {
+    let algorithm = crate::cipher::Algorithm::parse(config.ciphers.algorithm.as_deref())
+        .ok_or(crate::cipher::CipherError::BadAlgorithm)?;
+    Ok(crate::cipher::Cipher::new(
+        algorithm,
+        &config.secrets.cipher,
+    )?)
+}
+
 /// The lookup code method, when `selfservice.methods.lookup_secret` is enabled.
 fn lookup_method(
     config: &Config,
@@ -423,9 +434,13 @@ impl App {
         }
         let oidc = &config.selfservice.methods.oidc;
         if oidc.is_enabled() {
-            let method =
-                OidcMethod::from_config(identities.clone(), oidc, &config.public_base_url())
-                    .await?;
+            let method = OidcMethod::from_config(
+                identities.clone(),
+                oidc,
+                &config.public_base_url(),
+                Arc::new(config_cipher(&config)?),
+            )
+            .await?;
             methods.push(Arc::new(method));
         }
         if let Some(lookup) = lookup_method(&config, &identities, &throttle, &clock)? {
@@ -495,6 +510,11 @@ impl App {
             schemas,
             db,
             cookies,
+            // Only the oidc method seals with it, and refuses to start
+            // without a usable one.
+            cipher: Arc::new(
+                config_cipher(&config).unwrap_or_else(|_| crate::cipher::Cipher::without_secrets()),
+            ),
             browser,
             trusted_proxies: http::TrustedProxies::parse(&config.serve.public.trusted_proxies)
                 .unwrap_or_default()

@@ -2,7 +2,7 @@
 //
 //   node provider.mjs '{"clients": [{"client_id": ..., "client_secret": ..., "redirect_uris": [...]}]}'
 //
-// Listens on 127.0.0.1 on a free port and prints one JSON line,
+// Listens on 127.0.0.1 on `options.port` (a free port when absent) and prints one JSON line,
 // {"issuer": "http://127.0.0.1:<port>"}, once it serves. Sign-ins need no
 // person: every interaction is accepted at once for the account a test chose
 // with `POST /_test/next-account` ({"sub": ..., "claims": {...}}), and
@@ -24,7 +24,7 @@ function readJson(req) {
 }
 
 const server = http.createServer();
-server.listen(0, '127.0.0.1', () => {
+server.listen(options.port || 0, '127.0.0.1', () => {
   const { port } = server.address();
   const issuer = `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {

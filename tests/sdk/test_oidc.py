@@ -14,6 +14,7 @@ import base64
 import hashlib
 import importlib.util
 import json
+import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -115,7 +116,8 @@ def provider(id: str, issuer: str, client_id: str, mapper: str | None = None, **
 class Bia:
     """A server with social sign-in against the two test providers."""
 
-    def __init__(self, public_url: str, admin_url: str, idp_issuer: str, log_path: Path):
+    def __init__(self, public_url: str, admin_url: str, idp_issuer: str, log_path: Path, dsn: str):
+        self.dsn = dsn
         self.public_url = public_url
         self.admin_url = admin_url
         self.idp_issuer = idp_issuer
@@ -129,6 +131,22 @@ class Bia:
         """The account the real provider signs in next."""
         answer = requests.post(self.idp_issuer + "/_test/next-account", json={"sub": sub, "claims": claims}, timeout=10)
         assert answer.status_code == 204
+
+    def stored_credentials(self, identity_id: str) -> str:
+        """The credential configs of an identity as the database holds them."""
+        sql = f"SELECT config FROM identity_credentials WHERE identity_id = '{uuid.UUID(identity_id)}'"
+        if self.dsn.startswith("sqlite://"):
+            with sqlite3.connect(self.dsn.removeprefix("sqlite://").split("?")[0]) as db:
+                return "\n".join(row[0] for row in db.execute(sql))
+        url = urllib.parse.urlsplit(self.dsn)
+        name = url.path.strip("/")
+        if url.scheme.startswith("postgres"):
+            command = ["psql", "-h", url.hostname, "-p", str(url.port or 5432), "-U", url.username or "postgres",
+                       "-d", name, "-At", "-c", sql]
+        else:
+            command = ["mariadb", "-h", url.hostname, "-P", str(url.port or 3306), "-u", url.username or "root",
+                       "-D", name, "-N", "-e", sql]
+        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
     def oidc_identities(self, identifier: str) -> list:
         return self.identities.list_identities(credentials_identifier=identifier)
@@ -169,7 +187,8 @@ def bia(request, tmp_path_factory):
                 "public": {"port": public_port, "base_url": public_url},
                 "admin": {"port": admin_port, "base_url": admin_url},
             },
-            "secrets": {"cookie": ["sdk-suite-cookie-secret-0123456789"]},
+            "secrets": {"cookie": ["sdk-suite-cookie-secret-0123456789"],
+                        "cipher": ["sdk-suite-cipher-secret-0123456789"[:32]]},
             "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
             "identity": {
                 "default_schema_id": "default",
@@ -190,7 +209,7 @@ def bia(request, tmp_path_factory):
             wait_ready(admin_url, proc, READY_TIMEOUT)
         except RuntimeError as err:
             pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
-        yield Bia(public_url, admin_url, idp_issuer, log_path)
+        yield Bia(public_url, admin_url, idp_issuer, log_path, db.dsn)
     finally:
         if proc is not None:
             stop_server(proc)
@@ -385,17 +404,110 @@ def test_an_imported_oidc_credential_signs_in(bia):
     assert bia.frontend.to_session(cookie=browser.session_cookie(bia)).identity.id == created.id
 
 
-def test_an_address_of_another_identity_is_refused(bia):
-    email = unique_email("taken")
-    create(bia.identities, email, credentials=password_credentials("a long enough passphrase"))
+def form_value(flow: dict, name: str):
+    return next((n["attributes"].get("value") for n in flow["ui"]["nodes"]
+                 if n["attributes"].get("name") == name), None)
+
+
+def flow_json(browser: Browser, bia: Bia, kind: str, flow_id: str) -> dict:
+    answer = browser.request("GET", f"{bia.public_url}self-service/{kind}/flows?id={flow_id}",
+                             headers={"Accept": "application/json"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def sign_in_with_password(browser: Browser, bia: Bia, flow: dict, identifier: str, password: str) -> str:
+    """Submits a login flow's password form; returns where the browser ended."""
+    answer = browser.request(
+        "POST", f"{bia.public_url}self-service/login?flow={flow['id']}",
+        data={"csrf_token": form_value(flow, "csrf_token"), "method": "password",
+              "identifier": identifier, "password": password},
+        headers={"Accept": "text/html"},
+    )
+    assert answer.status_code == 303, answer.text
+    return browser.follow(urllib.parse.urljoin(bia.public_url, answer.headers["Location"]), bia)
+
+
+def password_user(bia: Bia, password: str = "a long enough passphrase") -> tuple[str, str]:
+    email = unique_email("linked")
+    created = create(bia.identities, email, credentials=password_credentials(password))
+    return email, created.id
+
+
+def offered_link(bia: Bia, kind: str) -> tuple[Browser, dict, str, str, str]:
+    """A provider account whose address a password identity has, through a
+    flow of `kind`: the login flow offered instead, checked."""
+    email, owner = password_user(bia)
     sub = f"dup-{uuid.uuid4().hex[:8]}"
     bia.choose_account(sub, email=email, email_verified=True)
     browser = Browser()
-    flow, ended = sign_with(browser, bia, "registration", "idp")
-    assert "/ui/registration" in ended
-    assert 4000027 in flow_messages(bia, browser, "registration", flow["id"])
+    _, ended = sign_with(browser, bia, kind, "idp")
+    assert "/ui/login" in ended, ended
+    login_id = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(ended).query))["flow"]
+    login = flow_json(browser, bia, "login", login_id)
+    assert login["active"] == "oidc"
+    [message] = login["ui"]["messages"]
+    assert message["id"] == 1010016 and message["type"] == "info"
+    assert message["context"]["duplicate_identifier"] == email
+    assert message["context"]["provider"] == "idp"
+    assert message["context"]["available_credential_types"] == ["password"]
+    identifier = next(n for n in login["ui"]["nodes"] if n["attributes"]["name"] == "identifier")
+    assert identifier["attributes"]["type"] == "hidden"
+    assert identifier["attributes"]["value"] == email
+    assert {n["group"] for n in login["ui"]["nodes"]} == {"default", "password"}
+    # Nothing was created or linked, and nobody is signed in.
     assert browser.session_cookie(bia) is None
     assert bia.oidc_identities(f"idp:{sub}") == []
+    assert len(bia.identities.list_identities(credentials_identifier=email)) == 1
+    return browser, login, email, owner, sub
+
+
+@pytest.mark.parametrize("kind", ["registration", "login"])
+def test_an_address_of_another_identity_links_after_signing_in(bia, kind):
+    browser, login, email, owner, sub = offered_link(bia, kind)
+    ended = sign_in_with_password(browser, bia, login, email, "a long enough passphrase")
+    assert ended == DEFAULT_RETURN_URL
+    session = bia.frontend.to_session(cookie=browser.session_cookie(bia))
+    assert session.identity.id == owner
+    identity = bia.identities.get_identity(owner, include_credential=["oidc"])
+    assert identity.credentials["oidc"].identifiers == [f"idp:{sub}"]
+    [entry] = identity.credentials["oidc"].config["providers"]
+    assert entry["provider"] == "idp" and entry["subject"] == sub
+    # Both ways work afterwards.
+    again = Browser()
+    _, ended = sign_with(again, bia, "login", "idp")
+    assert ended == DEFAULT_RETURN_URL
+    assert bia.frontend.to_session(cookie=again.session_cookie(bia)).identity.id == owner
+    third = Browser()
+    login = new_flow(third, bia, "login")
+    assert sign_in_with_password(third, bia, login, email, "a long enough passphrase") == DEFAULT_RETURN_URL
+
+
+def test_a_link_offer_is_not_taken_by_another_account(bia):
+    browser, login, email, owner, sub = offered_link(bia, "registration")
+    other_email, other = password_user(bia)
+    ended = sign_in_with_password(browser, bia, login, other_email, "a long enough passphrase")
+    assert ended == DEFAULT_RETURN_URL
+    assert bia.frontend.to_session(cookie=browser.session_cookie(bia)).identity.id == other
+    assert bia.oidc_identities(f"idp:{sub}") == []
+    for identity_id in (owner, other):
+        assert "oidc" not in (bia.identities.get_identity(identity_id).credentials or {})
+
+
+def test_a_wrong_password_on_a_link_offer_links_nothing(bia):
+    browser, login, email, owner, sub = offered_link(bia, "registration")
+    answer = browser.request(
+        "POST", f"{bia.public_url}self-service/login?flow={login['id']}",
+        data={"csrf_token": form_value(login, "csrf_token"), "method": "password",
+              "identifier": email, "password": "not the passphrase"},
+        headers={"Accept": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert [m["id"] for m in answer.json()["ui"]["messages"]] == [4000006]
+    assert bia.oidc_identities(f"idp:{sub}") == []
+    # The offer stays: the right password still links.
+    assert sign_in_with_password(browser, bia, login, email, "a long enough passphrase") == DEFAULT_RETURN_URL
+    assert [i.id for i in bia.oidc_identities(f"idp:{sub}")] == [owner]
 
 
 def test_a_replayed_callback_is_refused(bia):
@@ -447,7 +559,7 @@ def test_forged_states_are_refused(bia):
     assert answer.status_code == 400, answer.text
     assert [m["id"] for m in answer.json()["ui"]["messages"]] == [5000001]
     assert browser.session_cookie(bia) is None
-    for state in ["", "garbage", "settings." + flow["id"] + ".x", "registration.not-a-uuid.x", "x" * 5000]:
+    for state in ["", "garbage", "recovery." + flow["id"] + ".x", "registration.not-a-uuid.x", "x" * 5000]:
         answer = browser.request("GET", callback, params={"state": state, "code": "x"},
                                  headers={"Accept": "application/json"})
         assert answer.status_code == 400, (state[:40], answer.text)
@@ -501,3 +613,160 @@ def test_an_unknown_provider_is_refused(bia):
     assert answer.status_code == 400
     provider_node = next(n for n in answer.json()["ui"]["nodes"] if n["attributes"]["name"] == "provider")
     assert [m["id"] for m in provider_node["messages"]] == [4000001]
+
+
+# --------------------------------------------------------------------------- settings: link and unlink
+
+
+def settings_flow(browser: Browser, bia: Bia) -> dict:
+    answer = browser.request("GET", f"{bia.public_url}self-service/settings/browser",
+                             headers={"Accept": "application/json"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def oidc_buttons(flow: dict) -> list[tuple[str, str]]:
+    return [(n["attributes"]["name"], n["attributes"]["value"]) for n in flow["ui"]["nodes"] if n["group"] == "oidc"]
+
+
+def submit_settings(browser: Browser, bia: Bia, flow: dict, accept: str = "application/json",
+                    **fields) -> requests.Response:
+    return browser.request(
+        "POST", f"{bia.public_url}self-service/settings?flow={flow['id']}",
+        data={"csrf_token": form_value(flow, "csrf_token"), **fields},
+        headers={"Accept": accept},
+    )
+
+
+def signed_in_password_user(bia: Bia) -> tuple[Browser, str, str]:
+    email, owner = password_user(bia)
+    browser = Browser()
+    login = new_flow(browser, bia, "login")
+    assert sign_in_with_password(browser, bia, login, email, "a long enough passphrase") == DEFAULT_RETURN_URL
+    return browser, email, owner
+
+
+def link_through_settings(browser: Browser, bia: Bia, provider_id: str = "idp") -> tuple[dict, str]:
+    flow = settings_flow(browser, bia)
+    answer = submit_settings(browser, bia, flow, accept="text/html", link=provider_id)
+    assert answer.status_code == 303, answer.text
+    return flow, browser.follow(answer.headers["Location"], bia)
+
+
+def test_settings_link_then_unlink_a_provider(bia):
+    browser, email, owner = signed_in_password_user(bia)
+    flow = settings_flow(browser, bia)
+    link = next(n for n in flow["ui"]["nodes"] if n["attributes"]["name"] == "link" and n["attributes"]["value"] == "idp")
+    assert link["group"] == "oidc" and link["attributes"]["type"] == "submit"
+    assert link["meta"]["label"] == {"id": 1050002, "text": "Link Test Provider", "type": "info",
+                                     "context": {"provider": "Test Provider"}}
+    assert not any(name == "unlink" for name, _ in oidc_buttons(flow))
+
+    sub = f"settings-{uuid.uuid4().hex[:8]}"
+    bia.choose_account(sub, email=unique_email("elsewhere"))
+    flow, ended = link_through_settings(browser, bia)
+    assert "/ui/settings" in ended, ended
+    done = flow_json(browser, bia, "settings", flow["id"])
+    assert done["state"] == "success"
+    assert ("unlink", "idp") in oidc_buttons(done)
+    assert ("link", "idp") not in oidc_buttons(done)
+    assert [i.id for i in bia.oidc_identities(f"idp:{sub}")] == [owner]
+
+    # Either way signs in now.
+    other = Browser()
+    _, ended = sign_with(other, bia, "login", "idp")
+    assert ended == DEFAULT_RETURN_URL
+    assert bia.frontend.to_session(cookie=other.session_cookie(bia)).identity.id == owner
+
+    # A replayed link callback is refused: its state was used.
+    answer = browser.request("GET", callback_url(browser), headers={"Accept": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert [m["id"] for m in answer.json()["ui"]["messages"]] == [5000001]
+
+    flow = settings_flow(browser, bia)
+    answer = submit_settings(browser, bia, flow, unlink="idp")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["state"] == "success"
+    assert bia.oidc_identities(f"idp:{sub}") == []
+    assert ("link", "idp") in oidc_buttons(answer.json())
+
+
+def test_settings_cannot_link_an_account_another_identity_has(bia):
+    sub = f"owned-{uuid.uuid4().hex[:8]}"
+    bia.choose_account(sub, email=unique_email("owner"))
+    first = Browser()
+    _, ended = sign_with(first, bia, "registration", "idp")
+    assert ended == DEFAULT_RETURN_URL
+    [holder] = bia.oidc_identities(f"idp:{sub}")
+
+    browser, email, owner = signed_in_password_user(bia)
+    flow, ended = link_through_settings(browser, bia)
+    assert "/ui/settings" in ended, ended
+    refused = flow_json(browser, bia, "settings", flow["id"])
+    assert [m["id"] for m in refused["ui"]["messages"]] == [4000007]
+    assert [i.id for i in bia.oidc_identities(f"idp:{sub}")] == [holder.id]
+    assert "oidc" not in (bia.identities.get_identity(owner).credentials or {})
+
+
+def test_settings_refuses_unknown_linked_and_last_links(bia):
+    sub = f"only-{uuid.uuid4().hex[:8]}"
+    bia.choose_account(sub, email=unique_email("only"))
+    browser = Browser()
+    _, ended = sign_with(browser, bia, "registration", "idp")
+    assert ended == DEFAULT_RETURN_URL
+    flow = settings_flow(browser, bia)
+    # The only way to sign in has no unlink button, and cannot be unlinked.
+    assert ("unlink", "idp") not in oidc_buttons(flow)
+    assert ("link", "idp") not in oidc_buttons(flow)
+    cases = [
+        ({"unlink": "idp"}, "can not unlink OpenID Connect connection because it is the last remaining first factor credential"),
+        ({"unlink": "honest"}, "can not unlink non-existing OpenID Connect connection"),
+        ({"unlink": "x" * 4000}, "can not unlink non-existing OpenID Connect connection"),
+        ({"link": "idp"}, "can not link unknown or already existing OpenID Connect connection"),
+        ({"link": "nope"}, "can not link unknown or already existing OpenID Connect connection"),
+        ({"link": "x" * 4000}, "can not link unknown or already existing OpenID Connect connection"),
+    ]
+    for fields, text in cases:
+        answer = submit_settings(browser, bia, flow, **fields)
+        assert answer.status_code == 400, (fields, answer.text[:300])
+        messages = answer.json()["ui"]["messages"]
+        assert [(m["id"], m["text"]) for m in messages] == [(4000001, text)], fields
+    assert len(bia.oidc_identities(f"idp:{sub}")) == 1
+
+
+def test_a_forged_state_on_a_link_callback_is_refused(bia):
+    browser, email, owner = signed_in_password_user(bia)
+    flow = settings_flow(browser, bia)
+    answer = submit_settings(browser, bia, flow, link="honest")
+    assert answer.status_code == 422, answer.text
+    forged = f"settings.{flow['id']}.{'A' * 43}"
+    callback = bia.public_url + "self-service/methods/oidc/callback/honest"
+    answer = browser.request("GET", callback, params={"state": forged, "code": "x"},
+                             headers={"Accept": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert [m["id"] for m in answer.json()["ui"]["messages"]] == [5000001]
+    # Someone else's browser cannot finish another's link.
+    thief = Browser()
+    answer = thief.request("GET", callback, params={"state": forged, "code": "x"},
+                           headers={"Accept": "application/json"})
+    assert answer.status_code in (401, 403), answer.text
+    assert "oidc" not in (bia.identities.get_identity(owner).credentials or {})
+
+
+def test_provider_tokens_are_kept_sealed_and_shown_to_admins_only_when_asked(bia):
+    sub = f"tokens-{uuid.uuid4().hex[:8]}"
+    bia.choose_account(sub, email=unique_email("tokens"))
+    browser = Browser()
+    _, ended = sign_with(browser, bia, "registration", "idp")
+    assert ended == DEFAULT_RETURN_URL
+    [found] = bia.oidc_identities(f"idp:{sub}")
+    plain = bia.identities.get_identity(found.id)
+    assert plain.credentials["oidc"].config is None
+    opened = bia.identities.get_identity(found.id, include_credential=["oidc"])
+    [entry] = opened.credentials["oidc"].config["providers"]
+    assert entry["initial_id_token"].count(".") == 2
+    assert entry["initial_access_token"]
+    claims = json.loads(base64.urlsafe_b64decode(entry["initial_id_token"].split(".")[1] + "=="))
+    assert claims["sub"] == sub
+    # Stored sealed: the database holds no token in clear text.
+    assert entry["initial_id_token"] not in bia.stored_credentials(found.id)

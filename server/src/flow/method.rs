@@ -62,6 +62,12 @@ pub enum MethodError {
         /// Where the browser goes.
         to: String,
     },
+    /// The person must sign in to an account that exists already before
+    /// the submission can finish (a provider account whose address another
+    /// identity owns): the machine stores the `used` flow, makes a login
+    /// flow for that account and answers it as a refused submission is.
+    #[error("the person must sign in to an existing account first")]
+    LoginFirst(Box<LoginFirst>),
     /// The method takes no part in this kind of flow.
     #[error("the method does not support this flow")]
     Unsupported,
@@ -153,6 +159,24 @@ pub trait PrePersist: Send + Sync {
     /// The identity to store, as the hooks left it, or why the flow stops.
     /// Nothing is stored either way.
     async fn run(&self, identity: Identity) -> Result<Identity, MethodError>;
+}
+
+/// What a method asks of the machine when a submission must go on in a
+/// login flow for an existing account ([`MethodError::LoginFirst`]).
+#[derive(Debug)]
+pub struct LoginFirst {
+    /// The flow that was submitted, as the method left it (its one-time
+    /// values used up); it is stored.
+    pub used: Flow,
+    /// The account to sign in to.
+    pub identity: Identity,
+    /// The identifier the login form is filled in with.
+    pub identifier: String,
+    /// The message the login flow shows.
+    pub message: Message,
+    /// What the method needs once the person signed in, kept in the login
+    /// flow's internal context under the method's keys.
+    pub internal: serde_json::Map<String, Value>,
 }
 
 /// A login submission to a method.
@@ -248,6 +272,13 @@ pub trait Method: Send + Sync {
     /// Checks a login submission and returns the identity it proves.
     async fn login(&self, _login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
         Err(MethodError::Unsupported)
+    }
+    /// Finishes, once a login flow's submission proved `identity`, what the
+    /// method started before the flow was made (a provider account waiting
+    /// to be linked to the account that signs in); the identity as it is
+    /// now. Every method is asked; by default nothing is done.
+    async fn after_login(&self, _flow: &Flow, identity: Identity) -> Result<Identity, MethodError> {
+        Ok(identity)
     }
     /// Checks a registration submission, builds the new identity, passes it
     /// through its `pre_persist` hooks and stores what they return.

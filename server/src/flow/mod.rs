@@ -12,6 +12,7 @@ pub mod address_ui;
 pub mod csrf;
 mod hooks;
 mod identifier_first;
+mod login_first;
 mod method;
 mod model;
 mod profile_first;
@@ -24,7 +25,7 @@ mod verification;
 pub use address::{AddressFlowSettings, AddressFlows};
 pub use hooks::{FlowHooks, HookStop, Renderer, Shown};
 pub use method::{
-    LoginSubmission, Method, MethodError, PrePersist, Problem, RegistrationSubmission,
+    LoginFirst, LoginSubmission, Method, MethodError, PrePersist, Problem, RegistrationSubmission,
     SettingsSubmission,
 };
 pub use model::{ErrorFlow, Flow, FlowKind, FlowType};

@@ -723,6 +723,7 @@ impl FlowService {
                     Err(error) => error.into(),
                 }
             }
+            MethodError::LoginFirst(request) => self.login_first(*request).await,
             MethodError::Unsupported => FlowError::UnknownMethod,
             MethodError::Busy => FlowError::Busy,
             MethodError::Throttled { retry_after } => FlowError::Throttled { retry_after },
@@ -807,6 +808,10 @@ impl FlowService {
         {
             return Err(FlowError::IdentityMismatch { submitted: true });
         }
+        let identity = match self.finish_login(&flow, kind, identity).await {
+            Ok(identity) => identity,
+            Err(error) => return Err(self.refuse(flow, body, error).await),
+        };
         let identity = match self.after_hooks(&flow, method.id(), identity).await {
             Ok(identity) => identity,
             Err(stop) => return Err(self.refuse(flow, body, stop.into()).await),
@@ -850,6 +855,23 @@ impl FlowService {
             token,
             continue_with,
         })
+    }
+
+    /// After a login proved `identity`: every method finishes what it
+    /// started before the flow was made ([`Method::after_login`]).
+    async fn finish_login(
+        &self,
+        flow: &Flow,
+        kind: FlowKind,
+        mut identity: Identity,
+    ) -> Result<Identity, MethodError> {
+        if kind != FlowKind::Login {
+            return Ok(identity);
+        }
+        for method in &self.methods {
+            identity = method.after_login(flow, identity).await?;
+        }
+        Ok(identity)
     }
 
     /// A step-up submission uses a second factor, from the session the flow

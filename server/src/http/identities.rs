@@ -42,7 +42,14 @@ fn view_for(query: &QueryPairs) -> Result<View, ApiError> {
     Ok(view)
 }
 
+/// An identity as JSON; provider tokens opened when its `oidc` config is
+/// asked for.
 fn render(state: &AppState, identity: &Identity, view: &View) -> IdentityJson {
+    if view.include_config.contains(&CredentialType::Oidc) {
+        let mut opened = identity.clone();
+        crate::method::open_tokens(&state.cipher, &mut opened);
+        return identity_json(&opened, &state.public_base_url, view);
+    }
     identity_json(identity, &state.public_base_url, view)
 }
 

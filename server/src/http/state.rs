@@ -50,6 +50,8 @@ pub struct Shared {
     pub db: Database,
     /// Seals and opens the session and anti-CSRF cookies.
     pub cookies: CookieCodec,
+    /// Opens what `secrets.cipher` sealed (provider tokens for the admin API).
+    pub cipher: Arc<crate::cipher::Cipher>,
     /// The pages browsers are sent to.
     pub browser: BrowserUrls,
     /// Proxies whose forwarded-for headers are believed.

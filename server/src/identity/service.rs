@@ -361,6 +361,50 @@ impl IdentityService {
         }
     }
 
+    /// `identity` with provider accounts linked (its `kind` credential made
+    /// when it has none), not stored: [`save`](Self::save) stores it, and
+    /// refuses a link another identity has.
+    pub async fn with_links(
+        &self,
+        mut identity: Identity,
+        kind: CredentialType,
+        links: Vec<ProviderLink>,
+    ) -> Result<Identity, IdentityError> {
+        let now = self.clock.now();
+        let import = match kind {
+            CredentialType::Saml => CredentialsImport {
+                saml: links,
+                ..CredentialsImport::default()
+            },
+            _ => CredentialsImport {
+                oidc: links,
+                ..CredentialsImport::default()
+            },
+        };
+        self.import_credentials(&mut identity, &import, now).await?;
+        identity.updated_at = now;
+        Ok(identity)
+    }
+
+    /// `identity` without the provider link `identifier` (`<provider>:<subject>`)
+    /// of its `kind` credential, not stored; `None` when it has no such link.
+    pub fn without_link(
+        &self,
+        mut identity: Identity,
+        kind: CredentialType,
+        identifier: &str,
+    ) -> Option<Identity> {
+        let credential = identity.credentials.get_mut(&kind)?;
+        if !remove_provider_link(credential, identifier) {
+            return None;
+        }
+        if credential.identifiers.is_empty() {
+            identity.credentials.remove(&kind);
+        }
+        identity.updated_at = self.clock.now();
+        Some(identity)
+    }
+
     /// Deletes one credential of an identity; for `oidc` and `saml` only the
     /// provider link named by `identifier`.
     pub async fn delete_credential(
@@ -384,16 +428,8 @@ impl IdentityService {
                     "the identifier query parameter is required to delete {kind} credentials"
                 ))
             })?;
-            if !credential.identifiers.iter().any(|i| i == identifier) {
+            if !remove_provider_link(credential, identifier) {
                 return Err(IdentityError::NotFound);
-            }
-            credential.identifiers.retain(|i| i != identifier);
-            if let Some(providers) = credential
-                .config
-                .get_mut("providers")
-                .and_then(Value::as_array_mut)
-            {
-                providers.retain(|p| provider_identifier(p).as_deref() != Some(identifier));
             }
             if credential.identifiers.is_empty() {
                 identity.credentials.remove(&kind);
@@ -569,6 +605,23 @@ fn provider_config(link: &ProviderLink) -> Value {
         map.insert("organization".into(), Value::String(organization.clone()));
     }
     entry
+}
+
+/// Removes the provider link `identifier` from a credential's identifiers
+/// and config; false when it has no such link.
+fn remove_provider_link(credential: &mut Credential, identifier: &str) -> bool {
+    if !credential.identifiers.iter().any(|i| i == identifier) {
+        return false;
+    }
+    credential.identifiers.retain(|i| i != identifier);
+    if let Some(providers) = credential
+        .config
+        .get_mut("providers")
+        .and_then(Value::as_array_mut)
+    {
+        providers.retain(|p| provider_identifier(p).as_deref() != Some(identifier));
+    }
+    true
 }
 
 fn provider_identifier(provider: &Value) -> Option<String> {

@@ -11,7 +11,7 @@ mod webauthn;
 
 pub use code::{CodeMethod, CodeSettings};
 pub use lookup::{LookupMethod, LookupSettings};
-pub use oidc::{OidcConfigError, OidcMethod};
+pub use oidc::{OidcConfigError, OidcMethod, open_tokens};
 pub use password::{PasswordMethod, PasswordSettings};
 pub use profile::ProfileMethod;
 pub use totp::{TotpMethod, TotpSettings};

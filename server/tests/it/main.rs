@@ -21,6 +21,7 @@ mod input_limits;
 mod lookup_codes;
 mod metrics;
 mod native_flows;
+mod oidc_settings;
 mod openapi;
 mod ory_ui;
 mod passkeys;

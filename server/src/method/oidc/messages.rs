@@ -51,3 +51,41 @@ pub fn unknown_provider(id: &str) -> Message {
     let reason = format!("The provider {id:?} is not configured.");
     Message::error(4000001, reason.clone(), json!({"reason": reason}))
 }
+
+/// A settings button, `link` (1050002) or `unlink` (1050003), for one
+/// provider, in group `oidc`.
+pub fn settings_button(link: bool, id: &str, label: &str) -> Node {
+    let (name, message_id, verb) = if link {
+        ("link", 1050002, "Link")
+    } else {
+        ("unlink", 1050003, "Unlink")
+    };
+    let text = Message {
+        context: Some(json!({"provider": label})),
+        ..Message::info(message_id, format!("{verb} {label}"))
+    };
+    Node::input("oidc", name, "submit")
+        .value(Value::String(id.into()))
+        .label(text)
+}
+
+/// 4000001: a link to a provider that is not configured or is linked already.
+pub fn cannot_link() -> Message {
+    validation("can not link unknown or already existing OpenID Connect connection")
+}
+
+/// 4000001: an unlink of a provider that is not linked.
+pub fn cannot_unlink() -> Message {
+    validation("can not unlink non-existing OpenID Connect connection")
+}
+
+/// 4000001: an unlink that would leave the identity no way to sign in.
+pub fn cannot_unlink_last() -> Message {
+    validation(
+        "can not unlink OpenID Connect connection because it is the last remaining first factor credential",
+    )
+}
+
+fn validation(reason: &str) -> Message {
+    Message::error(4000001, reason, json!({"reason": reason}))
+}

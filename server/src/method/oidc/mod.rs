@@ -16,11 +16,20 @@
 //! the identity with an `oidc` credential, passes it through the machine's
 //! hooks and stores it. Whatever the outcome, the request's one-time values
 //! are removed from the flow: a state is never accepted twice.
+//!
+//! A provider account whose mapped identifier belongs to another identity
+//! creates nothing: the person signs in to that account first and the
+//! provider is linked then (`link.rs`). The settings flow links and unlinks
+//! providers (`settings.rs`). The provider's tokens are kept sealed with
+//! each link (`tokens.rs`).
 
+mod link;
 mod mapper;
 mod messages;
 mod provider;
 mod secrets;
+mod settings;
+mod tokens;
 
 use async_trait::async_trait;
 use bia_config::OidcMethodConfig;
@@ -29,15 +38,21 @@ use serde_json::{Map, Value, json};
 pub use mapper::{Mapped, Mapper};
 pub use provider::{Provider, ProviderError};
 pub use secrets::parse_state;
+pub use tokens::open_all as open_tokens;
 
+use std::sync::Arc;
+
+use crate::cipher::Cipher;
 use crate::flow::ui::{Message, Ui};
 use crate::flow::{
-    Flow, FlowKind, FlowType, LoginSubmission, Method, MethodError, Problem, RegistrationSubmission,
+    Flow, FlowKind, FlowType, LoginSubmission, Method, MethodError, Problem,
+    RegistrationSubmission, SettingsSubmission,
 };
 use crate::identity::{
     AddressImport, CredentialType, CredentialsImport, Identity, IdentityDraft, IdentityError,
     IdentityService, ProviderLink, State,
 };
+use tokens::SealedTokens;
 
 /// The method's id.
 const METHOD: &str = "oidc";
@@ -48,6 +63,8 @@ const PROVIDER: &str = "oidc_provider";
 const STATE: &str = "oidc_state";
 const NONCE: &str = "oidc_nonce";
 const VERIFIER: &str = "oidc_verifier";
+/// The keys of one request to a provider, removed once its answer came.
+const ONE_TIME_KEYS: [&str; 4] = [PROVIDER, STATE, NONCE, VERIFIER];
 /// The longest code accepted from a callback.
 const MAX_CODE_BYTES: usize = 2048;
 /// The longest provider error text shown.
@@ -59,10 +76,25 @@ struct Configured {
     mapper: Mapper,
 }
 
+/// What a provider's answer proved: its verified claims and the tokens it
+/// gave, sealed.
+struct Verified {
+    claims: Map<String, Value>,
+    tokens: SealedTokens,
+}
+
+impl Verified {
+    fn subject(&self) -> &str {
+        self.claims.get("sub").and_then(Value::as_str).unwrap_or("")
+    }
+}
+
 /// The oidc method over the configured providers.
 pub struct OidcMethod {
     identities: IdentityService,
     providers: Vec<Configured>,
+    /// Seals the provider tokens kept with each link (`secrets.cipher`).
+    cipher: Arc<Cipher>,
     /// The base of redirect URIs, ending in `/`.
     redirect_base: String,
 }
@@ -79,11 +111,13 @@ pub struct OidcConfigError {
 
 impl OidcMethod {
     /// The method for the configured providers (their mappers loaded and
-    /// parsed); `public_base_url` ends in `/`.
+    /// parsed); `public_base_url` ends in `/`; `cipher` seals the tokens
+    /// providers give.
     pub async fn from_config(
         identities: IdentityService,
         section: &OidcMethodConfig,
         public_base_url: &str,
+        cipher: Arc<Cipher>,
     ) -> Result<Self, OidcConfigError> {
         let mut providers = Vec::new();
         for (index, config) in section.config.providers.iter().enumerate() {
@@ -103,6 +137,7 @@ impl OidcMethod {
         Ok(Self {
             identities,
             providers,
+            cipher,
             redirect_base,
         })
     }
@@ -119,13 +154,23 @@ impl OidcMethod {
     }
 
     /// First step: the flow remembers a fresh request and the browser goes
-    /// to the provider.
+    /// to the provider named by the body's `provider`.
     async fn start(&self, flow: &Flow, body: &Value) -> Result<Identity, MethodError> {
         let id = body.get("provider").and_then(Value::as_str).unwrap_or("");
         let Some(configured) = self.provider(id) else {
             let problem = Problem::field("provider", messages::unknown_provider(id));
             return Err(MethodError::Invalid(vec![problem]));
         };
+        self.start_with(flow, configured).await
+    }
+
+    /// Sends the browser to `configured` for `flow`.
+    async fn start_with(
+        &self,
+        flow: &Flow,
+        configured: &Configured,
+    ) -> Result<Identity, MethodError> {
+        let id = configured.provider.config.id.as_str();
         if flow.flow_type == FlowType::Api {
             let problem = Problem::form(messages::system(
                 "Signing in with a provider needs a browser flow.",
@@ -169,12 +214,12 @@ impl OidcMethod {
 
     /// Second step: the provider's answer, checked and turned into verified
     /// claims. The flow's request values are used up either way.
-    async fn claims(
+    async fn answer(
         &self,
         flow: &Flow,
         body: &Value,
         answer: &Value,
-    ) -> Result<(&Configured, Map<String, Value>), MethodError> {
+    ) -> Result<(&Configured, Verified), MethodError> {
         let fail = |message: Message| used_up(flow, message);
         let path_provider = body.get("provider").and_then(Value::as_str).unwrap_or("");
         let started = flow.internal_text(PROVIDER);
@@ -216,14 +261,14 @@ impl OidcMethod {
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty() && c.len() <= MAX_CODE_BYTES)
             .ok_or_else(|| fail(messages::system("The provider sent no valid code.")))?;
-        let claims = self
+        let verified = self
             .verified_claims(configured, flow, code)
             .await
             .map_err(|e| {
                 tracing::warn!(provider = started, error = %e, "an OpenID Connect sign-in failed");
                 fail(messages::system(e.to_string()))
             })?;
-        Ok((configured, claims))
+        Ok((configured, verified))
     }
 
     async fn verified_claims(
@@ -231,7 +276,7 @@ impl OidcMethod {
         configured: &Configured,
         flow: &Flow,
         code: &str,
-    ) -> Result<Map<String, Value>, ProviderError> {
+    ) -> Result<Verified, ProviderError> {
         let provider = &configured.provider;
         let endpoints = provider.discover().await?;
         let redirect_uri = self.redirect_uri(&provider.config.id);
@@ -260,7 +305,10 @@ impl OidcMethod {
             claims = info;
         }
         match claims.get("sub").and_then(Value::as_str) {
-            Some(sub) if !sub.is_empty() && sub.len() <= 255 => Ok(claims),
+            Some(sub) if !sub.is_empty() && sub.len() <= 255 => Ok(Verified {
+                claims,
+                tokens: SealedTokens::seal(&self.cipher, &tokens),
+            }),
             _ => Err(ProviderError::Invalid(
                 "the subject (sub) is missing".into(),
             )),
@@ -351,16 +399,61 @@ impl Method for OidcMethod {
         self.buttons(flow.kind, ui);
     }
 
+    fn populate_identified(&self, identity: Option<&Identity>, ui: &mut Ui) {
+        let Some(identity) = identity else {
+            return;
+        };
+        for configured in &self.providers {
+            let provider = &configured.provider;
+            if link::has_provider(identity, &provider.config.id) {
+                ui.nodes.push(messages::provider_button(
+                    FlowKind::Login,
+                    &provider.config.id,
+                    provider.label(),
+                ));
+            }
+        }
+    }
+
+    fn populate_settings(&self, identity: &Identity, ui: &mut Ui) {
+        self.settings_buttons(identity, ui);
+    }
+
+    fn populate_challenge(
+        &self,
+        flow: &Flow,
+        _ui: &mut Ui,
+        internal: &mut serde_json::Map<String, Value>,
+    ) {
+        // A settings form built afresh (a saved change) leaves no request
+        // to a provider pending: its state cannot come back twice.
+        if flow.kind == FlowKind::Settings {
+            for key in ONE_TIME_KEYS {
+                internal.remove(key);
+            }
+        }
+    }
+
+    fn claims(&self, body: &Value) -> bool {
+        settings::is_own_submission(body)
+    }
+
     async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
         let (flow, body) = (login.flow, login.body);
         let Some(answer) = body.get("oidc_callback") else {
             return self.start(flow, body).await;
         };
-        let (configured, claims) = self.claims(flow, body, answer).await?;
-        let subject = claims.get("sub").and_then(Value::as_str).unwrap_or("");
-        match self.find(&configured.provider.config.id, subject).await? {
+        let (configured, verified) = self.answer(flow, body, answer).await?;
+        let provider = configured.provider.config.id.as_str();
+        match self.find(provider, verified.subject()).await? {
             Some(identity) if identity.state == State::Active => Ok(identity),
-            _ => Err(used_up(flow, messages::account_not_found())),
+            Some(_) => Err(used_up(flow, messages::account_not_found())),
+            // An account whose address another identity has may be linked
+            // to it, as a registration would offer.
+            None => match self.offer_link(flow, configured, &verified).await? {
+                Some(offer) => Err(offer),
+                None => Err(used_up(flow, messages::account_not_found())),
+            },
         }
     }
 
@@ -369,9 +462,9 @@ impl Method for OidcMethod {
         let Some(answer) = body.get("oidc_callback") else {
             return self.start(flow, body).await;
         };
-        let (configured, claims) = self.claims(flow, body, answer).await?;
+        let (configured, verified) = self.answer(flow, body, answer).await?;
         let provider = configured.provider.config.id.as_str();
-        let subject = claims.get("sub").and_then(Value::as_str).unwrap_or("");
+        let subject = verified.subject();
         // An account already linked signs in, as Kratos does.
         if let Some(identity) = self.find(provider, subject).await? {
             return match identity.state {
@@ -381,10 +474,18 @@ impl Method for OidcMethod {
         }
         let mapped = configured
             .mapper
-            .map(&claims)
+            .map(&verified.claims)
             .await
             .map_err(|reason| used_up(flow, messages::system(reason)))?;
-        let identity = self.build(flow, provider, subject, mapped).await?;
+        let mut identity = self.build(flow, provider, subject, mapped).await?;
+        if let Some((owner, identifier)) = self.owner_of_identifiers(&identity).await? {
+            return Err(self.login_first(flow, owner, identifier, provider, &verified));
+        }
+        tokens::keep(
+            &mut identity,
+            &format!("{provider}:{subject}"),
+            &verified.tokens,
+        );
         let identity = pre_persist
             .run(identity)
             .await
@@ -393,6 +494,14 @@ impl Method for OidcMethod {
             .insert(identity)
             .await
             .map_err(|e| refused_identity(flow, e))
+    }
+
+    async fn after_login(&self, flow: &Flow, identity: Identity) -> Result<Identity, MethodError> {
+        self.finish_pending_link(flow, identity).await
+    }
+
+    async fn update_settings(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
+        self.settings_submission(sub).await
     }
 }
 
@@ -410,16 +519,22 @@ fn used_up(flow: &Flow, message: Message) -> MethodError {
 }
 
 fn used_up_with(flow: &Flow, problems: Vec<Problem>) -> MethodError {
-    let mut next = flow.clone();
-    for key in [PROVIDER, STATE, NONCE, VERIFIER] {
-        next.internal.remove(key);
-    }
-    next.ui.clear_messages();
+    let mut next = used_flow(flow);
     for problem in problems {
         next.ui
             .add_message(problem.field.as_deref(), problem.message);
     }
     MethodError::NextStep(Box::new(next))
+}
+
+/// The flow with its request values removed and no messages.
+fn used_flow(flow: &Flow) -> Flow {
+    let mut next = flow.clone();
+    for key in ONE_TIME_KEYS {
+        next.internal.remove(key);
+    }
+    next.ui.clear_messages();
+    next
 }
 
 /// A refusal after the callback: its problems shown on the used-up flow.

@@ -69,6 +69,9 @@ pub struct Tokens {
     /// The access token.
     #[serde(default)]
     pub access_token: Option<String>,
+    /// The refresh token, when the provider gave one.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
 /// A configured provider, ready to talk to.

@@ -45,8 +45,12 @@ pub fn parse_state(state: &str) -> Option<(FlowKind, Uuid, &str)> {
         return None;
     }
     let mut parts = state.splitn(3, '.');
-    let kind = FlowKind::parse(parts.next()?)
-        .filter(|k| matches!(k, FlowKind::Login | FlowKind::Registration))?;
+    let kind = FlowKind::parse(parts.next()?).filter(|k| {
+        matches!(
+            k,
+            FlowKind::Login | FlowKind::Registration | FlowKind::Settings
+        )
+    })?;
     let id = Uuid::parse_str(parts.next()?).ok()?;
     let secret = parts.next().filter(|s| !s.is_empty())?;
     Some((kind, id, secret))
@@ -69,7 +73,7 @@ mod tests {
         for bad in [
             "",
             "login",
-            "settings.00000000-0000-0000-0000-000000000000.x",
+            "recovery.00000000-0000-0000-0000-000000000000.x",
             "login.not-a-uuid.x",
             &format!("login.{id}."),
             &format!("login.{id}.{}", "x".repeat(200)),
