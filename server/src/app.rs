@@ -267,6 +267,16 @@ fn totp_method(
     ))))
 }
 
+/// The cipher imported TOTP URLs and lookup codes are sealed with, when
+/// `secrets.cipher` is usable (otherwise they are kept as given and sealed
+/// by their method on first use).
+fn import_cipher(config: &Config) -> Option<Arc<crate::cipher::Cipher>> {
+    let algorithm = crate::cipher::Algorithm::parse(config.ciphers.algorithm.as_deref())?;
+    let cipher = crate::cipher::Cipher::new(algorithm, &config.secrets.cipher).ok()?;
+    cipher.sealing_key().ok()?;
+    Some(Arc::new(cipher))
+}
+
 /// The lookup code method, when `selfservice.methods.lookup_secret` is enabled.
 fn lookup_method(
     config: &Config,
@@ -364,7 +374,10 @@ impl App {
             }),
             clock.clone(),
         )
-        .with_code_mfa(config.selfservice.methods.code.mfa_enabled == Some(true));
+        .with_code_mfa(config.selfservice.methods.code.mfa_enabled == Some(true))
+        .with_converter(Arc::new(crate::method::SecondFactorImport::new(
+            import_cipher(&config),
+        )));
         let sessions = SessionService::new(
             Arc::new(SqlSessionStore::new(db.clone())),
             identity_store,
