@@ -278,6 +278,15 @@ fn config_cipher(config: &Config) -> Result<crate::cipher::Cipher, StartError> {
     )?)
 }
 
+/// The cipher imported TOTP URLs and lookup codes are sealed with, when
+/// `secrets.cipher` is usable (otherwise they are kept as given and sealed
+/// by their method on first use).
+fn import_cipher(config: &Config) -> Option<Arc<crate::cipher::Cipher>> {
+    let cipher = config_cipher(config).ok()?;
+    cipher.sealing_key().ok()?;
+    Some(Arc::new(cipher))
+}
+
 /// The lookup code method, when `selfservice.methods.lookup_secret` is enabled.
 fn lookup_method(
     config: &Config,
@@ -375,7 +384,10 @@ impl App {
             }),
             clock.clone(),
         )
-        .with_code_mfa(config.selfservice.methods.code.mfa_enabled == Some(true));
+        .with_code_mfa(config.selfservice.methods.code.mfa_enabled == Some(true))
+        .with_converter(Arc::new(crate::method::SecondFactorImport::new(
+            import_cipher(&config),
+        )));
         let sessions = SessionService::new(
             Arc::new(SqlSessionStore::new(db.clone())),
             identity_store,

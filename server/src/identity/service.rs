@@ -85,6 +85,8 @@ pub struct IdentityService {
     clock: Arc<dyn Clock>,
     /// Whether codes are a second factor (`selfservice.methods.code.mfa_enabled`).
     code_mfa: bool,
+    /// Converts imported second-factor credentials into their stored form.
+    converter: Option<Arc<dyn super::CredentialConverter>>,
 }
 
 /// Version of the password credential layout, as Kratos writes it.
@@ -106,7 +108,15 @@ impl IdentityService {
             hasher,
             clock,
             code_mfa: false,
+            converter: None,
         }
+    }
+
+    /// The same service, importing TOTP, lookup code, security key and
+    /// passkey credentials through `converter` (without one they are refused).
+    pub fn with_converter(mut self, converter: Arc<dyn super::CredentialConverter>) -> Self {
+        self.converter = Some(converter);
+        self
     }
 
     /// The same service, counting an address to send a code to as a second
@@ -581,10 +591,20 @@ impl IdentityService {
             credential.updated_at = now;
         }
         for (kind, config) in &import.raw {
+            let converter = self.converter.as_ref().ok_or_else(|| {
+                IdentityError::BadRequest(format!(
+                    "credentials.{kind}: credentials of this type cannot be imported by this server"
+                ))
+            })?;
+            let converted = converter
+                .convert(*kind, config, now)
+                .map_err(IdentityError::BadRequest)?;
             let id = identity.id.to_string();
             let credential = credential_entry(identity, *kind, now);
-            credential.config = config.clone();
-            if matches!(kind, CredentialType::Totp | CredentialType::LookupSecret) {
+            credential.config = converted.config;
+            if let Some(identifiers) = converted.identifiers {
+                credential.identifiers = identifiers;
+            } else if matches!(kind, CredentialType::Totp | CredentialType::LookupSecret) {
                 credential.identifiers = vec![id];
             }
             credential.updated_at = now;

@@ -1,6 +1,7 @@
 //! Authentication methods, one module each, plugged into the flow machine.
 
 mod code;
+mod import;
 mod lookup;
 mod oidc;
 mod password;
@@ -10,6 +11,7 @@ mod totp;
 mod webauthn;
 
 pub use code::{CodeMethod, CodeSettings};
+pub use import::SecondFactorImport;
 pub use lookup::{LookupMethod, LookupSettings};
 pub use oidc::{OidcConfigError, OidcMethod, open_tokens};
 pub use password::{PasswordMethod, PasswordSettings};

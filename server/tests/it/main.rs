@@ -13,6 +13,7 @@ mod config_start;
 mod config_validate;
 mod cors;
 mod courier;
+mod credential_import;
 mod flow_hooks;
 mod function_length;
 mod hooks;

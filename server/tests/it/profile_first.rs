@@ -3,7 +3,7 @@
 //! registration (`selfservice.flows.registration.style: profile_first`), on
 //! every backend: unknown, unselectable, overlong and malformed schema ids;
 //! the traits step, the credential step and the way back; skipped and
-//! replayed steps.
+//! replayed steps; a login flow's schema does not restrict who signs in.
 
 use serde_json::{Value, json};
 
@@ -210,7 +210,30 @@ async fn profile_first_on_a_chosen_schema(kind: Kind) {
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["identity"]["schema_id"], "username");
     assert_eq!(done["identity"]["traits"]["username"], "ada");
+    login_schema_shapes_the_form_only(&server).await;
     server.stop().await;
+}
+
+/// As in Kratos, a login flow's schema shapes its form only: an identity of
+/// another schema signs in through it, and one of its own through the
+/// default schema's flow.
+async fn login_schema_shapes_the_form_only(server: &TestServer) {
+    let body = json!({"schema_id": "default", "traits": {"email": "grace@example.org"},
+        "credentials": {"password": {"config": {"password": PASSWORD}}}});
+    let (status, created) = server.post("/admin/identities", body).await;
+    assert_eq!(status, 201, "{created}");
+    for (query, identifier, schema) in [
+        ("?identity_schema=username", "grace@example.org", "default"),
+        ("", "ada", "username"),
+    ] {
+        let (status, flow) = new_flow(server, "login", query).await;
+        assert_eq!(status, 200, "{flow}");
+        let path = format!("/self-service/login?flow={}", flow["id"].as_str().unwrap());
+        let body = json!({"method": "password", "identifier": identifier, "password": PASSWORD});
+        let (status, done) = public_post(server, &path, body).await;
+        assert_eq!(status, 200, "{done}");
+        assert_eq!(done["session"]["identity"]["schema_id"], schema);
+    }
 }
 
 on_every_backend!(profile_first_on_a_chosen_schema);

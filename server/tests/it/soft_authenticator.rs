@@ -120,7 +120,8 @@ impl SoftKey {
         data
     }
 
-    fn cose_key(&self) -> Vec<u8> {
+    /// The credential's public key as a COSE key (what an admin imports).
+    pub fn cose_key(&self) -> Vec<u8> {
         let point = self.key.verifying_key().to_sec1_point(false);
         let mut out = Vec::new();
         head(5, 5, &mut out);

@@ -58,6 +58,12 @@ pub(super) struct AuthenticatorInfo {
     /// replicas never both accept one assertion).
     #[serde(default)]
     pub uses: u64,
+    /// The authenticator model's AAGUID (base64), when it was imported with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aaguid: Option<String>,
+    /// Whether Kratos had seen the counter go back (imported keys).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clone_warning: bool,
 }
 
 impl StoredKeys {

@@ -10,6 +10,7 @@
 
 mod assertion;
 mod ceremony;
+pub(super) mod import;
 mod keys;
 mod nodes;
 mod passkey;
