@@ -28,10 +28,7 @@ import json
 import multiprocessing
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -136,15 +133,8 @@ def main() -> None:
     args = parser.parse_args()
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     bia = args.bin or os.path.join(target, "release", "bia")
-    workdir = tempfile.mkdtemp(prefix="bia-code-bench-")
-    pg_base = os.environ.get("BIA_LOAD_PG", "postgres://postgres@127.0.0.1:5432")
-    pg_db = f"bia_code_bench_{os.getpid()}"
-    if args.postgres:
-        subprocess.run(["psql", "-X", "-q", f"{pg_base}/postgres", "-c", f"CREATE DATABASE {pg_db}"],
-                       check=True)
-        dsn = f"{pg_base}/{pg_db}?sslmode=disable"
-    else:
-        dsn = f"sqlite://{workdir}/bia.db?_fk=true"
+    scratch = load.ScratchDatabase("code", args.postgres)
+    workdir, dsn = scratch.workdir, scratch.dsn
     server = load.Server(bia, workdir, "code", dsn)
     with open(server.config, "a") as config:
         config.write(CODE_CONFIG)
@@ -166,10 +156,7 @@ def main() -> None:
             bare, lambda n: (server.public,), args.clients, args.seconds, server.pid)
     finally:
         server.stop()
-        if args.postgres:
-            subprocess.run(["psql", "-X", "-q", f"{pg_base}/postgres", "-c",
-                            f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"])
-        shutil.rmtree(workdir, ignore_errors=True)
+        scratch.close()
     rate, bare_rate = logins / wall, rounds / bare_wall
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"code logins ({backend}): {logins} in {wall:.1f} s = {rate:.0f}/s "

@@ -33,9 +33,6 @@ import importlib.machinery
 import json
 import multiprocessing
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -203,15 +200,8 @@ def main() -> None:
     args = parser.parse_args()
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     bia = args.bin or os.path.join(target, "release", "bia")
-    workdir = tempfile.mkdtemp(prefix="bia-migration-bench-")
-    pg_base = os.environ.get("BIA_LOAD_PG", "postgres://postgres@127.0.0.1:5432")
-    pg_db = f"bia_migration_bench_{os.getpid()}"
-    if args.postgres:
-        subprocess.run(["psql", "-X", "-q", f"{pg_base}/postgres", "-c", f"CREATE DATABASE {pg_db}"],
-                       check=True)
-        dsn = f"{pg_base}/{pg_db}?sslmode=disable"
-    else:
-        dsn = f"sqlite://{workdir}/bia.db?_fk=true"
+    scratch = load.ScratchDatabase("migration", args.postgres)
+    workdir, dsn = scratch.workdir, scratch.dsn
     server = load.Server(bia, workdir, "migration", dsn)
     text = Path(server.config).read_text()
     marker = "      url: file://" + load.SCHEMA + "\n"
@@ -224,10 +214,7 @@ def main() -> None:
         rows = measure(args, server, ids)
     finally:
         server.stop()
-        if args.postgres:
-            subprocess.run(["psql", "-X", "-q", f"{pg_base}/postgres", "-c",
-                            f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"])
-        shutil.rmtree(workdir, ignore_errors=True)
+        scratch.close()
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{backend}, {args.identities} identities, batch {args.batch_size}")
     for name, count, wall, cpu, totals in rows:

@@ -40,11 +40,8 @@ import importlib.machinery
 import json
 import multiprocessing
 import os
-import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -287,15 +284,8 @@ def main() -> None:
     args = parser.parse_args()
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     bia = args.bin or os.path.join(target, "release", "bia")
-    workdir = tempfile.mkdtemp(prefix="bia-mfa-bench-")
-    pg_base = os.environ.get("BIA_LOAD_PG", "postgres://postgres@127.0.0.1:5432")
-    pg_db = f"bia_mfa_bench_{os.getpid()}"
-    if args.postgres:
-        subprocess.run(["psql", "-X", "-q", f"{pg_base}/postgres", "-c", f"CREATE DATABASE {pg_db}"],
-                       check=True)
-        dsn = f"{pg_base}/{pg_db}?sslmode=disable"
-    else:
-        dsn = f"sqlite://{workdir}/bia.db?_fk=true"
+    scratch = load.ScratchDatabase("mfa", args.postgres)
+    workdir, dsn = scratch.workdir, scratch.dsn
     backend = "PostgreSQL" if args.postgres else "SQLite"
     server = load.Server(bia, workdir, "mfa", dsn)
     base_config = Path(server.config).read_text().replace("secrets:\n", CIPHER, 1) + MFA_CONFIG
@@ -323,10 +313,7 @@ def main() -> None:
             whoami[required] = whoami_phase(server, required, tokens, args)
     finally:
         server.stop()
-        if args.postgres:
-            subprocess.run(["psql", "-X", "-q", f"{pg_base}/postgres", "-c",
-                            f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)"])
-        shutil.rmtree(workdir, ignore_errors=True)
+        scratch.close()
     print(f"ratios ({backend}):")
     print(f"  password + TOTP logins/s ÷ password logins/s = {totp / password:.2f} "
           f"(server CPU per login {totp_cpu / password_cpu:.2f}x)")

@@ -37,16 +37,17 @@ pub(super) fn has_provider(identity: &Identity, provider: &str) -> bool {
 
 /// The providers linked to `identity`, in link order.
 pub(super) fn linked_providers(identity: &Identity) -> Vec<String> {
+    links(identity).map(|(p, _)| p.to_owned()).collect()
+}
+
+/// Each link identifier (`<provider>:<subject>`) of `identity` with its provider.
+pub(super) fn links(identity: &Identity) -> impl Iterator<Item = (&str, &String)> {
     identity
         .credentials
         .get(&CredentialType::Oidc)
-        .map(|c| {
-            c.identifiers
-                .iter()
-                .filter_map(|i| i.split_once(':').map(|(p, _)| p.to_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|c| c.identifiers.iter())
+        .filter_map(|i| i.split_once(':').map(|(p, _)| (p, i)))
 }
 
 impl OidcMethod {

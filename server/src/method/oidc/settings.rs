@@ -56,17 +56,10 @@ fn first_factors(identity: &Identity) -> usize {
 
 /// The identity's link identifiers to `provider`.
 fn links_to(identity: &Identity, provider: &str) -> Vec<String> {
-    identity
-        .credentials
-        .get(&CredentialType::Oidc)
-        .map(|c| {
-            c.identifiers
-                .iter()
-                .filter(|i| i.split_once(':').is_some_and(|(p, _)| p == provider))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
+    super::link::links(identity)
+        .filter(|(p, _)| *p == provider)
+        .map(|(_, i)| i.clone())
+        .collect()
 }
 
 /// Whether removing the links to `provider` leaves another way to sign in.
