@@ -21,11 +21,9 @@ Needs a release `bia` ($CARGO_TARGET_DIR/release/bia unless --bin).
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import importlib.machinery
 import json
-import multiprocessing
 import os
 import re
 import sys
@@ -108,31 +106,15 @@ def bare(public: int, deadline: float, out) -> None:
 def run_clients(target, args_for, clients: int, seconds: float, pid: int):
     """Runs `clients` processes pinned to the client core; returns
     (iterations, failures, wall seconds, server CPU seconds)."""
-    queue = multiprocessing.Queue()
     deadline = time.monotonic() + seconds
-    processes = [multiprocessing.Process(target=target, args=(*args_for(n), deadline, queue))
-                 for n in range(clients)]
     cpu_before, began = load.cpu_seconds(pid), time.monotonic()
-    for process in processes:
-        process.start()
-        os.sched_setaffinity(process.pid, {int(load.CLIENT_CPU)})
-    results = [queue.get() for _ in processes]
-    for process in processes:
-        process.join()
+    results = load.run_pinned(target, [(*args_for(n), deadline) for n in range(clients)])
     wall, cpu = time.monotonic() - began, load.cpu_seconds(pid) - cpu_before
     return sum(r[0] for r in results), sum(r[1] for r in results), wall, cpu
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--identities", type=int, default=20000)
-    parser.add_argument("--bin")
-    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
-    args = parser.parse_args()
-    target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
-    bia = args.bin or os.path.join(target, "release", "bia")
+    args, bia = load.bench_arguments(__doc__, 20000, [(("--seconds",), {"type": float, "default": 10})])
     scratch = load.ScratchDatabase("code", args.postgres)
     workdir, dsn = scratch.workdir, scratch.dsn
     server = load.Server(bia, workdir, "code", dsn)

@@ -27,11 +27,9 @@ Needs a release `bia` ($CARGO_TARGET_DIR/release/bia unless --bin). PostgreSQL f
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import importlib.machinery
 import json
-import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -131,16 +129,8 @@ def dry_range(admin: int, source: str, target: str, batch: int, out) -> None:
 
 def run_clients(target, argument_lists, pid: int):
     """Runs one process per argument list on the client core; (totals, wall s, server CPU s)."""
-    queue = multiprocessing.Queue()
-    processes = [multiprocessing.Process(target=target, args=(*arguments, queue))
-                 for arguments in argument_lists]
     cpu_before, began = cpu_with_children(pid), time.monotonic()
-    for process in processes:
-        process.start()
-        os.sched_setaffinity(process.pid, {int(load.CLIENT_CPU)})
-    results = [queue.get() for _ in processes]
-    for process in processes:
-        process.join()
+    results = load.run_pinned(target, argument_lists)
     totals: dict[str, int] = {}
     for result in results:
         for key, value in result.items():
@@ -191,15 +181,7 @@ def measure(args, server, ids):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--identities", type=int, default=100000)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--bin")
-    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
-    args = parser.parse_args()
-    target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
-    bia = args.bin or os.path.join(target, "release", "bia")
+    args, bia = load.bench_arguments(__doc__, 100000, [(("--batch-size",), {"type": int, "default": 500})])
     scratch = load.ScratchDatabase("migration", args.postgres)
     workdir, dsn = scratch.workdir, scratch.dsn
     server = load.Server(bia, workdir, "migration", dsn)

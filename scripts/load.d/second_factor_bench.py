@@ -31,14 +31,12 @@ Needs a release `bia` ($CARGO_TARGET_DIR/release/bia unless --bin) and the
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
 import http.client
 import importlib.machinery
 import json
-import multiprocessing
 import os
 import struct
 import sys
@@ -196,18 +194,10 @@ def whoamis(public: int, tokens: list[str], deadline: float, out) -> None:
 def run_clients(target, args_for, clients: int, seconds: float, pid: int):
     """Runs `clients` processes pinned to the client core; returns (iterations,
     failures, tokens, wall seconds, server CPU seconds, load average before -> after)."""
-    queue = multiprocessing.Queue()
     deadline = time.monotonic() + seconds
-    processes = [multiprocessing.Process(target=target, args=(*args_for(n), deadline, queue))
-                 for n in range(clients)]
     load_before = load.loadavg()
     cpu_before, began = load.cpu_seconds(pid), time.monotonic()
-    for process in processes:
-        process.start()
-        os.sched_setaffinity(process.pid, {int(load.CLIENT_CPU)})
-    results = [queue.get() for _ in processes]
-    for process in processes:
-        process.join()
+    results = load.run_pinned(target, [(*args_for(n), deadline) for n in range(clients)])
     wall, cpu = time.monotonic() - began, load.cpu_seconds(pid) - cpu_before
     tokens = [t for r in results for t in r[2]]
     return (sum(r[0] for r in results), sum(r[1] for r in results), tokens, wall, cpu,
@@ -275,15 +265,7 @@ def whoami_phase(server, required_aal, tokens, args):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--identities", type=int, default=1200)
-    parser.add_argument("--bin")
-    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
-    args = parser.parse_args()
-    target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
-    bia = args.bin or os.path.join(target, "release", "bia")
+    args, bia = load.bench_arguments(__doc__, 1200, [(("--seconds",), {"type": float, "default": 10})])
     scratch = load.ScratchDatabase("mfa", args.postgres)
     workdir, dsn = scratch.workdir, scratch.dsn
     backend = "PostgreSQL" if args.postgres else "SQLite"
