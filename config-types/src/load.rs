@@ -107,6 +107,9 @@ fn check_nesting(text: &str) -> Result<(), String> {
 struct NestingScan {
     depth: usize,
     quote: Option<char>,
+    /// A single quote just closed a single-quoted scalar: a second one at
+    /// once (`''`) is an escaped quote and the scalar goes on.
+    single_closed: bool,
     comment: bool,
     escaped: bool,
     previous: char,
@@ -123,6 +126,7 @@ impl Default for NestingScan {
         Self {
             depth: 0,
             quote: None,
+            single_closed: false,
             comment: false,
             escaped: false,
             previous: '\n',
@@ -136,7 +140,9 @@ impl Default for NestingScan {
 impl NestingScan {
     /// Takes one character; answers the flow depth after it.
     fn step(&mut self, c: char) -> usize {
-        if c == '\n' {
+        if std::mem::take(&mut self.single_closed) && c == '\'' {
+            self.quote = Some(c);
+        } else if c == '\n' {
             // Quoted scalars may span lines; ending the quote here can only
             // make the scan count more brackets, never fewer.
             (self.quote, self.comment, self.escaped) = (None, false, false);
@@ -149,6 +155,7 @@ impl NestingScan {
                 self.escaped = true;
             } else if c == q {
                 self.quote = None;
+                self.single_closed = q == '\'';
             }
         } else if c.is_whitespace() {
             self.end_token();
@@ -458,5 +465,23 @@ mod tests {
         let yaml = config.to_yaml().unwrap();
         let again = crate::parse(&parse_yaml(&yaml).unwrap()).unwrap();
         assert_eq!(again.config, config);
+    }
+
+    /// `''` inside a single-quoted scalar is an escaped quote: the brackets
+    /// after it are still text (found by fuzzing the loader).
+    #[test]
+    fn an_escaped_single_quote_keeps_the_scalar_open() {
+        let braces = "{".repeat(MAX_FLOW_DEPTH * 4);
+        let text = format!("a: 'it''s: {braces}'\nb: 'x'''\nc: ''''\n");
+        assert_eq!(parse_yaml(&text).map(|_| ()), Ok(()), "{text}");
+        let mut config = crate::Config::default();
+        config.secrets.cookie = vec![format!("one-cooki'-se hook: {braces}")];
+        let yaml = config.to_yaml().unwrap();
+        let again = crate::parse(&parse_yaml(&yaml).unwrap()).unwrap();
+        assert_eq!(again.config, config, "{yaml}");
+        // A closed quote followed by brackets at a node start still counts.
+        let deep = "[".repeat(MAX_FLOW_DEPTH + 1);
+        assert!(check_nesting(&format!("a: ['x', {deep}")).is_err());
+        assert!(check_nesting(&format!("- 'x'\n- {deep}")).is_err());
     }
 }
