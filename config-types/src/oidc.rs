@@ -12,7 +12,19 @@ use crate::error::{ConfigError, key};
 use crate::is_default;
 
 /// The provider kinds this version implements.
-pub const PROVIDER_KINDS: &[&str] = &["generic"];
+pub const PROVIDER_KINDS: &[&str] = &["generic", "google"];
+
+/// The issuer a named provider kind signs in with, when `issuer_url` does
+/// not name another one (`generic` has none: its `issuer_url` is required).
+/// Unlike Kratos, which always uses the fixed issuer of a named kind, Bia
+/// lets `issuer_url` replace it, so a staging or stand-in provider can be
+/// used.
+pub fn default_issuer(kind: &str) -> Option<&'static str> {
+    match kind {
+        "google" => Some("https://accounts.google.com"),
+        _ => None,
+    }
+}
 
 /// The `selfservice.methods.oidc` section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -55,7 +67,7 @@ pub struct OidcProvider {
     /// identifiers of its credentials (`<id>:<subject>`); never change it.
     pub id: String,
     /// The kind of provider; this version implements `generic` (any
-    /// OpenID Connect provider, found through discovery).
+    /// OpenID Connect provider, found through discovery) and `google`.
     pub provider: String,
     /// The name shown on its button (the id by default).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +78,8 @@ pub struct OidcProvider {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     /// The issuer; its `/.well-known/openid-configuration` names the
-    /// endpoints and keys.
+    /// endpoints and keys. Required for `generic`; named kinds have their
+    /// own (see [`default_issuer`]), which this replaces when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer_url: Option<String>,
     /// The authorization endpoint, when discovery should not decide it.
@@ -162,6 +175,7 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
         push("mapper_url", "must not be empty".into());
     }
     match &provider.issuer_url {
+        None if default_issuer(&provider.provider).is_some() => {}
         None => push(
             "issuer_url",
             "is required for generic providers (discovery)".into(),

@@ -388,6 +388,10 @@ fn oidc_providers_are_checked_key_by_key() {
         keys(tree, Mode::default()),
         [format!("{list}[0].issuer_url")]
     );
+    // A named kind has its own issuer: `issuer_url` may be left out.
+    let mut google = oidc_provider(json!({"provider": "google"}));
+    google.as_object_mut().unwrap().remove("issuer_url");
+    assert!(keys(with_providers(vec![google]), Mode::default()).is_empty());
 }
 
 #[test]

@@ -110,7 +110,12 @@ impl Provider {
     /// Reads the discovery document of the issuer; configured `auth_url` and
     /// `token_url` replace what it names.
     pub async fn discover(&self) -> Result<Endpoints, ProviderError> {
-        let issuer = self.config.issuer_url.as_deref().unwrap_or_default();
+        let issuer = self
+            .config
+            .issuer_url
+            .as_deref()
+            .or_else(|| bia_config::oidc::default_issuer(&self.config.provider))
+            .unwrap_or_default();
         let url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
