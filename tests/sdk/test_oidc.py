@@ -205,12 +205,18 @@ def serving(backend: str, workdir: Path, ports: tuple[int, int], providers: list
             db.drop()
 
 
+def server_places(tmp_path_factory, name: str) -> tuple[Path, tuple[int, int], str, str]:
+    """A work folder, free public and admin ports, and their base URLs."""
+    workdir = tmp_path_factory.mktemp(name)
+    ports = (free_port(), free_port())
+    public_url, admin_url = (f"http://127.0.0.1:{port}/" for port in ports)
+    return workdir, ports, public_url, admin_url
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def bia(request, tmp_path_factory):
     backend = request.param
-    workdir = tmp_path_factory.mktemp(f"bia-oidc-{backend}")
-    ports = (free_port(), free_port())
-    public_url, admin_url = (f"http://127.0.0.1:{port}/" for port in ports)
+    workdir, ports, public_url, admin_url = server_places(tmp_path_factory, f"bia-oidc-{backend}")
     callback = public_url + "self-service/methods/oidc/callback/"
     idp, idp_issuer = start_node("provider.mjs", {"clients": [{
         "client_id": "bia", "client_secret": CLIENT_SECRET,

@@ -18,7 +18,7 @@ import uuid
 import pytest
 import requests
 
-from support import DEFAULT_RETURN_URL, free_port, unique_email
+from support import DEFAULT_RETURN_URL, unique_email
 from test_oidc import (
     BACKENDS,
     CLIENT_SECRET,
@@ -26,6 +26,7 @@ from test_oidc import (
     Bia,
     Browser,
     flow_messages,
+    server_places,
     serving,
     sign_with,
     start_node,
@@ -96,9 +97,7 @@ class KindsBia(Bia):
 @pytest.fixture(scope="module", params=BACKENDS)
 def bia(request, tmp_path_factory):
     backend = request.param
-    workdir = tmp_path_factory.mktemp(f"bia-oidc-kinds-{backend}")
-    ports = (free_port(), free_port())
-    public_url, admin_url = (f"http://127.0.0.1:{port}/" for port in ports)
+    workdir, ports, public_url, admin_url = server_places(tmp_path_factory, f"bia-oidc-kinds-{backend}")
     standin_node, standin = start_node("standin.mjs", {"client_secret": CLIENT_SECRET})
     idp, idp_issuer = start_node("provider.mjs", {"clients": [{
         "client_id": "bia-linkedin", "client_secret": CLIENT_SECRET,

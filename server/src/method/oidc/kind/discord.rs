@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Api, ClaimSet, Fixed, require_granted, required_id, text};
-use crate::method::oidc::provider::{ProviderError, Tokens};
+use super::{Api, ClaimSet, Fixed, required_id, text};
+use crate::method::oidc::provider::ProviderError;
 
 /// Discord's endpoints.
 pub const FIXED: Fixed = Fixed {
@@ -18,13 +18,8 @@ const ISSUER: &str = "https://discord.com/api/oauth2/";
 /// Where Discord serves avatars.
 const CDN: &str = "https://cdn.discordapp.com";
 
-/// The claims of the token's user; every configured scope must be granted.
-pub async fn claims(
-    api: &Api<'_>,
-    scope: &[String],
-    tokens: &Tokens,
-) -> Result<Map<String, Value>, ProviderError> {
-    require_granted(scope, tokens.scope.as_deref())?;
+/// The claims of the token's user.
+pub async fn claims(api: &Api<'_>) -> Result<Map<String, Value>, ProviderError> {
     let user = api.get("/users/@me").await?;
     let id = required_id(&user, "/id")?;
     let username = text(&user, "/username").unwrap_or("");

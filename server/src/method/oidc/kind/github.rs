@@ -5,8 +5,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Api, ClaimSet, Fixed, granted_scopes, require_granted, text};
-use crate::method::oidc::provider::{ProviderError, Tokens};
+use super::{Api, ClaimSet, Fixed, text};
+use crate::method::oidc::provider::ProviderError;
 
 /// GitHub's endpoints.
 pub const FIXED: Fixed = Fixed {
@@ -16,20 +16,11 @@ pub const FIXED: Fixed = Fixed {
 };
 
 /// The scope that lets an OAuth app read private addresses.
-const EMAIL_SCOPE: &str = "user:email";
+pub const EMAIL_SCOPE: &str = "user:email";
 
-/// The claims of the token's user. `scope` is the configured scope of an
-/// OAuth app (each must be granted; addresses are read when `user:email`
-/// was granted); a GitHub app (`None`) always reads them.
-pub async fn claims(
-    api: &Api<'_>,
-    scope: Option<&[String]>,
-    tokens: &Tokens,
-) -> Result<Map<String, Value>, ProviderError> {
-    let granted = tokens.scope.as_deref();
-    if let Some(scope) = scope {
-        require_granted(scope, granted)?;
-    }
+/// The claims of the token's user; the addresses are read when `emails`
+/// (an OAuth app granted `user:email`; a GitHub app always).
+pub async fn claims(api: &Api<'_>, emails: bool) -> Result<Map<String, Value>, ProviderError> {
     let user = api.get("/user").await?;
     let id = user
         .get("id")
@@ -49,8 +40,7 @@ pub async fn claims(
     {
         claims.value("updated_at", json!(updated.timestamp()));
     }
-    let reads_emails = scope.is_none() || granted_scopes(granted).contains(&EMAIL_SCOPE);
-    if reads_emails {
+    if emails {
         let emails = api.get("/user/emails").await?;
         let list = emails.as_array().ok_or_else(|| {
             ProviderError::Invalid("the address list of the user API is not a list".into())

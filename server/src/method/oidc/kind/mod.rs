@@ -115,17 +115,26 @@ impl Kind {
     }
 
     /// The claims of the account the access token of `tokens` belongs to.
+    /// GitHub OAuth apps, Discord and Slack refuse a token that does not
+    /// grant every configured scope, as Kratos does.
     pub async fn claims(
         self,
         api: &Api<'_>,
         config: &OidcProvider,
         tokens: &Tokens,
     ) -> Result<Map<String, Value>, ProviderError> {
+        let granted = tokens.scope.as_deref();
+        if matches!(self, Self::GitHub | Self::Discord | Self::Slack) {
+            require_granted(&config.scope, granted)?;
+        }
         match self {
-            Self::GitHub => github::claims(api, Some(&config.scope), tokens).await,
-            Self::GitHubApp => github::claims(api, None, tokens).await,
-            Self::Discord => discord::claims(api, &config.scope, tokens).await,
-            Self::Slack => slack::claims(api, &config.scope, tokens).await,
+            Self::GitHub => {
+                let emails = granted_scopes(granted).contains(&github::EMAIL_SCOPE);
+                github::claims(api, emails).await
+            }
+            Self::GitHubApp => github::claims(api, true).await,
+            Self::Discord => discord::claims(api).await,
+            Self::Slack => slack::claims(api).await,
             Self::Facebook => {
                 let secret = config.client_secret.as_deref().unwrap_or("");
                 facebook::claims(api, secret).await

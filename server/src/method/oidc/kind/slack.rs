@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Api, ClaimSet, Fixed, require_granted, required_id, text};
-use crate::method::oidc::provider::{ProviderError, Tokens};
+use super::{Api, ClaimSet, Fixed, required_id, text};
+use crate::method::oidc::provider::ProviderError;
 
 /// Slack's endpoints.
 pub const FIXED: Fixed = Fixed {
@@ -17,13 +17,8 @@ pub const FIXED: Fixed = Fixed {
 /// The issuer Kratos names for Slack.
 const ISSUER: &str = "https://slack.com/oauth/";
 
-/// The claims of the token's user; every configured scope must be granted.
-pub async fn claims(
-    api: &Api<'_>,
-    scope: &[String],
-    tokens: &Tokens,
-) -> Result<Map<String, Value>, ProviderError> {
-    require_granted(scope, tokens.scope.as_deref())?;
+/// The claims of the token's user.
+pub async fn claims(api: &Api<'_>) -> Result<Map<String, Value>, ProviderError> {
     let identity = api.get("/users.identity").await?;
     refuse_not_ok(&identity)?;
     let id = required_id(&identity, "/user/id")?;
