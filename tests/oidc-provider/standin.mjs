@@ -21,6 +21,7 @@
 //   api-500         the user API answers 500
 //   api-not-json    the user API answers 200 with a body that is not JSON
 //   api-slow        the user API answers after 15 seconds
+//   api-huge        the user API answers 1 MiB of JSON
 //   not-ok          Slack's users.identity answers {"ok": false, ...}
 //   unverified      GitHub's primary address is not verified
 
@@ -121,6 +122,7 @@ async function api(req, res, url) {
   if (mode === 'api-500') return send(res, 500, { message: 'Server Error' });
   if (mode === 'api-not-json') return send(res, 200, '{"id": 1, "login": ', 'application/json');
   if (mode === 'api-slow') await new Promise((r) => { setTimeout(r, 15000); });
+  if (mode === 'api-huge') return send(res, 200, { id: account.id, padding: 'x'.repeat(1 << 20) });
   const path = url.pathname;
   if (kind === 'github' && path === '/github/user') {
     return send(res, 200, {

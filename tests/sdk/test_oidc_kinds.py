@@ -47,6 +47,7 @@ HOSTILE = [
     ("github", "token-error", SYSTEM_ERROR),
     ("github", "api-500", SYSTEM_ERROR),
     ("github", "api-not-json", SYSTEM_ERROR),
+    ("github", "api-huge", SYSTEM_ERROR),
     ("github", "scope-denied", SYSTEM_ERROR),
     ("github-app", "api-500", SYSTEM_ERROR),
     ("discord", "api-slow", SYSTEM_ERROR),
