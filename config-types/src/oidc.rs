@@ -12,7 +12,26 @@ use crate::error::{ConfigError, key};
 use crate::is_default;
 
 /// The provider kinds this version implements.
-pub const PROVIDER_KINDS: &[&str] = &["generic", "google"];
+pub const PROVIDER_KINDS: &[&str] = &[
+    "generic",
+    "google",
+    "github",
+    "github-app",
+    "discord",
+    "slack",
+    "facebook",
+    "linkedin",
+];
+
+/// The kinds that are plain OAuth 2.0 with a user API, without ID tokens:
+/// their claims come from the provider's API, their endpoints are fixed (or
+/// under `api_base_url`), and they have no issuer or discovery.
+pub const OAUTH2_KINDS: &[&str] = &["github", "github-app", "discord", "slack", "facebook"];
+
+/// Whether `kind` is a plain OAuth 2.0 kind (see [`OAUTH2_KINDS`]).
+pub fn is_oauth2_kind(kind: &str) -> bool {
+    OAUTH2_KINDS.contains(&kind)
+}
 
 /// The issuer a named provider kind signs in with, when `issuer_url` does
 /// not name another one (`generic` has none: its `issuer_url` is required).
@@ -22,6 +41,7 @@ pub const PROVIDER_KINDS: &[&str] = &["generic", "google"];
 pub fn default_issuer(kind: &str) -> Option<&'static str> {
     match kind {
         "google" => Some("https://accounts.google.com"),
+        "linkedin" => Some("https://www.linkedin.com/oauth"),
         _ => None,
     }
 }
@@ -66,8 +86,9 @@ pub struct OidcProvider {
     /// The provider's id: in its button, its callback path and the
     /// identifiers of its credentials (`<id>:<subject>`); never change it.
     pub id: String,
-    /// The kind of provider; this version implements `generic` (any
-    /// OpenID Connect provider, found through discovery) and `google`.
+    /// The kind of provider: `generic` (any OpenID Connect provider, found
+    /// through discovery), `google`, `linkedin`, or one of the plain OAuth
+    /// 2.0 kinds `github`, `github-app`, `discord`, `slack`, `facebook`.
     pub provider: String,
     /// The name shown on its button (the id by default).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +109,13 @@ pub struct OidcProvider {
     /// The token endpoint, when discovery should not decide it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_url: Option<String>,
+    /// Bia's own key (Kratos has none): for the plain OAuth 2.0 kinds, the
+    /// base URL that replaces the provider's fixed origins. Every endpoint
+    /// (authorization, token, user API) is taken under it with the path it
+    /// has at the provider; `auth_url` and `token_url` still replace theirs.
+    /// Meant for staging or stand-in providers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_base_url: Option<String>,
     /// The Jsonnet program mapping claims to traits and metadata
     /// (`file://`, `base64://`, `http(s)://`).
     pub mapper_url: String,
@@ -174,7 +202,14 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
     if provider.mapper_url.is_empty() {
         push("mapper_url", "must not be empty".into());
     }
+    for key in unread_keys(provider) {
+        push(
+            key,
+            format!("is not read by {:?} providers", provider.provider),
+        );
+    }
     match &provider.issuer_url {
+        _ if is_oauth2_kind(&provider.provider) => {}
         None if default_issuer(&provider.provider).is_some() => {}
         None => push(
             "issuer_url",
@@ -188,6 +223,7 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
     for (name, value) in [
         ("auth_url", &provider.auth_url),
         ("token_url", &provider.token_url),
+        ("api_base_url", &provider.api_base_url),
     ] {
         if value.as_deref().is_some_and(|url| !is_web_url(url)) {
             push(name, "must be an http:// or https:// URL".into());
@@ -227,6 +263,32 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
         }
     }
     problems
+}
+
+/// The keys set on `provider` that its kind does not read: OAuth 2.0 kinds
+/// have no issuer, ID token or `claims` parameter; `github-app` takes its
+/// permissions from the app, not from scopes; `linkedin` always reads
+/// userinfo; only the OAuth 2.0 kinds have an `api_base_url`.
+fn unread_keys(provider: &OidcProvider) -> Vec<&'static str> {
+    let kind = provider.provider.as_str();
+    let mut unread = Vec::new();
+    if is_oauth2_kind(kind) {
+        let set = [
+            ("issuer_url", provider.issuer_url.is_some()),
+            ("claims_source", provider.claims_source.is_some()),
+            ("requested_claims", provider.requested_claims.is_some()),
+        ];
+        unread.extend(set.iter().filter(|(_, set)| *set).map(|(key, _)| *key));
+    } else if provider.api_base_url.is_some() && PROVIDER_KINDS.contains(&kind) {
+        unread.push("api_base_url");
+    }
+    if kind == "github-app" && !provider.scope.is_empty() {
+        unread.push("scope");
+    }
+    if kind == "linkedin" && provider.claims_source.is_some() {
+        unread.push("claims_source");
+    }
+    unread
 }
 
 /// Authorization request parameters the server sets itself.

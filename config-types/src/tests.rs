@@ -353,7 +353,10 @@ fn a_generic_oidc_provider_is_read_and_passes() {
 fn oidc_providers_are_checked_key_by_key() {
     let list = "selfservice.methods.oidc.config.providers";
     for (provider, key) in [
-        (json!({"provider": "github"}), format!("{list}[0].provider")),
+        (
+            json!({"provider": "myspace"}),
+            format!("{list}[0].provider"),
+        ),
         (json!({"id": "has space"}), format!("{list}[0].id")),
         (json!({"client_id": ""}), format!("{list}[0].client_id")),
         (json!({"mapper_url": ""}), format!("{list}[0].mapper_url")),
@@ -394,6 +397,72 @@ fn oidc_providers_are_checked_key_by_key() {
     assert!(keys(with_providers(vec![google]), Mode::default()).is_empty());
 }
 
+fn oauth2_provider(kind: &str, extra: Value) -> Value {
+    let mut provider = oidc_provider(json!({"provider": kind}));
+    provider.as_object_mut().unwrap().remove("issuer_url");
+    merge(&mut provider, extra);
+    provider
+}
+
+#[test]
+fn oauth2_kinds_need_no_issuer_and_take_a_stand_in_base() {
+    for kind in ["github", "github-app", "discord", "slack", "facebook"] {
+        let provider = oauth2_provider(
+            kind,
+            json!({"api_base_url": "http://127.0.0.1:5555/github", "pkce": "force",
+                   "auth_url": "https://auth.example.com/authorize"}),
+        );
+        let tree = with_providers(vec![provider]);
+        assert!(keys(tree, Mode::default()).is_empty(), "{kind}");
+    }
+    let mut linkedin = oidc_provider(json!({"provider": "linkedin"}));
+    linkedin.as_object_mut().unwrap().remove("issuer_url");
+    assert!(keys(with_providers(vec![linkedin]), Mode::default()).is_empty());
+}
+
+#[test]
+fn keys_a_kind_does_not_read_are_refused_by_name() {
+    let list = "selfservice.methods.oidc.config.providers";
+    for (provider, key) in [
+        (
+            oauth2_provider("github", json!({"issuer_url": "https://github.com"})),
+            "issuer_url",
+        ),
+        (
+            oauth2_provider("discord", json!({"claims_source": "userinfo"})),
+            "claims_source",
+        ),
+        (
+            oauth2_provider("facebook", json!({"requested_claims": {"id_token": {}}})),
+            "requested_claims",
+        ),
+        (
+            oauth2_provider("github-app", json!({"scope": ["user:email"]})),
+            "scope",
+        ),
+        (
+            oauth2_provider("slack", json!({"api_base_url": "file:///etc/passwd"})),
+            "api_base_url",
+        ),
+        (
+            oidc_provider(json!({"api_base_url": "http://127.0.0.1:5555"})),
+            "api_base_url",
+        ),
+        (
+            oidc_provider(json!({"provider": "linkedin", "claims_source": "id_token"})),
+            "claims_source",
+        ),
+    ] {
+        let problems = keys(with_providers(vec![provider.clone()]), Mode::default());
+        assert_eq!(problems, [format!("{list}[0].{key}")], "{provider}");
+    }
+    let problems = crate::oidc::provider_problems(
+        &serde_json::from_value(oauth2_provider("github-app", json!({"scope": ["repo"]}))).unwrap(),
+    );
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].1.contains("\"github-app\""), "{problems:?}");
+}
+
 #[test]
 fn keys_of_unimplemented_provider_kinds_are_reported() {
     let tree = with_providers(vec![oidc_provider(json!({
@@ -414,7 +483,7 @@ fn keys_of_unimplemented_provider_kinds_are_reported() {
 #[test]
 fn a_disabled_oidc_method_is_not_checked() {
     let tree = with(json!({"selfservice": {"methods": {"oidc": {
-        "config": {"providers": [{"id": "x", "provider": "github"}]}
+        "config": {"providers": [{"id": "x", "provider": "myspace"}]}
     }}}}));
     assert!(keys(tree, Mode::default()).is_empty());
 }

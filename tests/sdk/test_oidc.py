@@ -11,6 +11,7 @@ is visible; flows, sessions and identities are read back through the SDK.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -152,35 +153,19 @@ class Bia:
         return self.identities.list_identities(credentials_identifier=identifier)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def bia(request, tmp_path_factory):
-    backend = request.param
-    workdir = tmp_path_factory.mktemp(f"bia-oidc-{backend}")
-    db = {"sqlite": lambda: create_sqlite(workdir), "postgres": create_postgres, "mysql": create_mysql}[backend]()
-    public_port, admin_port = free_port(), free_port()
+@contextlib.contextmanager
+def serving(backend: str, workdir: Path, ports: tuple[int, int], providers: list, nodes: list):
+    """Bia on a fresh `backend` database with `providers`, on `ports` (public,
+    admin); yields the DSN and the log path. Afterwards the server and the
+    `nodes` (provider processes) are stopped and the database dropped."""
+    public_port, admin_port = ports
     public_url = f"http://127.0.0.1:{public_port}/"
     admin_url = f"http://127.0.0.1:{admin_port}/"
-    callback = public_url + "self-service/methods/oidc/callback/"
-    idp, idp_issuer = start_node("provider.mjs", {"clients": [{
-        "client_id": "bia", "client_secret": CLIENT_SECRET,
-        "redirect_uris": [callback + "idp"],
-    }]})
-    hostile, hostile_issuer = start_node("hostile.mjs", {})
     proc = None
+    db = None
     try:
+        db = {"sqlite": lambda: create_sqlite(workdir), "postgres": create_postgres, "mysql": create_mysql}[backend]()
         run([bia_bin(), "migrate", "sql", "-e", "--yes"], env={"DSN": db.dsn})
-        providers = [
-            provider("idp", idp_issuer, "bia", label="Test Provider",
-                     requested_claims={"id_token": {"email": {"essential": True}}},
-                     upstream_parameters={"prompt": "login"}),
-            provider("honest", hostile_issuer, "honest"),
-            provider("throws", hostile_issuer, "honest", mapper=b64("error 'the mapper gave up'")),
-            provider("badtraits", hostile_issuer, "honest",
-                     mapper=b64("{ identity: { traits: { email: 42 } } }")),
-            provider("down", f"http://127.0.0.1:{free_port()}", "down"),
-            provider("broken", hostile_issuer + "/broken", "broken"),
-            *[provider(mode, hostile_issuer, mode) for mode in HOSTILE_MODES],
-        ]
         config = {
             "dsn": db.dsn,
             "serve": {
@@ -209,14 +194,49 @@ def bia(request, tmp_path_factory):
             wait_ready(admin_url, proc, READY_TIMEOUT)
         except RuntimeError as err:
             pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
-        yield Bia(public_url, admin_url, idp_issuer, log_path, db.dsn)
+        yield db.dsn, log_path
     finally:
         if proc is not None:
             stop_server(proc)
-        for node in (idp, hostile):
+        for node in nodes:
             node.kill()
             node.wait(timeout=5)
-        db.drop()
+        if db is not None:
+            db.drop()
+
+
+def server_places(tmp_path_factory, name: str) -> tuple[Path, tuple[int, int], str, str]:
+    """A work folder, free public and admin ports, and their base URLs."""
+    workdir = tmp_path_factory.mktemp(name)
+    ports = (free_port(), free_port())
+    public_url, admin_url = (f"http://127.0.0.1:{port}/" for port in ports)
+    return workdir, ports, public_url, admin_url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def bia(request, tmp_path_factory):
+    backend = request.param
+    workdir, ports, public_url, admin_url = server_places(tmp_path_factory, f"bia-oidc-{backend}")
+    callback = public_url + "self-service/methods/oidc/callback/"
+    idp, idp_issuer = start_node("provider.mjs", {"clients": [{
+        "client_id": "bia", "client_secret": CLIENT_SECRET,
+        "redirect_uris": [callback + "idp"],
+    }]})
+    hostile, hostile_issuer = start_node("hostile.mjs", {})
+    providers = [
+        provider("idp", idp_issuer, "bia", label="Test Provider",
+                 requested_claims={"id_token": {"email": {"essential": True}}},
+                 upstream_parameters={"prompt": "login"}),
+        provider("honest", hostile_issuer, "honest"),
+        provider("throws", hostile_issuer, "honest", mapper=b64("error 'the mapper gave up'")),
+        provider("badtraits", hostile_issuer, "honest",
+                 mapper=b64("{ identity: { traits: { email: 42 } } }")),
+        provider("down", f"http://127.0.0.1:{free_port()}", "down"),
+        provider("broken", hostile_issuer + "/broken", "broken"),
+        *[provider(mode, hostile_issuer, mode) for mode in HOSTILE_MODES],
+    ]
+    with serving(backend, workdir, ports, providers, [idp, hostile]) as (dsn, log_path):
+        yield Bia(public_url, admin_url, idp_issuer, log_path, dsn)
 
 
 # --------------------------------------------------------------------------- a browser

@@ -160,10 +160,10 @@ spec:
 {extra}"#
         )
     };
-    let github = write(
+    let apple = write(
         &dir,
-        "github.yaml",
-        &provider("github", "  provider: github\n"),
+        "apple.yaml",
+        &provider("apple", "  provider: apple\n"),
     );
     let no_issuer = write(
         &dir,
@@ -180,15 +180,15 @@ spec:
         .replace("providerId: \"bad\"", "providerId: \"bad id!\""),
     );
     let mut files = examples();
-    files.extend([github, no_issuer, bad_id]);
+    files.extend([apple, no_issuer, bad_id]);
     let out = run(&files, &[]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     // An invalid resource fails the check (the unsupported one alone would not).
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("unsupported: OIDCProvider identity/github")
-            && stderr.contains("does not implement \"github\" providers"),
+        stderr.contains("unsupported: OIDCProvider identity/apple")
+            && stderr.contains("does not implement \"apple\" providers"),
         "{stderr}"
     );
     assert!(
@@ -202,7 +202,7 @@ spec:
     let docs = documents(&stdout);
     let config = docs[0]["stringData"]["kratos.yml"].as_str().unwrap();
     assert!(config.contains("id: google"), "{config}");
-    for id in ["github", "bare", "bad"] {
+    for id in ["apple", "bare", "bad"] {
         assert!(!config.contains(&format!("id: {id}")), "{id} in {config}");
     }
     let strict = run(&files, &["--strict"]);

@@ -226,9 +226,9 @@ async fn providers_and_templates_are_applied_and_unknown_provider_kinds_are_unsu
     within(async {
         let fake = seeded();
         fake.put(&provider("google", "google", 100));
-        let mut github = provider("github", "github", 101);
-        github.spec.provider = bia_crds::ProviderKind::Github;
-        fake.put(&github);
+        let mut apple = provider("apple", "apple", 101);
+        apple.spec.provider = bia_crds::ProviderKind::Apple;
+        fake.put(&apple);
         fake.put(&template(
             "recovery",
             TemplateType::RecoveryCode,
@@ -241,15 +241,14 @@ async fn providers_and_templates_are_applied_and_unknown_provider_kinds_are_unsu
             accepted::<OIDCProvider>(&fake, "google"),
             ("True".into(), "Accepted".into())
         );
-        let p: OIDCProvider = fake.get(NS, "github").unwrap();
+        let p: OIDCProvider = fake.get(NS, "apple").unwrap();
         let c = &p.status.unwrap().conditions[0];
         assert_eq!(
             (c.status, c.reason.as_str()),
             (ConditionStatus::False, "Unsupported")
         );
         assert!(
-            c.message
-                .contains("does not implement \"github\" providers"),
+            c.message.contains("does not implement \"apple\" providers"),
             "{}",
             c.message
         );
@@ -270,7 +269,7 @@ async fn providers_and_templates_are_applied_and_unknown_provider_kinds_are_unsu
         ] {
             assert!(config.contains(key), "{key} not in {config}");
         }
-        assert!(!config.contains("id: github"), "{config}");
+        assert!(!config.contains("id: apple"), "{config}");
         let loaded = bia_config::parse(&bia_config::parse_yaml(&config).unwrap()).unwrap();
         let problems = bia_config::check(&loaded.config, bia_config::Mode::default());
         assert!(problems.is_empty(), "{problems:?}");

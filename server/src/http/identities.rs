@@ -94,13 +94,14 @@ fn list_filter(query: &QueryPairs, paging: &Paging) -> Result<IdentityQuery, Api
         after: paging.after,
         offset: paging.offset(),
         ids,
-        credentials_identifier: text("credentials_identifier")
-            .map(crate::schema::extension::normalize_identifier),
+        credentials_identifiers: text("credentials_identifier")
+            .map(exact_or_normalized)
+            .unwrap_or_default(),
         identifier_similar: text("preview_credentials_identifier_similar").map(str::to_owned),
         organization_id: None,
         schema_id: None,
     };
-    if filter.credentials_identifier.is_some() && filter.identifier_similar.is_some() {
+    if !filter.credentials_identifiers.is_empty() && filter.identifier_similar.is_some() {
         return Err(ApiError::bad_request(
             "credentials_identifier and preview_credentials_identifier_similar cannot be used together",
         ));
@@ -263,4 +264,17 @@ pub async fn batch(
 ) -> Result<Json<Value>, ApiError> {
     let results = state.identities.create_batch(body.into_entries()).await?;
     Ok(Json(batch_json(results)))
+}
+
+/// The values a `credentials_identifier` filter matches: the normalised
+/// form (addresses and usernames are stored lower-cased) and the value as
+/// given (provider subjects are case-sensitive and stored as they are).
+fn exact_or_normalized(value: &str) -> Vec<String> {
+    let normalized = crate::schema::extension::normalize_identifier(value);
+    let exact = value.trim().to_owned();
+    if exact == normalized {
+        vec![normalized]
+    } else {
+        vec![normalized, exact]
+    }
 }

@@ -154,14 +154,20 @@ impl IdentityService {
         &self.hasher
     }
 
-    /// Finds the identity owning a credential identifier (normalised first).
+    /// Finds the identity owning a credential identifier (normalised first,
+    /// unless it is a provider link).
     pub async fn find_by_identifier(
         &self,
         kind: CredentialType,
         identifier: &str,
     ) -> Result<Option<Identity>, IdentityError> {
-        let normalized = crate::schema::extension::normalize_identifier(identifier);
-        Ok(self.store.find_by_identifier(kind, &normalized).await?)
+        // Provider subjects are case-sensitive: only the identifiers of
+        // the other credentials are normalised.
+        let identifier = match kind {
+            CredentialType::Oidc => identifier.to_owned(),
+            _ => crate::schema::extension::normalize_identifier(identifier),
+        };
+        Ok(self.store.find_by_identifier(kind, &identifier).await?)
     }
 
     /// Finds the identity owning an address (normalised first).

@@ -29,8 +29,9 @@ pub struct IdentityQuery {
     pub offset: Option<u64>,
     /// Only these ids (no paging).
     pub ids: Vec<Uuid>,
-    /// Only identities with a credential identifier equal to this.
-    pub credentials_identifier: Option<String>,
+    /// Only identities with a credential identifier equal to one of these
+    /// (none: no such filter).
+    pub credentials_identifiers: Vec<String>,
     /// Only identities with a credential identifier containing this.
     pub identifier_similar: Option<String>,
     /// Only identities of this organization.

@@ -208,7 +208,7 @@ async fn keyset_paging_and_filters(kind: Kind) {
     let exact = store
         .list(&IdentityQuery {
             page_size: 100,
-            credentials_identifier: Some("user07@example.com".into()),
+            credentials_identifiers: vec!["user07@example.com".into()],
             ..Default::default()
         })
         .await

@@ -23,6 +23,8 @@
 //! providers (`settings.rs`). The provider's tokens are kept sealed with
 //! each link (`tokens.rs`).
 
+mod fetch;
+mod kind;
 mod link;
 mod mapper;
 mod messages;
@@ -178,7 +180,7 @@ impl OidcMethod {
             return Err(MethodError::Invalid(vec![problem]));
         }
         let provider = &configured.provider;
-        let endpoints = provider.discover().await.map_err(|e| refusal(&e))?;
+        let endpoints = provider.endpoints().await.map_err(|e| refusal(&e))?;
         let secret = secrets::random_value();
         let nonce = secrets::random_value();
         let verifier = provider.uses_pkce(&endpoints).then(secrets::random_value);
@@ -278,32 +280,14 @@ impl OidcMethod {
         code: &str,
     ) -> Result<Verified, ProviderError> {
         let provider = &configured.provider;
-        let endpoints = provider.discover().await?;
+        let endpoints = provider.endpoints().await?;
         let redirect_uri = self.redirect_uri(&provider.config.id);
         let verifier = flow.internal_text(VERIFIER);
         let tokens = provider
             .exchange(&endpoints, code, &redirect_uri, verifier)
             .await?;
-        let id_token = tokens
-            .id_token
-            .as_deref()
-            .ok_or_else(|| ProviderError::Invalid("the token answer has no id_token".into()))?;
         let nonce = flow.internal_text(NONCE).unwrap_or("");
-        let mut claims = provider
-            .verify_id_token(&endpoints, id_token, nonce)
-            .await?;
-        if provider.config.claims_source.as_deref() == Some("userinfo") {
-            let access = tokens.access_token.as_deref().ok_or_else(|| {
-                ProviderError::Invalid("the token answer has no access_token".into())
-            })?;
-            let info = provider.userinfo(&endpoints, access).await?;
-            if info.get("sub") != claims.get("sub") {
-                return Err(ProviderError::Invalid(
-                    "the userinfo subject differs from the ID token's".into(),
-                ));
-            }
-            claims = info;
-        }
+        let claims = provider.claims(&endpoints, &tokens, nonce).await?;
         match claims.get("sub").and_then(Value::as_str) {
             Some(sub) if !sub.is_empty() && sub.len() <= 255 => Ok(Verified {
                 claims,

@@ -1,7 +1,9 @@
-//! One configured OpenID Connect provider: discovery of its endpoints, the
-//! authorization request, the code exchange and the ID token checks
-//! (signature by a key of the provider's JWKS, issuer, audience, expiry,
-//! nonce).
+//! One configured provider, driven through a sign-in: its endpoints (by
+//! discovery, or the fixed ones of a plain OAuth 2.0 kind), the
+//! authorization request, the code exchange, and its claims: from the ID
+//! token (signature by a key of the provider's JWKS, issuer, audience,
+//! expiry, nonce) and userinfo, or from the user API of an OAuth 2.0 kind
+//! (`kind/`), which has no ID token and so no nonce to check.
 
 use std::time::Duration;
 
@@ -11,12 +13,12 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::fetch::{self, MAX_ANSWER_BYTES};
+use super::kind::{Api, Kind};
 use crate::outbound::{self, OutboundError};
 
 /// How long one call to a provider may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest answer read from a provider (discovery, keys, tokens, claims).
-const MAX_ANSWER_BYTES: usize = 256 * 1024;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECONDS: u64 = 60;
 
@@ -33,6 +35,11 @@ pub enum ProviderError {
     /// The ID token was refused (signature, issuer, audience, expiry, nonce).
     #[error("the ID token was refused: {0}")]
     Token(String),
+    /// The person did not grant every configured scope.
+    #[error(
+        "Unable to finish because one or more permissions were not granted. Please retry and accept all permissions."
+    )]
+    ScopeMissing,
 }
 
 impl From<OutboundError> for ProviderError {
@@ -58,10 +65,13 @@ pub struct Endpoints {
     /// The PKCE methods it supports.
     #[serde(default)]
     pub code_challenge_methods_supported: Vec<String>,
+    /// The base of the user API of a plain OAuth 2.0 kind.
+    #[serde(skip)]
+    pub api_base: Option<String>,
 }
 
 /// The tokens a code was exchanged for.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct Tokens {
     /// The ID token (a JWT).
     #[serde(default)]
@@ -72,12 +82,23 @@ pub struct Tokens {
     /// The refresh token, when the provider gave one.
     #[serde(default)]
     pub refresh_token: Option<String>,
+    /// The scopes granted (comma or space separated), when named.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Slack's success flag: `false` is a refusal, even with status 200.
+    #[serde(default)]
+    pub ok: Option<bool>,
+    /// An OAuth 2.0 error code; GitHub sends one with status 200.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// A configured provider, ready to talk to.
 pub struct Provider {
     /// Its configuration.
     pub config: OidcProvider,
+    /// Its kind, when it is a plain OAuth 2.0 one.
+    kind: Option<Kind>,
     client: reqwest::Client,
 }
 
@@ -87,7 +108,7 @@ pub struct AuthRequest<'a> {
     pub redirect_uri: &'a str,
     /// The state that binds the answer to the flow.
     pub state: &'a str,
-    /// The nonce the ID token must carry.
+    /// The nonce the ID token must carry (not sent to OAuth 2.0 kinds).
     pub nonce: &'a str,
     /// The PKCE challenge (S256), when PKCE is used.
     pub code_challenge: Option<&'a str>,
@@ -97,6 +118,7 @@ impl Provider {
     /// The provider of `config`.
     pub fn new(config: OidcProvider) -> Result<Self, ProviderError> {
         Ok(Self {
+            kind: Kind::of(&config.provider),
             config,
             client: outbound::client(CALL_TIMEOUT)?,
         })
@@ -107,9 +129,22 @@ impl Provider {
         self.config.label.as_deref().unwrap_or(&self.config.id)
     }
 
-    /// Reads the discovery document of the issuer; configured `auth_url` and
-    /// `token_url` replace what it names.
-    pub async fn discover(&self) -> Result<Endpoints, ProviderError> {
+    /// The provider's endpoints: the fixed ones of an OAuth 2.0 kind, or
+    /// those the issuer's discovery document names; configured `auth_url`
+    /// and `token_url` replace them either way.
+    pub async fn endpoints(&self) -> Result<Endpoints, ProviderError> {
+        if let Some(kind) = self.kind {
+            let fixed = kind.endpoints(&self.config);
+            return Ok(Endpoints {
+                issuer: String::new(),
+                authorization_endpoint: fixed.authorization,
+                token_endpoint: fixed.token,
+                userinfo_endpoint: None,
+                jwks_uri: String::new(),
+                code_challenge_methods_supported: Vec::new(),
+                api_base: Some(fixed.api_base),
+            });
+        }
         let issuer = self
             .config
             .issuer_url
@@ -157,24 +192,38 @@ impl Provider {
     ) -> Result<String, ProviderError> {
         let mut url = url::Url::parse(&endpoints.authorization_endpoint)
             .map_err(|e| ProviderError::Invalid(format!("authorization_endpoint: {e}")))?;
-        let mut scopes = vec!["openid".to_owned()];
+        let mut scopes = match self.kind {
+            Some(_) => Vec::new(),
+            None => vec!["openid".to_owned()],
+        };
         for scope in &self.config.scope {
             if !scopes.contains(scope) {
                 scopes.push(scope.clone());
             }
         }
+        let sends_scope = self.kind.is_none_or(Kind::sends_scope);
         {
             let mut query = url.query_pairs_mut();
             for (name, value) in &self.config.upstream_parameters {
                 query.append_pair(name, value);
             }
+            let defaults = self.kind.map_or(&[][..], Kind::default_parameters);
+            for (name, value) in defaults {
+                if !self.config.upstream_parameters.contains_key(*name) {
+                    query.append_pair(name, value);
+                }
+            }
             query
                 .append_pair("client_id", &self.config.client_id)
                 .append_pair("redirect_uri", request.redirect_uri)
-                .append_pair("response_type", "code")
-                .append_pair("scope", &scopes.join(" "))
-                .append_pair("state", request.state)
-                .append_pair("nonce", request.nonce);
+                .append_pair("response_type", "code");
+            if sends_scope && !scopes.is_empty() {
+                query.append_pair("scope", &scopes.join(" "));
+            }
+            query.append_pair("state", request.state);
+            if self.kind.is_none() {
+                query.append_pair("nonce", request.nonce);
+            }
             if let Some(challenge) = request.code_challenge {
                 query
                     .append_pair("code_challenge", challenge)
@@ -187,8 +236,11 @@ impl Provider {
         Ok(url.into())
     }
 
-    /// Exchanges an authorization code for tokens (client secret by HTTP
-    /// Basic authentication, as the token endpoint's default).
+    /// Exchanges an authorization code for tokens. The client secret goes
+    /// by HTTP Basic authentication (the token endpoint's default), or in
+    /// the form for OAuth 2.0 kinds, whose providers all read it there. An
+    /// answer naming an `error` or `ok: false` is a refusal whatever its
+    /// status (GitHub and Slack answer errors with 200).
     pub async fn exchange(
         &self,
         endpoints: &Endpoints,
@@ -205,6 +257,10 @@ impl Provider {
         if let Some(verifier) = code_verifier {
             form.push(("code_verifier", verifier));
         }
+        let secret_in_form = self.kind.is_some();
+        if secret_in_form && let Some(secret) = &self.config.client_secret {
+            form.push(("client_secret", secret));
+        }
         let encoded: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&form)
             .finish();
@@ -217,7 +273,12 @@ impl Provider {
                 "application/x-www-form-urlencoded",
             )
             .body(encoded);
-        if let Some(secret) = &self.config.client_secret {
+        if let Some(secret) = self
+            .config
+            .client_secret
+            .as_ref()
+            .filter(|_| !secret_in_form)
+        {
             request = request.basic_auth(
                 form_encode(&self.config.client_id),
                 Some(form_encode(secret)),
@@ -235,13 +296,73 @@ impl Provider {
                 "the token endpoint answered {status} {error}"
             )));
         }
-        serde_json::from_slice(&body)
-            .map_err(|e| ProviderError::Invalid(format!("token answer: {e}")))
+        let tokens: Tokens = serde_json::from_slice(&body)
+            .map_err(|e| ProviderError::Invalid(format!("token answer: {e}")))?;
+        if tokens.error.is_some() || tokens.ok == Some(false) {
+            let code: String = tokens
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .filter(char::is_ascii_graphic)
+                .take(64)
+                .collect();
+            return Err(ProviderError::Unavailable(format!(
+                "the token endpoint refused the code {code}"
+            )));
+        }
+        Ok(tokens)
+    }
+
+    /// The claims of the account a code was exchanged for: from the user API
+    /// of an OAuth 2.0 kind, or from the verified ID token (carrying
+    /// `nonce`) and, when `claims_source` says so (always for `linkedin`),
+    /// from userinfo.
+    pub async fn claims(
+        &self,
+        endpoints: &Endpoints,
+        tokens: &Tokens,
+        nonce: &str,
+    ) -> Result<Map<String, Value>, ProviderError> {
+        let access = || {
+            tokens
+                .access_token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    ProviderError::Invalid("the token answer has no access_token".into())
+                })
+        };
+        if let Some(kind) = self.kind {
+            let api = Api {
+                client: &self.client,
+                base: endpoints.api_base.as_deref().unwrap_or(""),
+                access_token: access()?,
+            };
+            return kind.claims(&api, &self.config, tokens).await;
+        }
+        let id_token = tokens
+            .id_token
+            .as_deref()
+            .ok_or_else(|| ProviderError::Invalid("the token answer has no id_token".into()))?;
+        let claims = self.verify_id_token(endpoints, id_token, nonce).await?;
+        let from_userinfo = self.config.provider == "linkedin"
+            || self.config.claims_source.as_deref() == Some("userinfo");
+        if !from_userinfo {
+            return Ok(claims);
+        }
+        let info = self.userinfo(endpoints, access()?).await?;
+        if info.get("sub") != claims.get("sub") {
+            return Err(ProviderError::Invalid(
+                "the userinfo subject differs from the ID token's".into(),
+            ));
+        }
+        Ok(info)
     }
 
     /// The claims of a verified ID token: signed by one of the provider's
     /// keys, issued by it for this client, not expired, carrying `nonce`.
-    pub async fn verify_id_token(
+    async fn verify_id_token(
         &self,
         endpoints: &Endpoints,
         id_token: &str,
@@ -283,7 +404,7 @@ impl Provider {
     }
 
     /// The claims of the userinfo endpoint, read with the access token.
-    pub async fn userinfo(
+    async fn userinfo(
         &self,
         endpoints: &Endpoints,
         access_token: &str,
@@ -300,40 +421,12 @@ impl Provider {
         url: &str,
         bearer: Option<&str>,
     ) -> Result<T, ProviderError> {
-        let mut request = self
-            .client
-            .get(url)
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut request = self.client.get(url);
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.map_err(OutboundError::from)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(ProviderError::Unavailable(format!(
-                "{} answered {status}",
-                shown(url)
-            )));
-        }
-        let body = outbound::read_bounded(response, MAX_ANSWER_BYTES).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| ProviderError::Invalid(format!("{}: {e}", shown(url))))
+        fetch::json(request, url).await
     }
-}
-
-/// A URL as logged: scheme, host and path only.
-fn shown(url: &str) -> String {
-    url::Url::parse(url).map_or_else(
-        |_| "the provider".to_owned(),
-        |u| {
-            format!(
-                "{}://{}{}",
-                u.scheme(),
-                u.host_str().unwrap_or(""),
-                u.path()
-            )
-        },
-    )
 }
 
 /// Client credentials are form-encoded before Basic authentication (RFC 6749

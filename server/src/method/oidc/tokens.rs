@@ -136,6 +136,7 @@ mod tests {
             id_token: Some("id.token.jwt".into()),
             access_token: Some("access".into()),
             refresh_token: None,
+            ..Tokens::default()
         };
         let sealed = SealedTokens::seal(&cipher(), &tokens);
         assert!(!sealed.initial_id_token.contains("id.token"));
@@ -168,6 +169,7 @@ mod tests {
             id_token: Some("x".into()),
             access_token: None,
             refresh_token: None,
+            ..Tokens::default()
         };
         assert_eq!(SealedTokens::seal(&none, &tokens), SealedTokens::default());
     }

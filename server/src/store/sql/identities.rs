@@ -169,10 +169,14 @@ impl IdentityStore for SqlIdentityStore {
         if let Some(after) = query.after {
             filter.and("id > ?", [after.to_string()]);
         }
-        if let Some(identifier) = &query.credentials_identifier {
+        if !query.credentials_identifiers.is_empty() {
+            let marks = vec!["?"; query.credentials_identifiers.len()].join(", ");
             filter.and(
-                "id IN (SELECT identity_id FROM identity_credential_identifiers WHERE identifier = ?)",
-                [identifier.clone()],
+                format!(
+                    "id IN (SELECT identity_id FROM identity_credential_identifiers \
+                     WHERE identifier IN ({marks}))"
+                ),
+                query.credentials_identifiers.iter().cloned(),
             );
         }
         if let Some(similar) = &query.identifier_similar {
