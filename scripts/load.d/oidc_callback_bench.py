@@ -13,26 +13,27 @@ the real one of the test suite (npm `oidc-provider`, `tests/oidc-provider/provid
 Its authorization step is driven before timing: for each callback a browser flow is
 created, the provider button submitted and the provider's redirects followed (login and
 consent are accepted at once) until the redirect back to Bia, whose URL and anti-CSRF
-cookie are kept. Only the callbacks are timed, each from a client process of its own with a
-kept-alive connection. The provider's codes live 60 s, so the codes for a case are prepared
-right before it and sized for it. Sign-up uses a new provider account per callback; sign-in
-signs the accounts the sign-up made in again.
+cookie are kept. Only the callbacks are timed, each client process on a kept-alive
+connection. The provider's codes live 60 s, so the codes of a case are prepared right
+before it and sized for it. Sign-up uses a new provider account per callback and checks
+one identity it made; sign-in signs those accounts in again.
 
-The provider's time is measured from the same client processes, at the same concurrency:
-the three requests the server makes per callback (discovery, token with a code of the
-client's own, keys), timed one by one. "Provider time out" is the callback rate with that
-time taken out of each client's wall time. The provider runs on the client core, so it
-never takes the server's core.
+Each case runs twice: one client, one callback at a time (its mean latency, from which the
+provider's time is taken out), then `--clients` clients for `--seconds` (the rate, and the
+server's CPU per callback). The provider's time is measured from a client process as the
+server spends it in a callback: its three requests (discovery, token with a code of the
+client's own, keys) one after the other. The provider runs on the client core, so it never
+takes the server's core; server CPU (the server and its Jsonnet evaluator children, from
+/proc) is spent on the callback alone, whatever the provider takes.
 
 Limits, on the same server and database, from the same clients:
-  - password logins/s (a native flow and the password: 2 requests; bounded by the argon2id
-    hash), the rate a sign-in with a password reaches;
-  - whoami/s (one request, one SQL statement): the floor cost of an authenticated request.
-Server CPU per operation (the server process and its waited-for evaluator children, from
-/proc) is printed next to each rate: it does not depend on the provider.
-
-The server is pinned to core 0, the clients and the provider to core 1, as in
-`scripts/load`. The load average is printed with every figure.
+  - password logins (a native flow and the password: 2 requests, bounded by the argon2id
+    hash), the rate of a sign-in with a password;
+  - whoami (one request, one SQL statement): the floor cost of an authenticated request.
+The ratios are taken per second of server CPU (operations per CPU second: the rate of one
+busy core, which other work on a shared machine does not change), and of the measured
+rates. The server is pinned to core 0, the clients and the provider to core 1, as in
+`scripts/load`; the load average is printed with every figure.
 
 Usage: scripts/load.d/oidc_callback_bench.py [--seconds 4] [--clients 4]
        [--backends sqlite,postgres,mysql] [--identities 1500] [--bin PATH]
@@ -395,25 +396,38 @@ def provider_case(server, provider, count):
 
 
 def limit_cases(server, provider, args):
-    """Password logins and whoami on the same server, from the same clients."""
+    """Password logins and whoami on the same server: one client, then `args.clients`."""
     address = load.email("password", 0)
     status, body = server.call("POST", "/admin/identities", {
         "schema_id": "default", "traits": {"email": address},
         "credentials": {"password": {"config": {"password": load.LOGIN_PASSWORD}}}}, admin=True)
     if status != 201:
         sys.exit(f"creating the password identity answered {status}: {body}")
-    load.log(f"password logins, {args.clients} clients, {args.seconds} s")
-    logins = run_clients(password_logins, [(server.public, address)] * args.clients,
-                         args.seconds, server, provider)
-    tokens = [t for each in logins["each"] for t in each]
-    if logins["failed"] or not tokens:
-        sys.exit(f"{logins['failed']} password logins failed; see {server.logfile}")
-    load.log(f"whoami, {args.clients} clients, {args.seconds} s")
-    who = run_clients(whoamis, [(server.public, tokens[n % len(tokens)]) for n in range(args.clients)],
-                      args.seconds, server, provider)
-    if who["failed"]:
-        sys.exit(f"{who['failed']} whoami requests failed; see {server.logfile}")
-    return logins, who
+    figures = {}
+    for clients in (1, args.clients):
+        load.log(f"password logins and whoami, {clients} clients, {args.seconds} s each")
+        logins = run_clients(password_logins, [(server.public, address)] * clients,
+                             args.seconds, server, provider)
+        tokens = [t for each in logins["each"] for t in each]
+        if logins["failed"] or not tokens:
+            sys.exit(f"{logins['failed']} password logins failed; see {server.logfile}")
+        who = run_clients(whoamis, [(server.public, tokens[n % len(tokens)]) for n in range(clients)],
+                          args.seconds, server, provider)
+        if who["failed"]:
+            sys.exit(f"{who['failed']} whoami requests failed; see {server.logfile}")
+        key = "one" if clients == 1 else "many"
+        figures[f"password-{key}"], figures[f"whoami-{key}"] = logins, who
+    return figures
+
+
+def check_signed_up(server, sub: str) -> None:
+    """The identity a sign-up made: one, linked to `sub`, with the mapped traits."""
+    query = urllib.parse.urlencode({"credentials_identifier": f"idp:{sub}"})
+    status, body = server.call("GET", f"/admin/identities?{query}", admin=True)
+    traits = [identity["traits"] for identity in body or []]
+    if status != 200 or traits != [{"email": f"{sub}@oidc.load.example.org",
+                                    "name": {"first": "Load"}}]:
+        sys.exit(f"the identity signed up as {sub}: {status} {body}")
 
 
 def backend_run(bia, kind, args):
@@ -429,10 +443,11 @@ def backend_run(bia, kind, args):
         figures["sign-up"] = callback_case(f"{NAMES[kind]} sign-up", server, provider,
                                            "registration", new, args)
         signed_up = figures["sign-up"]["subjects"]
+        check_signed_up(server, signed_up[-1])
         figures["sign-in"] = callback_case(f"{NAMES[kind]} sign-in", server, provider, "login",
                                            signed_up, args)
         figures["provider"] = provider_case(server, provider, 22)
-        figures["password"], figures["whoami"] = limit_cases(server, provider, args)
+        figures.update(limit_cases(server, provider, args))
     except SystemExit:
         lines = Path(server.logfile).read_text(errors="replace").splitlines()
         print("\n".join(["server log, last lines:", *lines[-15:]]), file=sys.stderr)
@@ -463,14 +478,16 @@ def busy(result) -> str:
 
 
 def report(kind, f, args):
-    provider, logins, who = f["provider"], f["password"], f["whoami"]
+    provider = f["provider"]
     print(f"\n{NAMES[kind]}")
     print(f"  provider time per callback, from one client: {provider['per_callback'] * 1e3:.2f} ms "
           f"(discovery {provider['discovery'] * 1e3:.2f} + token {provider['token'] * 1e3:.2f} + "
           f"keys {provider['keys'] * 1e3:.2f}); load {provider['load']}")
+    one_rate = {}
     for case in ("sign-up", "sign-in"):
         one, many = f[case]["one"], f[case]["many"]
         own = one["latency"] - provider["per_callback"]
+        one_rate[case] = 1 / own
         print(f"  {case}, one client: {one['latency'] * 1e3:.1f} ms per callback, "
               f"{own * 1e3:.1f} ms with the provider's time out = {1 / own:.1f}/s; load {one['load']}")
         print(f"  {case}, {args.clients} clients: {many['done']} in {many['wall']:.1f} s = "
@@ -478,17 +495,21 @@ def report(kind, f, args):
               f"{1e3 / per_cpu_second(many):.1f} ms per callback = {per_cpu_second(many):.1f} per "
               f"CPU second; provider CPU {many['provider_cpu'] / many['done'] * 1e3:.1f} ms per "
               f"callback; load {many['load']}")
-    for name, result, unit in (("password logins", logins, "login"), ("whoami", who, "request")):
-        print(f"  {name}, {args.clients} clients: {result['done']} in {result['wall']:.1f} s = "
-              f"{per_second(result):.1f}/s, {busy(result)}; server CPU "
-              f"{1e3 / per_cpu_second(result):.2f} ms per {unit} = {per_cpu_second(result):.0f} per "
-              f"CPU second; load {result['load']}")
+    for name, key, unit in (("password logins", "password", "login"), ("whoami", "whoami", "request")):
+        one, many = f[f"{key}-one"], f[f"{key}-many"]
+        print(f"  {name}, one client: {per_second(one):.1f}/s; {args.clients} clients: "
+              f"{many['done']} in {many['wall']:.1f} s = {per_second(many):.1f}/s, {busy(many)}; "
+              f"server CPU {1e3 / per_cpu_second(many):.2f} ms per {unit} = "
+              f"{per_cpu_second(many):.0f} per CPU second; load {many['load']}")
     for case in ("sign-up", "sign-in"):
         many = f[case]["many"]
-        print(f"  ratio {case}: per CPU second, callbacks ÷ password logins = "
-              f"{per_cpu_second(many) / per_cpu_second(logins):.2f}, ÷ whoami = "
-              f"{per_cpu_second(many) / per_cpu_second(who):.3f}; measured rates, callbacks/s ÷ "
-              f"password logins/s = {per_second(many) / per_second(logins):.2f}")
+        print(f"  ratio {case} ÷ password logins, ÷ whoami: one client, provider time out "
+              f"{one_rate[case] / per_second(f['password-one']):.2f}, "
+              f"{one_rate[case] / per_second(f['whoami-one']):.3f}; per CPU second "
+              f"{per_cpu_second(many) / per_cpu_second(f['password-many']):.2f}, "
+              f"{per_cpu_second(many) / per_cpu_second(f['whoami-many']):.3f}; measured with "
+              f"{args.clients} clients {per_second(many) / per_second(f['password-many']):.2f}, "
+              f"{per_second(many) / per_second(f['whoami-many']):.3f}")
 
 
 def binary(args) -> tuple[str, str]:
