@@ -109,11 +109,10 @@ class Browser:
         payload = response.read()
         jar = self.jars.setdefault(parts.netloc, {})
         for line in response.headers.get_all("Set-Cookie") or []:
-            pair, _, attributes = line.partition(";")
-            name, _, value = pair.strip().partition("=")
-            if not value or "max-age=0" in attributes.lower():
-                jar.pop(name, None)
-            else:
+            first, *attributes = (part.strip() for part in line.split(";"))
+            name, _, value = first.partition("=")
+            jar.pop(name, None)  # an empty value or max-age=0 removes it
+            if value and "max-age=0" not in (a.lower() for a in attributes):
                 jar[name] = value
         connection.close()
         return response.status, response.headers, payload
