@@ -305,7 +305,7 @@ def run_clients(target, argument_lists, seconds, server, provider):
     wall seconds, server and provider CPU seconds and the load average before -> after."""
     deadline = time.monotonic() + seconds
     load_before = load.loadavg()
-    server_before = load.cpu_with_children(server.pid)
+    server_before = load.cpu_own_and_children(server.pid)
     provider_before = load.cpu_with_children(provider.proc.pid)
     began = time.monotonic()
     results = load.run_pinned(target, [(*arguments, deadline) for arguments in argument_lists])
@@ -313,7 +313,8 @@ def run_clients(target, argument_lists, seconds, server, provider):
         "done": sum(r[0] for r in results), "failed": sum(r[1] for r in results),
         "each": [r[2] for r in results], "error": next((r[3] for r in results if r[3]), None),
         "wall": time.monotonic() - began,
-        "server_cpu": load.cpu_with_children(server.pid) - server_before,
+        "server_cpu": load.cpu_with_children(server.pid) - sum(server_before),
+        "evaluator_cpu": load.cpu_own_and_children(server.pid)[1] - server_before[1],
         "provider_cpu": load.cpu_with_children(provider.proc.pid) - provider_before,
         "load": f"{load_before} -> {load.loadavg()}",
     }
@@ -491,7 +492,8 @@ def report(kind, f, args):
               f"{own * 1e3:.1f} ms with the provider's time out = {1 / own:.1f}/s; load {one['load']}")
         print(f"  {case}, {args.clients} clients: {many['done']} in {many['wall']:.1f} s = "
               f"{per_second(many):.1f}/s, {busy(many)}; server CPU "
-              f"{1e3 / per_cpu_second(many):.1f} ms per callback = {per_cpu_second(many):.1f} per "
+              f"{1e3 / per_cpu_second(many):.1f} ms per callback (Jsonnet evaluator processes "
+              f"{many['evaluator_cpu'] / many['done'] * 1e3:.1f}) = {per_cpu_second(many):.1f} per "
               f"CPU second; provider CPU {many['provider_cpu'] / many['done'] * 1e3:.1f} ms per "
               f"callback; load {many['load']}")
     for name, key, unit in (("password logins", "password", "login"), ("whoami", "whoami", "request")):
