@@ -90,6 +90,8 @@ NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL", "mysql": "MariaDB"}
 
 
 class Browser:
+    """Cookies per host and port; each request on a connection of its own."""
+
     def __init__(self) -> None:
         self.jars: dict[str, dict[str, str]] = {}
 
@@ -300,6 +302,15 @@ def whoamis(public: int, token: str, deadline: float, out) -> None:
     out.put((done, failed, [], None))
 
 
+def guarded(target, *arguments) -> None:
+    """Runs a client; one that raises reports a failure (the runner waits for every report)."""
+    out = arguments[-1]
+    try:
+        target(*arguments)
+    except Exception as error:  # noqa: BLE001 - any error of a client is reported as such
+        out.put((0, 1, [], f"{type(error).__name__}: {error}"))
+
+
 def run_clients(target, argument_lists, seconds, server, provider):
     """Runs one client process per argument list until `seconds` pass; a dict of the totals,
     wall seconds, server and provider CPU seconds and the load average before -> after."""
@@ -308,7 +319,8 @@ def run_clients(target, argument_lists, seconds, server, provider):
     server_before = load.cpu_own_and_children(server.pid)
     provider_before = load.cpu_with_children(provider.proc.pid)
     began = time.monotonic()
-    results = load.run_pinned(target, [(*arguments, deadline) for arguments in argument_lists])
+    results = load.run_pinned(guarded, [(target, *arguments, deadline)
+                                        for arguments in argument_lists])
     return {
         "done": sum(r[0] for r in results), "failed": sum(r[1] for r in results),
         "each": [r[2] for r in results], "error": next((r[3] for r in results if r[3]), None),
@@ -390,6 +402,8 @@ def provider_case(server, provider, count):
     codes = [provider.own_code(f"probe-{uuid.uuid4().hex[:12]}") for _ in range(count)]
     result = run_clients(provider_requests, [(provider.issuer, codes, provider.callback)], 60,
                          server, provider)
+    if result["failed"]:
+        sys.exit(f"timing the provider failed: {result['error']}")
     timings = result["each"][0][2:]  # the first two open the connection and warm up
     means = [sum(t[i] for t in timings) / len(timings) for i in range(3)]
     return dict(result, discovery=means[0], token=means[1], keys=means[2], per_callback=sum(means))
