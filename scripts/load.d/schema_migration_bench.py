@@ -116,12 +116,6 @@ def put_share(admin: int, ids: list[str], schema: str, out) -> None:
     out.put({"migrated": done, "retried_503": retried})
 
 
-def cpu_with_children(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / load.CLK_TCK
-
-
 def dry_range(admin: int, source: str, target: str, batch: int, out) -> None:
     """One client: a dry-run pass over every identity (nothing is written)."""
     migrate_range(admin, source, target, batch, None, None, out, dry_run=True)
@@ -129,13 +123,13 @@ def dry_range(admin: int, source: str, target: str, batch: int, out) -> None:
 
 def run_clients(target, argument_lists, pid: int):
     """Runs one process per argument list on the client core; (totals, wall s, server CPU s)."""
-    cpu_before, began = cpu_with_children(pid), time.monotonic()
+    cpu_before, began = load.cpu_with_children(pid), time.monotonic()
     results = load.run_pinned(target, argument_lists)
     totals: dict[str, int] = {}
     for result in results:
         for key, value in result.items():
             totals[key] = value if isinstance(value, str) else totals.get(key, 0) + value
-    return totals, time.monotonic() - began, cpu_with_children(pid) - cpu_before
+    return totals, time.monotonic() - began, load.cpu_with_children(pid) - cpu_before
 
 
 def count_on(server, schema: str) -> int:

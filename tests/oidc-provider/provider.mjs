@@ -6,10 +6,14 @@
 // {"issuer": "http://127.0.0.1:<port>"}, once it serves. Sign-ins need no
 // person: every interaction is accepted at once for the account a test chose
 // with `POST /_test/next-account` ({"sub": ..., "claims": {...}}), and
-// consent grants what the client asked for.
+// consent grants what the client asked for. `options.storeSize` raises the number of
+// artifacts (sessions, interactions, grants, codes) the provider keeps in memory from
+// oidc-provider's 1000, for benchmarks that prepare many codes before using them.
 
 import http from 'node:http';
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
 
 const options = JSON.parse(process.argv[2] || '{}');
 const accounts = new Map();
@@ -27,7 +31,9 @@ const server = http.createServer();
 server.listen(options.port || 0, '127.0.0.1', () => {
   const { port } = server.address();
   const issuer = `http://127.0.0.1:${port}`;
+  const store = options.storeSize ? new LRU({ maxSize: options.storeSize }) : undefined;
   const provider = new Provider(issuer, {
+    ...(store ? { adapter: (model) => new MemoryAdapter(model, store) } : {}),
     clients: options.clients || [],
     // The tests' cookies travel over plain HTTP.
     cookies: { keys: ['bia-test-provider-cookie-key'] },
