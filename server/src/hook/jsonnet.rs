@@ -97,9 +97,62 @@ pub enum Rendered {
 
 /// Parses a program without running it; the error says where it is wrong.
 pub fn check(source: &str) -> Result<(), String> {
+    with_evaluator(|evaluator| evaluator.check(source))
+}
+
+/// Evaluates programs in this process and thread with one loaded standard
+/// library (loading it takes longer than most evaluations): see
+/// [`with_evaluator`]. No time or memory limit applies.
+pub struct Evaluator<'e, 'p> {
+    program: &'e mut Program<'p>,
+}
+
+/// Runs `f` with an [`Evaluator`] whose standard library is loaded once, for
+/// parsing or evaluating many programs one after the other (the fuzz
+/// target does). What each evaluation loads stays in memory until `f`
+/// returns, so callers bound how many programs one evaluator sees.
+pub fn with_evaluator<R>(f: impl FnOnce(&mut Evaluator<'_, '_>) -> R) -> R {
     let arena = Arena::new();
     let mut program = Program::new(&arena);
-    load(&mut program, source, "body.jsonnet", true).map(|_| ())
+    program.set_max_stack(MAX_STACK);
+    f(&mut Evaluator {
+        program: &mut program,
+    })
+}
+
+impl Evaluator<'_, '_> {
+    /// [`check`] with this evaluator's standard library.
+    pub fn check(&mut self, source: &str) -> Result<(), String> {
+        load(self.program, source, "body.jsonnet", true).map(|_| ())
+    }
+
+    /// [`evaluate`] with this evaluator's standard library.
+    pub fn evaluate(&mut self, source: &str, ctx_json: &str) -> Result<Rendered, String> {
+        let program = &mut *self.program;
+        let mut callbacks = NoImports;
+        let root = load(program, source, "body.jsonnet", true)?;
+        let value = program
+            .eval_value(&root, &mut callbacks)
+            .map_err(|e| describe_eval(program, source, &e))?;
+        let value = if value.is_function() {
+            let ctx = load(program, ctx_json, "ctx", false)?;
+            let name = program.intern_str("ctx");
+            let function = program.value_to_thunk(&value);
+            match program.eval_call(&function, &[], &[(name, ctx)], &mut callbacks) {
+                Ok(value) => value,
+                Err(e) if is_cancel(&e) => return Ok(Rendered::Cancelled),
+                Err(e) => return Err(describe_eval(program, source, &e)),
+            }
+        } else {
+            value
+        };
+        let json = program
+            .manifest_json(&value, false)
+            .map_err(|e| describe_eval(program, source, &e))?;
+        serde_json::from_str(&json)
+            .map(Rendered::Json)
+            .map_err(|e| format!("the program's result is not JSON: {e}"))
+    }
 }
 
 /// Runs `source` in an evaluator process: a function is called with `ctx`
@@ -335,37 +388,15 @@ fn evaluate_with(
     ctx_json: &str,
     ext_var: Option<(&str, &str)>,
 ) -> Result<Rendered, String> {
-    let arena = Arena::new();
-    let mut program = Program::new(&arena);
-    program.set_max_stack(MAX_STACK);
-    let mut callbacks = NoImports;
-    if let Some((name, json)) = ext_var {
-        let value = load(&mut program, json, name, false)?;
-        let name = program.intern_str(name);
-        program.add_ext_var(name, &value);
-    }
-    let root = load(&mut program, source, "body.jsonnet", true)?;
-    let value = program
-        .eval_value(&root, &mut callbacks)
-        .map_err(|e| describe_eval(&program, source, &e))?;
-    let value = if value.is_function() {
-        let ctx = load(&mut program, ctx_json, "ctx", false)?;
-        let name = program.intern_str("ctx");
-        let function = program.value_to_thunk(&value);
-        match program.eval_call(&function, &[], &[(name, ctx)], &mut callbacks) {
-            Ok(value) => value,
-            Err(e) if is_cancel(&e) => return Ok(Rendered::Cancelled),
-            Err(e) => return Err(describe_eval(&program, source, &e)),
+    with_evaluator(|evaluator| {
+        if let Some((name, json)) = ext_var {
+            let program = &mut *evaluator.program;
+            let value = load(program, json, name, false)?;
+            let name = program.intern_str(name);
+            program.add_ext_var(name, &value);
         }
-    } else {
-        value
-    };
-    let json = program
-        .manifest_json(&value, false)
-        .map_err(|e| describe_eval(&program, source, &e))?;
-    serde_json::from_str(&json)
-        .map(Rendered::Json)
-        .map_err(|e| format!("the program's result is not JSON: {e}"))
+        evaluator.evaluate(source, ctx_json)
+    })
 }
 
 /// Evaluates `source` once and applies it to each context (see
