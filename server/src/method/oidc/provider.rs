@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::apple::AppleKey;
 use crate::outbound::{self, OutboundError};
 
 /// How long one call to a provider may take.
@@ -19,6 +20,9 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECONDS: u64 = 60;
+/// What Microsoft's multi-tenant discovery documents put in the issuer in
+/// place of the tenant of each token.
+const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
 /// Why talking to a provider failed. The text names the step, never a
 /// secret or token.
@@ -79,6 +83,8 @@ pub struct Provider {
     /// Its configuration.
     pub config: OidcProvider,
     client: reqwest::Client,
+    /// The key that signs an `apple` provider's client secrets.
+    apple_key: Option<AppleKey>,
 }
 
 /// What the authorization request carries besides the configuration.
@@ -96,9 +102,11 @@ pub struct AuthRequest<'a> {
 impl Provider {
     /// The provider of `config`.
     pub fn new(config: OidcProvider) -> Result<Self, ProviderError> {
+        let apple_key = AppleKey::of(&config).map_err(ProviderError::Invalid)?;
         Ok(Self {
             config,
             client: outbound::client(CALL_TIMEOUT)?,
+            apple_key,
         })
     }
 
@@ -110,18 +118,15 @@ impl Provider {
     /// Reads the discovery document of the issuer; configured `auth_url` and
     /// `token_url` replace what it names.
     pub async fn discover(&self) -> Result<Endpoints, ProviderError> {
-        let issuer = self
-            .config
-            .issuer_url
-            .as_deref()
-            .or_else(|| bia_config::oidc::default_issuer(&self.config.provider))
-            .unwrap_or_default();
+        let issuer = bia_config::oidc::issuer(&self.config).unwrap_or_default();
         let url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         );
         let mut endpoints: Endpoints = self.get_json(&url, None).await?;
-        if endpoints.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        let named = endpoints.issuer.trim_end_matches('/');
+        let multi_tenant = self.config.provider == "microsoft" && named.contains(TENANT_PLACEHOLDER);
+        if named != issuer.trim_end_matches('/') && !multi_tenant {
             return Err(ProviderError::Invalid(format!(
                 "the discovery document names the issuer {:?}, not the configured one",
                 endpoints.issuer
@@ -183,6 +188,11 @@ impl Provider {
             if let Some(claims) = &self.config.requested_claims {
                 query.append_pair("claims", &claims.to_string());
             }
+            // Apple answers requests for the name or email by posting a
+            // form, and refuses them otherwise.
+            if self.config.provider == "apple" && !self.config.scope.is_empty() {
+                query.append_pair("response_mode", "form_post");
+            }
         }
         Ok(url.into())
     }
@@ -205,9 +215,6 @@ impl Provider {
         if let Some(verifier) = code_verifier {
             form.push(("code_verifier", verifier));
         }
-        let encoded: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(&form)
-            .finish();
         let mut request = self
             .client
             .post(&endpoints.token_endpoint)
@@ -215,15 +222,27 @@ impl Provider {
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
-            )
-            .body(encoded);
-        if let Some(secret) = &self.config.client_secret {
-            request = request.basic_auth(
-                form_encode(&self.config.client_id),
-                Some(form_encode(secret)),
             );
+        let signed;
+        match (&self.config.client_secret, &self.apple_key) {
+            (Some(secret), _) if self.config.provider != "apple" => {
+                request = request.basic_auth(
+                    form_encode(&self.config.client_id),
+                    Some(form_encode(secret)),
+                );
+            }
+            // Apple reads the client secret from the form only.
+            (Some(secret), _) => form.push(("client_secret", secret.as_str())),
+            (None, Some(key)) => {
+                signed = key.client_secret(&self.config.client_id, chrono::Utc::now());
+                form.push(("client_secret", signed.as_str()));
+            }
+            (None, None) => {}
         }
-        let response = request.send().await.map_err(OutboundError::from)?;
+        let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
+        let response = request.body(encoded).send().await.map_err(OutboundError::from)?;
         let status = response.status();
         let body = outbound::read_bounded(response, MAX_ANSWER_BYTES).await?;
         if !status.is_success() {
@@ -267,9 +286,10 @@ impl Provider {
             .find(|k| header.kid.is_none() || k.common.key_id == header.kid)
             .ok_or_else(|| ProviderError::Token("no key of the provider signed it".into()))?;
         let key = DecodingKey::from_jwk(jwk).map_err(token_error)?;
+        let issuer = expected_issuer(&endpoints.issuer, id_token)?;
         let mut validation = Validation::new(header.alg);
         validation.set_audience(&[&self.config.client_id]);
-        validation.set_issuer(&[&endpoints.issuer]);
+        validation.set_issuer(&[&issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<Map<String, Value>>(id_token, &key, &validation)
@@ -280,6 +300,15 @@ impl Provider {
             return Err(ProviderError::Token("the nonce does not match".into()));
         }
         Ok(claims)
+    }
+
+    /// The JSON object at `url`, read with the access token.
+    pub async fn read_with_token(
+        &self,
+        url: &str,
+        access_token: &str,
+    ) -> Result<Map<String, Value>, ProviderError> {
+        self.get_json(url, Some(access_token)).await
     }
 
     /// The claims of the userinfo endpoint, read with the access token.
@@ -319,6 +348,36 @@ impl Provider {
         serde_json::from_slice(&body)
             .map_err(|e| ProviderError::Invalid(format!("{}: {e}", shown(url))))
     }
+}
+
+/// The issuer an ID token must name: the discovered one, or for a
+/// multi-tenant Microsoft issuer (`.../{tenantid}/v2.0`) the one of the
+/// tenant the token says it comes from (its `tid`); the signature and the
+/// `iss` claim are checked against it afterwards.
+fn expected_issuer(discovered: &str, id_token: &str) -> Result<String, ProviderError> {
+    if !discovered.contains(TENANT_PLACEHOLDER) {
+        return Ok(discovered.to_owned());
+    }
+    let tid = unverified_claim(id_token, "tid")
+        .filter(|tid| {
+            !tid.is_empty()
+                && tid.len() <= 64
+                && tid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .ok_or_else(|| ProviderError::Token("the token names no valid tenant (tid)".into()))?;
+    Ok(discovered.replace(TENANT_PLACEHOLDER, &tid))
+}
+
+/// One text claim of a token's payload, read before its signature is
+/// checked (only to choose what to check it against).
+fn unverified_claim(token: &str, name: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+    claims.get(name)?.as_str().map(str::to_owned)
 }
 
 /// A URL as logged: scheme, host and path only.
