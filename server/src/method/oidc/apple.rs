@@ -111,3 +111,102 @@ pub fn add_user_name(claims: &mut Map<String, Value>, user: Option<&str>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::VerifyingKey;
+    use p256::ecdsa::signature::Verifier as _;
+
+    /// A P-256 private key in PKCS#8 PEM, as Apple's `.p8` files hold one.
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg05rovxta3Bp/8ul7
+YrLk3voVcgJVSpmTZYsN/Tfi0cahRANCAAQzZg2uaudYUl27R7vpzovrzeCdIenU
+0+LVX1tw3ZJtRs4afQGq0r8za91uOoezYiRqWiZ0UrpH93Pohrj6dp+V
+-----END PRIVATE KEY-----
+";
+
+    fn apple(extra: Value) -> OidcProvider {
+        let mut config = json!({
+            "id": "apple", "provider": "apple", "client_id": "com.example.web",
+            "mapper_url": "file:///m.jsonnet", "apple_team_id": "KP76DQS54M",
+            "apple_private_key_id": "ABC123DEFG", "apple_private_key": KEY,
+        });
+        bia_config::merge(&mut config, extra);
+        serde_json::from_value(config).unwrap()
+    }
+
+    fn part(token: &str, n: usize) -> Value {
+        let text = token.split('.').nth(n).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_client_secret_is_an_es256_jwt_apple_accepts() {
+        let key = AppleKey::of(&apple(json!({}))).unwrap().unwrap();
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let secret = key.client_secret("com.example.web", now);
+        let header = part(&secret, 0);
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["kid"], "ABC123DEFG");
+        let claims = part(&secret, 1);
+        assert_eq!(claims["iss"], "KP76DQS54M");
+        assert_eq!(claims["sub"], "com.example.web");
+        assert_eq!(claims["aud"], "https://appleid.apple.com");
+        assert_eq!(claims["iat"], 1_700_000_000);
+        assert_eq!(claims["exp"], 1_700_000_000 + SECRET_SECONDS);
+        // The signature verifies with the key's public half, over the
+        // signing input, and not over another one.
+        let (input, signature) = secret.rsplit_once('.').unwrap();
+        let signature =
+            Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
+        let public = VerifyingKey::from(&key.key);
+        assert!(public.verify(input.as_bytes(), &signature).is_ok());
+        let forged = format!("{input}x");
+        assert!(public.verify(forged.as_bytes(), &signature).is_err());
+    }
+
+    #[test]
+    fn a_given_client_secret_or_another_kind_signs_nothing() {
+        assert!(AppleKey::of(&apple(json!({"client_secret": "s"}))).unwrap().is_none());
+        assert!(AppleKey::of(&apple(json!({"provider": "generic"}))).unwrap().is_none());
+        let broken = apple(json!({"apple_private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}));
+        assert!(AppleKey::of(&broken).err().unwrap().contains("apple_private_key"));
+        let mut missing = apple(json!({}));
+        missing.apple_team_id = None;
+        assert!(AppleKey::of(&missing).is_err());
+    }
+
+    #[test]
+    fn apples_user_field_gives_the_name_and_nothing_else() {
+        let mut claims = Map::new();
+        claims.insert("sub".into(), json!("001.apple"));
+        let user = json!({
+            "name": {"firstName": "Ada", "lastName": "Lovelace"},
+            "email": "forged@example.com",
+            "sub": "someone-else"
+        });
+        add_user_name(&mut claims, Some(&user.to_string()));
+        assert_eq!(claims["given_name"], "Ada");
+        assert_eq!(claims["last_name"], "Lovelace");
+        assert_eq!(claims["name"], "Ada Lovelace");
+        assert_eq!(claims["sub"], "001.apple");
+        assert!(!claims.contains_key("email"));
+        // What the ID token says is kept.
+        let mut named = Map::new();
+        named.insert("name".into(), json!("From the token"));
+        add_user_name(&mut named, Some(&user.to_string()));
+        assert_eq!(named["name"], "From the token");
+        // Malformed, oversized or control characters only: nothing added.
+        for hostile in [
+            "not json".to_owned(),
+            "[1,2]".to_owned(),
+            json!({"name": {"firstName": "A".repeat(MAX_USER_BYTES)}}).to_string(),
+            json!({"name": {"firstName": "\u{0}\u{7}", "lastName": 3}}).to_string(),
+        ] {
+            let mut claims = Map::new();
+            add_user_name(&mut claims, Some(&hostile));
+            assert!(claims.is_empty(), "{hostile}");
+        }
+    }
+}

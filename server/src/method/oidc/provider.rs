@@ -400,3 +400,48 @@ fn shown(url: &str) -> String {
 fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn token(claims: Value) -> String {
+        let encode = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        format!(
+            "{}.{}.c2ln",
+            encode(serde_json::json!({"alg": "RS256"})),
+            encode(claims)
+        )
+    }
+
+    #[test]
+    fn a_multi_tenant_issuer_is_the_tokens_tenant() {
+        let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let tid = "9188040d-6c67-4c5b-b112-36a304b66dad";
+        let signed = token(serde_json::json!({"tid": tid, "iss": "https://evil.example"}));
+        // The expected issuer follows the tid: a token whose `iss` names
+        // another issuer then fails the issuer check.
+        assert_eq!(
+            expected_issuer(template, &signed).unwrap(),
+            format!("https://login.microsoftonline.com/{tid}/v2.0")
+        );
+        assert_eq!(
+            expected_issuer("https://idp.example", &signed).unwrap(),
+            "https://idp.example"
+        );
+        for hostile in [
+            serde_json::json!({}),
+            serde_json::json!({"tid": ""}),
+            serde_json::json!({"tid": "a/../b"}),
+            serde_json::json!({"tid": "x".repeat(65)}),
+            serde_json::json!({"tid": 7}),
+        ] {
+            let refused = expected_issuer(template, &token(hostile.clone()));
+            assert!(matches!(refused, Err(ProviderError::Token(_))), "{hostile}");
+        }
+        assert!(expected_issuer(template, "no.dots-here").is_err());
+    }
+
+}
