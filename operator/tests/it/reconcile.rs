@@ -537,3 +537,68 @@ async fn providers_from_selected_namespaces_attach() {
     })
     .await;
 }
+
+/// A P-256 private key in PKCS#8 PEM, as Apple's `.p8` files hold one.
+const APPLE_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg05rovxta3Bp/8ul7
+YrLk3voVcgJVSpmTZYsN/Tfi0cahRANCAAQzZg2uaudYUl27R7vpzovrzeCdIenU
+0+LVX1tw3ZJtRs4afQGq0r8za91uOoezYiRqWiZ0UrpH93Pohrj6dp+V
+-----END PRIVATE KEY-----
+";
+
+#[tokio::test]
+async fn an_apple_provider_signs_with_a_key_from_a_secret_and_a_missing_key_is_a_condition() {
+    within(async {
+        let fake = seeded();
+        let mut apple = provider("apple", "apple", 100);
+        apple.spec.provider = bia_crds::ProviderKind::Apple;
+        apple.spec.issuer_url = None;
+        apple.spec.client_secret = None;
+        apple.spec.scopes = Some(vec!["email".into()]);
+        apple.spec.apple = Some(bia_crds::oidc_provider::AppleSigning {
+            team_id: "KP76DQS54M".into(),
+            private_key_id: "ABC123DEFG".into(),
+            private_key: key("apple-signing", "key.p8"),
+        });
+        fake.put(&apple);
+        fake.put(&secret("apple-signing", &[("other.p8", APPLE_KEY)]));
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        let p: OIDCProvider = fake.get(NS, "apple").unwrap();
+        let c = &p.status.unwrap().conditions[0];
+        assert_eq!(
+            (c.status, c.reason.as_str()),
+            (ConditionStatus::False, "SecretKeyMissing")
+        );
+        assert!(c.message.contains("spec.apple.privateKey"), "{}", c.message);
+        assert!(!config_of(&fake).contains("apple"));
+
+        // A key that is not one is refused naming the field.
+        fake.put(&secret("apple-signing", &[("key.p8", "not a key")]));
+        reconcile_server(&fake, &ctx).await;
+        let p: OIDCProvider = fake.get(NS, "apple").unwrap();
+        let c = &p.status.unwrap().conditions[0];
+        assert_eq!(c.reason, "Invalid");
+        assert!(c.message.contains("spec.apple.privateKey"), "{}", c.message);
+
+        fake.put(&secret("apple-signing", &[("key.p8", APPLE_KEY)]));
+        reconcile_server(&fake, &ctx).await;
+        assert_eq!(
+            accepted::<OIDCProvider>(&fake, "apple"),
+            ("True".into(), "Accepted".into())
+        );
+        // The server's own loader and check take the rendered entry.
+        let config = config_of(&fake);
+        let loaded = bia_config::parse(&bia_config::parse_yaml(&config).unwrap()).unwrap();
+        let problems = bia_config::check(&loaded.config, bia_config::Mode::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        let providers = &loaded.config.selfservice.methods.oidc.config.providers;
+        let entry = providers.iter().find(|p| p.id == "apple").unwrap();
+        assert_eq!(entry.provider, "apple");
+        assert_eq!(entry.client_secret, None);
+        assert_eq!(entry.apple_team_id.as_deref(), Some("KP76DQS54M"));
+        assert_eq!(entry.apple_private_key_id.as_deref(), Some("ABC123DEFG"));
+        assert_eq!(entry.apple_private_key.as_deref(), Some(APPLE_KEY));
+    })
+    .await;
+}
