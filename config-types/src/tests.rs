@@ -426,7 +426,10 @@ fn named_provider_kinds_pass_with_their_own_keys() {
         "microsoft_tenant": "organizations", "subject_source": "me"
     }));
     let mut microsoft = microsoft;
-    microsoft.as_object_mut().unwrap().retain(|_, v| !v.is_null());
+    microsoft
+        .as_object_mut()
+        .unwrap()
+        .retain(|_, v| !v.is_null());
     let auth0 = oidc_provider(json!({"id": "a0", "provider": "auth0"}));
     let apple = apple_provider(json!({"id": "apple"}));
     let tree = with_providers(vec![gitlab, microsoft, auth0, apple]);
@@ -477,16 +480,34 @@ fn kind_specific_keys_are_checked() {
     };
     let cases = [
         (auth0, "issuer_url"),
-        (microsoft(json!({"microsoft_tenant": "x/../y"})), "microsoft_tenant"),
-        (microsoft(json!({"microsoft_tenant": ""})), "microsoft_tenant"),
-        (microsoft(json!({"subject_source": "oid?"})), "subject_source"),
-        (apple_provider(json!({"apple_private_key": "not a key"})), "apple_private_key"),
+        (
+            microsoft(json!({"microsoft_tenant": "x/../y"})),
+            "microsoft_tenant",
+        ),
+        (
+            microsoft(json!({"microsoft_tenant": ""})),
+            "microsoft_tenant",
+        ),
+        (
+            microsoft(json!({"subject_source": "oid?"})),
+            "subject_source",
+        ),
+        (
+            apple_provider(json!({"apple_private_key": "not a key"})),
+            "apple_private_key",
+        ),
         (
             apple_provider(json!({"apple_private_key": APPLE_TEST_KEY.replace("MIGH", "MIGG")})),
             "apple_private_key",
         ),
-        (apple_provider(json!({"apple_team_id": "KP76 DQS"})), "apple_team_id"),
-        (apple_provider(json!({"apple_private_key_id": ""})), "apple_private_key_id"),
+        (
+            apple_provider(json!({"apple_team_id": "KP76 DQS"})),
+            "apple_team_id",
+        ),
+        (
+            apple_provider(json!({"apple_private_key_id": ""})),
+            "apple_private_key_id",
+        ),
     ];
     for (provider, key) in cases {
         let tree = with_providers(vec![provider.clone()]);
@@ -498,7 +519,10 @@ fn kind_specific_keys_are_checked() {
     }
     // The apple keys go together; without them a client secret is needed.
     let mut partial = apple_provider(json!({}));
-    partial.as_object_mut().unwrap().remove("apple_private_key_id");
+    partial
+        .as_object_mut()
+        .unwrap()
+        .remove("apple_private_key_id");
     assert_eq!(
         keys(with_providers(vec![partial]), Mode::default()),
         [format!("{list}[0].apple_private_key_id")]
@@ -511,7 +535,10 @@ fn kind_specific_keys_are_checked() {
         keys(with_providers(vec![bare.clone()]), Mode::default()),
         [format!("{list}[0].client_secret")]
     );
-    merge(&mut bare, json!({"client_secret": "a-secret-signed-elsewhere"}));
+    merge(
+        &mut bare,
+        json!({"client_secret": "a-secret-signed-elsewhere"}),
+    );
     assert!(keys(with_providers(vec![bare]), Mode::default()).is_empty());
 }
 

@@ -102,10 +102,10 @@ fn main() {
                         "local c = std.extVar('claims'); {identity: {traits: {email: c.email}}}"
                             .into(),
                     microsoft_tenant: None,
-            subject_source: None,
-            auth_url: None,
-            token_url: None,
-            apple: None,
+                    subject_source: None,
+                    auth_url: None,
+                    token_url: None,
+                    apple: None,
                     server_ref: server_ref(),
                 },
             );

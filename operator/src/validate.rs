@@ -203,9 +203,8 @@ pub fn validate_provider(provider: &OIDCProvider, secrets: &SecretValues) -> Res
             )
         });
     }
-    let read = |r: Option<&bia_crds::SecretKeyRef>| {
-        r.and_then(|r| secrets.get(&ns, r)).map(str::to_owned)
-    };
+    let read =
+        |r: Option<&bia_crds::SecretKeyRef>| r.and_then(|r| secrets.get(&ns, r)).map(str::to_owned);
     let entry = crate::render::provider_entry(
         provider,
         read(provider.spec.client_secret.as_ref()),

@@ -113,6 +113,41 @@ def provider(id: str, issuer: str, client_id: str, mapper: str | None = None, **
     }
 
 
+def scratch(backend: str, tmp_path_factory, name: str):
+    """A scratch folder and database on `backend`, and two free ports with their base URLs."""
+    workdir = tmp_path_factory.mktemp(f"{name}-{backend}")
+    db = {"sqlite": lambda: create_sqlite(workdir), "postgres": create_postgres, "mysql": create_mysql}[backend]()
+    ports = [free_port(), free_port()]
+    public, admin = [(port, f"http://127.0.0.1:{port}/") for port in ports]
+    return workdir, db, public, admin
+
+
+def serve(workdir: Path, admin_url: str, config: dict) -> tuple[subprocess.Popen, Path]:
+    """Starts a server with `config` and waits until it answers; returns it and its log."""
+    config_path = workdir / "config.yml"
+    config_path.write_text(json.dumps(config, indent=2))
+    log_path = workdir / "bia.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([bia_bin(), "serve", "-c", str(config_path)],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    try:
+        wait_ready(admin_url, proc, READY_TIMEOUT)
+    except RuntimeError as err:
+        stop_server(proc)
+        pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
+    return proc, log_path
+
+
+def tear_down(proc: subprocess.Popen | None, nodes: tuple, db) -> None:
+    """Stops the server and the providers and drops the database."""
+    if proc is not None:
+        stop_server(proc)
+    for node in nodes:
+        node.kill()
+        node.wait(timeout=5)
+    db.drop()
+
+
 class Bia:
     """A server with social sign-in against the two test providers."""
 
@@ -154,12 +189,8 @@ class Bia:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def bia(request, tmp_path_factory):
-    backend = request.param
-    workdir = tmp_path_factory.mktemp(f"bia-oidc-{backend}")
-    db = {"sqlite": lambda: create_sqlite(workdir), "postgres": create_postgres, "mysql": create_mysql}[backend]()
-    public_port, admin_port = free_port(), free_port()
-    public_url = f"http://127.0.0.1:{public_port}/"
-    admin_url = f"http://127.0.0.1:{admin_port}/"
+    workdir, db, (public_port, public_url), (admin_port, admin_url) = scratch(request.param, tmp_path_factory,
+                                                                               "bia-oidc")
     callback = public_url + "self-service/methods/oidc/callback/"
     idp, idp_issuer = start_node("provider.mjs", {"clients": [{
         "client_id": "bia", "client_secret": CLIENT_SECRET,
@@ -199,24 +230,10 @@ def bia(request, tmp_path_factory):
                 "methods": {"oidc": {"enabled": True, "config": {"providers": providers}}},
             },
         }
-        config_path = workdir / "config.yml"
-        config_path.write_text(json.dumps(config, indent=2))
-        log_path = workdir / "bia.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([bia_bin(), "serve", "-c", str(config_path)],
-                                    stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-        try:
-            wait_ready(admin_url, proc, READY_TIMEOUT)
-        except RuntimeError as err:
-            pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
+        proc, log_path = serve(workdir, admin_url, config)
         yield Bia(public_url, admin_url, idp_issuer, log_path, db.dsn)
     finally:
-        if proc is not None:
-            stop_server(proc)
-        for node in (idp, hostile):
-            node.kill()
-            node.wait(timeout=5)
-        db.drop()
+        tear_down(proc, (idp, hostile), db)
 
 
 # --------------------------------------------------------------------------- a browser

@@ -20,23 +20,22 @@ import uuid
 import pytest
 import requests
 
-from support import DEFAULT_RETURN_URL, bia_bin, free_port, stop_server, unique_email, wait_ready
+from support import DEFAULT_RETURN_URL, bia_bin, unique_email
 from test_oidc import (
     BACKENDS,
     CLIENT_SECRET,
-    READY_TIMEOUT,
     SCHEMAS,
     Bia,
     Browser,
     choose_provider,
-    create_mysql,
-    create_postgres,
-    create_sqlite,
     flow_messages,
     provider,
     run,
+    scratch,
+    serve,
     sign_with,
     start_node,
+    tear_down,
 )
 
 TEAM_ID = "KP76DQS54M"
@@ -55,12 +54,8 @@ def p256_key() -> str:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def bia(request, tmp_path_factory):
-    backend = request.param
-    workdir = tmp_path_factory.mktemp(f"bia-oidc-named-{backend}")
-    db = {"sqlite": lambda: create_sqlite(workdir), "postgres": create_postgres, "mysql": create_mysql}[backend]()
-    public_port, admin_port = free_port(), free_port()
-    public_url = f"http://127.0.0.1:{public_port}/"
-    admin_url = f"http://127.0.0.1:{admin_port}/"
+    workdir, db, (public_port, public_url), (admin_port, admin_url) = scratch(request.param, tmp_path_factory,
+                                                                               "bia-oidc-named")
     callback = public_url + "self-service/methods/oidc/callback/"
     apple_key, stranger_key = p256_key(), p256_key()
     clients = [{"client_id": kind, "client_secret": CLIENT_SECRET, "redirect_uris": [callback + kind]}
@@ -109,26 +104,12 @@ def bia(request, tmp_path_factory):
                 "methods": {"oidc": {"enabled": True, "config": {"providers": providers}}},
             },
         }
-        config_path = workdir / "config.yml"
-        config_path.write_text(json.dumps(config, indent=2))
-        log_path = workdir / "bia.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([bia_bin(), "serve", "-c", str(config_path)],
-                                    stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-        try:
-            wait_ready(admin_url, proc, READY_TIMEOUT)
-        except RuntimeError as err:
-            pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
+        proc, log_path = serve(workdir, admin_url, config)
         named = Bia(public_url, admin_url, idp_issuer, log_path, db.dsn)
         named.hint = hint
         yield named
     finally:
-        if proc is not None:
-            stop_server(proc)
-        for node in (idp, hostile):
-            node.kill()
-            node.wait(timeout=5)
-        db.drop()
+        tear_down(proc, (idp, hostile), db)
 
 
 def posted_form(page: str) -> tuple[str, dict]:

@@ -13,16 +13,32 @@ const MAX_TENANT_BYTES: usize = 253;
 pub(super) fn problems(provider: &OidcProvider) -> Vec<(&'static str, String)> {
     let mut problems = Vec::new();
     let kind = provider.provider.as_str();
-    let own_keys: [(&'static str, bool, &str); 5] = [
-        ("microsoft_tenant", provider.microsoft_tenant.is_some(), "microsoft"),
-        ("subject_source", provider.subject_source.is_some(), "microsoft"),
-        ("apple_team_id", provider.apple_team_id.is_some(), "apple"),
-        ("apple_private_key_id", provider.apple_private_key_id.is_some(), "apple"),
-        ("apple_private_key", provider.apple_private_key.is_some(), "apple"),
+    let set = |value: &Option<String>| value.is_some();
+    let own_keys = [
+        (
+            "microsoft_tenant",
+            set(&provider.microsoft_tenant),
+            "microsoft",
+        ),
+        ("subject_source", set(&provider.subject_source), "microsoft"),
+        ("apple_team_id", set(&provider.apple_team_id), "apple"),
+        (
+            "apple_private_key_id",
+            set(&provider.apple_private_key_id),
+            "apple",
+        ),
+        (
+            "apple_private_key",
+            set(&provider.apple_private_key),
+            "apple",
+        ),
     ];
     for (key, set, owner) in own_keys {
         if set && kind != owner {
-            problems.push((key, format!("is only read by {owner} providers, not {kind}")));
+            problems.push((
+                key,
+                format!("is only read by {owner} providers, not {kind}"),
+            ));
         }
     }
     match kind {
@@ -88,7 +104,10 @@ fn apple_problems(provider: &OidcProvider, problems: &mut Vec<(&'static str, Str
             problems.push((key, "must be letters and digits (as Apple shows it)".into()));
         }
     }
-    if let Some(pem) = provider.apple_private_key.as_deref().filter(|p| !p.is_empty())
+    if let Some(pem) = provider
+        .apple_private_key
+        .as_deref()
+        .filter(|p| !p.is_empty())
         && let Err(reason) = apple_signing_key(pem)
     {
         problems.push(("apple_private_key", reason));

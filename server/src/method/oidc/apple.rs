@@ -90,7 +90,12 @@ pub fn add_user_name(claims: &mut Map<String, Value>, user: Option<&str>) {
         user.get("name")
             .and_then(|name| name.get(key))
             .and_then(Value::as_str)
-            .map(|v| v.chars().filter(|c| !c.is_control()).take(100).collect::<String>())
+            .map(|v| {
+                v.chars()
+                    .filter(|c| !c.is_control())
+                    .take(100)
+                    .collect::<String>()
+            })
             .filter(|v| !v.trim().is_empty())
     };
     let (first, last) = (part("firstName"), part("lastName"));
@@ -158,8 +163,7 @@ YrLk3voVcgJVSpmTZYsN/Tfi0cahRANCAAQzZg2uaudYUl27R7vpzovrzeCdIenU
         // The signature verifies with the key's public half, over the
         // signing input, and not over another one.
         let (input, signature) = secret.rsplit_once('.').unwrap();
-        let signature =
-            Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
+        let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap()).unwrap();
         let public = VerifyingKey::from(&key.key);
         assert!(public.verify(input.as_bytes(), &signature).is_ok());
         let forged = format!("{input}x");
@@ -168,10 +172,25 @@ YrLk3voVcgJVSpmTZYsN/Tfi0cahRANCAAQzZg2uaudYUl27R7vpzovrzeCdIenU
 
     #[test]
     fn a_given_client_secret_or_another_kind_signs_nothing() {
-        assert!(AppleKey::of(&apple(json!({"client_secret": "s"}))).unwrap().is_none());
-        assert!(AppleKey::of(&apple(json!({"provider": "generic"}))).unwrap().is_none());
-        let broken = apple(json!({"apple_private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}));
-        assert!(AppleKey::of(&broken).err().unwrap().contains("apple_private_key"));
+        assert!(
+            AppleKey::of(&apple(json!({"client_secret": "s"})))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            AppleKey::of(&apple(json!({"provider": "generic"})))
+                .unwrap()
+                .is_none()
+        );
+        let broken = apple(
+            json!({"apple_private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}),
+        );
+        assert!(
+            AppleKey::of(&broken)
+                .err()
+                .unwrap()
+                .contains("apple_private_key")
+        );
         let mut missing = apple(json!({}));
         missing.apple_team_id = None;
         assert!(AppleKey::of(&missing).is_err());

@@ -125,7 +125,8 @@ impl Provider {
         );
         let mut endpoints: Endpoints = self.get_json(&url, None).await?;
         let named = endpoints.issuer.trim_end_matches('/');
-        let multi_tenant = self.config.provider == "microsoft" && named.contains(TENANT_PLACEHOLDER);
+        let multi_tenant =
+            self.config.provider == "microsoft" && named.contains(TENANT_PLACEHOLDER);
         if named != issuer.trim_end_matches('/') && !multi_tenant {
             return Err(ProviderError::Invalid(format!(
                 "the discovery document names the issuer {:?}, not the configured one",
@@ -242,7 +243,11 @@ impl Provider {
         let encoded: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&form)
             .finish();
-        let response = request.body(encoded).send().await.map_err(OutboundError::from)?;
+        let response = request
+            .body(encoded)
+            .send()
+            .await
+            .map_err(OutboundError::from)?;
         let status = response.status();
         let body = outbound::read_bounded(response, MAX_ANSWER_BYTES).await?;
         if !status.is_success() {
@@ -443,5 +448,4 @@ mod tests {
         }
         assert!(expected_issuer(template, "no.dots-here").is_err());
     }
-
 }
