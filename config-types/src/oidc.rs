@@ -1,7 +1,6 @@
 //! The `selfservice.methods.oidc` section: sign-in with OpenID Connect
-//! providers. Keys keep Kratos's names; keys of provider kinds this version
-//! does not implement (Microsoft tenants, Apple keys, ...) are not read, so
-//! the loader reports them as unsupported.
+//! providers. Keys keep Kratos's names; a key the provider's kind does not
+//! read (an Apple key on a Microsoft provider, ...) is refused by name.
 
 use std::collections::BTreeMap;
 
@@ -11,16 +10,24 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ConfigError, key};
 use crate::is_default;
 
+mod kind;
+
+pub use kind::apple_signing_key;
+
 /// The provider kinds this version implements.
 pub const PROVIDER_KINDS: &[&str] = &[
     "generic",
     "google",
+    "gitlab",
+    "auth0",
+    "microsoft",
+    "apple",
+    "linkedin",
     "github",
     "github-app",
     "discord",
     "slack",
     "facebook",
-    "linkedin",
 ];
 
 /// The kinds that are plain OAuth 2.0 with a user API, without ID tokens:
@@ -33,6 +40,15 @@ pub fn is_oauth2_kind(kind: &str) -> bool {
     OAUTH2_KINDS.contains(&kind)
 }
 
+/// The Microsoft tenant signed in with when `microsoft_tenant` is not set:
+/// any work, school or personal account.
+pub const MICROSOFT_DEFAULT_TENANT: &str = "common";
+
+/// The Microsoft tenants whose tokens are issued by the account's own
+/// tenant (`https://login.microsoftonline.com/{tid}/v2.0`), not by the
+/// configured one.
+pub const MICROSOFT_MULTI_TENANTS: &[&str] = &["common", "organizations", "consumers"];
+
 /// The issuer a named provider kind signs in with, when `issuer_url` does
 /// not name another one (`generic` has none: its `issuer_url` is required).
 /// Unlike Kratos, which always uses the fixed issuer of a named kind, Bia
@@ -42,8 +58,26 @@ pub fn default_issuer(kind: &str) -> Option<&'static str> {
     match kind {
         "google" => Some("https://accounts.google.com"),
         "linkedin" => Some("https://www.linkedin.com/oauth"),
+        "gitlab" => Some("https://gitlab.com"),
+        "apple" => Some("https://appleid.apple.com"),
         _ => None,
     }
+}
+
+/// The issuer a provider entry signs in with: its `issuer_url`, else its
+/// kind's own (for `microsoft`, the one of its tenant).
+pub fn issuer(provider: &OidcProvider) -> Option<String> {
+    if let Some(url) = &provider.issuer_url {
+        return Some(url.clone());
+    }
+    if provider.provider == "microsoft" {
+        let tenant = provider
+            .microsoft_tenant
+            .as_deref()
+            .unwrap_or(MICROSOFT_DEFAULT_TENANT);
+        return Some(format!("https://login.microsoftonline.com/{tenant}/v2.0"));
+    }
+    default_issuer(&provider.provider).map(str::to_owned)
 }
 
 /// The `selfservice.methods.oidc` section.
@@ -87,15 +121,17 @@ pub struct OidcProvider {
     /// identifiers of its credentials (`<id>:<subject>`); never change it.
     pub id: String,
     /// The kind of provider: `generic` (any OpenID Connect provider, found
-    /// through discovery), `google`, `linkedin`, or one of the plain OAuth
-    /// 2.0 kinds `github`, `github-app`, `discord`, `slack`, `facebook`.
+    /// through discovery), `google`, `gitlab`, `auth0`, `microsoft`,
+    /// `apple`, `linkedin`, or one of the plain OAuth 2.0 kinds `github`,
+    /// `github-app`, `discord`, `slack`, `facebook`.
     pub provider: String,
     /// The name shown on its button (the id by default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// The client id registered at the provider.
     pub client_id: String,
-    /// The client secret registered at the provider.
+    /// The client secret registered at the provider. An `apple` provider
+    /// without one signs its own from the `apple_*` keys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     /// The issuer; its `/.well-known/openid-configuration` names the
@@ -136,6 +172,24 @@ pub struct OidcProvider {
     /// `login_hint`, `hd`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub upstream_parameters: BTreeMap<String, String>,
+    /// `microsoft` only: the tenant (`common` by default, `organizations`,
+    /// `consumers`, or a tenant id or domain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub microsoft_tenant: Option<String>,
+    /// `microsoft` only: where the subject comes from: `userinfo` (default:
+    /// the ID token's `sub`) or `me` (the `id` of Microsoft Graph's `/me`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_source: Option<String>,
+    /// `apple` only: the team id the client secret is signed for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apple_team_id: Option<String>,
+    /// `apple` only: the id of the private key below, as Apple lists it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apple_private_key_id: Option<String>,
+    /// `apple` only: the P-256 private key (PKCS#8 PEM, Apple's `.p8` file)
+    /// that signs the client secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apple_private_key: Option<String>,
 }
 
 /// The structural problems of the section: required keys, known values,
@@ -210,10 +264,13 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
     }
     match &provider.issuer_url {
         _ if is_oauth2_kind(&provider.provider) => {}
-        None if default_issuer(&provider.provider).is_some() => {}
+        None if issuer(provider).is_some() => {}
         None => push(
             "issuer_url",
-            "is required for generic providers (discovery)".into(),
+            format!(
+                "is required for {} providers (discovery)",
+                provider.provider
+            ),
         ),
         Some(url) if !is_web_url(url) => {
             push("issuer_url", "must be an http:// or https:// URL".into())
@@ -253,6 +310,9 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
         .is_some_and(|claims| !claims.is_object())
     {
         push("requested_claims", "must be an object".into());
+    }
+    for (key, reason) in kind::problems(provider) {
+        push(key, reason);
     }
     for name in provider.upstream_parameters.keys() {
         if RESERVED_PARAMETERS.contains(&name.as_str()) {

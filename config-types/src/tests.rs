@@ -463,21 +463,152 @@ fn keys_a_kind_does_not_read_are_refused_by_name() {
     assert!(problems[0].1.contains("\"github-app\""), "{problems:?}");
 }
 
+/// A P-256 private key in PKCS#8 PEM, as Apple's `.p8` files hold one.
+const APPLE_TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg05rovxta3Bp/8ul7
+YrLk3voVcgJVSpmTZYsN/Tfi0cahRANCAAQzZg2uaudYUl27R7vpzovrzeCdIenU
+0+LVX1tw3ZJtRs4afQGq0r8za91uOoezYiRqWiZ0UrpH93Pohrj6dp+V
+-----END PRIVATE KEY-----
+";
+
+fn apple_provider(extra: Value) -> Value {
+    let mut provider = oidc_provider(json!({
+        "provider": "apple",
+        "client_secret": null,
+        "issuer_url": null,
+        "apple_team_id": "KP76DQS54M",
+        "apple_private_key_id": "ABC123DEFG",
+        "apple_private_key": APPLE_TEST_KEY
+    }));
+    merge(&mut provider, extra);
+    let object = provider.as_object_mut().unwrap();
+    object.retain(|_, value| !value.is_null());
+    provider
+}
+
 #[test]
-fn keys_of_unimplemented_provider_kinds_are_reported() {
+fn named_provider_kinds_pass_with_their_own_keys() {
+    let mut gitlab = oidc_provider(json!({"provider": "gitlab"}));
+    gitlab.as_object_mut().unwrap().remove("issuer_url");
+    let microsoft = oidc_provider(json!({
+        "id": "ms", "provider": "microsoft", "issuer_url": null,
+        "microsoft_tenant": "organizations", "subject_source": "me"
+    }));
+    let mut microsoft = microsoft;
+    microsoft
+        .as_object_mut()
+        .unwrap()
+        .retain(|_, v| !v.is_null());
+    let auth0 = oidc_provider(json!({"id": "a0", "provider": "auth0"}));
+    let apple = apple_provider(json!({"id": "apple"}));
+    let tree = with_providers(vec![gitlab, microsoft, auth0, apple]);
+    let loaded = parse(&tree).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(check(&loaded.config, Mode::default()).is_empty());
+    let providers = &loaded.config.selfservice.methods.oidc.config.providers;
+    assert_eq!(
+        crate::oidc::issuer(&providers[1]).as_deref(),
+        Some("https://login.microsoftonline.com/organizations/v2.0")
+    );
+    assert_eq!(
+        crate::oidc::issuer(&providers[0]).as_deref(),
+        Some("https://gitlab.com")
+    );
+}
+
+#[test]
+fn kind_only_keys_are_refused_on_other_kinds() {
+    let list = "selfservice.methods.oidc.config.providers";
     let tree = with_providers(vec![oidc_provider(json!({
         "microsoft_tenant": "common",
         "apple_team_id": "KP76DQS54M"
     }))]);
-    let loaded = parse(&tree).unwrap();
-    let keys: Vec<&str> = loaded.warnings.iter().map(|w| w.key.as_str()).collect();
     assert_eq!(
-        keys,
+        keys(tree, Mode::default()),
         [
-            "selfservice.methods.oidc.config.providers[0].microsoft_tenant",
-            "selfservice.methods.oidc.config.providers[0].apple_team_id"
+            format!("{list}[0].microsoft_tenant"),
+            format!("{list}[0].apple_team_id")
         ]
     );
+    let apple_with_tenant = apple_provider(json!({"subject_source": "me"}));
+    assert_eq!(
+        keys(with_providers(vec![apple_with_tenant]), Mode::default()),
+        [format!("{list}[0].subject_source")]
+    );
+}
+
+#[test]
+fn kind_specific_keys_are_checked() {
+    let list = "selfservice.methods.oidc.config.providers";
+    let mut auth0 = oidc_provider(json!({"provider": "auth0"}));
+    auth0.as_object_mut().unwrap().remove("issuer_url");
+    let microsoft = |extra: Value| {
+        let mut provider = oidc_provider(json!({"provider": "microsoft"}));
+        merge(&mut provider, extra);
+        provider
+    };
+    let cases = [
+        (auth0, "issuer_url"),
+        (
+            microsoft(json!({"microsoft_tenant": "x/../y"})),
+            "microsoft_tenant",
+        ),
+        (
+            microsoft(json!({"microsoft_tenant": ""})),
+            "microsoft_tenant",
+        ),
+        (
+            microsoft(json!({"subject_source": "oid?"})),
+            "subject_source",
+        ),
+        (
+            apple_provider(json!({"apple_private_key": "not a key"})),
+            "apple_private_key",
+        ),
+        (
+            apple_provider(json!({"apple_private_key": APPLE_TEST_KEY.replace("MIGH", "MIGG")})),
+            "apple_private_key",
+        ),
+        (
+            apple_provider(json!({"apple_team_id": "KP76 DQS"})),
+            "apple_team_id",
+        ),
+        (
+            apple_provider(json!({"apple_private_key_id": ""})),
+            "apple_private_key_id",
+        ),
+    ];
+    for (provider, key) in cases {
+        let tree = with_providers(vec![provider.clone()]);
+        assert_eq!(
+            keys(tree, Mode::default()),
+            [format!("{list}[0].{key}")],
+            "{provider}"
+        );
+    }
+    // The apple keys go together; without them a client secret is needed.
+    let mut partial = apple_provider(json!({}));
+    partial
+        .as_object_mut()
+        .unwrap()
+        .remove("apple_private_key_id");
+    assert_eq!(
+        keys(with_providers(vec![partial]), Mode::default()),
+        [format!("{list}[0].apple_private_key_id")]
+    );
+    let mut bare = apple_provider(json!({}));
+    bare.as_object_mut()
+        .unwrap()
+        .retain(|key, _| !key.starts_with("apple_"));
+    assert_eq!(
+        keys(with_providers(vec![bare.clone()]), Mode::default()),
+        [format!("{list}[0].client_secret")]
+    );
+    merge(
+        &mut bare,
+        json!({"client_secret": "a-secret-signed-elsewhere"}),
+    );
+    assert!(keys(with_providers(vec![bare]), Mode::default()).is_empty());
 }
 
 #[test]

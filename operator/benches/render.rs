@@ -96,12 +96,17 @@ fn main() {
                     provider: ProviderKind::Generic,
                     issuer_url: Some(format!("https://issuer-{i}.example.com")),
                     client_id: format!("client-{i}"),
-                    client_secret: key("oauth", "secret"),
+                    client_secret: Some(key("oauth", "secret")),
                     scopes: Some(vec!["openid".into(), "email".into()]),
                     mapper:
                         "local c = std.extVar('claims'); {identity: {traits: {email: c.email}}}"
                             .into(),
                     microsoft_tenant: None,
+                    subject_source: None,
+                    auth_url: None,
+                    token_url: None,
+                    api_base_url: None,
+                    apple: None,
                     server_ref: server_ref(),
                 },
             );

@@ -181,39 +181,47 @@ pub fn validate_template(template: &CourierTemplate) -> Result<(), Refusal> {
 /// provider is checked against the server's capabilities afterwards.
 pub fn validate_provider(provider: &OIDCProvider, secrets: &SecretValues) -> Result<(), Refusal> {
     let ns = provider.namespace().unwrap_or_default();
-    let r = &provider.spec.client_secret;
-    if let Some(secret) = secrets.get(&ns, r) {
-        let entry = crate::render::provider_entry(provider, secret.to_owned());
-        if !bia_config::oidc::PROVIDER_KINDS.contains(&entry.provider.as_str()) {
-            // A kind the server does not implement: the capability check says so.
-            return Ok(());
+    for (field, r) in provider.spec.secret_refs() {
+        if secrets.get(&ns, r).is_some() {
+            continue;
         }
-        let problems: Vec<String> = bia_config::oidc::provider_problems(&entry)
-            .into_iter()
-            .map(|(field, reason)| format!("{} {reason}", spec_field(&field)))
-            .collect();
-        if problems.is_empty() {
-            return Ok(());
-        }
-        return Err(refuse("Invalid", problems.join("; ")));
+        return Err(if secrets.has_secret(&ns, &r.name) {
+            refuse(
+                "SecretKeyMissing",
+                format!(
+                    "Secret {ns}/{} has no key {:?}; add it or fix {field}.key",
+                    r.name, r.key
+                ),
+            )
+        } else {
+            refuse(
+                "SecretMissing",
+                format!(
+                    "Secret {ns}/{} does not exist; create it or fix {field}.name",
+                    r.name
+                ),
+            )
+        });
     }
-    if secrets.has_secret(&ns, &r.name) {
-        Err(refuse(
-            "SecretKeyMissing",
-            format!(
-                "Secret {ns}/{} has no key {:?}; add it or fix spec.clientSecret.key",
-                r.name, r.key
-            ),
-        ))
-    } else {
-        Err(refuse(
-            "SecretMissing",
-            format!(
-                "Secret {ns}/{} does not exist; create it or fix spec.clientSecret.name",
-                r.name
-            ),
-        ))
+    let read =
+        |r: Option<&bia_crds::SecretKeyRef>| r.and_then(|r| secrets.get(&ns, r)).map(str::to_owned);
+    let entry = crate::render::provider_entry(
+        provider,
+        read(provider.spec.client_secret.as_ref()),
+        read(provider.spec.apple.as_ref().map(|a| &a.private_key)),
+    );
+    if !bia_config::oidc::PROVIDER_KINDS.contains(&entry.provider.as_str()) {
+        // A kind the server does not implement: the capability check says so.
+        return Ok(());
     }
+    let problems: Vec<String> = bia_config::oidc::provider_problems(&entry)
+        .into_iter()
+        .map(|(field, reason)| format!("{} {reason}", spec_field(&field)))
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(refuse("Invalid", problems.join("; ")))
 }
 
 /// The `OIDCProvider` field a server config key of a provider entry comes from.
@@ -224,6 +232,15 @@ fn spec_field(config_key: &str) -> String {
         "issuer_url" => "issuerUrl",
         "mapper_url" => "mapper",
         "scope" => "scopes",
+        "client_secret" => "clientSecret",
+        "auth_url" => "authUrl",
+        "token_url" => "tokenUrl",
+        "api_base_url" => "apiBaseUrl",
+        "microsoft_tenant" => "microsoftTenant",
+        "subject_source" => "subjectSource",
+        "apple_team_id" => "apple.teamId",
+        "apple_private_key_id" => "apple.privateKeyId",
+        "apple_private_key" => "apple.privateKey",
         other => other,
     };
     format!("spec.{field}")

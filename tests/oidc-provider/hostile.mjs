@@ -10,6 +10,9 @@
 // the client id as an HMAC secret), no-id-token, token-500,
 // token-not-json, provider-error (the authorization answers `error`).
 // A discovery document that is not JSON is served under /broken as issuer.
+// Under /tenants, a multi-tenant issuer as Microsoft's: discovery names
+// `<issuer>/tenants/{tenantid}/v2.0`; tokens carry a `tid` and, in mode
+// tenant-honest, that tenant's issuer, in mode tenant-other another one's.
 
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +22,7 @@ const { publicKey, privateKey } = await generateKeyPair('RS256');
 const other = await generateKeyPair('RS256');
 const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
 const pending = new Map();
+const TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
 function send(res, status, body, type = 'application/json') {
   res.writeHead(status, { 'content-type': type });
@@ -38,6 +42,11 @@ async function idToken(issuer, mode, nonce, sub) {
     email_verified: true,
     nonce: mode === 'wrong-nonce' ? 'not-the-nonce' : nonce,
   };
+  let iss = mode === 'wrong-iss' ? 'https://someone-else.example' : issuer;
+  if (mode.startsWith('tenant-')) {
+    claims.tid = TENANT;
+    iss = `${issuer}/tenants/${mode === 'tenant-other' ? 'f8cdef31-a31e-4b4a-93e4-5f571e91255a' : TENANT}/v2.0`;
+  }
   if (mode === 'alg-none') return unsigned({ ...claims, iss: issuer, aud: mode, iat: now, exp: now + 300 });
   let key = privateKey;
   let header = { alg: 'RS256', kid: 'k1' };
@@ -48,7 +57,7 @@ async function idToken(issuer, mode, nonce, sub) {
   }
   return new SignJWT(claims)
     .setProtectedHeader(header)
-    .setIssuer(mode === 'wrong-iss' ? 'https://someone-else.example' : issuer)
+    .setIssuer(iss)
     .setAudience(mode === 'wrong-aud' ? 'another-client' : mode)
     .setIssuedAt(mode === 'expired' ? now - 7200 : now)
     .setExpirationTime(mode === 'expired' ? now - 3600 : now + 300)
@@ -70,9 +79,9 @@ const server = http.createServer(async (req, res) => {
   if (url.pathname === '/broken/.well-known/openid-configuration') {
     return send(res, 200, '{"issuer": ', 'application/json');
   }
-  if (url.pathname === '/.well-known/openid-configuration') {
+  if (url.pathname === '/.well-known/openid-configuration' || url.pathname === '/tenants/.well-known/openid-configuration') {
     return send(res, 200, {
-      issuer,
+      issuer: url.pathname.startsWith('/tenants/') ? `${issuer}/tenants/{tenantid}/v2.0` : issuer,
       authorization_endpoint: `${issuer}/auth`,
       token_endpoint: `${issuer}/token`,
       jwks_uri: `${issuer}/jwks`,

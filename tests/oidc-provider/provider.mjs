@@ -9,22 +9,59 @@
 // consent grants what the client asked for. `options.storeSize` raises the number of
 // artifacts (sessions, interactions, grants, codes) the provider keeps in memory from
 // oidc-provider's 1000, for benchmarks that prepare many codes before using them.
+//
+// `options.signed_secrets` ({client_id: {team_id, key_id, private_key, client_secret}})
+// makes clients authenticate as Apple's do: the posted client_secret must be
+// an ES256 JWT signed with that key (iss = team id, sub = client id,
+// aud = https://appleid.apple.com, kid = key id), and stands for `client_secret`.
 
 import http from 'node:http';
+import { createPublicKey } from 'node:crypto';
 import Provider from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
+import { jwtVerify } from 'jose';
 
 const options = JSON.parse(process.argv[2] || '{}');
 const accounts = new Map();
 let nextAccount = null;
 
-function readJson(req) {
-  return new Promise((resolve, reject) => {
+function readText(req) {
+  return new Promise((resolve) => {
     let text = '';
     req.on('data', (chunk) => { text += chunk; });
-    req.on('end', () => { try { resolve(JSON.parse(text || '{}')); } catch (e) { reject(e); } });
+    req.on('end', () => resolve(text));
   });
+}
+
+async function readJson(req) {
+  return JSON.parse((await readText(req)) || '{}');
+}
+
+// Checks an Apple-style signed client secret; the token request goes on
+// with the client's registered secret in its place, or is refused.
+async function checkSignedSecret(req, res) {
+  const params = Object.fromEntries(new URLSearchParams(await readText(req)));
+  const signer = (options.signed_secrets || {})[params.client_id];
+  if (signer) {
+    try {
+      const { protectedHeader } = await jwtVerify(params.client_secret || '', createPublicKey(signer.private_key), {
+        algorithms: ['ES256'],
+        issuer: signer.team_id,
+        audience: 'https://appleid.apple.com',
+        subject: params.client_id,
+        maxTokenAge: '10m',
+      });
+      if (protectedHeader.kid !== signer.key_id) throw new Error('the kid is not the key id');
+      params.client_secret = signer.client_secret;
+    } catch (error) {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'invalid_client', error_description: String(error.message) }));
+      return false;
+    }
+  }
+  req.body = params;
+  return true;
 }
 
 const server = http.createServer();
@@ -91,6 +128,9 @@ server.listen(options.port || 0, '127.0.0.1', () => {
       nextAccount = body.sub || null;
       res.writeHead(204).end();
       return;
+    }
+    if (req.method === 'POST' && req.url === '/token' && options.signed_secrets) {
+      if (!(await checkSignedSecret(req, res))) return;
     }
     callback(req, res);
   });

@@ -114,6 +114,42 @@ def provider(id: str, issuer: str, client_id: str, mapper: str | None = None, **
     }
 
 
+def scratch(backend: str, tmp_path_factory, name: str):
+    """A scratch folder and database on `backend`, and two free ports with their base URLs."""
+    workdir = tmp_path_factory.mktemp(f"{name}-{backend}")
+    db = {"sqlite": lambda: create_sqlite(workdir), "postgres": create_postgres, "mysql": create_mysql}[backend]()
+    ports = [free_port(), free_port()]
+    public, admin = [(port, f"http://127.0.0.1:{port}/") for port in ports]
+    return workdir, db, public, admin
+
+
+def serve(workdir: Path, admin_url: str, config: dict) -> tuple[subprocess.Popen, Path]:
+    """Starts a server with `config` and waits until it answers; returns it and its log."""
+    config_path = workdir / "config.yml"
+    config_path.write_text(json.dumps(config, indent=2))
+    log_path = workdir / "bia.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([bia_bin(), "serve", "-c", str(config_path)],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    try:
+        wait_ready(admin_url, proc, READY_TIMEOUT)
+    except RuntimeError as err:
+        stop_server(proc)
+        pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
+    return proc, log_path
+
+
+def tear_down(proc: subprocess.Popen | None, nodes: tuple, db) -> None:
+    """Stops the server and the providers and drops the database."""
+    if proc is not None:
+        stop_server(proc)
+    for node in nodes:
+        node.kill()
+        node.wait(timeout=5)
+    if db is not None:
+        db.drop()
+
+
 class Bia:
     """A server with social sign-in against the two test providers."""
 
@@ -184,25 +220,10 @@ def serving(backend: str, workdir: Path, ports: tuple[int, int], providers: list
                 "methods": {"oidc": {"enabled": True, "config": {"providers": providers}}},
             },
         }
-        config_path = workdir / "config.yml"
-        config_path.write_text(json.dumps(config, indent=2))
-        log_path = workdir / "bia.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([bia_bin(), "serve", "-c", str(config_path)],
-                                    stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-        try:
-            wait_ready(admin_url, proc, READY_TIMEOUT)
-        except RuntimeError as err:
-            pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
+        proc, log_path = serve(workdir, admin_url, config)
         yield db.dsn, log_path
     finally:
-        if proc is not None:
-            stop_server(proc)
-        for node in nodes:
-            node.kill()
-            node.wait(timeout=5)
-        if db is not None:
-            db.drop()
+        tear_down(proc, nodes, db)
 
 
 def server_places(tmp_path_factory, name: str) -> tuple[Path, tuple[int, int], str, str]:

@@ -202,10 +202,9 @@ fn referenced_secrets(
         .map(|r| (ns.clone(), r.name.clone()))
         .collect();
     for p in providers {
-        out.insert((
-            p.namespace().unwrap_or_default(),
-            p.spec.client_secret.name.clone(),
-        ));
+        for (_, r) in p.spec.secret_refs() {
+            out.insert((p.namespace().unwrap_or_default(), r.name.clone()));
+        }
     }
     out
 }

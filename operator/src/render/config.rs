@@ -190,8 +190,15 @@ fn social_sign_in(
         .iter()
         .map(|p| {
             let ns = p.metadata.namespace.as_deref().unwrap_or_default();
-            let client_secret = secret_in(ns, secrets, "spec.clientSecret", &p.spec.client_secret)?;
-            Ok(provider_entry(p, client_secret))
+            let read = |field: &str, r: &Option<&SecretKeyRef>| {
+                r.map(|r| secret_in(ns, secrets, field, r)).transpose()
+            };
+            let client_secret = read("spec.clientSecret", &p.spec.client_secret.as_ref())?;
+            let apple_key = read(
+                "spec.apple.privateKey",
+                &p.spec.apple.as_ref().map(|a| &a.private_key),
+            )?;
+            Ok(provider_entry(p, client_secret, apple_key))
         })
         .collect::<Result<Vec<_>, RenderError>>()?;
     Ok(SelfServiceConfig {
@@ -209,17 +216,31 @@ fn social_sign_in(
     })
 }
 
-/// The server config entry of a provider, with its client secret.
-pub fn provider_entry(provider: &OIDCProvider, client_secret: String) -> OidcProvider {
+/// The server config entry of a provider, with its client secret and Apple
+/// private key (as read from their Secrets).
+pub fn provider_entry(
+    provider: &OIDCProvider,
+    client_secret: Option<String>,
+    apple_private_key: Option<String>,
+) -> OidcProvider {
     let spec = &provider.spec;
+    let apple = spec.apple.as_ref();
     OidcProvider {
         id: spec.provider_id.clone(),
         provider: spec.provider.as_str().to_owned(),
         client_id: spec.client_id.clone(),
-        client_secret: Some(client_secret),
+        client_secret,
         issuer_url: spec.issuer_url.clone(),
+        auth_url: spec.auth_url.clone(),
+        token_url: spec.token_url.clone(),
+        api_base_url: spec.api_base_url.clone(),
         mapper_url: base64_url(&spec.mapper),
         scope: spec.scopes.clone().unwrap_or_default(),
+        microsoft_tenant: spec.microsoft_tenant.clone(),
+        subject_source: spec.subject_source.clone(),
+        apple_team_id: apple.map(|a| a.team_id.clone()),
+        apple_private_key_id: apple.map(|a| a.private_key_id.clone()),
+        apple_private_key,
         ..OidcProvider::default()
     }
 }

@@ -134,12 +134,17 @@ pub fn provider(name: &str, id: &str, created: i64) -> OIDCProvider {
             provider: ProviderKind::Generic,
             issuer_url: Some("https://accounts.example.com".into()),
             client_id: format!("client-{name}"),
-            client_secret: key("oauth", "client-secret"),
+            client_secret: Some(key("oauth", "client-secret")),
             scopes: Some(vec!["openid".into(), "email".into()]),
             mapper:
                 "local claims = std.extVar('claims'); {identity: {traits: {email: claims.email}}}"
                     .into(),
             microsoft_tenant: None,
+            subject_source: None,
+            auth_url: None,
+            token_url: None,
+            api_base_url: None,
+            apple: None,
             server_ref: server_ref(),
         },
     );

@@ -135,9 +135,8 @@ fn the_examples_render() {
     assert_eq!(strict.status.code(), Some(0));
 }
 
-/// A provider kind the server does not implement is reported as unsupported (and kept out
-/// of the config), and a provider the server's check would refuse is refused with the
-/// field it names; `--strict` fails on both.
+/// A provider the server's check would refuse is refused with the field it names (and
+/// kept out of the config); `--strict` fails on it.
 #[test]
 fn providers_the_server_cannot_use_are_refused() {
     let dir = temp_dir("providers");
@@ -160,10 +159,14 @@ spec:
 {extra}"#
         )
     };
+    // Apple without a client secret or the key to sign one.
     let apple = write(
         &dir,
         "apple.yaml",
-        &provider("apple", "  provider: apple\n"),
+        &provider("apple", "  provider: apple\n").replace(
+            "  clientSecret:\n    name: google-oauth\n    key: client-secret\n",
+            "",
+        ),
     );
     let no_issuer = write(
         &dir,
@@ -184,11 +187,10 @@ spec:
     let out = run(&files, &[]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    // An invalid resource fails the check (the unsupported one alone would not).
+    // An invalid resource fails the check.
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("unsupported: OIDCProvider identity/apple")
-            && stderr.contains("does not implement \"apple\" providers"),
+        stderr.contains("refused: OIDCProvider identity/apple: Invalid: spec.clientSecret is required"),
         "{stderr}"
     );
     assert!(

@@ -222,12 +222,14 @@ async fn update_changes_the_deployment_without_a_restart_hash_change() {
 }
 
 #[tokio::test]
-async fn providers_and_templates_are_applied_and_unknown_provider_kinds_are_unsupported() {
+async fn providers_and_templates_are_applied_and_providers_the_server_refuses_are_invalid() {
     within(async {
         let fake = seeded();
         fake.put(&provider("google", "google", 100));
         let mut apple = provider("apple", "apple", 101);
+        // Apple without a client secret or the key to sign one.
         apple.spec.provider = bia_crds::ProviderKind::Apple;
+        apple.spec.client_secret = None;
         fake.put(&apple);
         fake.put(&template(
             "recovery",
@@ -245,10 +247,10 @@ async fn providers_and_templates_are_applied_and_unknown_provider_kinds_are_unsu
         let c = &p.status.unwrap().conditions[0];
         assert_eq!(
             (c.status, c.reason.as_str()),
-            (ConditionStatus::False, "Unsupported")
+            (ConditionStatus::False, "Invalid")
         );
         assert!(
-            c.message.contains("does not implement \"apple\" providers"),
+            c.message.contains("spec.clientSecret is required"),
             "{}",
             c.message
         );
@@ -257,7 +259,7 @@ async fn providers_and_templates_are_applied_and_unknown_provider_kinds_are_unsu
             ("True".into(), "Accepted".into())
         );
 
-        // The generic provider is in the config with its secret; the unsupported one is
+        // The generic provider is in the config with its secret; the invalid one is
         // not; the template and spec.courier are in.
         let config = config_of(&fake);
         for key in [
@@ -291,7 +293,7 @@ async fn providers_and_templates_are_applied_and_unknown_provider_kinds_are_unsu
         assert_eq!(
             warnings
                 .iter()
-                .filter(|e| e["reason"] == "Unsupported")
+                .filter(|e| e["reason"] == "Invalid")
                 .count(),
             1,
             "{warnings:?}"
@@ -535,4 +537,86 @@ async fn providers_from_selected_namespaces_attach() {
         );
     })
     .await;
+}
+
+/// A P-256 private key in PKCS#8 PEM, as Apple's `.p8` files hold one.
+const APPLE_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg05rovxta3Bp/8ul7
+YrLk3voVcgJVSpmTZYsN/Tfi0cahRANCAAQzZg2uaudYUl27R7vpzovrzeCdIenU
+0+LVX1tw3ZJtRs4afQGq0r8za91uOoezYiRqWiZ0UrpH93Pohrj6dp+V
+-----END PRIVATE KEY-----
+";
+
+#[tokio::test]
+async fn an_apple_provider_signs_with_a_key_from_a_secret_and_a_missing_key_is_a_condition() {
+    within(async {
+        let fake = seeded();
+        let mut apple = provider("apple", "apple", 100);
+        apple.spec.provider = bia_crds::ProviderKind::Apple;
+        apple.spec.issuer_url = None;
+        apple.spec.client_secret = None;
+        apple.spec.scopes = Some(vec!["email".into()]);
+        apple.spec.apple = Some(bia_crds::oidc_provider::AppleSigning {
+            team_id: "KP76DQS54M".into(),
+            private_key_id: "ABC123DEFG".into(),
+            private_key: key("apple-signing", "key.p8"),
+        });
+        fake.put(&apple);
+        fake.put(&secret("apple-signing", &[("other.p8", APPLE_KEY)]));
+        let ctx = context(&fake);
+        reconcile_server(&fake, &ctx).await;
+        let p: OIDCProvider = fake.get(NS, "apple").unwrap();
+        let c = &p.status.unwrap().conditions[0];
+        assert_eq!(
+            (c.status, c.reason.as_str()),
+            (ConditionStatus::False, "SecretKeyMissing")
+        );
+        assert!(c.message.contains("spec.apple.privateKey"), "{}", c.message);
+        assert!(!config_of(&fake).contains("apple"));
+
+        // A key that is not one is refused naming the field.
+        fake.put(&secret("apple-signing", &[("key.p8", "not a key")]));
+        reconcile_server(&fake, &ctx).await;
+        let p: OIDCProvider = fake.get(NS, "apple").unwrap();
+        let c = &p.status.unwrap().conditions[0];
+        assert_eq!(c.reason, "Invalid");
+        assert!(c.message.contains("spec.apple.privateKey"), "{}", c.message);
+
+        fake.put(&secret("apple-signing", &[("key.p8", APPLE_KEY)]));
+        reconcile_server(&fake, &ctx).await;
+        assert_eq!(
+            accepted::<OIDCProvider>(&fake, "apple"),
+            ("True".into(), "Accepted".into())
+        );
+        // The server's own loader and check take the rendered entry.
+        let config = config_of(&fake);
+        let loaded = bia_config::parse(&bia_config::parse_yaml(&config).unwrap()).unwrap();
+        let problems = bia_config::check(&loaded.config, bia_config::Mode::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        let providers = &loaded.config.selfservice.methods.oidc.config.providers;
+        let entry = providers.iter().find(|p| p.id == "apple").unwrap();
+        assert_eq!(entry.provider, "apple");
+        assert_eq!(entry.client_secret, None);
+        assert_eq!(entry.apple_team_id.as_deref(), Some("KP76DQS54M"));
+        assert_eq!(entry.apple_private_key_id.as_deref(), Some("ABC123DEFG"));
+        assert_eq!(entry.apple_private_key.as_deref(), Some(APPLE_KEY));
+    })
+    .await;
+}
+
+#[test]
+fn every_provider_kind_of_the_resource_is_one_the_server_implements() {
+    use kube::CustomResourceExt as _;
+    let crd = serde_json::to_value(OIDCProvider::crd()).unwrap();
+    let kinds = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        ["properties"]["provider"]["enum"];
+    let kinds = kinds.as_array().expect("the provider field lists its kinds");
+    assert!(kinds.len() >= 12, "{kinds:?}");
+    for kind in kinds {
+        let kind = kind.as_str().unwrap();
+        assert!(
+            bia_config::oidc::PROVIDER_KINDS.contains(&kind),
+            "{kind} is offered by the resource but not implemented by the server"
+        );
+    }
 }

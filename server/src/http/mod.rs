@@ -121,7 +121,7 @@ fn self_service_routes() -> Router<AppState> {
         .route("/self-service/errors", get(selfservice::get_error))
         .route(
             "/self-service/methods/oidc/callback/{provider}",
-            get(selfservice::oidc_callback),
+            get(selfservice::oidc_callback).post(selfservice::oidc_callback_form),
         )
         .route("/ui/error", get(ui::error))
         .route("/ui/welcome", get(ui::welcome));

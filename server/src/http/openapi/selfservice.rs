@@ -34,6 +34,7 @@ use crate::http::flow_json::FlowJson;
     perform_native_logout,
     get_flow_error,
     oidc_callback,
+    oidc_callback_form,
     get_web_authn_java_script,
 ))]
 pub struct Api;
@@ -273,6 +274,20 @@ operations! {
             400 "The state is missing or malformed, or the flow refused the answer.",
             403 "The browser is not the one that started the flow.",
             404 "No such flow.",
+            "default" "Error.",
+        ];
+
+    fn oidc_callback_form(post "/self-service/methods/oidc/callback/{provider}", "oidcCallbackForm")
+        "Where a provider using response_mode=form_post (Apple) posts its answer"
+        description "The posted `state`, `code`, `error`, `error_description` and `user` are sent \
+            on to the GET of the same path as its query, so that the browser's own navigation \
+            brings its cookies. Other fields are dropped."
+        params(("provider" = String, Path, description = "The provider id."))
+        body(content = String, content_type = "application/x-www-form-urlencoded",
+            description = "The provider's answer, at most 16 KiB.")
+        redirect("On to the GET of the callback.", "The callback with the answer as its query.")
+        errors[
+            413 "The body is larger than a provider's answer can be.",
             "default" "Error.",
         ];
 }

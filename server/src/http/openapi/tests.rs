@@ -22,6 +22,7 @@ const BIA_ONLY: &[(&str, &str)] = &[
     ("GET", DOCUMENT_PATH),
     // Kratos serves the provider callback too, but its document leaves it out.
     ("GET", "/self-service/methods/oidc/callback/{provider}"),
+    ("POST", "/self-service/methods/oidc/callback/{provider}"),
     // Kratos serves its metrics here too, but its document leaves them out.
     ("GET", "/admin/metrics/prometheus"),
     ("POST", "/admin/bia/schema-migrations"),

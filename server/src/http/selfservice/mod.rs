@@ -17,3 +17,4 @@ pub use errors::get_error;
 pub use flows::{FlowRoute, create, fetch, submit};
 pub use logout::{logout_api, logout_browser, logout_with_token};
 pub use oidc::callback as oidc_callback;
+pub use oidc::callback_form as oidc_callback_form;

@@ -2,9 +2,16 @@
 //! send browsers back. The state names the flow; the provider's answer is
 //! handed to the flow machine as the flow's next submission, bound to the
 //! browser by the anti-CSRF token the flow was made with.
+//!
+//! Providers answering with `response_mode=form_post` (Apple) post the
+//! answer instead. That cross-site POST carries no SameSite=Lax cookie, so
+//! the answer is sent on to the GET of the same path (303): the browser's
+//! own navigation brings its cookies, and the anti-CSRF binding holds.
 
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::body::Body;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
 use super::super::error::ApiError;
@@ -16,7 +23,11 @@ use crate::flow::FlowType;
 use crate::method::oidc_state;
 
 /// The callback parameters passed on to the method.
-const ANSWER_PARAMETERS: [&str; 4] = ["state", "code", "error", "error_description"];
+/// (`user` is the name Apple posts on the first sign-in.)
+const ANSWER_PARAMETERS: [&str; 5] = ["state", "code", "error", "error_description", "user"];
+/// The largest form a provider may post (a state, a code, an error and
+/// Apple's `user` fit well within).
+const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The callback parameters the method reads, as JSON.
 fn provider_answer(query: &QueryPairs) -> Map<String, Value> {
@@ -65,4 +76,38 @@ pub async fn callback(
         Ok(response) => response,
         Err(error) => flow_failure(&state, error, page, Vec::new()).await,
     }
+}
+
+/// `POST /self-service/methods/oidc/callback/{provider}`: the answer of a
+/// provider using `response_mode=form_post`, sent on to the GET of the same
+/// path as its query.
+pub async fn callback_form(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    caller: Caller,
+    body: Body,
+) -> Response {
+    let refused = |status: StatusCode, reason: &str| ApiError::new(status, reason.to_owned());
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        let error = refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The provider's answer is larger than a sign-in answer can be.",
+        );
+        return refuse(&state, error, !caller.json, Vec::new()).await;
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    let mut seen = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(&bytes) {
+        if ANSWER_PARAMETERS.contains(&name.as_ref()) && !seen.contains(&name) {
+            query.append_pair(&name, &value);
+            seen.push(name);
+        }
+    }
+    let location = format!(
+        "{}{}?{}",
+        state.public_base_url.trim_end_matches('/'),
+        uri.path(),
+        query.finish()
+    );
+    Redirect::to(&location).into_response()
 }

@@ -23,6 +23,7 @@
 //! providers (`settings.rs`). The provider's tokens are kept sealed with
 //! each link (`tokens.rs`).
 
+mod apple;
 mod fetch;
 mod kind;
 mod link;
@@ -69,6 +70,8 @@ const VERIFIER: &str = "oidc_verifier";
 const ONE_TIME_KEYS: [&str; 4] = [PROVIDER, STATE, NONCE, VERIFIER];
 /// The longest code accepted from a callback.
 const MAX_CODE_BYTES: usize = 2048;
+/// Where a `microsoft` provider with `subject_source: me` reads the subject.
+const GRAPH_ME: &str = "https://graph.microsoft.com/v1.0/me";
 /// The longest provider error text shown.
 const MAX_ERROR_BYTES: usize = 200;
 
@@ -264,7 +267,7 @@ impl OidcMethod {
             .filter(|c| !c.is_empty() && c.len() <= MAX_CODE_BYTES)
             .ok_or_else(|| fail(messages::system("The provider sent no valid code.")))?;
         let verified = self
-            .verified_claims(configured, flow, code)
+            .verified_claims(configured, flow, code, answer)
             .await
             .map_err(|e| {
                 tracing::warn!(provider = started, error = %e, "an OpenID Connect sign-in failed");
@@ -278,6 +281,7 @@ impl OidcMethod {
         configured: &Configured,
         flow: &Flow,
         code: &str,
+        answer: &Value,
     ) -> Result<Verified, ProviderError> {
         let provider = &configured.provider;
         let endpoints = provider.endpoints().await?;
@@ -287,7 +291,22 @@ impl OidcMethod {
             .exchange(&endpoints, code, &redirect_uri, verifier)
             .await?;
         let nonce = flow.internal_text(NONCE).unwrap_or("");
-        let claims = provider.claims(&endpoints, &tokens, nonce).await?;
+        let mut claims = provider.claims(&endpoints, &tokens, nonce).await?;
+        match provider.config.provider.as_str() {
+            "apple" => {
+                apple::add_user_name(&mut claims, answer.get("user").and_then(Value::as_str))
+            }
+            "microsoft" if provider.config.subject_source.as_deref() == Some("me") => {
+                let me = provider
+                    .read_with_token(GRAPH_ME, access_token(&tokens)?)
+                    .await?;
+                let id = me.get("id").and_then(Value::as_str).ok_or_else(|| {
+                    ProviderError::Invalid("Microsoft Graph's /me has no id".into())
+                })?;
+                claims.insert("sub".into(), json!(id));
+            }
+            _ => {}
+        }
         match claims.get("sub").and_then(Value::as_str) {
             Some(sub) if !sub.is_empty() && sub.len() <= 255 => Ok(Verified {
                 claims,
@@ -487,6 +506,14 @@ impl Method for OidcMethod {
     async fn update_settings(&self, sub: &SettingsSubmission<'_>) -> Result<Identity, MethodError> {
         self.settings_submission(sub).await
     }
+}
+
+/// The access token of a code exchange, which reading more claims needs.
+fn access_token(tokens: &provider::Tokens) -> Result<&str, ProviderError> {
+    tokens
+        .access_token
+        .as_deref()
+        .ok_or_else(|| ProviderError::Invalid("the token answer has no access_token".into()))
 }
 
 /// A provider failure as a message on the flow (the request values kept:

@@ -13,6 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::apple::AppleKey;
 use super::fetch::{self, MAX_ANSWER_BYTES};
 use super::kind::{Api, Kind};
 use crate::outbound::{self, OutboundError};
@@ -21,6 +22,9 @@ use crate::outbound::{self, OutboundError};
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECONDS: u64 = 60;
+/// What Microsoft's multi-tenant discovery documents put in the issuer in
+/// place of the tenant of each token.
+const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
 /// Why talking to a provider failed. The text names the step, never a
 /// secret or token.
@@ -100,6 +104,8 @@ pub struct Provider {
     /// Its kind, when it is a plain OAuth 2.0 one.
     kind: Option<Kind>,
     client: reqwest::Client,
+    /// The key that signs an `apple` provider's client secrets.
+    apple_key: Option<AppleKey>,
 }
 
 /// What the authorization request carries besides the configuration.
@@ -117,10 +123,12 @@ pub struct AuthRequest<'a> {
 impl Provider {
     /// The provider of `config`.
     pub fn new(config: OidcProvider) -> Result<Self, ProviderError> {
+        let apple_key = AppleKey::of(&config).map_err(ProviderError::Invalid)?;
         Ok(Self {
             kind: Kind::of(&config.provider),
             config,
             client: outbound::client(CALL_TIMEOUT)?,
+            apple_key,
         })
     }
 
@@ -145,18 +153,16 @@ impl Provider {
                 api_base: Some(fixed.api_base),
             });
         }
-        let issuer = self
-            .config
-            .issuer_url
-            .as_deref()
-            .or_else(|| bia_config::oidc::default_issuer(&self.config.provider))
-            .unwrap_or_default();
+        let issuer = bia_config::oidc::issuer(&self.config).unwrap_or_default();
         let url = format!(
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         );
         let mut endpoints: Endpoints = self.get_json(&url, None).await?;
-        if endpoints.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        let named = endpoints.issuer.trim_end_matches('/');
+        let multi_tenant =
+            self.config.provider == "microsoft" && named.contains(TENANT_PLACEHOLDER);
+        if named != issuer.trim_end_matches('/') && !multi_tenant {
             return Err(ProviderError::Invalid(format!(
                 "the discovery document names the issuer {:?}, not the configured one",
                 endpoints.issuer
@@ -232,6 +238,11 @@ impl Provider {
             if let Some(claims) = &self.config.requested_claims {
                 query.append_pair("claims", &claims.to_string());
             }
+            // Apple answers requests for the name or email by posting a
+            // form, and refuses them otherwise.
+            if self.config.provider == "apple" && !self.config.scope.is_empty() {
+                query.append_pair("response_mode", "form_post");
+            }
         }
         Ok(url.into())
     }
@@ -257,8 +268,19 @@ impl Provider {
         if let Some(verifier) = code_verifier {
             form.push(("code_verifier", verifier));
         }
-        let secret_in_form = self.kind.is_some();
-        if secret_in_form && let Some(secret) = &self.config.client_secret {
+        // OAuth 2.0 kinds and Apple read the client secret from the form;
+        // Apple's may be one Bia signs.
+        let signed;
+        let secret = match (&self.config.client_secret, &self.apple_key) {
+            (Some(secret), _) => Some(secret.as_str()),
+            (None, Some(key)) => {
+                signed = key.client_secret(&self.config.client_id, chrono::Utc::now());
+                Some(signed.as_str())
+            }
+            (None, None) => None,
+        };
+        let secret_in_form = self.kind.is_some() || self.config.provider == "apple";
+        if secret_in_form && let Some(secret) = secret {
             form.push(("client_secret", secret));
         }
         let encoded: String = url::form_urlencoded::Serializer::new(String::new())
@@ -273,12 +295,7 @@ impl Provider {
                 "application/x-www-form-urlencoded",
             )
             .body(encoded);
-        if let Some(secret) = self
-            .config
-            .client_secret
-            .as_ref()
-            .filter(|_| !secret_in_form)
-        {
+        if let Some(secret) = secret.filter(|_| !secret_in_form) {
             request = request.basic_auth(
                 form_encode(&self.config.client_id),
                 Some(form_encode(secret)),
@@ -390,7 +407,8 @@ impl Provider {
         let key = DecodingKey::from_jwk(jwk).map_err(token_error)?;
         let mut validation = Validation::new(header.alg);
         validation.set_audience(&[&self.config.client_id]);
-        validation.set_issuer(&[&endpoints.issuer]);
+        let issuer = expected_issuer(&endpoints.issuer, id_token)?;
+        validation.set_issuer(&[&issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<Map<String, Value>>(id_token, &key, &validation)
@@ -401,6 +419,15 @@ impl Provider {
             return Err(ProviderError::Token("the nonce does not match".into()));
         }
         Ok(claims)
+    }
+
+    /// The JSON object at `url`, read with the access token.
+    pub async fn read_with_token(
+        &self,
+        url: &str,
+        access_token: &str,
+    ) -> Result<Map<String, Value>, ProviderError> {
+        self.get_json(url, Some(access_token)).await
     }
 
     /// The claims of the userinfo endpoint, read with the access token.
@@ -433,4 +460,78 @@ impl Provider {
 /// section 2.3.1).
 fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The issuer an ID token must name: the discovered one, or for a
+/// multi-tenant Microsoft issuer (`.../{tenantid}/v2.0`) the one of the
+/// tenant the token says it comes from (its `tid`); the signature and the
+/// `iss` claim are checked against it afterwards.
+fn expected_issuer(discovered: &str, id_token: &str) -> Result<String, ProviderError> {
+    if !discovered.contains(TENANT_PLACEHOLDER) {
+        return Ok(discovered.to_owned());
+    }
+    let tid = unverified_claim(id_token, "tid")
+        .filter(|tid| {
+            !tid.is_empty()
+                && tid.len() <= 64
+                && tid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .ok_or_else(|| ProviderError::Token("the token names no valid tenant (tid)".into()))?;
+    Ok(discovered.replace(TENANT_PLACEHOLDER, &tid))
+}
+
+/// One text claim of a token's payload, read before its signature is
+/// checked (only to choose what to check it against).
+fn unverified_claim(token: &str, name: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+    claims.get(name)?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn token(claims: Value) -> String {
+        let encode = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        format!(
+            "{}.{}.c2ln",
+            encode(serde_json::json!({"alg": "RS256"})),
+            encode(claims)
+        )
+    }
+
+    #[test]
+    fn a_multi_tenant_issuer_is_the_tokens_tenant() {
+        let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let tid = "9188040d-6c67-4c5b-b112-36a304b66dad";
+        let signed = token(serde_json::json!({"tid": tid, "iss": "https://evil.example"}));
+        // The expected issuer follows the tid: a token whose `iss` names
+        // another issuer then fails the issuer check.
+        assert_eq!(
+            expected_issuer(template, &signed).unwrap(),
+            format!("https://login.microsoftonline.com/{tid}/v2.0")
+        );
+        assert_eq!(
+            expected_issuer("https://idp.example", &signed).unwrap(),
+            "https://idp.example"
+        );
+        for hostile in [
+            serde_json::json!({}),
+            serde_json::json!({"tid": ""}),
+            serde_json::json!({"tid": "a/../b"}),
+            serde_json::json!({"tid": "x".repeat(65)}),
+            serde_json::json!({"tid": 7}),
+        ] {
+            let refused = expected_issuer(template, &token(hostile.clone()));
+            assert!(matches!(refused, Err(ProviderError::Token(_))), "{hostile}");
+        }
+        assert!(expected_issuer(template, "no.dots-here").is_err());
+    }
 }
