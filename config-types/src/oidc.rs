@@ -14,6 +14,15 @@ use crate::is_default;
 /// The provider kinds this version implements.
 pub const PROVIDER_KINDS: &[&str] = &["generic", "google"];
 
+/// The provider kinds whose ID tokens a native app may submit directly
+/// (`id_token` in a login or registration submission), as in Kratos.
+pub const ID_TOKEN_KINDS: &[&str] = &["google", "apple"];
+
+/// Whether a provider of `kind` accepts ID tokens submitted by native apps.
+pub fn accepts_id_tokens(kind: &str) -> bool {
+    ID_TOKEN_KINDS.contains(&kind)
+}
+
 /// The issuer a named provider kind signs in with, when `issuer_url` does
 /// not name another one (`generic` has none: its `issuer_url` is required).
 /// Unlike Kratos, which always uses the fixed issuer of a named kind, Bia
@@ -108,6 +117,10 @@ pub struct OidcProvider {
     /// `login_hint`, `hd`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub upstream_parameters: BTreeMap<String, String>,
+    /// Client ids besides `client_id` an ID token submitted by a native app
+    /// may be issued for (the app's own client ids at the provider).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub additional_id_token_audiences: Vec<String>,
 }
 
 /// The structural problems of the section: required keys, known values,
@@ -217,6 +230,16 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
         .is_some_and(|claims| !claims.is_object())
     {
         push("requested_claims", "must be an object".into());
+    }
+    if provider
+        .additional_id_token_audiences
+        .iter()
+        .any(|audience| audience.is_empty())
+    {
+        push(
+            "additional_id_token_audiences",
+            "must not hold an empty client id".into(),
+        );
     }
     for name in provider.upstream_parameters.keys() {
         if RESERVED_PARAMETERS.contains(&name.as_str()) {
