@@ -26,8 +26,7 @@ pub use address::{AddressFlowSettings, AddressFlows};
 pub use hooks::{FlowHooks, HookStop, Renderer, Shown};
 pub use method::{
     LoginFirst, LoginSubmission, Method, MethodError, PrePersist, Problem, Refusal,
-    RegistrationSubmission,
-    SettingsSubmission,
+    RegistrationSubmission, SettingsSubmission,
 };
 pub use model::{ErrorFlow, Flow, FlowKind, FlowType};
 pub use recovery::{AdminRecovery, Recovered, RecoveryStep};

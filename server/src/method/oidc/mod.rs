@@ -47,8 +47,8 @@ use std::sync::Arc;
 use crate::cipher::Cipher;
 use crate::flow::ui::{Message, Ui};
 use crate::flow::{
-    Flow, FlowKind, LoginSubmission, Method, MethodError, Problem,
-    RegistrationSubmission, SettingsSubmission,
+    Flow, FlowKind, LoginSubmission, Method, MethodError, Problem, RegistrationSubmission,
+    SettingsSubmission,
 };
 use crate::identity::{
     AddressImport, CredentialType, CredentialsImport, Identity, IdentityDraft, IdentityError,

@@ -50,8 +50,7 @@ pub fn parameters(body: &Value) -> Result<Vec<(String, String)>, Message> {
 /// (Apple, for one, puts only the address in its ID tokens); what the
 /// mapper gave is kept.
 pub fn fill_traits(traits: &mut Value, submitted: Option<&Value>) {
-    let (Some(Value::Object(mapped)), Some(Value::Object(given))) =
-        (Some(&mut *traits), submitted)
+    let (Some(Value::Object(mapped)), Some(Value::Object(given))) = (Some(&mut *traits), submitted)
     else {
         return;
     };
@@ -68,7 +67,8 @@ mod tests {
 
     #[test]
     fn allowed_parameters_pass_in_order() {
-        let body = json!({"upstream_parameters": {"prompt": "select_account", "login_hint": "a@b.c"}});
+        let body =
+            json!({"upstream_parameters": {"prompt": "select_account", "login_hint": "a@b.c"}});
         assert_eq!(
             parameters(&body).ok(),
             Some(vec![
