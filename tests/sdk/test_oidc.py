@@ -152,11 +152,64 @@ class Bia:
         return self.identities.list_identities(credentials_identifier=identifier)
 
 
+def serve(workdir: Path, dsn: str, public_port: int, admin_port: int, providers: list,
+          flows: dict | None = None) -> tuple[subprocess.Popen, Path]:
+    """Starts Bia with these oidc providers (and `selfservice.flows`) and
+    waits until it is ready; returns the process and its log."""
+    public_url, admin_url = f"http://127.0.0.1:{public_port}/", f"http://127.0.0.1:{admin_port}/"
+    config = {
+        "dsn": dsn,
+        "serve": {
+            "public": {"port": public_port, "base_url": public_url},
+            "admin": {"port": admin_port, "base_url": admin_url},
+        },
+        "secrets": {"cookie": ["sdk-suite-cookie-secret-0123456789"],
+                    "cipher": ["sdk-suite-cipher-secret-0123456789"[:32]]},
+        "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
+        "identity": {
+            "default_schema_id": "default",
+            "schemas": [{"id": sid, "url": path.as_uri()} for sid, path in SCHEMAS.items()],
+        },
+        "selfservice": {
+            "default_browser_return_url": DEFAULT_RETURN_URL,
+            **({"flows": flows} if flows else {}),
+            "methods": {"oidc": {"enabled": True, "config": {"providers": providers}}},
+        },
+    }
+    config_path = workdir / "config.yml"
+    config_path.write_text(json.dumps(config, indent=2))
+    log_path = workdir / "bia.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([bia_bin(), "serve", "-c", str(config_path)],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    try:
+        wait_ready(admin_url, proc, READY_TIMEOUT)
+    except RuntimeError as err:
+        stop_server(proc)
+        pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
+    return proc, log_path
+
+
+def fresh_database(backend: str, tmp_path_factory, prefix: str):
+    """A work folder and an empty database of `backend`."""
+    workdir = tmp_path_factory.mktemp(f"{prefix}-{backend}")
+    db = {"sqlite": lambda: create_sqlite(workdir), "postgres": create_postgres, "mysql": create_mysql}[backend]()
+    return workdir, db
+
+
+def shut_down(proc: subprocess.Popen | None, nodes: tuple, db) -> None:
+    """Stops the server (when it started) and the providers, and drops the database."""
+    if proc is not None:
+        stop_server(proc)
+    for node in nodes:
+        node.kill()
+        node.wait(timeout=5)
+    db.drop()
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def bia(request, tmp_path_factory):
-    backend = request.param
-    workdir = tmp_path_factory.mktemp(f"bia-oidc-{backend}")
-    db = {"sqlite": lambda: create_sqlite(workdir), "postgres": create_postgres, "mysql": create_mysql}[backend]()
+    workdir, db = fresh_database(request.param, tmp_path_factory, "bia-oidc")
     public_port, admin_port = free_port(), free_port()
     public_url = f"http://127.0.0.1:{public_port}/"
     admin_url = f"http://127.0.0.1:{admin_port}/"
@@ -181,42 +234,10 @@ def bia(request, tmp_path_factory):
             provider("broken", hostile_issuer + "/broken", "broken"),
             *[provider(mode, hostile_issuer, mode) for mode in HOSTILE_MODES],
         ]
-        config = {
-            "dsn": db.dsn,
-            "serve": {
-                "public": {"port": public_port, "base_url": public_url},
-                "admin": {"port": admin_port, "base_url": admin_url},
-            },
-            "secrets": {"cookie": ["sdk-suite-cookie-secret-0123456789"],
-                        "cipher": ["sdk-suite-cipher-secret-0123456789"[:32]]},
-            "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
-            "identity": {
-                "default_schema_id": "default",
-                "schemas": [{"id": sid, "url": path.as_uri()} for sid, path in SCHEMAS.items()],
-            },
-            "selfservice": {
-                "default_browser_return_url": DEFAULT_RETURN_URL,
-                "methods": {"oidc": {"enabled": True, "config": {"providers": providers}}},
-            },
-        }
-        config_path = workdir / "config.yml"
-        config_path.write_text(json.dumps(config, indent=2))
-        log_path = workdir / "bia.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([bia_bin(), "serve", "-c", str(config_path)],
-                                    stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-        try:
-            wait_ready(admin_url, proc, READY_TIMEOUT)
-        except RuntimeError as err:
-            pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
+        proc, log_path = serve(workdir, db.dsn, public_port, admin_port, providers)
         yield Bia(public_url, admin_url, idp_issuer, log_path, db.dsn)
     finally:
-        if proc is not None:
-            stop_server(proc)
-        for node in (idp, hostile):
-            node.kill()
-            node.wait(timeout=5)
-        db.drop()
+        shut_down(proc, (idp, hostile), db)
 
 
 # --------------------------------------------------------------------------- a browser

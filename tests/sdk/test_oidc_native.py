@@ -10,9 +10,7 @@ leave nothing behind: no identity, no session.
 
 from __future__ import annotations
 
-import json
 import secrets
-import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -22,9 +20,8 @@ import requests
 from ory_kratos_client.api.frontend_api import FrontendApi
 from ory_kratos_client.api.identity_api import IdentityApi
 
-from support import DEFAULT_RETURN_URL, SCHEMAS, bia_bin, free_port, stop_server, unique_email, wait_ready
-from test_oidc import BACKENDS, CLIENT_SECRET, MAPPER, READY_TIMEOUT, Browser, create_mysql, create_postgres, \
-    create_sqlite, run, start_node
+from support import bia_bin, free_port, unique_email
+from test_oidc import BACKENDS, CLIENT_SECRET, MAPPER, Browser, fresh_database, run, serve, shut_down, start_node
 
 APP_REDIRECT = "http://127.0.0.1:9/app-callback"
 HOSTILE = ["honest", "wrong-aud", "wrong-iss", "expired", "other-key", "alg-none", "hs256"]
@@ -88,9 +85,7 @@ class Native:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def native(request, tmp_path_factory):
-    backend = request.param
-    workdir = tmp_path_factory.mktemp(f"bia-native-{backend}")
-    db = {"sqlite": lambda: create_sqlite(workdir), "postgres": create_postgres, "mysql": create_mysql}[backend]()
+    workdir, db = fresh_database(request.param, tmp_path_factory, "bia-native")
     public_port, admin_port = free_port(), free_port()
     public_url, admin_url = f"http://127.0.0.1:{public_port}/", f"http://127.0.0.1:{admin_port}/"
     clients = [{"client_id": cid, "client_secret": CLIENT_SECRET, "redirect_uris": [APP_REDIRECT]}
@@ -103,42 +98,13 @@ def native(request, tmp_path_factory):
         providers = [
             google("google", idp_issuer, "web", additional_id_token_audiences=["ios"]),
             {**google("generic", idp_issuer, "web"), "provider": "generic"},
-            *[google(mode, hostile_issuer, "honest" if mode in ("wrong-aud", "wrong-iss") else mode)
-              for mode in HOSTILE],
+            *[google(mode, hostile_issuer, mode) for mode in HOSTILE],
         ]
-        config = {
-            "dsn": db.dsn,
-            "serve": {"public": {"port": public_port, "base_url": public_url},
-                      "admin": {"port": admin_port, "base_url": admin_url}},
-            "secrets": {"cookie": ["sdk-suite-cookie-secret-0123456789"],
-                        "cipher": ["sdk-suite-cipher-secret-0123456789"[:32]]},
-            "hashers": {"algorithm": "bcrypt", "bcrypt": {"cost": 4}},
-            "identity": {"default_schema_id": "default",
-                         "schemas": [{"id": sid, "url": path.as_uri()} for sid, path in SCHEMAS.items()]},
-            "selfservice": {
-                "default_browser_return_url": DEFAULT_RETURN_URL,
-                "flows": {"registration": {"after": {"oidc": {"hooks": [{"hook": "session"}]}}}},
-                "methods": {"oidc": {"enabled": True, "config": {"providers": providers}}},
-            },
-        }
-        config_path = workdir / "config.yml"
-        config_path.write_text(json.dumps(config, indent=2))
-        log_path = workdir / "bia.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([bia_bin(), "serve", "-c", str(config_path)],
-                                    stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-        try:
-            wait_ready(admin_url, proc, READY_TIMEOUT)
-        except RuntimeError as err:
-            pytest.fail(f"{err}\n--- server log ---\n{log_path.read_text(errors='replace')[-4000:]}", pytrace=False)
+        flows = {"registration": {"after": {"oidc": {"hooks": [{"hook": "session"}]}}}}
+        proc, log_path = serve(workdir, db.dsn, public_port, admin_port, providers, flows)
         yield Native(public_url, admin_url, idp_issuer, hostile_issuer, log_path)
     finally:
-        if proc is not None:
-            stop_server(proc)
-        for node in (idp, hostile):
-            node.kill()
-            node.wait(timeout=5)
-        db.drop()
+        shut_down(proc, (idp, hostile), db)
 
 
 def whoami(native: Native, token: str) -> dict:
