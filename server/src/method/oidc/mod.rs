@@ -163,8 +163,7 @@ impl OidcMethod {
             let problem = Problem::field("provider", messages::unknown_provider(id));
             return Err(MethodError::Invalid(vec![problem]));
         };
-        let upstream = upstream::parameters(body)
-            .map_err(|message| MethodError::Invalid(vec![Problem::form(message)]))?;
+        let upstream = upstream::parameters(body)?;
         self.start_with(flow, configured, &upstream).await
     }
 

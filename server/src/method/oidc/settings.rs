@@ -103,7 +103,7 @@ impl OidcMethod {
                 .provider(id)
                 .filter(|_| !has_provider(sub.identity, id))
                 .ok_or_else(|| invalid(messages::cannot_link()))?;
-            let upstream = super::upstream::parameters(body).map_err(invalid)?;
+            let upstream = super::upstream::parameters(body)?;
             return self.start_with(sub.flow, configured, &upstream).await;
         }
         match body.get("unlink") {

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::messages::validation as refused;
-use crate::flow::ui::Message;
+use super::messages::validation;
+use crate::flow::{MethodError, Problem};
 
 /// The parameters a submission may pass on to the provider, as Kratos
 /// accepts them: `login_hint`, `hd` (a Google organization's domain),
@@ -16,7 +16,7 @@ const MAX_VALUE_BYTES: usize = 512;
 
 /// The `upstream_parameters` of a submission, in a stable order; anything
 /// but an object of short strings with allowed names is refused.
-pub fn parameters(body: &Value) -> Result<Vec<(String, String)>, Message> {
+pub fn parameters(body: &Value) -> Result<Vec<(String, String)>, MethodError> {
     let object = match body.get("upstream_parameters") {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Object(object)) => object,
@@ -44,6 +44,11 @@ pub fn parameters(body: &Value) -> Result<Vec<(String, String)>, Message> {
     }
     chosen.sort();
     Ok(chosen)
+}
+
+/// A refusal of the submission's `upstream_parameters` (4000001).
+fn refused(reason: &str) -> MethodError {
+    MethodError::Invalid(vec![Problem::form(validation(reason))])
 }
 
 /// Fills the traits the mapper left out with those the submission names
