@@ -1,4 +1,5 @@
-"""Native apps signing in and up with a provider's ID token, on every backend.
+"""Native apps signing in and up with a provider's ID token, or through the
+provider's pages with a session token exchange, on every backend.
 
 The app's token comes from the real provider on loopback
 (`tests/oidc-provider/provider.mjs`, a code flow run for the app's own
@@ -20,7 +21,9 @@ import requests
 from ory_kratos_client.api.frontend_api import FrontendApi
 from ory_kratos_client.api.identity_api import IdentityApi
 
-from support import bia_bin, free_port, unique_email
+from ory_kratos_client.exceptions import ApiException
+
+from support import DEFAULT_RETURN_URL, bia_bin, free_port, unique_email
 from test_oidc import BACKENDS, CLIENT_SECRET, MAPPER, Browser, fresh_database, run, serve, shut_down, start_node
 
 APP_REDIRECT = "http://127.0.0.1:9/app-callback"
@@ -88,7 +91,10 @@ def native(request, tmp_path_factory):
     workdir, db = fresh_database(request.param, tmp_path_factory, "bia-native")
     public_port, admin_port = free_port(), free_port()
     public_url, admin_url = f"http://127.0.0.1:{public_port}/", f"http://127.0.0.1:{admin_port}/"
-    clients = [{"client_id": cid, "client_secret": CLIENT_SECRET, "redirect_uris": [APP_REDIRECT]}
+    # The web client also takes Bia's callback: apps going through the provider's pages.
+    callback = public_url + "self-service/methods/oidc/callback/google"
+    clients = [{"client_id": cid, "client_secret": CLIENT_SECRET,
+                "redirect_uris": [APP_REDIRECT, callback] if cid == "web" else [APP_REDIRECT]}
                for cid in ("web", "ios", "stranger")]
     idp, idp_issuer = start_node("provider.mjs", {"clients": clients})
     hostile, hostile_issuer = start_node("hostile.mjs", {})
@@ -213,3 +219,84 @@ def test_api_flow_gets_provider_address_with_upstream_parameters(native):
         answer = native.submit("login", {"provider": "google", "upstream_parameters": bad})
         assert answer.status_code == 400, answer.text
         assert answer.json()["ui"]["messages"][0]["id"] == 4000001
+
+
+# --------------------------------------------------------------------------- session token exchange
+
+
+def exchange_flow(native: Native, kind: str):
+    """An API flow of `kind` created with a session token exchange."""
+    create = native.frontend.create_native_login_flow if kind == "login" \
+        else native.frontend.create_native_registration_flow
+    flow = create(return_session_token_exchange_code=True, return_to=DEFAULT_RETURN_URL)
+    assert flow.session_token_exchange_code and len(flow.session_token_exchange_code) == 64
+    assert flow.return_to == DEFAULT_RETURN_URL
+    return flow
+
+
+def through_provider_pages(native: Native, kind: str, flow, sub: str, email: str) -> str:
+    """The app opens the provider's address of the 422 answer in a browser;
+    returns the `code` the return URL received."""
+    answer = requests.post(native.idp + "/_test/next-account",
+                           json={"sub": sub, "claims": {"email": email, "email_verified": True}}, timeout=10)
+    assert answer.status_code == 204
+    answer = requests.post(f"{native.public_url}self-service/{kind}?flow={flow.id}",
+                           json={"method": "oidc", "provider": "google"}, timeout=30)
+    assert answer.status_code == 422, answer.text
+    ended = Browser().follow(answer.json()["redirect_browser_to"], native)
+    assert ended.startswith(DEFAULT_RETURN_URL), ended
+    codes = urllib.parse.parse_qs(urllib.parse.urlsplit(ended).query)["code"]
+    assert len(codes) == 1 and len(codes[0]) == 64
+    return codes[0]
+
+
+def exchange(native: Native, init_code: str, return_to_code: str) -> requests.Response:
+    return requests.get(native.public_url + "sessions/token-exchange", timeout=10,
+                        params={"init_code": init_code, "return_to_code": return_to_code})
+
+
+def assert_no_session(answer: requests.Response) -> None:
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["error"]["reason"] == 'no session yet for this "code"'
+
+
+def test_sign_up_then_in_through_the_provider_pages_with_exchange(native):
+    sub, email = "pages-" + secrets.token_hex(6), unique_email()
+    flow = exchange_flow(native, "registration")
+    back = through_provider_pages(native, "registration", flow, sub, email)
+    redeemed = native.frontend.exchange_session_token(flow.session_token_exchange_code, back)
+    assert redeemed.session.identity.traits["email"] == email
+    assert whoami(native, redeemed.session_token)["id"] == redeemed.session.id
+    # Redeemed once: a replay finds nothing, also through the SDK.
+    assert_no_session(exchange(native, flow.session_token_exchange_code, back))
+    with pytest.raises(ApiException) as refused:
+        native.frontend.exchange_session_token(flow.session_token_exchange_code, back)
+    assert refused.value.status == 404
+    # Signing in the same way finds the same identity, with a session of its own.
+    flow = exchange_flow(native, "login")
+    back = through_provider_pages(native, "login", flow, sub, email)
+    again = native.frontend.exchange_session_token(flow.session_token_exchange_code, back)
+    assert again.session.identity.id == redeemed.session.identity.id
+    assert again.session.id != redeemed.session.id
+    assert again.session.authentication_methods[-1].method == "oidc"
+
+
+def test_exchange_refuses_unfinished_mismatched_and_hostile_codes(native):
+    first = exchange_flow(native, "login")
+    init = first.session_token_exchange_code
+    assert_no_session(exchange(native, init, "x" * 64))  # not completed yet
+    sub, email = "pages-" + secrets.token_hex(6), unique_email()
+    registration = exchange_flow(native, "registration")
+    back = through_provider_pages(native, "registration", registration, sub, email)
+    for pair in [(init, back), (back, registration.session_token_exchange_code),
+                 (registration.session_token_exchange_code, back[:-1] + "0" if back[-1] != "0" else back[:-1] + "1"),
+                 ("a" * 20000, back), (registration.session_token_exchange_code, "' OR '1'='1"),
+                 ("\u202e\U0001f4a5", back)]:
+        assert_no_session(exchange(native, *pair))
+    for params in [{}, {"init_code": init}, {"return_to_code": back}, {"init_code": "", "return_to_code": ""}]:
+        answer = requests.get(native.public_url + "sessions/token-exchange", params=params, timeout=10)
+        assert answer.status_code == 400, answer.text
+    # The refusals spent nothing: the right pair still redeems.
+    answer = exchange(native, registration.session_token_exchange_code, back)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["session"]["identity"]["traits"]["email"] == email
