@@ -49,6 +49,15 @@ pub const MICROSOFT_DEFAULT_TENANT: &str = "common";
 /// configured one.
 pub const MICROSOFT_MULTI_TENANTS: &[&str] = &["common", "organizations", "consumers"];
 
+/// The provider kinds whose ID tokens a native app may submit directly
+/// (`id_token` in a login or registration submission), as in Kratos.
+pub const ID_TOKEN_KINDS: &[&str] = &["google", "apple"];
+
+/// Whether a provider of `kind` accepts ID tokens submitted by native apps.
+pub fn accepts_id_tokens(kind: &str) -> bool {
+    ID_TOKEN_KINDS.contains(&kind)
+}
+
 /// The issuer a named provider kind signs in with, when `issuer_url` does
 /// not name another one (`generic` has none: its `issuer_url` is required).
 /// Unlike Kratos, which always uses the fixed issuer of a named kind, Bia
@@ -190,6 +199,10 @@ pub struct OidcProvider {
     /// that signs the client secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apple_private_key: Option<String>,
+    /// Client ids besides `client_id` an ID token submitted by a native app
+    /// may be issued for (the app's own client ids at the provider).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub additional_id_token_audiences: Vec<String>,
 }
 
 /// The structural problems of the section: required keys, known values,
@@ -310,6 +323,16 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
         .is_some_and(|claims| !claims.is_object())
     {
         push("requested_claims", "must be an object".into());
+    }
+    if provider
+        .additional_id_token_audiences
+        .iter()
+        .any(|audience| audience.is_empty())
+    {
+        push(
+            "additional_id_token_audiences",
+            "must not hold an empty client id".into(),
+        );
     }
     for (key, reason) in kind::problems(provider) {
         push(key, reason);

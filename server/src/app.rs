@@ -513,10 +513,15 @@ impl App {
             identities.clone(),
             http::hook_renderer(config.public_base_url()),
         );
+        let exchanges = crate::session::TokenExchanges::new(
+            Arc::new(crate::store::SqlTokenExchangeStore::new(db.clone())),
+            clock.clone(),
+        );
         let state = AppState::new(http::Shared {
             migrations,
             identities,
             sessions,
+            exchanges,
             flows,
             courier: Arc::new(crate::store::SqlCourierStore::new(db.clone())),
             schemas,

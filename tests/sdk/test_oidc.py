@@ -190,9 +190,10 @@ class Bia:
 
 
 @contextlib.contextmanager
-def serving(backend: str, workdir: Path, ports: tuple[int, int], providers: list, nodes: list):
-    """Bia on a fresh `backend` database with `providers`, on `ports` (public,
-    admin); yields the DSN and the log path. Afterwards the server and the
+def serving(backend: str, workdir: Path, ports: tuple[int, int], providers: list, nodes: list,
+            flows: dict | None = None):
+    """Bia on a fresh `backend` database with `providers` (and
+    `selfservice.flows`), on `ports` (public, admin); yields the DSN and the log path. Afterwards the server and the
     `nodes` (provider processes) are stopped and the database dropped."""
     public_port, admin_port = ports
     public_url = f"http://127.0.0.1:{public_port}/"
@@ -217,6 +218,7 @@ def serving(backend: str, workdir: Path, ports: tuple[int, int], providers: list
             },
             "selfservice": {
                 "default_browser_return_url": DEFAULT_RETURN_URL,
+                **({"flows": flows} if flows else {}),
                 "methods": {"oidc": {"enabled": True, "config": {"providers": providers}}},
             },
         }

@@ -39,6 +39,19 @@ impl Problem {
     }
 }
 
+/// A submission refused with a generic error: the HTTP status, Kratos's
+/// reason text and what exactly was wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{reason} ({cause})")]
+pub struct Refusal {
+    /// The HTTP status (a 4xx).
+    pub status: u16,
+    /// The reason, as Kratos words it.
+    pub reason: String,
+    /// What exactly was wrong (never a secret).
+    pub cause: String,
+}
+
 /// Why a method refused a submission.
 #[derive(Debug, thiserror::Error)]
 pub enum MethodError {
@@ -83,6 +96,10 @@ pub enum MethodError {
     /// A hook could not be carried out.
     #[error("hook failed: {0}")]
     HookFailed(String),
+    /// The submission is refused outright, answered with a generic error
+    /// rather than the flow (an ID token that cannot be verified).
+    #[error("refused: {0}")]
+    Refused(Refusal),
     /// Something else failed.
     #[error(transparent)]
     Identity(#[from] IdentityError),

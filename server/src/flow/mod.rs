@@ -25,8 +25,8 @@ mod verification;
 pub use address::{AddressFlowSettings, AddressFlows};
 pub use hooks::{FlowHooks, HookStop, Renderer, Shown};
 pub use method::{
-    LoginFirst, LoginSubmission, Method, MethodError, PrePersist, Problem, RegistrationSubmission,
-    SettingsSubmission,
+    LoginFirst, LoginSubmission, Method, MethodError, PrePersist, Problem, Refusal,
+    RegistrationSubmission, SettingsSubmission,
 };
 pub use model::{ErrorFlow, Flow, FlowKind, FlowType};
 pub use recovery::{AdminRecovery, Recovered, RecoveryStep};

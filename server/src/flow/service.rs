@@ -189,6 +189,9 @@ pub enum FlowError {
     /// A hook could not be carried out.
     #[error("hook failed: {0}")]
     HookFailed(String),
+    /// A method refused the submission outright (a generic error).
+    #[error("refused: {0}")]
+    Refused(super::method::Refusal),
     /// The flow is switched off in the configuration.
     #[error("the {} flow is disabled", .0.as_str())]
     Disabled(FlowKind),
@@ -728,6 +731,7 @@ impl FlowService {
             MethodError::Busy => FlowError::Busy,
             MethodError::Throttled { retry_after } => FlowError::Throttled { retry_after },
             MethodError::HookFailed(reason) => FlowError::HookFailed(reason),
+            MethodError::Refused(refusal) => FlowError::Refused(refusal),
             MethodError::Identity(error) => error.into(),
         }
     }

@@ -379,10 +379,23 @@ impl From<FlowError> for ApiError {
             FlowError::Disabled(FlowKind::Registration) => FLOW_DISABLED.into(),
             FlowError::Disabled(kind) => flow_disabled(kind),
             FlowError::Throttled { retry_after } => throttled(retry_after),
+            FlowError::Refused(refusal) => refused(refusal),
             FlowError::Identity(error) => error.into(),
             FlowError::Store(error) => error.into(),
         }
     }
+}
+
+/// A method's outright refusal: its status (400 when it is not a client
+/// error) and reason, with what was wrong in `details.cause`.
+fn refused(refusal: crate::flow::Refusal) -> ApiError {
+    let status = StatusCode::from_u16(refusal.status)
+        .ok()
+        .filter(StatusCode::is_client_error)
+        .unwrap_or(StatusCode::BAD_REQUEST);
+    let mut details = Map::new();
+    details.insert("cause".into(), Value::String(refusal.cause));
+    ApiError::new(status, refusal.reason).with_details(details)
 }
 
 /// 400: a flow switched off in the configuration, with Kratos's reason.

@@ -62,6 +62,11 @@ pub struct FlowJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub continue_with: Option<Vec<Value>>,
+    /// Login and registration API flows created with
+    /// `return_session_token_exchange_code=true`: the init code of the
+    /// session token exchange (shown only when the flow is created).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_token_exchange_code: Option<String>,
 }
 
 /// Renders a flow.
@@ -88,6 +93,7 @@ pub fn flow_json(flow: &Flow, base_url: &str) -> FlowJson {
         created_at: login.then(|| time::format(flow.issued_at)),
         updated_at: login.then(|| time::format(flow.updated_at)),
         identity_schema: flow.identity_schema().map(str::to_owned),
+        session_token_exchange_code: None,
         active: flow.internal_text("active").map(str::to_owned),
         continue_with: None,
     }

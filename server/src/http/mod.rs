@@ -107,6 +107,7 @@ fn admin_routes() -> Router<AppState> {
 fn self_service_routes() -> Router<AppState> {
     let router = Router::new()
         .route("/sessions/whoami", get(sessions::whoami))
+        .route("/sessions/token-exchange", get(sessions::exchange_token))
         .route(
             "/sessions",
             get(sessions::list_mine).delete(sessions::revoke_mine),

@@ -13,7 +13,7 @@ use super::extract::{Credentials, QueryPairs, parse_id};
 use super::paging::Paging;
 use super::session_json::{SessionJson, SessionView, session_json};
 use super::state::AppState;
-use crate::session::{BulkTarget, Session, SessionError};
+use crate::session::{BulkTarget, ExchangeError, Session, SessionError};
 use crate::store::{SessionPage, SessionQuery};
 
 fn page_query(query: &QueryPairs) -> Result<(Paging, SessionQuery), ApiError> {
@@ -101,6 +101,39 @@ pub async fn whoami(
             .insert("x-kratos-authenticated-identity-id", value);
     }
     Ok(response)
+}
+
+/// The answer to codes that redeem nothing, whatever the reason.
+const NO_EXCHANGE: &str = "no session yet for this \"code\"";
+
+/// `GET /sessions/token-exchange?init_code=&return_to_code=`: a native
+/// app redeems its session token exchange, once, for the session its
+/// sign-in in a browser created and a token for it.
+pub async fn exchange_token(
+    State(state): State<AppState>,
+    query: QueryPairs,
+) -> Result<Response, ApiError> {
+    let init_code = query.first("init_code").unwrap_or_default();
+    let return_to_code = query.first("return_to_code").unwrap_or_default();
+    if init_code.is_empty() || return_to_code.is_empty() {
+        return Err(ApiError::bad_request(
+            "\"init_code\" and \"return_to_code\" query params must be set",
+        ));
+    }
+    let id = match state.exchanges.redeem(init_code, return_to_code).await {
+        Ok(id) => id,
+        Err(ExchangeError::Unknown) => return Err(ApiError::not_found(NO_EXCHANGE)),
+        Err(ExchangeError::Store(error)) => return Err(error.into()),
+    };
+    let (session, token) = match state.sessions.reissue_token(id).await {
+        Ok(issued) => issued,
+        Err(SessionError::Inactive | SessionError::NotFound) => {
+            return Err(ApiError::not_found(NO_EXCHANGE));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let session = session_json(&session, &state.public_base_url, SessionView::OWNER);
+    Ok(Json(json!({ "session": session, "session_token": token })).into_response())
 }
 
 /// 403 `session_aal2_required`, naming where a browser steps its session up.

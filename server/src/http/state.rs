@@ -40,6 +40,8 @@ pub struct Shared {
     pub migrations: crate::identity::migration::SchemaMigrator,
     /// Session operations.
     pub sessions: SessionService,
+    /// Session token exchanges of native apps' browser sign-ins.
+    pub exchanges: crate::session::TokenExchanges,
     /// The self-service flow machine.
     pub flows: FlowService,
     /// The courier's message log (admin listing).

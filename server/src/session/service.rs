@@ -234,6 +234,21 @@ impl SessionService {
         Ok(session)
     }
 
+    /// Gives an active session a fresh token and returns it with the session
+    /// (and its identity): for a session created where its token could not
+    /// be shown, such as a native app's sign-in in a browser.
+    pub async fn reissue_token(&self, id: Uuid) -> Result<(Session, String), SessionError> {
+        let token = generate_token();
+        if !self.store.replace_token(id, &hash_token(&token)).await? {
+            return Err(SessionError::Inactive);
+        }
+        let session = self.get(id, true).await?;
+        if !session.is_valid_at(self.clock.now()) {
+            return Err(SessionError::Inactive);
+        }
+        Ok((session, token))
+    }
+
     /// The session lifespan in force.
     pub fn lifespan(&self) -> Duration {
         self.settings.lifespan

@@ -10,16 +10,20 @@ const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 /// A fresh random token.
 pub fn generate_token() -> String {
-    let mut out = String::with_capacity(TOKEN_PREFIX.len() + TOKEN_LENGTH);
-    out.push_str(TOKEN_PREFIX);
+    format!("{TOKEN_PREFIX}{}", random_alphanumeric(TOKEN_LENGTH))
+}
+
+/// `length` random alphanumerics.
+pub fn random_alphanumeric(length: usize) -> String {
+    let mut out = String::with_capacity(length);
     let mut rng = rand::rng();
     let mut buffer = [0u8; 64];
     // Rejection sampling keeps every character equally likely.
     let limit = (256 / ALPHABET.len() * ALPHABET.len()) as u8;
-    while out.len() < TOKEN_PREFIX.len() + TOKEN_LENGTH {
+    while out.len() < length {
         rng.fill_bytes(&mut buffer);
         for byte in buffer {
-            if byte < limit && out.len() < TOKEN_PREFIX.len() + TOKEN_LENGTH {
+            if byte < limit && out.len() < length {
                 out.push(char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]));
             }
         }

@@ -1,5 +1,5 @@
 //! The seam for removing rows that nothing will read again: expired flows,
-//! old error records and expired sessions (`bia cleanup sql`).
+//! old error records, expired sessions and session token exchanges (`bia cleanup sql`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -15,11 +15,18 @@ pub enum Expired {
     Errors,
     /// Sessions whose `expires_at` lies before the cut-off.
     Sessions,
+    /// Session token exchanges whose `expires_at` lies before the cut-off.
+    TokenExchanges,
 }
 
 impl Expired {
     /// Every kind, in the order a cleanup runs them.
-    pub const ALL: [Expired; 3] = [Expired::Flows, Expired::Errors, Expired::Sessions];
+    pub const ALL: [Expired; 4] = [
+        Expired::Flows,
+        Expired::Errors,
+        Expired::Sessions,
+        Expired::TokenExchanges,
+    ];
 
     /// A name for reports.
     pub fn as_str(self) -> &'static str {
@@ -27,6 +34,7 @@ impl Expired {
             Expired::Flows => "flows",
             Expired::Errors => "errors",
             Expired::Sessions => "sessions",
+            Expired::TokenExchanges => "token_exchanges",
         }
     }
 }

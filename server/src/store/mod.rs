@@ -14,6 +14,7 @@ mod identities;
 mod one_time_codes;
 mod sessions;
 pub mod sql;
+mod token_exchanges;
 
 pub use cleanup::{CleanupStore, Expired};
 pub use courier::{AttemptRecord, CourierStore, MessagePage, MessageQuery};
@@ -25,4 +26,6 @@ pub use sessions::{BulkChange, SessionPage, SessionQuery, SessionStore};
 pub use sql::{
     Backend, DRIVER_LOG_FILTER, Database, Dsn, DsnError, MigrationStatus, SqlCleanupStore,
     SqlCourierStore, SqlFlowStore, SqlIdentityStore, SqlOneTimeCodeStore, SqlSessionStore,
+    SqlTokenExchangeStore,
 };
+pub use token_exchanges::{TokenExchange, TokenExchangeStore};

@@ -66,6 +66,9 @@ pub trait SessionStore: Send + Sync {
     /// Disables (`delete` false) or deletes the sessions with these ids, or
     /// of these identities (`by_identity`); returns how many rows changed.
     async fn manage(&self, change: &BulkChange<'_>) -> Result<u64, StoreError>;
+    /// Gives an active session a new token digest. False when there is no
+    /// such active session.
+    async fn replace_token(&self, id: Uuid, token_hash: &str) -> Result<bool, StoreError>;
     /// Up to `limit` session ids, active ones only when `active_only`.
     async fn some_ids(&self, active_only: bool, limit: u32) -> Result<Vec<Uuid>, StoreError>;
 }

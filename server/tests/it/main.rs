@@ -39,6 +39,7 @@ mod sms_codes;
 mod soft_authenticator;
 mod store_conformance;
 mod support;
+mod token_exchange;
 mod totp;
 mod verification;
 mod webauthn;

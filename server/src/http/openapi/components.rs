@@ -159,6 +159,16 @@ pub struct SuccessfulLogin {
     pub continue_with: Vec<Value>,
 }
 
+/// The answer to a redeemed session token exchange (Kratos's
+/// `successfulNativeLogin`).
+#[derive(ToSchema)]
+pub struct ExchangedSession {
+    /// The session the native app's sign-in in a browser created.
+    pub session: SessionJson,
+    /// A token for it, issued by this answer.
+    pub session_token: String,
+}
+
 /// The answer to a successful registration.
 #[derive(ToSchema)]
 pub struct SuccessfulRegistration {

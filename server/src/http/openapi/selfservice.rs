@@ -125,7 +125,7 @@ operations! {
         params(
             LoginRefresh,
             ("X-Session-Token" = Option<String>, Header, description = "The current session, for a refresh."),
-            ("return_session_token_exchange_code" = Option<bool>, Query, description = "Accepted and ignored."),
+            ("return_session_token_exchange_code" = Option<bool>, Query, description = "`true`: start a session token exchange; the flow carries its `session_token_exchange_code`."),
             ReturnTo,
             ("identity_schema" = Option<String>, Query, description = "An identity schema for the flow: the default schema or one marked `selfservice_selectable`; refused (400) otherwise."),
         )
@@ -155,7 +155,7 @@ operations! {
         get "/self-service/registration/api", "createNativeRegistrationFlow"
     ) "Start a registration flow for a native app"
         params(
-            ("return_session_token_exchange_code" = Option<bool>, Query, description = "Accepted and ignored."),
+            ("return_session_token_exchange_code" = Option<bool>, Query, description = "`true`: start a session token exchange; the flow carries its `session_token_exchange_code`."),
             ReturnTo,
             ("identity_schema" = Option<String>, Query, description = "An identity schema for the flow: the default schema or one marked `selfservice_selectable`; refused (400) otherwise."),
         )

@@ -4,8 +4,8 @@
 use utoipa::OpenApi;
 
 use super::components::{
-    DeleteMySessionsCount, IdentityId, ManageSessionsBody, ManageSessionsResponse, Paging,
-    SessionHeaders, SessionId,
+    DeleteMySessionsCount, ExchangedSession, IdentityId, ManageSessionsBody,
+    ManageSessionsResponse, Paging, SessionHeaders, SessionId,
 };
 use crate::http::session_json::SessionJson;
 
@@ -13,6 +13,7 @@ use crate::http::session_json::SessionJson;
 #[derive(OpenApi)]
 #[openapi(paths(
     to_session,
+    exchange_session_token,
     list_my_sessions,
     disable_my_other_sessions,
     disable_my_session,
@@ -41,6 +42,22 @@ operations! {
         errors[
             401 "No valid session in the request (`session_inactive`).",
             403 "Forbidden.",
+            "default" "Error.",
+        ];
+
+    fn exchange_session_token(get "/sessions/token-exchange", "exchangeSessionToken")
+        "Exchange a session token"
+        description "A native app redeems, once, the codes of a session token exchange: the init \
+                     code it got with its flow (`return_session_token_exchange_code=true`) and \
+                     the code its `return_to` URL received. Answers the session and a new token."
+        params(
+            ("init_code" = String, Query, description = "The code the flow was created with."),
+            ("return_to_code" = String, Query, description = "The `code` the `return_to` URL received."),
+        )
+        answers((status = 200, description = "The session and its token.", body = ExchangedSession))
+        errors[
+            400 "A code is missing.",
+            404 "No session for these codes: unknown, expired, already redeemed or not completed.",
             "default" "Error.",
         ];
 

@@ -111,7 +111,33 @@ pub async fn create(
         let labels = [("flow", kind.as_str()), ("type", route.flow_type.as_str())];
         metrics::counter!(FLOWS_CREATED, &labels).increment(1);
     }
+    if let Ok(flow) = created.as_ref()
+        && wants_exchange(route, &query)
+    {
+        return add_cookies(with_exchange(&state, flow).await, cookies);
+    }
     created_response(&state, kind, return_to, page, created, cookies).await
+}
+
+/// Whether a native login or registration flow is to start a session token
+/// exchange (`return_session_token_exchange_code=true`).
+fn wants_exchange(route: FlowRoute, query: &QueryPairs) -> bool {
+    route.flow_type == FlowType::Api
+        && matches!(route.kind, FlowKind::Login | FlowKind::Registration)
+        && query.first("return_session_token_exchange_code") == Some("true")
+}
+
+/// A new native flow with its session token exchange started: the flow
+/// carries the exchange's init code.
+async fn with_exchange(state: &AppState, flow: &Flow) -> Response {
+    match state.exchanges.start(flow.id, flow.expires_at).await {
+        Ok(code) => {
+            let mut json = flow_json(flow, &state.public_base_url);
+            json.session_token_exchange_code = Some(code);
+            (StatusCode::OK, Json(json)).into_response()
+        }
+        Err(error) => ApiError::from(error).into_response(),
+    }
 }
 
 /// What the creation request asks for, read from its query.
@@ -278,7 +304,7 @@ pub(super) async fn submit_to(
 
 /// Where a browser goes once `method` completed a flow: its `return_to`,
 /// else what the configuration says for the flow and method.
-fn after(state: &AppState, flow: &Flow, method: &str) -> String {
+pub(super) fn after(state: &AppState, flow: &Flow, method: &str) -> String {
     flow.return_to
         .clone()
         .unwrap_or_else(|| state.browser.after(flow, method))

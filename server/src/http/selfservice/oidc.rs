@@ -14,12 +14,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
+use super::super::browser::see_other;
 use super::super::error::ApiError;
 use super::super::extract::{Caller, QueryPairs};
 use super::super::state::AppState;
-use super::flows::{session_of, submit_to};
+use super::flows::{after, session_of, submit_to};
 use super::respond::{flow_failure, refuse};
-use crate::flow::FlowType;
+use crate::flow::{Flow, FlowError, FlowType, Requester};
 use crate::method::oidc_state;
 
 /// The callback parameters passed on to the method.
@@ -68,6 +69,16 @@ pub async fn callback(
         "csrf_token": flow.csrf_token,
         "oidc_callback": answer,
     });
+    match exchange_pending(&state, &flow).await {
+        Ok(false) => {}
+        Ok(true) => {
+            return match complete_exchange(&state, &flow, &body, &caller).await {
+                Ok(response) => response,
+                Err(error) => flow_failure(&state, error, !caller.json, Vec::new()).await,
+            };
+        }
+        Err(error) => return flow_failure(&state, error, !caller.json, Vec::new()).await,
+    }
     let session = match session_of(&state, caller.credentials.cookie_token.as_deref()).await {
         Ok(session) => session,
         Err(error) => return error.into_response(),
@@ -110,4 +121,43 @@ pub async fn callback_form(
         query.finish()
     );
     Redirect::to(&location).into_response()
+}
+
+/// Whether the flow is a native app's whose session token exchange waits
+/// for this sign-in.
+async fn exchange_pending(state: &AppState, flow: &Flow) -> Result<bool, FlowError> {
+    if flow.flow_type != FlowType::Api {
+        return Ok(false);
+    }
+    Ok(state.exchanges.pending(flow.id).await?)
+}
+
+/// Completes a native app's flow in the browser: the new session is bound
+/// to the flow's exchange, and the browser goes to the flow's `return_to`
+/// with the return-to code (`code`) for the app to redeem.
+async fn complete_exchange(
+    state: &AppState,
+    flow: &Flow,
+    body: &Value,
+    caller: &Caller,
+) -> Result<Response, FlowError> {
+    let requester = Requester {
+        session: None,
+        session_token: None,
+        device: caller.device.clone(),
+        csrf_cookie: caller.csrf.cookie_token.clone(),
+    };
+    let outcome = state
+        .flows
+        .submit(flow.kind, flow.id, body, requester, &caller.csrf)
+        .await?;
+    let mut target = after(state, &outcome.flow, "oidc");
+    if let Some(session) = &outcome.session
+        && let Some(code) = state.exchanges.complete(flow.id, session.id).await?
+        && let Ok(mut url) = url::Url::parse(&target)
+    {
+        url.query_pairs_mut().append_pair("code", &code);
+        target = url.into();
+    }
+    Ok(see_other(&target, Vec::new()))
 }

@@ -86,6 +86,7 @@ pub fn cannot_unlink_last() -> Message {
     )
 }
 
-fn validation(reason: &str) -> Message {
+/// 4000001: a submitted value the method does not accept.
+pub fn validation(reason: &str) -> Message {
     Message::error(4000001, reason, json!({"reason": reason}))
 }

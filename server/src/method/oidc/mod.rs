@@ -25,6 +25,7 @@
 
 mod apple;
 mod fetch;
+mod id_token;
 mod kind;
 mod link;
 mod mapper;
@@ -33,6 +34,7 @@ mod provider;
 mod secrets;
 mod settings;
 mod tokens;
+mod upstream;
 
 use async_trait::async_trait;
 use bia_config::OidcMethodConfig;
@@ -48,8 +50,8 @@ use std::sync::Arc;
 use crate::cipher::Cipher;
 use crate::flow::ui::{Message, Ui};
 use crate::flow::{
-    Flow, FlowKind, FlowType, LoginSubmission, Method, MethodError, Problem,
-    RegistrationSubmission, SettingsSubmission,
+    Flow, FlowKind, LoginSubmission, Method, MethodError, Problem, RegistrationSubmission,
+    SettingsSubmission,
 };
 use crate::identity::{
     AddressImport, CredentialType, CredentialsImport, Identity, IdentityDraft, IdentityError,
@@ -166,22 +168,20 @@ impl OidcMethod {
             let problem = Problem::field("provider", messages::unknown_provider(id));
             return Err(MethodError::Invalid(vec![problem]));
         };
-        self.start_with(flow, configured).await
+        let upstream = upstream::parameters(body)?;
+        self.start_with(flow, configured, &upstream).await
     }
 
-    /// Sends the browser to `configured` for `flow`.
+    /// Sends the browser to `configured` for `flow`, with the `upstream`
+    /// parameters the submission asked for. Native apps get the address
+    /// to open (422 `browser_location_change_required`).
     async fn start_with(
         &self,
         flow: &Flow,
         configured: &Configured,
+        upstream: &[(String, String)],
     ) -> Result<Identity, MethodError> {
         let id = configured.provider.config.id.as_str();
-        if flow.flow_type == FlowType::Api {
-            let problem = Problem::form(messages::system(
-                "Signing in with a provider needs a browser flow.",
-            ));
-            return Err(MethodError::Invalid(vec![problem]));
-        }
         let provider = &configured.provider;
         let endpoints = provider.endpoints().await.map_err(|e| refusal(&e))?;
         let secret = secrets::random_value();
@@ -198,6 +198,7 @@ impl OidcMethod {
                     state: &state,
                     nonce: &nonce,
                     code_challenge: challenge.as_deref(),
+                    upstream,
                 },
             )
             .map_err(|e| refusal(&e))?;
@@ -215,6 +216,28 @@ impl OidcMethod {
             flow: Box::new(next),
             to,
         })
+    }
+
+    /// What a submission proves: a native app's ID token, or the
+    /// provider's answer to a started sign-in. A submission with neither
+    /// starts one (the browser is sent to the provider).
+    async fn proven(
+        &self,
+        flow: &Flow,
+        body: &Value,
+    ) -> Result<(&Configured, Verified), MethodError> {
+        if let Some(token) = id_token::submitted(body) {
+            return self.id_token_claims(body, token).await;
+        }
+        match body.get("oidc_callback") {
+            Some(answer) => self.answer(flow, body, answer).await,
+            // Starting always ends the submission (a redirect or a refusal).
+            None => Err(self
+                .start(flow, body)
+                .await
+                .err()
+                .unwrap_or(MethodError::Unsupported)),
+        }
     }
 
     /// Second step: the provider's answer, checked and turned into verified
@@ -443,10 +466,7 @@ impl Method for OidcMethod {
 
     async fn login(&self, login: &LoginSubmission<'_>) -> Result<Identity, MethodError> {
         let (flow, body) = (login.flow, login.body);
-        let Some(answer) = body.get("oidc_callback") else {
-            return self.start(flow, body).await;
-        };
-        let (configured, verified) = self.answer(flow, body, answer).await?;
+        let (configured, verified) = self.proven(flow, body).await?;
         let provider = configured.provider.config.id.as_str();
         match self.find(provider, verified.subject()).await? {
             Some(identity) if identity.state == State::Active => Ok(identity),
@@ -462,10 +482,7 @@ impl Method for OidcMethod {
 
     async fn register(&self, sub: &RegistrationSubmission<'_>) -> Result<Identity, MethodError> {
         let (flow, body, pre_persist) = (sub.flow, sub.body, sub.pre_persist);
-        let Some(answer) = body.get("oidc_callback") else {
-            return self.start(flow, body).await;
-        };
-        let (configured, verified) = self.answer(flow, body, answer).await?;
+        let (configured, verified) = self.proven(flow, body).await?;
         let provider = configured.provider.config.id.as_str();
         let subject = verified.subject();
         // An account already linked signs in, as Kratos does.
@@ -475,11 +492,12 @@ impl Method for OidcMethod {
                 State::Inactive => Err(used_up(flow, messages::account_not_found())),
             };
         }
-        let mapped = configured
+        let mut mapped = configured
             .mapper
             .map(&verified.claims)
             .await
             .map_err(|reason| used_up(flow, messages::system(reason)))?;
+        upstream::fill_traits(&mut mapped.traits, body.get("traits"));
         let mut identity = self.build(flow, provider, subject, mapped).await?;
         if let Some((owner, identifier)) = self.owner_of_identifiers(&identity).await? {
             return Err(self.login_first(flow, owner, identifier, provider, &verified));

@@ -118,6 +118,9 @@ pub struct AuthRequest<'a> {
     pub nonce: &'a str,
     /// The PKCE challenge (S256), when PKCE is used.
     pub code_challenge: Option<&'a str>,
+    /// Parameters the submission asked for (`upstream_parameters`), sent
+    /// in place of the configured ones of the same name.
+    pub upstream: &'a [(String, String)],
 }
 
 impl Provider {
@@ -211,11 +214,17 @@ impl Provider {
         {
             let mut query = url.query_pairs_mut();
             for (name, value) in &self.config.upstream_parameters {
+                if !request.upstream.iter().any(|(asked, _)| asked == name) {
+                    query.append_pair(name, value);
+                }
+            }
+            for (name, value) in request.upstream {
                 query.append_pair(name, value);
             }
             let defaults = self.kind.map_or(&[][..], Kind::default_parameters);
             for (name, value) in defaults {
-                if !self.config.upstream_parameters.contains_key(*name) {
+                let asked = request.upstream.iter().any(|(asked, _)| asked == name);
+                if !asked && !self.config.upstream_parameters.contains_key(*name) {
                     query.append_pair(name, value);
                 }
             }
@@ -385,6 +394,25 @@ impl Provider {
         id_token: &str,
         nonce: &str,
     ) -> Result<Map<String, Value>, ProviderError> {
+        let claims = self
+            .verify_signed(endpoints, id_token, &[self.config.client_id.as_str()])
+            .await?;
+        let sent = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
+        if !crate::hash::ct_eq(sent.as_bytes(), nonce.as_bytes()) {
+            return Err(ProviderError::Token("the nonce does not match".into()));
+        }
+        Ok(claims)
+    }
+
+    /// The claims of an ID token signed by one of the provider's keys,
+    /// issued by it for one of `audiences`, not expired (the nonce is left
+    /// to the caller).
+    pub async fn verify_signed(
+        &self,
+        endpoints: &Endpoints,
+        id_token: &str,
+        audiences: &[&str],
+    ) -> Result<Map<String, Value>, ProviderError> {
         let token_error = |e: jsonwebtoken::errors::Error| ProviderError::Token(e.to_string());
         let header = jsonwebtoken::decode_header(id_token).map_err(token_error)?;
         // Only the provider's public keys may sign: a shared-secret algorithm
@@ -406,19 +434,14 @@ impl Provider {
             .ok_or_else(|| ProviderError::Token("no key of the provider signed it".into()))?;
         let key = DecodingKey::from_jwk(jwk).map_err(token_error)?;
         let mut validation = Validation::new(header.alg);
-        validation.set_audience(&[&self.config.client_id]);
+        validation.set_audience(audiences);
         let issuer = expected_issuer(&endpoints.issuer, id_token)?;
         validation.set_issuer(&[&issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<Map<String, Value>>(id_token, &key, &validation)
             .map_err(token_error)?;
-        let claims = data.claims;
-        let sent = claims.get("nonce").and_then(Value::as_str).unwrap_or("");
-        if !crate::hash::ct_eq(sent.as_bytes(), nonce.as_bytes()) {
-            return Err(ProviderError::Token("the nonce does not match".into()));
-        }
-        Ok(claims)
+        Ok(data.claims)
     }
 
     /// The JSON object at `url`, read with the access token.

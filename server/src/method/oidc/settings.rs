@@ -103,7 +103,8 @@ impl OidcMethod {
                 .provider(id)
                 .filter(|_| !has_provider(sub.identity, id))
                 .ok_or_else(|| invalid(messages::cannot_link()))?;
-            return self.start_with(sub.flow, configured).await;
+            let upstream = super::upstream::parameters(body)?;
+            return self.start_with(sub.flow, configured, &upstream).await;
         }
         match body.get("unlink") {
             Some(provider) => self.unlink(sub, provider.as_str().unwrap_or("")).await,

@@ -30,6 +30,7 @@ fn table_of(kind: Expired) -> (&'static str, &'static str) {
         Expired::Flows => ("selfservice_flows", "expires_at"),
         Expired::Errors => ("selfservice_errors", "created_at"),
         Expired::Sessions => ("sessions", "expires_at"),
+        Expired::TokenExchanges => ("session_token_exchanges", "expires_at"),
     }
 }
 

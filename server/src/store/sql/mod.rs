@@ -23,6 +23,7 @@ mod page;
 mod rows;
 mod sessions;
 mod sqlite_direct;
+mod token_exchanges;
 mod whoami;
 
 pub use cleanup::SqlCleanupStore;
@@ -33,6 +34,7 @@ pub use identities::SqlIdentityStore;
 pub use migrations::MigrationStatus;
 pub use one_time_codes::SqlOneTimeCodeStore;
 pub use sessions::SqlSessionStore;
+pub use token_exchanges::SqlTokenExchangeStore;
 
 use std::time::Duration;
 

@@ -176,6 +176,18 @@ impl SessionStore for SqlSessionStore {
         changed_a_row(&result)
     }
 
+    async fn replace_token(&self, id: Uuid, token_hash: &str) -> Result<bool, StoreError> {
+        let sql = self
+            .db
+            .sql("UPDATE sessions SET token_hash = ? WHERE id = ? AND active = 1");
+        let result = sqlx::query(safe(&sql))
+            .bind(token_hash.to_owned())
+            .bind(id.to_string())
+            .execute(self.db.pool())
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     async fn manage(&self, change: &BulkChange<'_>) -> Result<u64, StoreError> {
         let BulkChange {
             ids,

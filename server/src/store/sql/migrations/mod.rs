@@ -152,7 +152,7 @@ mod tests {
     /// Databases migrated by earlier builds hold these; a migration whose
     /// rendered SQL no longer matches would make sqlx refuse them. Add a line
     /// for each new migration; never change one.
-    const RELEASED: [(&str, i64, &str); 18] = [
+    const RELEASED: [(&str, i64, &str); 21] = [
         (
             "sqlite",
             20261128000001,
@@ -242,6 +242,21 @@ mod tests {
             "mysql",
             20261203000003,
             "910e4d6c34927c6ccd8a97cc9070beff77961e701a9b8416546f4d9e3012d83922be34c277a909d0d2d7251fadc12911",
+        ),
+        (
+            "sqlite",
+            20261204000001,
+            "906f18c27890250e37a024b9c4f3f4f6c133a699c5d63d64f962b087d3fff55b1d32d802fbcd9559422bcfae5dc8aca5",
+        ),
+        (
+            "postgres",
+            20261204000001,
+            "906f18c27890250e37a024b9c4f3f4f6c133a699c5d63d64f962b087d3fff55b1d32d802fbcd9559422bcfae5dc8aca5",
+        ),
+        (
+            "mysql",
+            20261204000001,
+            "458de2cc5bf6b3bb6155f98a9d155b2086327fa9abf28a793c71f3c265d810d4580a1e0b16a8b88230b47bb2e14193ce",
         ),
     ];
 
