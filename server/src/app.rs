@@ -90,7 +90,7 @@ pub struct ServeOptions {
     pub dev: bool,
     /// Run the courier worker in this process (`--watch-courier`).
     pub watch_courier: bool,
-    /// Delete expired flows, error records and sessions at this interval
+    /// Delete expired flows, error records, sessions and session token exchanges at this interval
     /// (`--cleanup-every`); off when `None`.
     pub cleanup_every: Option<Duration>,
 }

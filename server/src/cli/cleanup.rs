@@ -1,4 +1,4 @@
-//! `bia cleanup sql`: deletes expired flows, error records and sessions, with
+//! `bia cleanup sql`: deletes expired flows, error records, sessions and session token exchanges, with
 //! Kratos's flags.
 
 use std::path::PathBuf;

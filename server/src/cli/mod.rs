@@ -97,7 +97,7 @@ enum CourierCommand {
 
 #[derive(Debug, Subcommand)]
 enum CleanupCommand {
-    /// Delete expired flows, error records and sessions from the database.
+    /// Delete expired flows, error records, sessions and session token exchanges from the database.
     Sql(cleanup::CleanupArgs),
 }
 
@@ -120,7 +120,7 @@ pub struct ServeArgs {
     /// Run the courier worker in this process.
     #[arg(long)]
     pub watch_courier: bool,
-    /// Delete expired flows, error records and sessions at this interval (a
+    /// Delete expired flows, error records, sessions and session token exchanges at this interval (a
     /// Go duration, e.g. `10m`), as `bia cleanup sql` does; off by default.
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub cleanup_every: Option<bia_server::hash::GoDuration>,

@@ -38,6 +38,14 @@ async fn expired_rows_are_removed(kind: Kind) {
         let (_, flow) = public_get(&server, "/self-service/login/api", None).await;
         expired.push(flow["id"].as_str().unwrap().to_owned());
     }
+    // An expiring session token exchange goes with its flow's lifespan.
+    let exchange = "/self-service/login/api?return_session_token_exchange_code=true";
+    let (status, flow) = public_get(&server, exchange, None).await;
+    assert!(
+        flow["session_token_exchange_code"].is_string(),
+        "{status} {flow}"
+    );
+    expired.push(flow["id"].as_str().unwrap().to_owned());
     let (_, fresh) = public_get(&server, "/self-service/registration/api", None).await;
     let fresh = fresh["id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_millis(2_100)).await;
@@ -46,12 +54,20 @@ async fn expired_rows_are_removed(kind: Kind) {
     // Expired only two seconds ago: kept with --keep-last.
     let report = cleanup(&dsn, &["--keep-last", "1h"]);
     assert!(report.contains("Deleted 0 expired flows."), "{report}");
+    assert!(
+        report.contains("Deleted 0 expired token_exchanges."),
+        "{report}"
+    );
     let sessions = format!("/admin/identities/{identity}/sessions");
     assert_eq!(server.get(&sessions).await.1.as_array().unwrap().len(), 1);
 
     // Batches of one: every expired row goes, the valid flow stays.
     let report = cleanup(&dsn, &["--batch-size", "1"]);
-    assert!(report.contains("Deleted 3 expired flows."), "{report}");
+    assert!(report.contains("Deleted 4 expired flows."), "{report}");
+    assert!(
+        report.contains("Deleted 1 expired token_exchanges."),
+        "{report}"
+    );
     assert!(report.contains("Deleted 1 expired sessions."), "{report}");
     assert!(report.contains("expired errors."), "{report}");
     for id in &expired {

@@ -57,7 +57,10 @@ operations! {
         answers((status = 200, description = "The session and its token.", body = ExchangedSession))
         errors[
             400 "A code is missing.",
+            403 "Not answered by Bia (in Kratos's document, for generated clients).",
             404 "No session for these codes: unknown, expired, already redeemed or not completed.",
+            410 "Not answered by Bia: an expired exchange is answered 404 (in Kratos's document).",
+            422 "Not answered by Bia (in Kratos's document, for generated clients).",
             "default" "Error.",
         ];
 

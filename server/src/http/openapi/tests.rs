@@ -57,6 +57,12 @@ const EXTRA_STATUSES: &[(&str, &str, &str, &str)] = &[
         "410",
         "an expired flow is answered 410 with its replacement, as on every other flow",
     ),
+    (
+        "GET",
+        "/sessions/token-exchange",
+        "400",
+        "Kratos answers 400 when a code is missing, though its document omits it",
+    ),
 ];
 
 const DISABLED_400: &str = "Kratos answers 400 for a disabled flow (and a missing id) on every \

@@ -38,6 +38,18 @@ fn provider_answer(query: &QueryPairs) -> Map<String, Value> {
         .collect()
 }
 
+/// The provider's answer as the flow's next submission, with the flow's own
+/// masked token: it opens only with the anti-CSRF cookie of the browser
+/// that started the flow.
+fn submission(provider: &str, flow: &Flow, answer: Map<String, Value>) -> Value {
+    json!({
+        "method": "oidc",
+        "provider": provider,
+        "csrf_token": flow.csrf_token,
+        "oidc_callback": answer,
+    })
+}
+
 /// `GET /self-service/methods/oidc/callback/{provider}`
 pub async fn callback(
     State(state): State<AppState>,
@@ -61,23 +73,9 @@ pub async fn callback(
         Err(error) => return flow_failure(&state, error, !caller.json, Vec::new()).await,
     };
     let page = flow.flow_type == FlowType::Browser && !caller.json;
-    // The flow's own masked token: it opens only with the anti-CSRF cookie
-    // of the browser that started the flow.
-    let body = json!({
-        "method": "oidc",
-        "provider": provider,
-        "csrf_token": flow.csrf_token,
-        "oidc_callback": answer,
-    });
-    match exchange_pending(&state, &flow).await {
-        Ok(false) => {}
-        Ok(true) => {
-            return match complete_exchange(&state, &flow, &body, &caller).await {
-                Ok(response) => response,
-                Err(error) => flow_failure(&state, error, !caller.json, Vec::new()).await,
-            };
-        }
-        Err(error) => return flow_failure(&state, error, !caller.json, Vec::new()).await,
+    let body = submission(&provider, &flow, answer);
+    if let Some(response) = through_exchange(&state, &flow, &body, &caller).await {
+        return response;
     }
     let session = match session_of(&state, caller.credentials.cookie_token.as_deref()).await {
         Ok(session) => session,
@@ -121,6 +119,25 @@ pub async fn callback_form(
         query.finish()
     );
     Redirect::to(&location).into_response()
+}
+
+/// The answer for a native app's flow whose session token exchange waits
+/// for this sign-in; none for any other flow.
+async fn through_exchange(
+    state: &AppState,
+    flow: &Flow,
+    body: &Value,
+    caller: &Caller,
+) -> Option<Response> {
+    let completed = match exchange_pending(state, flow).await {
+        Ok(false) => return None,
+        Ok(true) => complete_exchange(state, flow, body, caller).await,
+        Err(error) => Err(error),
+    };
+    Some(match completed {
+        Ok(response) => response,
+        Err(error) => flow_failure(state, error, !caller.json, Vec::new()).await,
+    })
 }
 
 /// Whether the flow is a native app's whose session token exchange waits
