@@ -190,7 +190,9 @@ spec:
     // An invalid resource fails the check.
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("refused: OIDCProvider identity/apple: Invalid: spec.clientSecret is required"),
+        stderr.contains(
+            "refused: OIDCProvider identity/apple: Invalid: spec.clientSecret is required"
+        ),
         "{stderr}"
     );
     assert!(

@@ -291,10 +291,7 @@ async fn providers_and_templates_are_applied_and_providers_the_server_refuses_ar
             .filter(|e| e["type"] == "Warning")
             .collect();
         assert_eq!(
-            warnings
-                .iter()
-                .filter(|e| e["reason"] == "Invalid")
-                .count(),
+            warnings.iter().filter(|e| e["reason"] == "Invalid").count(),
             1,
             "{warnings:?}"
         );
@@ -608,9 +605,11 @@ async fn an_apple_provider_signs_with_a_key_from_a_secret_and_a_missing_key_is_a
 fn every_provider_kind_of_the_resource_is_one_the_server_implements() {
     use kube::CustomResourceExt as _;
     let crd = serde_json::to_value(OIDCProvider::crd()).unwrap();
-    let kinds = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
-        ["properties"]["provider"]["enum"];
-    let kinds = kinds.as_array().expect("the provider field lists its kinds");
+    let kinds = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        ["provider"]["enum"];
+    let kinds = kinds
+        .as_array()
+        .expect("the provider field lists its kinds");
     assert!(kinds.len() >= 12, "{kinds:?}");
     for kind in kinds {
         let kind = kind.as_str().unwrap();
