@@ -119,6 +119,19 @@ struct NestingScan {
     token: Option<char>,
     /// The last character of the current token.
     last: char,
+    /// The column of the character being read (0 at a line's start).
+    column: usize,
+    /// The column where the line's innermost entry began (its key, or the
+    /// `-`/`?` of a sequence entry or complex key).
+    entry_col: usize,
+    /// A block scalar header (`|`, `>`, `|-`, `>2`, ...) is the line's last
+    /// token so far: at the line's end its text begins, indented past this
+    /// column.
+    pending_block: Option<usize>,
+    /// Inside a block scalar: the column its text lines are indented past.
+    block: Option<usize>,
+    /// The current line is text of the block scalar.
+    block_text: bool,
 }
 
 impl Default for NestingScan {
@@ -133,6 +146,11 @@ impl Default for NestingScan {
             node_start: true,
             token: None,
             last: '\n',
+            column: 0,
+            entry_col: 0,
+            pending_block: None,
+            block: None,
+            block_text: false,
         }
     }
 }
@@ -140,6 +158,11 @@ impl Default for NestingScan {
 impl NestingScan {
     /// Takes one character; answers the flow depth after it.
     fn step(&mut self, c: char) -> usize {
+        let column = self.column;
+        self.column = if c == '\n' { 0 } else { column + 1 };
+        if self.block_scalar_text(c, column) {
+            return self.depth;
+        }
         if std::mem::take(&mut self.single_closed) && c == '\'' {
             self.quote = Some(c);
         } else if c == '\n' {
@@ -147,6 +170,8 @@ impl NestingScan {
             // make the scan count more brackets, never fewer.
             (self.quote, self.comment, self.escaped) = (None, false, false);
             (self.node_start, self.token) = (true, None);
+            self.block = self.pending_block.take();
+            self.entry_col = 0;
         } else if self.comment {
         } else if let Some(q) = self.quote {
             if self.escaped {
@@ -160,14 +185,50 @@ impl NestingScan {
         } else if c.is_whitespace() {
             self.end_token();
         } else {
-            self.character(c);
+            self.character(c, column);
         }
         self.previous = c;
         self.depth
     }
 
-    fn character(&mut self, c: char) {
+    /// Whether `c`, at `column`, is text of a block scalar (`key: |` and
+    /// the lines indented past the key): its brackets are text. A line not
+    /// indented past it ends the scalar. Tabs never indent in YAML, so a
+    /// line starting with one ends it too (the scan then counts more).
+    fn block_scalar_text(&mut self, c: char, column: usize) -> bool {
+        let Some(past) = self.block else {
+            return false;
+        };
+        match c {
+            '\n' => self.block_text = false,
+            _ if self.block_text => {}
+            ' ' => {}
+            _ if column > past => self.block_text = true,
+            _ => {
+                self.block = None;
+                return false;
+            }
+        }
+        true
+    }
+
+    fn character(&mut self, c: char, column: usize) {
         let token_start = self.token.is_none();
+        let comment = c == '#' && self.previous.is_whitespace();
+        if token_start && !comment {
+            // Only a header's indicators may follow `|` or `>` in its token,
+            // and nothing but a comment after it on its line.
+            self.pending_block = None;
+            if self.depth == 0 && self.node_start {
+                if matches!(c, '|' | '>') {
+                    self.pending_block = Some(self.entry_col);
+                } else {
+                    self.entry_col = column;
+                }
+            }
+        } else if !token_start && !matches!(c, '-' | '+' | '0'..='9') {
+            self.pending_block = None;
+        }
         match c {
             '#' if self.previous.is_whitespace() => self.comment = true,
             '"' | '\'' if self.previous.is_whitespace() || "[{,:".contains(self.previous) => {
@@ -483,5 +544,37 @@ mod tests {
         let deep = "[".repeat(MAX_FLOW_DEPTH + 1);
         assert!(check_nesting(&format!("a: ['x', {deep}")).is_err());
         assert!(check_nesting(&format!("- 'x'\n- {deep}")).is_err());
+    }
+
+    /// The text of a block scalar (`|`, `>`) is text, brackets and all: a
+    /// secret with a line break serializes as one (found by fuzzing).
+    #[test]
+    fn block_scalar_text_is_not_counted() {
+        let braces = "{".repeat(MAX_FLOW_DEPTH * 4);
+        let mut config = crate::Config::default();
+        config.secrets.cookie = vec![format!("word:\nnext: {braces}\n  cost: {braces}")];
+        let yaml = config.to_yaml().unwrap();
+        let again = crate::parse(&parse_yaml(&yaml).unwrap()).unwrap();
+        assert_eq!(again.config, config, "{yaml}");
+        for text in [
+            format!("a: |\n  b: {braces}\n\n  c: {braces}\nd: 1\n"),
+            format!("- >-\n  x: {braces}\n- |2 # a comment\n    {braces}\n"),
+            format!("- a: |+\n    b: {braces}\n  c: x\n"),
+        ] {
+            assert_eq!(check_nesting(&text), Ok(()), "{text}");
+        }
+        // Lines not indented past the key are YAML again, and a header that
+        // is not alone on its line starts no block scalar.
+        let deep = "[".repeat(MAX_FLOW_DEPTH + 1);
+        for text in [
+            format!("a: |\n  b\nc: {deep}\n"),
+            format!("- a: |\n    b\n  c: {deep}\n"),
+            format!("- |\n  b\n- {deep}\n"),
+            format!("a: |x\n  {deep}\n"),
+            format!("a: [|\n  {deep}\n"),
+            format!("a: |\n\tb: {deep}\n"),
+        ] {
+            assert!(check_nesting(&text).is_err(), "{text}");
+        }
     }
 }
