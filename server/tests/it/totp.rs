@@ -208,6 +208,8 @@ async fn totp_steps_a_session_up_once_per_code(kind: Kind) {
         public_get(&server, "/self-service/login/api?aal=aal9", Some(&first)).await;
     assert_eq!(status, 400, "{body}");
 
+    // The enrolment spends the code of this time step or a later one.
+    let enrolled_at = now();
     let secret = enrol(&server, &first, true).await;
 
     // Sealed at rest: the stored URL is not the otpauth URL in clear text.
@@ -261,7 +263,7 @@ async fn totp_steps_a_session_up_once_per_code(kind: Kind) {
     let password = json!({"method": "password", "identifier": "ada@example.org", "password": "a long enough secret"});
     let (status, body) = submit_login(&server, &token, &flow, password).await;
     assert_eq!(status, 400, "{body}");
-    let spent = json!({"method": "totp", "totp_code": code_at(&secret, now())});
+    let spent = json!({"method": "totp", "totp_code": code_at(&secret, enrolled_at)});
     let (status, body) = submit_login(&server, &token, &flow, spent).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(messages_of(&body, "totp_code"), vec![4000008]);
