@@ -269,7 +269,7 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
     if provider.mapper_url.is_empty() {
         push("mapper_url", "must not be empty".into());
     }
-    for key in unread_keys(provider) {
+    for key in kind::unread_keys(provider) {
         push(
             key,
             format!("is not read by {:?} providers", provider.provider),
@@ -346,32 +346,6 @@ pub fn provider_problems(provider: &OidcProvider) -> Vec<(String, String)> {
         }
     }
     problems
-}
-
-/// The keys set on `provider` that its kind does not read: OAuth 2.0 kinds
-/// have no issuer, ID token or `claims` parameter; `github-app` takes its
-/// permissions from the app, not from scopes; `linkedin` always reads
-/// userinfo; only the OAuth 2.0 kinds have an `api_base_url`.
-fn unread_keys(provider: &OidcProvider) -> Vec<&'static str> {
-    let kind = provider.provider.as_str();
-    let mut unread = Vec::new();
-    if is_oauth2_kind(kind) {
-        let set = [
-            ("issuer_url", provider.issuer_url.is_some()),
-            ("claims_source", provider.claims_source.is_some()),
-            ("requested_claims", provider.requested_claims.is_some()),
-        ];
-        unread.extend(set.iter().filter(|(_, set)| *set).map(|(key, _)| *key));
-    } else if provider.api_base_url.is_some() && PROVIDER_KINDS.contains(&kind) {
-        unread.push("api_base_url");
-    }
-    if kind == "github-app" && !provider.scope.is_empty() {
-        unread.push("scope");
-    }
-    if kind == "linkedin" && provider.claims_source.is_some() {
-        unread.push("claims_source");
-    }
-    unread
 }
 
 /// Authorization request parameters the server sets itself.

@@ -1,10 +1,11 @@
 //! The keys only some provider kinds read (`microsoft_tenant`,
-//! `subject_source`, the `apple_*` keys) and their checks: a key set on a
+//! `subject_source`, the `apple_*` keys, and the keys the OAuth 2.0 kinds,
+//! `github-app` and `linkedin` leave unread) and their checks: a key set on a
 //! kind that does not read it is refused by name rather than ignored.
 
 use p256::pkcs8::DecodePrivateKey as _;
 
-use super::{MICROSOFT_MULTI_TENANTS, OidcProvider};
+use super::{MICROSOFT_MULTI_TENANTS, OidcProvider, PROVIDER_KINDS, is_oauth2_kind};
 
 /// The longest Microsoft tenant (a domain name's length).
 const MAX_TENANT_BYTES: usize = 253;
@@ -47,6 +48,32 @@ pub(super) fn problems(provider: &OidcProvider) -> Vec<(&'static str, String)> {
         _ => {}
     }
     problems
+}
+
+/// The keys set on `provider` that its kind does not read: OAuth 2.0 kinds
+/// have no issuer, ID token or `claims` parameter; `github-app` takes its
+/// permissions from the app, not from scopes; `linkedin` always reads
+/// userinfo; only the OAuth 2.0 kinds have an `api_base_url`.
+pub(super) fn unread_keys(provider: &OidcProvider) -> Vec<&'static str> {
+    let kind = provider.provider.as_str();
+    let mut unread = Vec::new();
+    if is_oauth2_kind(kind) {
+        let set = [
+            ("issuer_url", provider.issuer_url.is_some()),
+            ("claims_source", provider.claims_source.is_some()),
+            ("requested_claims", provider.requested_claims.is_some()),
+        ];
+        unread.extend(set.iter().filter(|(_, set)| *set).map(|(key, _)| *key));
+    } else if provider.api_base_url.is_some() && PROVIDER_KINDS.contains(&kind) {
+        unread.push("api_base_url");
+    }
+    if kind == "github-app" && !provider.scope.is_empty() {
+        unread.push("scope");
+    }
+    if kind == "linkedin" && provider.claims_source.is_some() {
+        unread.push("claims_source");
+    }
+    unread
 }
 
 fn microsoft_problems(provider: &OidcProvider, problems: &mut Vec<(&'static str, String)>) {
